@@ -1,0 +1,449 @@
+//! Activation functions: what a neuron does with its weighted sum.
+//!
+//! A layer computes the weighted sum `z = W·x + b` and then its activation `a = f(z)`. Each
+//! activation here is a zero-sized type: the function lives in the type, so a network's struct
+//! names its activations and the compiler inlines them.
+//!
+//! An activation is a pair, as on the seminar's slides: the function ([`Activation::apply`]) and
+//! its derivative ([`Differentiable::backward`]), the derivative computed from the cached
+//! output where it can be (`sigmoid' = s(1 - s)`, `tanh' = 1 - t²`).
+//!
+//! | name in `network!` | type | `f(z)` | `f'(z)` |
+//! | --- | --- | --- | --- |
+//! | `sigmoid` | [`Sigmoid`] | `1 / (1 + e^-z)` | `f(z)(1 - f(z))` |
+//! | `tanh` | [`Tanh`] | `tanh z` | `1 - f(z)²` |
+//! | `relu` | [`Relu`] | `max(0, z)` | `1` if `z > 0`, else `0` |
+//! | `softplus` | [`Softplus`] | `ln(1 + e^z)` | `sigmoid(z)` |
+//! | `linear` | [`Linear`] | `z` | `1` |
+//! | `softmax` | [`Softmax`] | `e^zᵢ / Σⱼ e^zⱼ` | `∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ - aⱼ)` |
+//! | `step` | [`Step`] | `1` if `z > 0`, else `0` | none: forward only |
+//!
+//! Every function is numerically stable at large `|z|`: no NaN and no infinity where the true
+//! value is finite.
+//!
+//! ```
+//! use nn_core::{Activation, Sigmoid, Softmax};
+//!
+//! let mut v = [-1000.0, 0.0, 1000.0];
+//! Sigmoid::apply(&mut v);
+//! assert_eq!(v, [0.0, 0.5, 1.0]);
+//!
+//! let mut p = [1.0, 2.0, 3.0];
+//! Softmax::apply(&mut p);
+//! assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+//! ```
+
+use core::fmt::Debug;
+
+/// How a layer's weights are drawn when a network is built from a seed.
+///
+/// Biases always start at zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// Xavier/Glorot uniform: `w ~ U(-r, r)` with `r = sqrt(6 / (inputs + outputs))`. Keeps the
+    /// variance of activations and gradients steady through layers of `sigmoid` or `tanh`.
+    Xavier,
+    /// He/Kaiming uniform: `w ~ U(-r, r)` with `r = sqrt(6 / inputs)`. Compensates for `relu`
+    /// zeroing half its inputs.
+    He,
+}
+
+impl Init {
+    /// The half-width `r` of the uniform range `U(-r, r)` for a layer of this shape.
+    ///
+    /// ```
+    /// use nn_core::Init;
+    /// assert_eq!(Init::He.range(6, 100), 1.0);
+    /// assert_eq!(Init::Xavier.range(2, 4), 1.0);
+    /// ```
+    pub fn range(self, inputs: usize, outputs: usize) -> f32 {
+        let fan = match self {
+            Init::Xavier => inputs + outputs,
+            Init::He => inputs,
+        };
+        (6.0 / fan.max(1) as f64).sqrt() as f32
+    }
+}
+
+/// An activation function, applied to one sample's weighted sums.
+///
+/// Implemented by zero-sized types, one per function. Implement it (and [`Differentiable`]) for a
+/// type of your own to use a new activation in a hand-written layer stack.
+pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
+    /// The name `network!` knows the activation by.
+    const NAME: &'static str;
+    /// The weight initialisation that suits this activation.
+    const INIT: Init;
+    /// Whether `f` acts on each element alone (everything but softmax). An elementwise
+    /// activation may be applied to a whole batch at once.
+    const ELEMENTWISE: bool = true;
+
+    /// Applies the function in place to one sample: `v` holds `z` on entry and `f(z)` on return.
+    fn apply(v: &mut [f32]);
+
+    /// Applies the function to a batch laid out row after row, `width` values a row.
+    #[inline]
+    fn apply_rows(v: &mut [f32], width: usize) {
+        if Self::ELEMENTWISE {
+            Self::apply(v);
+        } else {
+            for row in v.chunks_exact_mut(width) {
+                Self::apply(row);
+            }
+        }
+    }
+}
+
+/// An activation with a derivative, so gradients can flow back through it.
+///
+/// Every activation but [`Step`] has one. The type parameter `L` is the loss being trained with;
+/// it lets a network's training methods state "every layer is differentiable" as a bound that is
+/// checked where they are called, so a network with a `step` layer still compiles and runs
+/// forward, and only an attempt to train it is an error.
+#[diagnostic::on_unimplemented(
+    message = "the `{Self}` activation has no gradient, so this network cannot be trained",
+    label = "this trains through a layer whose activation is `{Self}`",
+    note = "`step` is the perceptron's threshold: its derivative is zero everywhere but at 0, so \
+            gradient descent cannot move it; use `sigmoid` to train with gradients, or train a \
+            single step neuron with the perceptron rule"
+)]
+pub trait Differentiable<L = ()>: Activation {
+    /// Chain rule through the activation for one sample, in place: `grad` holds `∂L/∂a` on
+    /// entry and `∂L/∂z` on return. `z` and `a` are the sample's weighted sums and outputs.
+    fn backward(z: &[f32], a: &[f32], grad: &mut [f32]);
+
+    /// [`backward`](Differentiable::backward) over a batch laid out row after row.
+    #[inline]
+    fn backward_rows(z: &[f32], a: &[f32], grad: &mut [f32], width: usize) {
+        if Self::ELEMENTWISE {
+            Self::backward(z, a, grad);
+        } else {
+            for ((z, a), g) in z
+                .chunks_exact(width)
+                .zip(a.chunks_exact(width))
+                .zip(grad.chunks_exact_mut(width))
+            {
+                Self::backward(z, a, g);
+            }
+        }
+    }
+}
+
+/// The logistic sigmoid: `f(z) = 1 / (1 + e^-z)`, written `e^z / (1 + e^z)` for `z < 0` so that
+/// neither form overflows. Derivative `f'(z) = f(z)(1 - f(z))`.
+///
+/// ```
+/// use nn_core::{Activation, Sigmoid};
+/// let mut v = [0.0, 2.0];
+/// Sigmoid::apply(&mut v);
+/// assert_eq!(v[0], 0.5);
+/// assert!((v[1] - 1.0 / (1.0 + (-2.0f32).exp())).abs() < 1e-7);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Sigmoid;
+
+/// The stable logistic function shared by [`Sigmoid`] and [`Softplus`]' derivative.
+#[inline]
+pub fn sigmoid(z: f32) -> f32 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl Activation for Sigmoid {
+    const NAME: &'static str = "sigmoid";
+    const INIT: Init = Init::Xavier;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        for x in v {
+            *x = sigmoid(*x);
+        }
+    }
+}
+
+impl<L> Differentiable<L> for Sigmoid {
+    #[inline]
+    fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
+        for (g, &s) in grad.iter_mut().zip(a) {
+            *g *= s * (1.0 - s);
+        }
+    }
+}
+
+/// The hyperbolic tangent: `f(z) = (e^z - e^-z) / (e^z + e^-z)`. Derivative `1 - f(z)²`.
+///
+/// ```
+/// use nn_core::{Activation, Tanh};
+/// let mut v = [0.0, 1000.0, -1000.0];
+/// Tanh::apply(&mut v);
+/// assert_eq!(v, [0.0, 1.0, -1.0]);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Tanh;
+
+impl Activation for Tanh {
+    const NAME: &'static str = "tanh";
+    const INIT: Init = Init::Xavier;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        for x in v {
+            *x = x.tanh();
+        }
+    }
+}
+
+impl<L> Differentiable<L> for Tanh {
+    #[inline]
+    fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
+        for (g, &t) in grad.iter_mut().zip(a) {
+            *g *= 1.0 - t * t;
+        }
+    }
+}
+
+/// The rectified linear unit: `f(z) = max(0, z)`. Derivative `1` for `z > 0`, else `0`.
+///
+/// ```
+/// use nn_core::{Activation, Relu};
+/// let mut v = [-3.0, 0.0, 2.5];
+/// Relu::apply(&mut v);
+/// assert_eq!(v, [0.0, 0.0, 2.5]);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Relu;
+
+impl Activation for Relu {
+    const NAME: &'static str = "relu";
+    const INIT: Init = Init::He;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        for x in v {
+            *x = x.max(0.0);
+        }
+    }
+}
+
+impl<L> Differentiable<L> for Relu {
+    #[inline]
+    fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
+        for (g, &z) in grad.iter_mut().zip(z) {
+            if z <= 0.0 {
+                *g = 0.0;
+            }
+        }
+    }
+}
+
+/// Softplus, a smooth relu: `f(z) = ln(1 + e^z)`, computed as `max(z, 0) + ln(1 + e^-|z|)`.
+/// Derivative `f'(z) = sigmoid(z)`.
+///
+/// ```
+/// use nn_core::{Activation, Softplus};
+/// let mut v = [0.0, 1000.0, -1000.0];
+/// Softplus::apply(&mut v);
+/// assert!((v[0] - 2f32.ln()).abs() < 1e-7);
+/// assert_eq!(v[1], 1000.0);
+/// assert_eq!(v[2], 0.0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Softplus;
+
+/// The stable softplus `ln(1 + e^z)` of one value.
+#[inline]
+pub fn softplus(z: f32) -> f32 {
+    z.max(0.0) + (-z.abs()).exp().ln_1p()
+}
+
+impl Activation for Softplus {
+    const NAME: &'static str = "softplus";
+    const INIT: Init = Init::He;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        for x in v {
+            *x = softplus(*x);
+        }
+    }
+}
+
+impl<L> Differentiable<L> for Softplus {
+    #[inline]
+    fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
+        for (g, &z) in grad.iter_mut().zip(z) {
+            *g *= sigmoid(z);
+        }
+    }
+}
+
+/// No activation: `f(z) = z`, derivative `1`. A `linear` neuron is linear regression.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Linear;
+
+impl Activation for Linear {
+    const NAME: &'static str = "linear";
+    const INIT: Init = Init::Xavier;
+    #[inline]
+    fn apply(_v: &mut [f32]) {}
+}
+
+impl<L> Differentiable<L> for Linear {
+    #[inline]
+    fn backward(_z: &[f32], _a: &[f32], _grad: &mut [f32]) {}
+}
+
+/// Softmax, turning scores into probabilities: `f(z)ᵢ = e^(zᵢ - m) / Σⱼ e^(zⱼ - m)` with
+/// `m = max z` (the shift changes nothing mathematically and keeps `e^x` from overflowing).
+///
+/// Its Jacobian is `∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ - aⱼ)`, so the chain rule gives
+/// `∂L/∂zᵢ = aᵢ (∂L/∂aᵢ - Σⱼ aⱼ ∂L/∂aⱼ)`. With cross-entropy the two fuse into `a - y`
+/// (see [`CrossEntropy`](crate::CrossEntropy)). Only an output layer may use softmax.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Softmax;
+
+impl Activation for Softmax {
+    const NAME: &'static str = "softmax";
+    const INIT: Init = Init::Xavier;
+    const ELEMENTWISE: bool = false;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for x in v.iter_mut() {
+            *x = (*x - m).exp();
+            sum += *x;
+        }
+        let inv = 1.0 / sum;
+        for x in v.iter_mut() {
+            *x *= inv;
+        }
+    }
+}
+
+impl<L> Differentiable<L> for Softmax {
+    #[inline]
+    fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
+        let dot: f32 = a.iter().zip(grad.iter()).map(|(a, g)| a * g).sum();
+        for (g, &a) in grad.iter_mut().zip(a) {
+            *g = a * (*g - dot);
+        }
+    }
+}
+
+/// The perceptron's threshold: `f(z) = 1` if `z > 0`, else `0`.
+///
+/// It has no useful derivative (zero everywhere, undefined at 0), so it implements
+/// [`Activation`] but not [`Differentiable`]: a network with a `step` layer runs forward, and
+/// trying to train it with gradients is a compile error. Train a single step neuron with
+/// the perceptron rule instead.
+///
+/// ```
+/// use nn_core::{Activation, Step};
+/// let mut v = [-0.5, 0.0, 0.5];
+/// Step::apply(&mut v);
+/// assert_eq!(v, [0.0, 0.0, 1.0]);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Step;
+
+impl Activation for Step {
+    const NAME: &'static str = "step";
+    const INIT: Init = Init::Xavier;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        for x in v {
+            *x = if *x > 0.0 { 1.0 } else { 0.0 };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Central difference of an elementwise activation at `z`, in f64 from the f32 function.
+    fn numeric_derivative<A: Activation>(z: f32) -> f64 {
+        let h = 1e-3f32;
+        let mut hi = [z + h];
+        let mut lo = [z - h];
+        A::apply(&mut hi);
+        A::apply(&mut lo);
+        (f64::from(hi[0]) - f64::from(lo[0])) / f64::from(2.0 * h)
+    }
+
+    fn analytic_derivative<A: Differentiable>(z: f32) -> f32 {
+        let mut a = [z];
+        A::apply(&mut a);
+        let mut g = [1.0];
+        A::backward(&[z], &a, &mut g);
+        g[0]
+    }
+
+    fn check_derivative<A: Differentiable>() {
+        for &z in &[-3.0f32, -1.2, -0.3, 0.4, 1.1, 2.7] {
+            let n = numeric_derivative::<A>(z);
+            let a = analytic_derivative::<A>(z);
+            assert!(
+                (f64::from(a) - n).abs() < 2e-3,
+                "{}: f'({z}) = {a}, finite difference {n}",
+                A::NAME
+            );
+        }
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        check_derivative::<Sigmoid>();
+        check_derivative::<Tanh>();
+        check_derivative::<Relu>();
+        check_derivative::<Softplus>();
+        check_derivative::<Linear>();
+    }
+
+    fn finite_everywhere<A: Activation>() {
+        for &z in &[-1000.0f32, -100.0, -1.0, 0.0, 1.0, 100.0, 1000.0] {
+            let mut v = [z];
+            A::apply(&mut v);
+            assert!(v[0].is_finite(), "{}({z}) = {}", A::NAME, v[0]);
+        }
+    }
+
+    #[test]
+    fn stable_at_large_inputs() {
+        finite_everywhere::<Sigmoid>();
+        finite_everywhere::<Tanh>();
+        finite_everywhere::<Relu>();
+        finite_everywhere::<Softplus>();
+        finite_everywhere::<Linear>();
+        finite_everywhere::<Step>();
+        let mut v = [1000.0, -1000.0, 0.0];
+        Softmax::apply(&mut v);
+        assert_eq!(v, [1.0, 0.0, 0.0]);
+        let mut sp = [100.0f32, -100.0];
+        Softplus::apply(&mut sp);
+        assert_eq!(sp[0], 100.0);
+        assert!(sp[1] > 0.0 && (sp[1] - (-100.0f32).exp()).abs() < 1e-45);
+        // sigmoid(-100) is tiny but positive, as it truly is.
+        assert!(sigmoid(-100.0) > 0.0);
+    }
+
+    #[test]
+    fn softmax_backward_matches_jacobian() {
+        let z = [0.3f32, -1.0, 2.0];
+        let mut a = z;
+        Softmax::apply(&mut a);
+        let g = [0.5f32, -0.25, 1.0];
+        let mut got = g;
+        <Softmax as Differentiable>::backward(&z, &a, &mut got);
+        for i in 0..3 {
+            let want: f32 = (0..3)
+                .map(|j| {
+                    let delta = if i == j { 1.0 } else { 0.0 };
+                    g[j] * a[j] * (delta - a[i])
+                })
+                .sum();
+            assert!((got[i] - want).abs() < 1e-6);
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! The fully connected layer: `a = f(W·x + b)`.
+//!
+//! A [`Dense<I, O, A>`] holds `O` neurons, each a row of `I` weights plus a bias, and the
+//! activation `A`. `I` and `O` are typenum lengths, so two layers that do not fit together do not
+//! compile. The weights live on the heap in one row-major block, `[out][in]`, the layout of
+//! PyTorch's `nn.Linear.weight`.
+//!
+//! A batch is a slice of samples laid out row after row, so each step below is a matrix product:
+//!
+//! | step | per sample | over a batch `X` (`n × I`) |
+//! | --- | --- | --- |
+//! | forward | `z = W·x + b`, `a = f(z)` | `Z = X·Wᵀ + 1·bᵀ` |
+//! | weight gradient | `∂L/∂W = δ·xᵀ`, `∂L/∂b = δ` | `Δᵀ·X`, column sums of `Δ` |
+//! | input gradient | `∂L/∂x = Wᵀ·δ` | `Δ·W` |
+//!
+//! where `δ = ∂L/∂z` is the layer's delta.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use generic_array::{ArrayLength, GenericArray};
+use rand::{Rng, RngExt};
+
+use crate::activation::{Activation, Differentiable};
+use crate::kernel;
+use crate::loss::Loss;
+
+/// A fully connected layer of `O` neurons over `I` inputs with activation `A`.
+///
+/// The same type serves as the layer's gradient (and as an optimizer's per-weight state): a
+/// gradient is shaped exactly like the weights it belongs to.
+///
+/// ```
+/// use nn_core::{Dense, Sigmoid};
+/// use nn_core::typenum::{U2, U3};
+/// use nn_core::generic_array::GenericArray;
+///
+/// let mut layer = Dense::<U3, U2, Sigmoid>::zeros();
+/// layer.set_weights(&[[1.0, 0.0, 0.0], [0.0, 0.0, -1.0]]);
+/// layer.set_bias(&[0.0, 1.0]);
+/// assert_eq!(layer.weights()[1][2], -1.0);
+/// let x = GenericArray::from_array([2.0, 5.0, 1.0]);
+/// let mut out = GenericArray::default();
+/// layer.forward(&x, &mut out);
+/// assert_eq!(out.as_slice(), &[nn_core::sigmoid(2.0), 0.5]);
+/// ```
+pub struct Dense<I: ArrayLength, O: ArrayLength, A> {
+    weights: Box<GenericArray<GenericArray<f32, I>, O>>,
+    bias: Box<GenericArray<f32, O>>,
+    activation: PhantomData<A>,
+}
+
+impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
+    /// The number of inputs, `I`.
+    pub const INPUTS: usize = I::USIZE;
+    /// The number of neurons (outputs), `O`.
+    pub const OUTPUTS: usize = O::USIZE;
+
+    /// A layer whose weights and biases are all zero, allocated directly on the heap.
+    pub fn zeros() -> Self {
+        Self {
+            weights: GenericArray::default_boxed(),
+            bias: GenericArray::default_boxed(),
+            activation: PhantomData,
+        }
+    }
+
+    /// A layer with weights drawn from `rng` by the activation's [`Init`](crate::Init) and
+    /// zero biases.
+    pub fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        let mut layer = Self::zeros();
+        let r = A::INIT.range(I::USIZE, O::USIZE);
+        if r > 0.0 {
+            for w in layer.weights_flat_mut() {
+                *w = rng.random_range(-r..r);
+            }
+        }
+        layer
+    }
+
+    /// The weights, indexed `[neuron][input]`.
+    pub fn weights(&self) -> &GenericArray<GenericArray<f32, I>, O> {
+        &self.weights
+    }
+
+    /// The weights, mutable, indexed `[neuron][input]`.
+    pub fn weights_mut(&mut self) -> &mut GenericArray<GenericArray<f32, I>, O> {
+        &mut self.weights
+    }
+
+    /// The biases, one per neuron.
+    pub fn bias(&self) -> &GenericArray<f32, O> {
+        &self.bias
+    }
+
+    /// The biases, mutable.
+    pub fn bias_mut(&mut self) -> &mut GenericArray<f32, O> {
+        &mut self.bias
+    }
+
+    /// All weights as one row-major slice of `O × I` values.
+    pub fn weights_flat(&self) -> &[f32] {
+        GenericArray::slice_from_chunks(&self.weights)
+    }
+
+    /// All weights as one mutable row-major slice of `O × I` values.
+    pub fn weights_flat_mut(&mut self) -> &mut [f32] {
+        GenericArray::slice_from_chunks_mut(&mut self.weights)
+    }
+
+    /// Sets every weight from a plain array, `weights[neuron][input]`.
+    ///
+    /// The array's size is checked at compile time: an `[[f32; NI]; NO]` that is not
+    /// `O × I` does not build.
+    pub fn set_weights<const NI: usize, const NO: usize>(&mut self, weights: &[[f32; NI]; NO]) {
+        const {
+            assert!(
+                NI == I::USIZE && NO == O::USIZE,
+                "the weight array's shape is not the layer's [neurons][inputs]"
+            )
+        };
+        self.weights_flat_mut()
+            .copy_from_slice(weights.as_flattened());
+    }
+
+    /// Sets every bias from a plain array, checked at compile time to hold `O` values.
+    pub fn set_bias<const NO: usize>(&mut self, bias: &[f32; NO]) {
+        const {
+            assert!(
+                NO == O::USIZE,
+                "the bias array's length is not the layer's number of neurons"
+            )
+        };
+        self.bias.copy_from_slice(bias);
+    }
+
+    /// Sets every weight and bias to zero.
+    pub fn fill_zero(&mut self) {
+        self.weights_flat_mut().fill(0.0);
+        self.bias.fill(0.0);
+    }
+
+    /// Forward pass of one sample: `out = f(W·x + b)`.
+    #[inline]
+    pub fn forward(&self, x: &GenericArray<f32, I>, out: &mut GenericArray<f32, O>) {
+        self.forward_rows(core::slice::from_ref(x), core::slice::from_mut(out));
+    }
+
+    /// Forward pass of a batch, one row a sample: `out = f(X·Wᵀ + b)`. Writes the first
+    /// `x.len()` rows of `out`.
+    #[inline]
+    pub fn forward_rows(&self, x: &[GenericArray<f32, I>], out: &mut [GenericArray<f32, O>]) {
+        let n = x.len();
+        let out = GenericArray::slice_from_chunks_mut(&mut out[..n]);
+        kernel::affine(
+            n,
+            I::USIZE,
+            O::USIZE,
+            GenericArray::slice_from_chunks(x),
+            self.weights_flat(),
+            &self.bias,
+            out,
+        );
+        A::apply_rows(out, O::USIZE);
+    }
+
+    /// Forward pass for training: keeps the weighted sums `z` as well as the outputs `a`, since
+    /// the backward pass needs both. Writes the first `x.len()` rows of `z` and `a`.
+    #[inline]
+    pub fn forward_train(
+        &self,
+        x: &[GenericArray<f32, I>],
+        z: &mut [GenericArray<f32, O>],
+        a: &mut [GenericArray<f32, O>],
+    ) {
+        let n = x.len();
+        let z = GenericArray::slice_from_chunks_mut(&mut z[..n]);
+        let a = GenericArray::slice_from_chunks_mut(&mut a[..n]);
+        kernel::affine(
+            n,
+            I::USIZE,
+            O::USIZE,
+            GenericArray::slice_from_chunks(x),
+            self.weights_flat(),
+            &self.bias,
+            z,
+        );
+        a.copy_from_slice(z);
+        A::apply_rows(a, O::USIZE);
+    }
+
+    /// The chain rule through this layer's activation, over a batch: `delta` holds `∂L/∂a` on
+    /// entry and `∂L/∂z` on return, from the `z` and `a` of [`forward_train`](Self::forward_train).
+    #[inline]
+    pub fn activation_backward<L>(
+        &self,
+        z: &[GenericArray<f32, O>],
+        a: &[GenericArray<f32, O>],
+        delta: &mut [GenericArray<f32, O>],
+    ) where
+        A: Differentiable<L>,
+    {
+        let n = delta.len();
+        A::backward_rows(
+            GenericArray::slice_from_chunks(&z[..n]),
+            GenericArray::slice_from_chunks(&a[..n]),
+            GenericArray::slice_from_chunks_mut(delta),
+            O::USIZE,
+        );
+    }
+
+    /// For an output layer: the mean `loss` over a batch of targets `y`, writing each row's
+    /// `∂(mean L)/∂z` into `delta`, from the `z` and `a` of [`forward_train`](Self::forward_train).
+    #[inline]
+    pub fn loss_delta<L: Loss<A>>(
+        &self,
+        loss: &L,
+        z: &[GenericArray<f32, O>],
+        a: &[GenericArray<f32, O>],
+        y: &[GenericArray<f32, O>],
+        delta: &mut [GenericArray<f32, O>],
+    ) -> f32 {
+        let n = y.len();
+        crate::loss::batch_delta::<L, A>(
+            loss,
+            n,
+            O::USIZE,
+            GenericArray::slice_from_chunks(&z[..n]),
+            GenericArray::slice_from_chunks(&a[..n]),
+            GenericArray::slice_from_chunks(y),
+            GenericArray::slice_from_chunks_mut(&mut delta[..n]),
+        )
+    }
+
+    /// For an output layer: the mean `loss` over a batch of targets `y`, without gradients.
+    #[inline]
+    pub fn loss_mean<L: Loss<A>>(
+        &self,
+        loss: &L,
+        z: &[GenericArray<f32, O>],
+        a: &[GenericArray<f32, O>],
+        y: &[GenericArray<f32, O>],
+    ) -> f32 {
+        let n = y.len();
+        crate::loss::batch_loss::<L, A>(
+            loss,
+            n,
+            O::USIZE,
+            GenericArray::slice_from_chunks(&z[..n]),
+            GenericArray::slice_from_chunks(&a[..n]),
+            GenericArray::slice_from_chunks(y),
+        )
+    }
+
+    /// Backward pass of a batch: from the layer's inputs `x` and deltas `delta = ∂L/∂z`,
+    /// writes the weight and bias gradients into `grad` (overwriting it) and, if asked, the
+    /// input gradient `∂L/∂x = Δ·W` into `input_grad`.
+    ///
+    /// The first layer of a network passes `None`: nothing consumes its input gradient, so it is
+    /// never computed.
+    #[inline]
+    pub fn backward_rows(
+        &self,
+        x: &[GenericArray<f32, I>],
+        delta: &[GenericArray<f32, O>],
+        grad: &mut Self,
+        input_grad: Option<&mut [GenericArray<f32, I>]>,
+    ) {
+        let n = x.len();
+        let delta = GenericArray::slice_from_chunks(&delta[..n]);
+        kernel::weight_grad(
+            n,
+            I::USIZE,
+            O::USIZE,
+            GenericArray::slice_from_chunks(x),
+            delta,
+            GenericArray::slice_from_chunks_mut(&mut grad.weights),
+            &mut grad.bias,
+        );
+        if let Some(dx) = input_grad {
+            kernel::input_grad(
+                n,
+                I::USIZE,
+                O::USIZE,
+                delta,
+                self.weights_flat(),
+                GenericArray::slice_from_chunks_mut(&mut dx[..n]),
+            );
+        }
+    }
+
+    /// The layer's parameters as two slices: weights (row-major) and biases.
+    pub fn parameters(&self) -> [&[f32]; 2] {
+        [GenericArray::slice_from_chunks(&self.weights), &self.bias]
+    }
+
+    /// The layer's parameters as two mutable slices: weights (row-major) and biases.
+    pub fn parameters_mut(&mut self) -> [&mut [f32]; 2] {
+        [
+            GenericArray::slice_from_chunks_mut(&mut self.weights),
+            &mut self.bias,
+        ]
+    }
+}
+
+impl<I: ArrayLength, O: ArrayLength, A> Clone for Dense<I, O, A> {
+    fn clone(&self) -> Self {
+        // Clone through the heap: a derived clone would build the arrays on the stack first.
+        let mut weights = GenericArray::<GenericArray<f32, I>, O>::default_boxed();
+        GenericArray::slice_from_chunks_mut(&mut weights)
+            .copy_from_slice(GenericArray::slice_from_chunks(&self.weights));
+        let mut bias = GenericArray::<f32, O>::default_boxed();
+        bias.copy_from_slice(&self.bias);
+        Self {
+            weights,
+            bias,
+            activation: PhantomData,
+        }
+    }
+}
+
+impl<I: ArrayLength, O: ArrayLength, A> PartialEq for Dense<I, O, A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.weights == other.weights && self.bias == other.bias
+    }
+}
+
+impl<I: ArrayLength, O: ArrayLength, A: Activation> fmt::Debug for Dense<I, O, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dense({} -> {} {})", I::USIZE, O::USIZE, A::NAME)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::{Linear, Sigmoid};
+    use typenum::{U2, U3};
+
+    #[test]
+    fn forward_is_w_x_plus_b() {
+        let mut l = Dense::<U3, U2, Linear>::zeros();
+        l.set_weights(&[[1.0, 2.0, 3.0], [-1.0, 0.5, 0.0]]);
+        l.set_bias(&[0.5, -0.5]);
+        let x = [1.0, 1.0, 1.0, 2.0, 0.0, -1.0];
+        let mut out = [GenericArray::default(); 2];
+        l.forward_rows(GenericArray::chunks_from_slice(&x).0, &mut out);
+        assert_eq!(
+            GenericArray::slice_from_chunks(&out),
+            &[6.5, -1.0, -0.5, -2.5]
+        );
+    }
+
+    #[test]
+    fn backward_is_the_outer_product() {
+        let mut l = Dense::<U3, U2, Sigmoid>::zeros();
+        l.set_weights(&[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+        let mut g = Dense::<U3, U2, Sigmoid>::zeros();
+        let x = [1.0, 2.0, 3.0, -1.0, 0.0, 1.0];
+        let d = [1.0, 0.5, 2.0, -1.0];
+        let mut dx = [GenericArray::default(); 2];
+        l.backward_rows(
+            GenericArray::chunks_from_slice(&x).0,
+            GenericArray::chunks_from_slice(&d).0,
+            &mut g,
+            Some(&mut dx),
+        );
+        let dx = GenericArray::slice_from_chunks(&dx);
+        // dW = Δᵀ X, db = column sums of Δ, dX = Δ W.
+        assert_eq!(g.weights_flat(), &[-1.0, 2.0, 5.0, 1.5, 1.0, 0.5]);
+        assert_eq!(g.bias().as_slice(), &[3.0, -0.5]);
+        assert_eq!(dx, [3.0, 4.5, 6.0, -2.0, -1.0, 0.0]);
+    }
+
+    #[test]
+    fn random_is_seeded_and_in_range() {
+        use rand::SeedableRng;
+        let mut r1 = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut r2 = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(7);
+        let a = Dense::<U3, U2, Sigmoid>::random(&mut r1);
+        let b = Dense::<U3, U2, Sigmoid>::random(&mut r2);
+        assert!(a == b);
+        let r = (6.0f32 / 5.0).sqrt();
+        assert!(a.weights_flat().iter().all(|w| w.abs() <= r));
+        assert!(a.weights_flat().iter().any(|w| *w != 0.0));
+    }
+}

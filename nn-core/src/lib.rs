@@ -1,0 +1,59 @@
+//! The runtime of [`nn`](https://docs.rs/nn): everything a network declared with `network!`
+//! runs on.
+//!
+//! - [`Dense<I, O, A>`](Dense): a fully connected layer of `O` neurons over `I` inputs with
+//!   activation `A`, shapes as typenum lengths, weights on the heap in `[out][in]` order.
+//! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`, each a
+//!   zero-sized type with its function and derivative.
+//! - [`loss`]: mean squared error, cross-entropy on softmax, binary cross-entropy on sigmoid.
+//! - [`optim`]: gradient descent and momentum.
+//! - [`Network`] and [`Train`]: what every generated network implements, for generic code.
+//! - [`gradcheck`]: the finite-difference check of any network's backward pass.
+//!
+//! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod activation;
+pub mod dense;
+pub mod error;
+pub mod gradcheck;
+pub mod kernel;
+pub mod loss;
+pub mod network;
+pub mod optim;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use generic_array;
+pub use typenum;
+
+pub use activation::{
+    sigmoid, softplus, Activation, Differentiable, Init, Linear, Relu, Sigmoid, Softmax, Softplus,
+    Step, Tanh,
+};
+pub use dense::Dense;
+pub use error::Error;
+pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
+pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError};
+pub use network::{Network, Train, Workspace};
+pub use optim::{GradientDescent, Momentum, Optimizer};
+
+/// The index of the largest value: the predicted class of a classifier's output.
+///
+/// Returns 0 for an empty slice; a NaN never wins.
+///
+/// ```
+/// assert_eq!(nn_core::argmax(&[0.1, 0.7, 0.2]), 1);
+/// ```
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] || values[best].is_nan() {
+            best = i;
+        }
+    }
+    best
+}

@@ -1,0 +1,262 @@
+//! Loss functions: how wrong a prediction is, and which way to move.
+//!
+//! A loss compares a network's output `a` with the target `y`. For training it also gives the
+//! output layer's delta `∂L/∂z`, where `z` is the output layer's weighted sum: the first link of
+//! the chain rule. Over a batch, the loss and the gradients are means over the samples.
+//!
+//! | loss | output layer | per-sample loss | `∂L/∂z` |
+//! | --- | --- | --- | --- |
+//! | [`MeanSquaredError`] | any with a gradient | `Σ(a - y)² / n` | `2(a - y)/n · f'(z)` |
+//! | [`CrossEntropy`] | `softmax` | `-Σ y ln a` | `a - y` |
+//! | [`BinaryCrossEntropy`] | `sigmoid` | `-Σ [y ln a + (1-y) ln(1-a)] / n` | `(a - y)/n` |
+//!
+//! (`n` is the number of outputs.) Cross-entropy is computed from `z` with the log-sum-exp
+//! trick, `ln Σ e^z`, so a confident wrong answer gives a large finite loss, not infinity.
+//! The fused deltas `a - y` are exact: the softmax (or sigmoid) derivative cancels against the
+//! loss's `1/a`.
+//!
+//! ```
+//! use nn_core::{CrossEntropy, Loss, MeanSquaredError, Softmax, Linear};
+//!
+//! let y = [0.0, 1.0];
+//! let mse = <MeanSquaredError as Loss<Linear>>::loss(&MeanSquaredError, &[1.0, 1.0], &[1.0, 1.0], &y);
+//! assert_eq!(mse, 0.5);
+//!
+//! // Softmax of z = [0, 0] is [0.5, 0.5]: the loss is ln 2.
+//! let ce = <CrossEntropy as Loss<Softmax>>::loss(&CrossEntropy, &[0.0, 0.0], &[0.5, 0.5], &y);
+//! assert!((ce - 2f32.ln()).abs() < 1e-6);
+//! ```
+
+use crate::activation::{softplus, Activation, Differentiable, Sigmoid, Softmax};
+
+/// A loss function usable on an output layer with activation `A`.
+#[diagnostic::on_unimplemented(
+    message = "the loss `{Self}` cannot train a network whose output layer is `{A}`",
+    label = "`{Self}` does not fit an output layer with activation `{A}`",
+    note = "`CrossEntropy` needs a `softmax` output layer and `BinaryCrossEntropy` a `sigmoid` \
+            one; `MeanSquaredError` fits any output layer that has a gradient (every activation \
+            but `step`)"
+)]
+pub trait Loss<A: Activation>: Copy {
+    /// A short name for messages and plots.
+    const NAME: &'static str;
+
+    /// The loss of one sample, from the output layer's weighted sums `z`, its outputs `a` and
+    /// the target `y`.
+    fn loss(&self, z: &[f32], a: &[f32], y: &[f32]) -> f32;
+
+    /// Writes `∂L/∂z` of one sample into `delta`.
+    fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]);
+}
+
+/// Mean squared error, as on the seminar's slide: `L = Σᵢ (aᵢ - yᵢ)² / n` over the `n` outputs.
+///
+/// `∂L/∂a = 2(a - y)/n`, then the chain rule through the output activation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MeanSquaredError;
+
+impl<A: Differentiable<MeanSquaredError>> Loss<A> for MeanSquaredError {
+    const NAME: &'static str = "mean squared error";
+
+    #[inline]
+    fn loss(&self, _z: &[f32], a: &[f32], y: &[f32]) -> f32 {
+        let sum: f32 = a.iter().zip(y).map(|(a, y)| (a - y) * (a - y)).sum();
+        sum / a.len() as f32
+    }
+
+    #[inline]
+    fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
+        let scale = 2.0 / a.len() as f32;
+        for ((d, a), y) in delta.iter_mut().zip(a).zip(y) {
+            *d = scale * (a - y);
+        }
+        A::backward(z, a, delta);
+    }
+}
+
+/// Cross-entropy on a softmax output: `L = -Σᵢ yᵢ ln softmax(z)ᵢ`.
+///
+/// Computed stably as `(Σᵢ yᵢ)·lse(z) - Σᵢ yᵢ zᵢ` with `lse(z) = m + ln Σ e^(z - m)`,
+/// `m = max z`. The output delta is `∂L/∂z = (Σᵢ yᵢ)·a - y`, which is the familiar `a - y`
+/// for a one-hot or probability target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrossEntropy;
+
+impl Loss<Softmax> for CrossEntropy {
+    const NAME: &'static str = "cross-entropy";
+
+    #[inline]
+    fn loss(&self, z: &[f32], _a: &[f32], y: &[f32]) -> f32 {
+        let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let lse = m + z.iter().map(|z| (z - m).exp()).sum::<f32>().ln();
+        let total: f32 = y.iter().sum();
+        let dot: f32 = y.iter().zip(z).map(|(y, z)| y * z).sum();
+        total * lse - dot
+    }
+
+    #[inline]
+    fn delta(&self, _z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
+        let total: f32 = y.iter().sum();
+        for ((d, a), y) in delta.iter_mut().zip(a).zip(y) {
+            *d = total * a - y;
+        }
+    }
+}
+
+/// Binary cross-entropy on a sigmoid output, averaged over the `n` outputs:
+/// `L = -Σᵢ [yᵢ ln aᵢ + (1 - yᵢ) ln(1 - aᵢ)] / n`.
+///
+/// Computed from `z` as `Σᵢ [softplus(zᵢ) - yᵢ zᵢ] / n`, which is the same and never takes the
+/// log of zero. The output delta is `∂L/∂z = (a - y)/n`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BinaryCrossEntropy;
+
+impl Loss<Sigmoid> for BinaryCrossEntropy {
+    const NAME: &'static str = "binary cross-entropy";
+
+    #[inline]
+    fn loss(&self, z: &[f32], _a: &[f32], y: &[f32]) -> f32 {
+        let sum: f32 = z.iter().zip(y).map(|(z, y)| softplus(*z) - y * z).sum();
+        sum / z.len() as f32
+    }
+
+    #[inline]
+    fn delta(&self, _z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
+        let scale = 1.0 / a.len() as f32;
+        for ((d, a), y) in delta.iter_mut().zip(a).zip(y) {
+            *d = scale * (a - y);
+        }
+    }
+}
+
+/// The mean loss of a batch laid out row after row (`width` values a row), writing each row's
+/// `∂(mean L)/∂z` (the per-sample delta divided by the batch size) into `delta`.
+///
+/// Used by the code `network!` writes; `z`, `a`, `y` and `delta` hold at least `n * width`
+/// values.
+#[inline]
+pub fn batch_delta<L: Loss<A>, A: Activation>(
+    loss: &L,
+    n: usize,
+    width: usize,
+    z: &[f32],
+    a: &[f32],
+    y: &[f32],
+    delta: &mut [f32],
+) -> f32 {
+    let len = n * width;
+    let mut total = 0.0f64;
+    for (((z, a), y), d) in z[..len]
+        .chunks_exact(width)
+        .zip(a[..len].chunks_exact(width))
+        .zip(y[..len].chunks_exact(width))
+        .zip(delta[..len].chunks_exact_mut(width))
+    {
+        total += f64::from(loss.loss(z, a, y));
+        loss.delta(z, a, y, d);
+    }
+    if n > 1 {
+        let inv = 1.0 / n as f32;
+        for d in &mut delta[..len] {
+            *d *= inv;
+        }
+    }
+    (total / n as f64) as f32
+}
+
+/// The mean loss of a batch laid out row after row, without gradients.
+#[inline]
+pub fn batch_loss<L: Loss<A>, A: Activation>(
+    loss: &L,
+    n: usize,
+    width: usize,
+    z: &[f32],
+    a: &[f32],
+    y: &[f32],
+) -> f32 {
+    let len = n * width;
+    let total: f64 = z[..len]
+        .chunks_exact(width)
+        .zip(a[..len].chunks_exact(width))
+        .zip(y[..len].chunks_exact(width))
+        .map(|((z, a), y)| f64::from(loss.loss(z, a, y)))
+        .sum();
+    (total / n as f64) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::{Linear, Tanh};
+
+    /// Checks `delta` against central differences of `loss` with respect to `z`, in f64.
+    fn check_delta<A: Differentiable<L>, L: Loss<A>>(loss: L, z: &[f32], y: &[f32]) {
+        let act = |z: &[f32]| {
+            let mut a = z.to_vec();
+            A::apply(&mut a);
+            a
+        };
+        let a = act(z);
+        let mut delta = vec![0.0; z.len()];
+        loss.delta(z, &a, y, &mut delta);
+        for i in 0..z.len() {
+            let h = 1e-2f32;
+            let eval = |s: f32| {
+                let mut zz = z.to_vec();
+                zz[i] += s;
+                let aa = act(&zz);
+                f64::from(loss.loss(&zz, &aa, y))
+            };
+            let d1 = (eval(h) - eval(-h)) / f64::from(2.0 * h);
+            let d2 = (eval(h / 2.0) - eval(-h / 2.0)) / f64::from(h);
+            let numeric = (4.0 * d2 - d1) / 3.0;
+            assert!(
+                (f64::from(delta[i]) - numeric).abs() < 1e-4,
+                "{} on {}: delta[{i}] = {}, finite difference {numeric}",
+                L::NAME,
+                A::NAME,
+                delta[i]
+            );
+        }
+    }
+
+    #[test]
+    fn deltas_match_finite_differences() {
+        let z = [0.3f32, -1.2, 0.8];
+        check_delta::<Softmax, _>(CrossEntropy, &z, &[0.0, 1.0, 0.0]);
+        check_delta::<Softmax, _>(CrossEntropy, &z, &[0.2, 0.5, 0.3]);
+        check_delta::<Sigmoid, _>(BinaryCrossEntropy, &z, &[1.0, 0.0, 1.0]);
+        check_delta::<Sigmoid, _>(MeanSquaredError, &z, &[1.0, 0.0, 0.5]);
+        check_delta::<Tanh, _>(MeanSquaredError, &z, &[0.5, -0.5, 0.0]);
+        check_delta::<Linear, _>(MeanSquaredError, &z, &[2.0, -1.0, 0.0]);
+        check_delta::<Softmax, _>(MeanSquaredError, &z, &[0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn confident_wrong_answers_are_finite() {
+        let z = [1000.0f32, -1000.0];
+        let mut a = z;
+        Softmax::apply(&mut a);
+        let ce = CrossEntropy.loss(&z, &a, &[0.0, 1.0]);
+        assert_eq!(ce, 2000.0);
+        let mut s = z;
+        Sigmoid::apply(&mut s);
+        let bce = BinaryCrossEntropy.loss(&z, &s, &[0.0, 1.0]);
+        assert_eq!(bce, 1000.0);
+    }
+
+    #[test]
+    fn batch_means() {
+        // Two samples of one linear output: losses 1 and 4, mean 2.5; deltas halved.
+        let z = [1.0f32, 2.0];
+        let y = [0.0f32, 0.0];
+        let mut d = [0.0f32; 2];
+        let l = batch_delta::<_, Linear>(&MeanSquaredError, 2, 1, &z, &z, &y, &mut d);
+        assert_eq!(l, 2.5);
+        assert_eq!(d, [1.0, 2.0]);
+        assert_eq!(
+            batch_loss::<_, Linear>(&MeanSquaredError, 2, 1, &z, &z, &y),
+            2.5
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! What every network `network!` declares has in common, for code that is generic over networks
+//! (training loops, optimizers, the gradient check, weight files).
+//!
+//! A generated network implements [`Network`], and [`Train<L>`] for every loss `L` that fits its
+//! output layer. Its inherent methods do the same things with literal array sizes in their
+//! signatures, which is what most users call.
+
+use core::marker::PhantomData;
+
+use crate::activation::Activation;
+use crate::error::Error;
+
+/// A network declared with `network!`: its shape, its parameters and its forward pass.
+pub trait Network: Sized {
+    /// The number of inputs.
+    const INPUT: usize;
+    /// The number of outputs.
+    const OUTPUT: usize;
+    /// Each layer's width (number of neurons), first hidden layer to output layer.
+    const WIDTHS: &'static [usize];
+    /// Each layer's name: the name given in the declaration, or `layerN` counting from 1.
+    const LAYER_NAMES: &'static [&'static str];
+    /// Each layer's activation, as written in the declaration.
+    const ACTIVATIONS: &'static [&'static str];
+
+    /// One input sample, `[f32; INPUT]`.
+    type Input: Copy + AsRef<[f32]> + AsMut<[f32]> + 'static;
+    /// One output (or target) sample, `[f32; OUTPUT]`.
+    type Output: Copy + AsRef<[f32]> + AsMut<[f32]> + 'static;
+    /// The output layer's activation.
+    type OutputActivation: Activation;
+
+    /// A network of the same shape with every weight and bias zero: the starting value of a
+    /// gradient or of an optimizer's state.
+    fn zeros() -> Self;
+
+    /// The parameters as slices, two per layer in order: weights (row-major `[out][in]`), then
+    /// biases.
+    fn parameters(&self) -> impl Iterator<Item = &[f32]>;
+
+    /// The parameters as mutable slices, in the order of [`parameters`](Network::parameters).
+    fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]>;
+
+    /// The forward pass of one sample.
+    fn forward(&self, input: &Self::Input) -> Self::Output;
+
+    /// The forward pass of a batch, into `outputs`, using `workspace` for the hidden layers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BatchMismatch`] if `outputs` does not have one row per input.
+    fn forward_batch(
+        &self,
+        inputs: &[Self::Input],
+        outputs: &mut [Self::Output],
+        workspace: &mut Workspace<Self>,
+    ) -> Result<(), Error>;
+
+    /// The number of parameters (weights and biases).
+    fn parameter_count() -> usize {
+        let mut inputs = Self::INPUT;
+        let mut count = 0;
+        for &w in Self::WIDTHS {
+            count += w * inputs + w;
+            inputs = w;
+        }
+        count
+    }
+}
+
+/// A network that can be trained with the loss `L`: every layer has a gradient and `L` fits the
+/// output layer.
+pub trait Train<L>: Network {
+    /// Computes the gradient of the mean loss over a batch with respect to every weight and
+    /// bias, writing it into `grads` (overwriting it), and returns the mean loss.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyBatch`] for no samples, [`Error::BatchMismatch`] if `targets` does not have
+    /// one row per input.
+    fn gradient_batch(
+        &self,
+        loss: L,
+        inputs: &[Self::Input],
+        targets: &[Self::Output],
+        grads: &mut Self,
+        workspace: &mut Workspace<Self>,
+    ) -> Result<f32, Error>;
+
+    /// The mean loss over a batch, without gradients.
+    ///
+    /// # Errors
+    ///
+    /// As for [`gradient_batch`](Train::gradient_batch).
+    fn loss_batch(
+        &self,
+        loss: L,
+        inputs: &[Self::Input],
+        targets: &[Self::Output],
+        workspace: &mut Workspace<Self>,
+    ) -> Result<f32, Error>;
+}
+
+/// Checks that a batch has samples and one target row per input; returns its size.
+///
+/// # Errors
+///
+/// [`Error::EmptyBatch`] or [`Error::BatchMismatch`].
+pub fn check_batch(inputs: usize, targets: usize) -> Result<usize, Error> {
+    if inputs != targets {
+        return Err(Error::BatchMismatch { inputs, targets });
+    }
+    if inputs == 0 {
+        return Err(Error::EmptyBatch);
+    }
+    Ok(inputs)
+}
+
+/// One layer's buffers in a [`Workspace`]: weighted sums, outputs and deltas, each
+/// `capacity × width` values.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct LayerBuffers {
+    /// Weighted sums `z`.
+    pub z: Vec<f32>,
+    /// Outputs `a = f(z)`.
+    pub a: Vec<f32>,
+    /// Deltas `∂L/∂z` (and, before the activation's backward, `∂L/∂a`).
+    pub d: Vec<f32>,
+}
+
+/// The buffers a network's batch forward and backward passes work in: for each layer, room for
+/// the weighted sums, outputs and deltas of a batch.
+///
+/// Create one per network and reuse it across steps. It grows to the largest batch it has seen
+/// and never shrinks, so after the first step of a given size, a training step allocates
+/// nothing.
+pub struct Workspace<N> {
+    layers: Box<[LayerBuffers]>,
+    capacity: usize,
+    network: PhantomData<fn() -> N>,
+}
+
+impl<N: Network> Workspace<N> {
+    /// An empty workspace; it allocates on first use.
+    pub fn new() -> Self {
+        Self {
+            layers: N::WIDTHS.iter().map(|_| LayerBuffers::default()).collect(),
+            capacity: 0,
+            network: PhantomData,
+        }
+    }
+
+    /// A workspace with room for batches of up to `batch` samples.
+    pub fn with_capacity(batch: usize) -> Self {
+        let mut ws = Self::new();
+        ws.reserve(batch);
+        ws
+    }
+
+    /// The largest batch the workspace holds without growing.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Grows the buffers to hold batches of `batch` samples (no-op if they already do).
+    pub fn reserve(&mut self, batch: usize) {
+        if batch <= self.capacity {
+            return;
+        }
+        for (buf, &w) in self.layers.iter_mut().zip(N::WIDTHS) {
+            buf.z.resize(batch * w, 0.0);
+            buf.a.resize(batch * w, 0.0);
+            buf.d.resize(batch * w, 0.0);
+        }
+        self.capacity = batch;
+    }
+
+    /// The layers' buffers, sized for `batch` samples. Used by the code `network!` writes.
+    #[doc(hidden)]
+    pub fn layers<const K: usize>(&mut self, batch: usize) -> &mut [LayerBuffers; K] {
+        const {
+            assert!(
+                K == N::WIDTHS.len(),
+                "a workspace is used with another layer count"
+            )
+        };
+        self.reserve(batch);
+        match <&mut [LayerBuffers; K]>::try_from(&mut self.layers[..]) {
+            Ok(layers) => layers,
+            // `new` makes one entry per layer and `K` is checked above.
+            Err(_) => unreachable!("a workspace holds one buffer set per layer"),
+        }
+    }
+}
+
+impl<N: Network> Default for Workspace<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<N: Network> Clone for Workspace<N> {
+    fn clone(&self) -> Self {
+        Self {
+            layers: self.layers.clone(),
+            capacity: self.capacity,
+            network: PhantomData,
+        }
+    }
+}
+
+impl<N: Network> core::fmt::Debug for Workspace<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("capacity", &self.capacity)
+            .field("widths", &N::WIDTHS)
+            .finish()
+    }
+}

@@ -1,0 +1,83 @@
+//! What the code `network!` writes refers to. Not a public API: it may change in any release.
+
+pub use generic_array;
+pub use typenum;
+
+pub use crate::activation::{
+    Activation, Differentiable, Linear, Relu, Sigmoid, Softmax, Softplus, Step, Tanh,
+};
+pub use crate::dense::Dense;
+pub use crate::error::Error;
+pub use crate::loss::Loss;
+pub use crate::network::{check_batch, LayerBuffers, Network, Train, Workspace};
+
+use generic_array::{ArrayLength, GenericArray};
+use rand::SeedableRng;
+
+/// The random number generator networks are seeded with: xoshiro256++, a fixed algorithm, so
+/// the same seed gives the same weights on every machine.
+pub type SeedRng = rand::rngs::Xoshiro256PlusPlus;
+
+/// The generator for a seed.
+#[inline]
+pub fn seed_rng(seed: u64) -> SeedRng {
+    SeedRng::seed_from_u64(seed)
+}
+
+/// A plain array seen as a typed vector, checked at compile time to have the same length.
+#[inline(always)]
+pub fn array<const N: usize, L: ArrayLength>(x: &[f32; N]) -> &GenericArray<f32, L> {
+    const { assert!(N == L::USIZE, "array length differs from the layer width") };
+    GenericArray::from_slice(x)
+}
+
+/// A mutable plain array seen as a typed vector.
+#[inline(always)]
+pub fn array_mut<const N: usize, L: ArrayLength>(x: &mut [f32; N]) -> &mut GenericArray<f32, L> {
+    const { assert!(N == L::USIZE, "array length differs from the layer width") };
+    GenericArray::from_mut_slice(x)
+}
+
+/// A batch of plain arrays seen as typed rows.
+#[inline(always)]
+pub fn rows<const N: usize, L: ArrayLength>(x: &[[f32; N]]) -> &[GenericArray<f32, L>] {
+    const { assert!(N == L::USIZE, "array length differs from the layer width") };
+    GenericArray::chunks_from_slice(x.as_flattened()).0
+}
+
+/// A mutable batch of plain arrays seen as typed rows.
+#[inline(always)]
+pub fn rows_mut<const N: usize, L: ArrayLength>(x: &mut [[f32; N]]) -> &mut [GenericArray<f32, L>] {
+    const { assert!(N == L::USIZE, "array length differs from the layer width") };
+    GenericArray::chunks_from_slice_mut(x.as_flattened_mut()).0
+}
+
+/// A zeroed array on the heap, for a layer too wide to keep on the stack.
+#[inline]
+pub fn zeroed_box<const N: usize>() -> Box<[f32; N]> {
+    match vec![0.0f32; N].into_boxed_slice().try_into() {
+        Ok(b) => b,
+        Err(_) => unreachable!("a vector of N values converts to [f32; N]"),
+    }
+}
+
+impl LayerBuffers {
+    /// This layer's weighted sums, outputs and deltas for `n` samples, as typed rows.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    pub fn rows<W: ArrayLength>(
+        &mut self,
+        n: usize,
+    ) -> (
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, W>],
+    ) {
+        let len = n * W::USIZE;
+        (
+            GenericArray::chunks_from_slice_mut(&mut self.z[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.a[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.d[..len]).0,
+        )
+    }
+}

@@ -1,0 +1,242 @@
+//! The syntax of a `network!` invocation, parsed but not yet checked.
+//!
+//! ```text
+//! invocation := network*
+//! network    := attribute* visibility `struct` Ident `:` width activation? layer+ `;`
+//! layer      := `->` (Ident `:`)? width activation?
+//! width      := integer literal
+//! activation := Ident
+//! ```
+//!
+//! Activations are optional here so that a missing one is reported by the checker with a
+//! helpful message, together with every other problem, instead of as a parse error.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, Ident, LitInt, Token, Visibility};
+
+/// Every network declared in one invocation, and the errors of those that did not parse.
+pub struct Invocation {
+    /// The networks that parsed.
+    pub networks: Vec<NetworkDecl>,
+    /// One error per network that did not parse.
+    pub errors: Vec<syn::Error>,
+}
+
+/// One `struct Name: IN -> ... ;` declaration.
+pub struct NetworkDecl {
+    /// Attributes and doc comments, passed through to the struct.
+    pub attrs: Vec<Attribute>,
+    /// The struct's visibility.
+    pub vis: Visibility,
+    /// The struct's name.
+    pub name: Ident,
+    /// The input width.
+    pub input: LitInt,
+    /// An activation written after the input width (always an error, kept for its message).
+    pub input_activation: Option<Ident>,
+    /// The layers, first hidden layer to output layer.
+    pub layers: Vec<LayerDecl>,
+}
+
+/// One `-> [name:] WIDTH [ACTIVATION]` layer.
+pub struct LayerDecl {
+    /// The layer's name, if given.
+    pub name: Option<Ident>,
+    /// The number of neurons.
+    pub width: LitInt,
+    /// The activation, if written.
+    pub activation: Option<Ident>,
+}
+
+/// Parses a whole invocation, network by network: the input is split at each top-level `;`, so
+/// one malformed declaration is reported and the next ones are still read.
+pub fn parse_invocation(input: TokenStream) -> Invocation {
+    let mut networks = Vec::new();
+    let mut errors = Vec::new();
+    let mut current = TokenStream::new();
+    let mut chunks = Vec::new();
+    for tt in input {
+        match &tt {
+            TokenTree::Punct(p) if p.as_char() == ';' => {
+                chunks.push((std::mem::take(&mut current), Some(p.span())));
+            }
+            _ => current.extend([tt]),
+        }
+    }
+    if !current.is_empty() {
+        chunks.push((current, None));
+    }
+    for (chunk, _semi) in chunks {
+        match syn::parse2::<NetworkDecl>(chunk) {
+            Ok(decl) => networks.push(decl),
+            Err(e) => errors.push(e),
+        }
+    }
+    Invocation { networks, errors }
+}
+
+impl Parse for NetworkDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        if !input.peek(Token![struct]) {
+            return Err(input.error(
+                "expected `struct`: a network is declared as `struct Name: 784 -> 16 sigmoid -> 10 softmax;`",
+            ));
+        }
+        input.parse::<Token![struct]>()?;
+        let name: Ident = input.parse()?;
+        if input.peek(Token![<]) {
+            return Err(input.error(
+                "a network takes no generic parameters: its shape is written in the declaration",
+            ));
+        }
+        if !input.peek(Token![:]) {
+            return Err(input.error(format!(
+                "expected `:` after the name, as in `struct {name}: 784 -> 10 softmax;`"
+            )));
+        }
+        input.parse::<Token![:]>()?;
+        if !input.peek(LitInt) {
+            return Err(input.error(
+                "expected the input width, a number, as in `struct Digits: 784 -> 10 softmax;`",
+            ));
+        }
+        let input_width: LitInt = input.parse()?;
+        let input_activation = if input.peek(Ident) {
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        let mut layers = Vec::new();
+        while !input.is_empty() {
+            layers.push(parse_layer(input, layers.len() + 1)?);
+        }
+        if layers.is_empty() {
+            return Err(syn::Error::new(
+                input_width.span(),
+                format!(
+                    "network `{name}` has no layers: after the input width comes at least one \
+                     `-> WIDTH ACTIVATION`, as in `{} -> 10 softmax`",
+                    input_width
+                ),
+            ));
+        }
+        Ok(NetworkDecl {
+            attrs,
+            vis,
+            name,
+            input: input_width,
+            input_activation,
+            layers,
+        })
+    }
+}
+
+/// Parses layer `index` (counting from 1), starting at its `->`.
+fn parse_layer(input: ParseStream, index: usize) -> syn::Result<LayerDecl> {
+    if !input.peek(Token![->]) {
+        let found = input.cursor().token_tree().map(|(tt, _)| tt.to_string());
+        let msg = match found.as_deref() {
+            Some("=>") | Some("-") | Some(">") | Some(",") | Some("|") => format!(
+                "expected `->` before layer {index}, found `{}`: layers are chained with `->`",
+                found.unwrap_or_default()
+            ),
+            Some(tok) if index > 1 || tok.parse::<f64>().is_err() => format!(
+                "expected `->` or `;` after the previous layer, found `{tok}`: each layer is \
+                 `-> WIDTH ACTIVATION`, one activation per layer"
+            ),
+            _ => format!("expected `->` before layer {index}"),
+        };
+        return Err(input.error(msg));
+    }
+    input.parse::<Token![->]>()?;
+    let name = if input.peek(Ident) && input.peek2(Token![:]) {
+        let name: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        Some(name)
+    } else {
+        None
+    };
+    if !input.peek(LitInt) {
+        let msg = if input.is_empty() {
+            format!("expected layer {index}'s width after `->`, as in `-> 10 softmax`")
+        } else if input.peek(Token![->]) {
+            format!(
+                "expected layer {index}'s width between the two arrows, as in `-> 16 sigmoid ->`"
+            )
+        } else {
+            format!("expected layer {index}'s width, a number, as in `-> 16 sigmoid`")
+        };
+        return Err(input.error(msg));
+    }
+    let width: LitInt = input.parse()?;
+    let activation = if input.peek(Ident) {
+        Some(input.parse()?)
+    } else {
+        None
+    };
+    Ok(LayerDecl {
+        name,
+        width,
+        activation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn parses_several_networks() {
+        let inv = parse_invocation(quote! {
+            /// Docs.
+            #[derive(Clone)]
+            pub struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
+            struct Xor: 2 -> hidden: 2 tanh -> out: 1 sigmoid
+        });
+        assert!(inv.errors.is_empty());
+        assert_eq!(inv.networks.len(), 2);
+        let d = &inv.networks[0];
+        assert_eq!(d.attrs.len(), 2);
+        assert_eq!(d.name, "Digits");
+        assert_eq!(d.layers.len(), 3);
+        assert_eq!(d.layers[2].width.to_string(), "10");
+        let x = &inv.networks[1];
+        assert_eq!(
+            x.layers[0].name.as_ref().map(|n| n.to_string()),
+            Some("hidden".into())
+        );
+        assert_eq!(
+            x.layers[1].activation.as_ref().map(|n| n.to_string()),
+            Some("sigmoid".into())
+        );
+    }
+
+    #[test]
+    fn missing_activation_still_parses() {
+        let inv = parse_invocation(quote! { struct N: 784 -> 16 -> 10 sigmoid; });
+        assert!(inv.errors.is_empty());
+        assert!(inv.networks[0].layers[0].activation.is_none());
+    }
+
+    #[test]
+    fn malformed_networks_are_reported_and_the_rest_read() {
+        let inv = parse_invocation(quote! {
+            struct A: 784 => 16 sigmoid;
+            struct B: -> 16 sigmoid;
+            struct C: 2 -> 1 sigmoid;
+            struct D: 2 -> -> 1 sigmoid;
+            struct E: 2;
+        });
+        assert_eq!(inv.networks.len(), 1);
+        let msgs: Vec<String> = inv.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(msgs.len(), 4, "{msgs:?}");
+        assert!(msgs[0].contains("found `=>`"), "{}", msgs[0]);
+        assert!(msgs[1].contains("expected the input width"), "{}", msgs[1]);
+        assert!(msgs[2].contains("between the two arrows"), "{}", msgs[2]);
+        assert!(msgs[3].contains("has no layers"), "{}", msgs[3]);
+    }
+}

@@ -1,0 +1,501 @@
+//! Turns the syntax tree into a checked model, collecting every problem.
+//!
+//! Each rule is a function below whose doc comment states it. All problems of an invocation are
+//! reported together, each spanned at the user's offending token.
+
+use std::cell::RefCell;
+use std::fmt::Display;
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::{Attribute, Ident, LitInt, Visibility};
+
+use crate::ast::{Invocation, LayerDecl, NetworkDecl};
+
+/// Collects errors; must be [`check`](Ctxt::check)ed before it is dropped (as serde_derive's).
+pub struct Ctxt {
+    errors: RefCell<Option<Vec<syn::Error>>>,
+}
+
+impl Ctxt {
+    /// An empty context.
+    pub fn new() -> Self {
+        Ctxt {
+            errors: RefCell::new(Some(Vec::new())),
+        }
+    }
+
+    /// Records an error spanned at `tokens`.
+    pub fn error_spanned_by<T: ToTokens, M: Display>(&self, tokens: T, msg: M) {
+        self.syn_error(syn::Error::new_spanned(tokens.into_token_stream(), msg));
+    }
+
+    /// Records an error at `span`.
+    pub fn error_at<M: Display>(&self, span: Span, msg: M) {
+        self.syn_error(syn::Error::new(span, msg));
+    }
+
+    /// Records an error.
+    pub fn syn_error(&self, err: syn::Error) {
+        if let Some(errors) = self.errors.borrow_mut().as_mut() {
+            errors.push(err);
+        }
+    }
+
+    /// Consumes the context: all recorded errors combined into one, if any.
+    pub fn check(self) -> syn::Result<()> {
+        let errors = self.errors.borrow_mut().take().unwrap_or_default();
+        let mut iter = errors.into_iter();
+        let Some(mut combined) = iter.next() else {
+            return Ok(());
+        };
+        for e in iter {
+            combined.combine(e);
+        }
+        Err(combined)
+    }
+}
+
+impl Drop for Ctxt {
+    fn drop(&mut self) {
+        if !std::thread::panicking() && self.errors.borrow().is_some() {
+            panic!("forgot to check for errors");
+        }
+    }
+}
+
+/// The activations `network!` knows, by the name written in a declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// `sigmoid`
+    Sigmoid,
+    /// `tanh`
+    Tanh,
+    /// `relu`
+    Relu,
+    /// `softplus`
+    Softplus,
+    /// `linear`
+    Linear,
+    /// `softmax`
+    Softmax,
+    /// `step`
+    Step,
+}
+
+impl Act {
+    /// Every activation, in the order messages list them.
+    pub const ALL: [Act; 7] = [
+        Act::Sigmoid,
+        Act::Tanh,
+        Act::Relu,
+        Act::Softplus,
+        Act::Linear,
+        Act::Softmax,
+        Act::Step,
+    ];
+
+    /// The name written in a declaration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Act::Sigmoid => "sigmoid",
+            Act::Tanh => "tanh",
+            Act::Relu => "relu",
+            Act::Softplus => "softplus",
+            Act::Linear => "linear",
+            Act::Softmax => "softmax",
+            Act::Step => "step",
+        }
+    }
+
+    /// The nn-core type that implements it.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Act::Sigmoid => "Sigmoid",
+            Act::Tanh => "Tanh",
+            Act::Relu => "Relu",
+            Act::Softplus => "Softplus",
+            Act::Linear => "Linear",
+            Act::Softmax => "Softmax",
+            Act::Step => "Step",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Act> {
+        Act::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// A checked network, ready to expand.
+pub struct Network {
+    /// Attributes passed through to the struct.
+    pub attrs: Vec<Attribute>,
+    /// The struct's visibility.
+    pub vis: Visibility,
+    /// The struct's name.
+    pub name: Ident,
+    /// The input width.
+    pub input: Width,
+    /// The layers, first hidden layer to output layer.
+    pub layers: Vec<Layer>,
+}
+
+/// A width as written: its value and the literal's span.
+#[derive(Clone)]
+pub struct Width {
+    /// The number.
+    pub value: usize,
+    /// Where the user wrote it.
+    pub span: Span,
+}
+
+/// A checked layer.
+pub struct Layer {
+    /// Its position, counting from 1.
+    pub index: usize,
+    /// The struct field that holds it: the given name or `layerN`.
+    pub field: Ident,
+    /// Whether the user named it.
+    pub named: bool,
+    /// Its number of neurons.
+    pub width: Width,
+    /// Its activation.
+    pub act: Act,
+    /// Where the activation was written.
+    pub act_span: Span,
+}
+
+/// Checks every network of an invocation; returns them all or every problem found.
+pub fn check(inv: Invocation) -> syn::Result<Vec<Network>> {
+    let cx = Ctxt::new();
+    for e in inv.errors {
+        cx.syn_error(e);
+    }
+    let networks: Vec<Network> = inv
+        .networks
+        .into_iter()
+        .filter_map(|decl| check_network(&cx, decl))
+        .collect();
+    cx.check()?;
+    Ok(networks)
+}
+
+/// Checks one network, recording its problems in `cx`; `None` if it had any.
+fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
+    let before = count(cx);
+    let input = width_value(cx, &decl.input);
+    if let Some(input) = &input {
+        check_input_width(cx, input);
+    }
+    check_input_has_no_activation(cx, &decl);
+    let last = decl.layers.len();
+    let mut layers = Vec::new();
+    for (i, layer) in decl.layers.iter().enumerate() {
+        let index = i + 1;
+        let width = width_value(cx, &layer.width);
+        if let Some(width) = &width {
+            check_layer_width(cx, layer, index, width);
+        }
+        let act = check_activation(cx, layer, index, index == last);
+        if let (Some(width), Some((act, act_span))) = (width, act) {
+            let (field, named) = match &layer.name {
+                Some(n) => (n.clone(), true),
+                None => (
+                    Ident::new(&format!("layer{index}"), layer.width.span()),
+                    false,
+                ),
+            };
+            layers.push(Layer {
+                index,
+                field,
+                named,
+                width,
+                act,
+                act_span,
+            });
+        }
+    }
+    check_unique_names(cx, &decl.layers);
+    if count(cx) > before {
+        return None;
+    }
+    Some(Network {
+        attrs: decl.attrs,
+        vis: decl.vis,
+        name: decl.name,
+        input: input?,
+        layers,
+    })
+}
+
+fn count(cx: &Ctxt) -> usize {
+    cx.errors.borrow().as_ref().map_or(0, Vec::len)
+}
+
+/// A width is a plain decimal number without a suffix that fits in `usize`.
+fn width_value(cx: &Ctxt, lit: &LitInt) -> Option<Width> {
+    if !lit.suffix().is_empty() {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "a width is a plain number: write `{}` instead of `{lit}`",
+                lit.base10_digits()
+            ),
+        );
+        return None;
+    }
+    match lit.base10_parse::<usize>() {
+        Ok(value) => Some(Width {
+            value,
+            span: lit.span(),
+        }),
+        Err(_) => {
+            cx.error_spanned_by(
+                lit,
+                format!("the width `{lit}` is too large for this machine"),
+            );
+            None
+        }
+    }
+}
+
+/// The input width is at least 1: a network reads at least one number.
+fn check_input_width(cx: &Ctxt, input: &Width) {
+    if input.value == 0 {
+        cx.error_at(
+            input.span,
+            "the input width is 0: a network reads at least one number, as in `2 -> 1 sigmoid`",
+        );
+    }
+}
+
+/// The input width takes no activation: activations belong to layers.
+fn check_input_has_no_activation(cx: &Ctxt, decl: &NetworkDecl) {
+    if let Some(act) = &decl.input_activation {
+        cx.error_spanned_by(
+            act,
+            format!(
+                "the input width `{}` takes no activation: activations belong to layers, as in \
+                 `{} -> 16 {act}`",
+                decl.input, decl.input
+            ),
+        );
+    }
+}
+
+/// Every layer has at least one neuron.
+fn check_layer_width(cx: &Ctxt, layer: &LayerDecl, index: usize, width: &Width) {
+    if width.value == 0 {
+        cx.error_at(
+            width.span,
+            format!(
+                "{} has width 0: a layer needs at least one neuron",
+                describe(layer, index)
+            ),
+        );
+    }
+}
+
+/// Every layer names its activation, one of the known ones (`linear` for none); `softmax` is
+/// only allowed on the output layer.
+fn check_activation(
+    cx: &Ctxt,
+    layer: &LayerDecl,
+    index: usize,
+    is_output: bool,
+) -> Option<(Act, Span)> {
+    let Some(ident) = &layer.activation else {
+        let w = &layer.width;
+        cx.error_spanned_by(
+            w,
+            format!(
+                "{} has no activation: write `{w} linear` for none, or name one, as in \
+                 `{w} sigmoid`",
+                describe(layer, index)
+            ),
+        );
+        return None;
+    };
+    let name = ident.to_string();
+    let Some(act) = Act::from_name(&name) else {
+        let known: Vec<_> = Act::ALL.iter().map(|a| format!("`{}`", a.name())).collect();
+        let hint = match suggest(&name) {
+            Some(s) => format!("did you mean `{s}`? "),
+            None => String::new(),
+        };
+        cx.error_spanned_by(
+            ident,
+            format!(
+                "unknown activation `{name}` on {}: {hint}the activations are {}",
+                describe(layer, index),
+                known.join(", ")
+            ),
+        );
+        return None;
+    };
+    if act == Act::Softmax && !is_output {
+        cx.error_spanned_by(
+            ident,
+            format!(
+                "`softmax` on {}, which is a hidden layer: softmax turns scores into \
+                 probabilities and is only allowed on the output layer",
+                describe(layer, index)
+            ),
+        );
+        return None;
+    }
+    Some((act, ident.span()))
+}
+
+/// Layer names are unique, and no name is the `layerN` that an unnamed layer gets.
+fn check_unique_names(cx: &Ctxt, layers: &[LayerDecl]) {
+    let fields: Vec<String> = layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match &l.name {
+            Some(n) => n.to_string(),
+            None => format!("layer{}", i + 1),
+        })
+        .collect();
+    for (i, layer) in layers.iter().enumerate() {
+        let Some(name) = &layer.name else { continue };
+        if let Some(first) = fields[..i].iter().position(|f| *f == fields[i]) {
+            let other = if layers[first].name.is_some() {
+                format!("layer {} is already named `{name}`", first + 1)
+            } else {
+                format!("unnamed layer {} is called `{name}`", first + 1)
+            };
+            cx.error_spanned_by(
+                name,
+                format!(
+                    "duplicate layer name `{name}` on layer {}: {other}; each layer needs its \
+                     own name",
+                    i + 1
+                ),
+            );
+        } else if let Some(later) = fields[i + 1..]
+            .iter()
+            .position(|f| *f == fields[i])
+            .map(|p| p + i + 1)
+            .filter(|&p| layers[p].name.is_none())
+        {
+            cx.error_spanned_by(
+                name,
+                format!(
+                    "layer {} is named `{name}`, which is the name unnamed layer {} gets; \
+                     name that layer too, or choose another name",
+                    i + 1,
+                    later + 1
+                ),
+            );
+        }
+    }
+}
+
+/// "layer 2 (`hidden`, 16 wide)" or "layer 2 (16 wide)".
+fn describe(layer: &LayerDecl, index: usize) -> String {
+    match &layer.name {
+        Some(n) => format!("layer {index} (`{n}`, {} wide)", layer.width),
+        None => format!("layer {index} ({} wide)", layer.width),
+    }
+}
+
+/// The known activation closest to a misspelt one, if any is close.
+fn suggest(name: &str) -> Option<&'static str> {
+    let lower = name.to_lowercase();
+    let alias = match lower.as_str() {
+        "identity" | "none" | "id" => Some("linear"),
+        "logistic" | "sigmoidal" => Some("sigmoid"),
+        "heaviside" | "threshold" | "sign" => Some("step"),
+        "rectifier" => Some("relu"),
+        _ => None,
+    };
+    if alias.is_some() {
+        return alias;
+    }
+    Act::ALL
+        .iter()
+        .map(|a| (levenshtein(&lower, a.name()), a.name()))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Edit distance between two strings.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::parse_invocation;
+    use quote::quote;
+
+    fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
+        match check(parse_invocation(tokens)) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_good_network_checks() {
+        let nets = check(parse_invocation(
+            quote! { struct X: 2 -> hidden: 3 tanh -> 1 sigmoid; },
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let l = &nets[0].layers;
+        assert_eq!(l[0].field, "hidden");
+        assert_eq!(l[1].field, "layer2");
+        assert_eq!(l[1].act, Act::Sigmoid);
+        assert_eq!(nets[0].input.value, 2);
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let e = errors(quote! {
+            struct X: 0 sigmoid -> a: 0 sigmod -> a: 4 softmax -> 5 -> 3 linear;
+        });
+        assert_eq!(e.len(), 6, "{e:#?}");
+        assert!(e[0].contains("input width is 0"));
+        assert!(e[1].contains("takes no activation"));
+        assert!(e[2].contains("layer 1 (`a`, 0 wide) has width 0"));
+        assert!(e[3].contains("did you mean `sigmoid`"));
+        assert!(e[4].contains("`softmax` on layer 2"));
+        assert!(e[5].contains("layer 3 (5 wide) has no activation: write `5 linear`"));
+        let d = errors(quote! { struct X: 1 -> a: 1 relu -> a: 1 relu; });
+        assert!(
+            d[0].contains("duplicate layer name `a` on layer 2"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn names_that_shadow_unnamed_layers_are_refused() {
+        let e = errors(quote! { struct X: 1 -> layer2: 1 relu -> 1 relu; });
+        assert!(e[0].contains("the name unnamed layer 2 gets"), "{e:?}");
+        let e = errors(quote! { struct X: 1 -> 1 relu -> layer1: 1 relu; });
+        assert!(e[0].contains("unnamed layer 1 is called `layer1`"), "{e:?}");
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggest("sigmod"), Some("sigmoid"));
+        assert_eq!(suggest("ReLU"), Some("relu"));
+        assert_eq!(suggest("identity"), Some("linear"));
+        assert_eq!(suggest("softmx"), Some("softmax"));
+        assert_eq!(suggest("banana"), None);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+    }
+}
