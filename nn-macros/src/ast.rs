@@ -137,17 +137,34 @@ impl Parse for NetworkDecl {
 /// Parses layer `index` (counting from 1), starting at its `->`.
 fn parse_layer(input: ParseStream, index: usize) -> syn::Result<LayerDecl> {
     if !input.peek(Token![->]) {
+        let arrow_like = if input.peek(Token![=>]) {
+            Some("=>")
+        } else if input.peek(Token![-]) {
+            Some("-")
+        } else if input.peek(Token![>]) {
+            Some(">")
+        } else if input.peek(Token![,]) {
+            Some(",")
+        } else if input.peek(Token![=]) {
+            Some("=")
+        } else {
+            None
+        };
         let found = input.cursor().token_tree().map(|(tt, _)| tt.to_string());
-        let msg = match found.as_deref() {
-            Some("=>") | Some("-") | Some(">") | Some(",") | Some("|") => format!(
-                "expected `->` before layer {index}, found `{}`: layers are chained with `->`",
-                found.unwrap_or_default()
+        let msg = match (arrow_like, found) {
+            (Some(tok), _) => format!(
+                "expected `->` before layer {index}, found `{tok}`: layers are chained with `->`"
             ),
-            Some(tok) if index > 1 || tok.parse::<f64>().is_err() => format!(
-                "expected `->` or `;` after the previous layer, found `{tok}`: each layer is \
-                 `-> WIDTH ACTIVATION`, one activation per layer"
+            (None, Some(tok)) if index > 1 => format!(
+                "expected `->` or `;` after layer {}, found `{tok}`: each layer is \
+                 `-> WIDTH ACTIVATION`, with one activation",
+                index - 1
             ),
-            _ => format!("expected `->` before layer {index}"),
+            (None, Some(tok)) => format!(
+                "expected `->` or `;` after the input width, found `{tok}`: the first layer \
+                 follows an arrow, as in `784 -> 16 sigmoid`"
+            ),
+            (None, None) => format!("expected `->` before layer {index}"),
         };
         return Err(input.error(msg));
     }

@@ -467,13 +467,14 @@ mod tests {
         let e = errors(quote! {
             struct X: 0 sigmoid -> a: 0 sigmod -> a: 4 softmax -> 5 -> 3 linear;
         });
-        assert_eq!(e.len(), 6, "{e:#?}");
+        assert_eq!(e.len(), 7, "{e:#?}");
         assert!(e[0].contains("input width is 0"));
         assert!(e[1].contains("takes no activation"));
         assert!(e[2].contains("layer 1 (`a`, 0 wide) has width 0"));
         assert!(e[3].contains("did you mean `sigmoid`"));
         assert!(e[4].contains("`softmax` on layer 2"));
         assert!(e[5].contains("layer 3 (5 wide) has no activation: write `5 linear`"));
+        assert!(e[6].contains("duplicate layer name `a` on layer 2"));
         let d = errors(quote! { struct X: 1 -> a: 1 relu -> a: 1 relu; });
         assert!(
             d[0].contains("duplicate layer name `a` on layer 2"),

@@ -131,10 +131,11 @@ fn expand_network(net: &Network) -> TokenStream {
         let (field, in_ty, out_ty) = (&l.layer.field, &l.in_ty, &l.out_ty);
         let act = act_type(l.layer.act, l.layer.act_span);
         let doc = format!(
-            "Layer {}: {} inputs to {} neurons, `{}`.",
+            " Layer {}: {} inputs to {} {}, `{}`.",
             l.layer.index,
             l.in_width,
             l.layer.width.value,
+            if l.layer.width.value == 1 { "neuron" } else { "neurons" },
             l.layer.act.name()
         );
         quote! {
@@ -146,13 +147,13 @@ fn expand_network(net: &Network) -> TokenStream {
     let acts_fields = layers.iter().map(|l| {
         let (field, w) = (&l.layer.field, lit(&l.layer.width));
         let doc = format!(
-            "The output of {}, `{}`.",
-            l.label.replace('`', ""),
+            " The output of {}, `{}`.",
+            l.label,
             l.layer.act.name()
         );
         quote! { #[doc = #doc] pub #field: [f32; #w] }
     });
-    let acts_doc = format!("Every layer's output from one forward pass of [`{name}`].");
+    let acts_doc = format!(" Every layer's output from one forward pass of [`{name}`].");
 
     let widths: Vec<Literal> = layers
         .iter()
@@ -166,7 +167,7 @@ fn expand_network(net: &Network) -> TokenStream {
         let (field, a) = (&l.layer.field, &l.a);
         let w = lit(&l.layer.width);
         let comment = format!(
-            "{}: {a} = {}(W{i}·{} + b{i})",
+            " {}: {a} = {}(W{i}·{} + b{i})",
             l.label,
             l.layer.act.name(),
             if k == 0 {
@@ -275,7 +276,7 @@ fn expand_network(net: &Network) -> TokenStream {
                 quote!(#pa)
             };
             let comment = format!(
-                "{}: z{i} = W{i}·{} + b{i}, a{i} = {}(z{i})",
+                " {}: z{i} = W{i}·{} + b{i}, a{i} = {}(z{i})",
                 l.label,
                 if k == 0 {
                     "x".to_string()
@@ -300,7 +301,7 @@ fn expand_network(net: &Network) -> TokenStream {
         if k != count - 1 {
             let (z, a) = (&l.z, &l.a);
             let comment = format!(
-                "{}: δ{i} = ∂L/∂a{i} ⊙ {}'(z{i})",
+                " {}: δ{i} = ∂L/∂a{i} ⊙ {}'(z{i})",
                 l.label,
                 l.layer.act.name()
             );
@@ -311,7 +312,7 @@ fn expand_network(net: &Network) -> TokenStream {
         }
         if k == 0 {
             let comment = format!(
-                "{}: ∂L/∂W{i} = δ{i}·xᵀ, ∂L/∂b{i} = δ{i} (no input gradient: nothing consumes it)",
+                " {}: ∂L/∂W{i} = δ{i}·xᵀ, ∂L/∂b{i} = δ{i} (no input gradient: nothing consumes it)",
                 l.label
             );
             step.extend(quote! {
@@ -322,7 +323,7 @@ fn expand_network(net: &Network) -> TokenStream {
             let prev = &layers[k - 1];
             let (pa, pd) = (&prev.a, &prev.d);
             let comment = format!(
-                "{}: ∂L/∂W{i} = δ{i}·a{p}ᵀ, ∂L/∂b{i} = δ{i}, ∂L/∂a{p} = W{i}ᵀ·δ{i}",
+                " {}: ∂L/∂W{i} = δ{i}·a{p}ᵀ, ∂L/∂b{i} = δ{i}, ∂L/∂a{p} = W{i}ᵀ·δ{i}",
                 l.label,
                 p = prev.layer.index
             );
@@ -336,7 +337,7 @@ fn expand_network(net: &Network) -> TokenStream {
     let (out_z, out_d) = (&out.z, &out.d);
     let out_field = &out.layer.field;
     let delta_comment = format!(
-        "output: δ{n} = ∂L/∂z{n} (the fused a - y for softmax with cross-entropy or sigmoid with \
+        " output: δ{n} = ∂L/∂z{n} (the fused a - y for softmax with cross-entropy or sigmoid with \
          binary cross-entropy)",
         n = count
     );
@@ -365,7 +366,7 @@ fn expand_network(net: &Network) -> TokenStream {
     });
 
     let new_doc = format!(
-        "A `{shape}` network with weights drawn from `seed` (Xavier/Glorot uniform before \
+        " A `{shape}` network with weights drawn from `seed` (Xavier/Glorot uniform before \
          `sigmoid`, `tanh`, `linear`, `softmax` and `step`, He uniform before `relu` and \
          `softplus`) and zero biases. The same seed gives the same weights, bit for bit."
     );
@@ -513,7 +514,8 @@ fn expand_network(net: &Network) -> TokenStream {
                 mean_loss
             }
 
-            /// The `loss` of one sample.
+            /// The `loss` of one sample. Allocates a small workspace on each call: in a loop,
+            /// use [`loss_batch`](Self::loss_batch) with a workspace you keep.
             pub fn loss<L>(&self, loss: L, input: &[f32; #in_lit], target: &[f32; #out_lit]) -> f32
             where
                 L: #rt::Loss<#out_act>,

@@ -1,0 +1,7 @@
+nn::network! {
+    struct Digits: 784 -> 16 -> 10 sigmoid;
+}
+
+fn main() {
+    let _ = Digits::new(1);
+}
