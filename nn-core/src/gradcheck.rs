@@ -149,7 +149,9 @@ where
             let rel = err / numeric.abs().max(1e-3);
             report.max_abs_error = report.max_abs_error.max(err);
             report.max_rel_error = report.max_rel_error.max(rel);
-            if !(err <= options.abs_tolerance + options.rel_tolerance * numeric.abs()) {
+            let within = err <= options.abs_tolerance + options.rel_tolerance * numeric.abs();
+            // A NaN on either side is a mismatch too.
+            if !within || err.is_nan() {
                 report.mismatch_count += 1;
                 if report.mismatches.len() < 20 {
                     let layer = t / 2;

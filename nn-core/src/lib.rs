@@ -9,12 +9,14 @@
 //! - [`optim`]: gradient descent and momentum.
 //! - [`Network`] and [`Train`]: what every generated network implements, for generic code.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
+//! - [`data`]: the IDX file format of MNIST, plain or gzipped.
 //!
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod activation;
+pub mod data;
 pub mod dense;
 pub mod error;
 pub mod gradcheck;

@@ -1,0 +1,19 @@
+//! Loading training data from disk.
+//!
+//! The [`idx`] module reads and writes the IDX format used by MNIST, plain or
+//! gzip-compressed, and turns a pair of images and labels files into a
+//! [`Dataset`] whose inputs and one-hot targets can be fed to a network.
+//!
+//! ```no_run
+//! use nn_core::data::Mnist;
+//!
+//! let mnist = Mnist::load("data/mnist")?;
+//! println!("{} training images, {} test images", mnist.train.len(), mnist.test.len());
+//! # Ok::<(), nn_core::data::IdxError>(())
+//! ```
+
+pub mod idx;
+
+pub use idx::{
+    read_images, read_labels, write_images, write_labels, Dataset, IdxError, IdxImages, Mnist,
+};
