@@ -12,7 +12,11 @@
 //! - [`data`]: the IDX file format of MNIST, plain or gzipped.
 //!
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
-#![forbid(unsafe_code)]
+//!
+//! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s AVX2/FMA
+//! kernels, which the CPU's features select at run time; see that module for why and how it is
+//! kept sound.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod activation;
