@@ -1,0 +1,151 @@
+//! The seminar network at the limit of one core: inference and training steps at batch 1, 32
+//! and 256, and, in the same run, the roofline they are read against (a large single-thread
+//! sgemm).
+//!
+//! Network: `784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax`, cross-entropy, momentum, f32, one
+//! thread. A forward pass costs 2·(784·16 + 16·16 + 16·10) = 25,920 FLOP a sample and a
+//! training step about three times that (77,760): forward, weight gradients, input gradients of
+//! the two upper layers.
+//!
+//! ```text
+//! cargo bench --bench seminar -- --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! Throughput is in samples (`Throughput::Elements(batch)`), so criterion prints samples/s; the
+//! roofline group is in FLOP (`2·m·n·k`), so it prints FLOP/s as "elem/s".
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use nn::{CrossEntropy, Momentum, Optimizer};
+
+nn::network! {
+    /// The seminar's digit classifier.
+    struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
+}
+
+/// A reproducible batch: pixel-like inputs in `[0, 1)` and one-hot targets.
+fn batch(n: usize) -> (Vec<[f32; 784]>, Vec<[f32; 10]>) {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32
+    };
+    let xs = (0..n)
+        .map(|_| core::array::from_fn(|_| next()))
+        .collect::<Vec<_>>();
+    let ys = (0..n)
+        .map(|i| {
+            let mut y = [0.0; 10];
+            y[i % 10] = 1.0;
+            y
+        })
+        .collect();
+    (xs, ys)
+}
+
+fn inference(c: &mut Criterion) {
+    let mut g = c.benchmark_group("infer");
+    let net = Digits::new(1);
+    let (xs, _) = batch(256);
+
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(BenchmarkId::new("forward", 1), |b| {
+        b.iter(|| net.forward(black_box(&xs[0])))
+    });
+
+    for n in [32usize, 256] {
+        let mut ws = nn::Workspace::with_capacity(n);
+        let mut out = vec![[0.0f32; 10]; n];
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new("forward_batch", n), |b| {
+            b.iter(|| {
+                net.forward_batch(black_box(&xs[..n]), &mut out, &mut ws)
+                    .expect("one output row per input");
+                black_box(&out);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn training(c: &mut Criterion) {
+    let mut g = c.benchmark_group("train");
+    let (xs, ys) = batch(256);
+    for n in [1usize, 32, 256] {
+        let mut net = Digits::new(1);
+        let mut grads = Digits::zeros();
+        let mut opt = Momentum::new(0.01, 0.9);
+        let mut ws = nn::Workspace::with_capacity(n);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new("step", n), |b| {
+            b.iter(|| {
+                let loss = net
+                    .gradient_batch(
+                        CrossEntropy,
+                        black_box(&xs[..n]),
+                        &ys[..n],
+                        &mut grads,
+                        &mut ws,
+                    )
+                    .expect("a non-empty batch with one target per input");
+                opt.step(&mut net, &grads);
+                loss
+            })
+        });
+    }
+    g.finish();
+}
+
+/// A large single-thread sgemm, `C = A·Bᵀ` with `A`, `B` and `C` all 512×512: the limit the
+/// network's numbers are read against. Run twice: through matrixmultiply (a tuned, packed
+/// sgemm with runtime AVX2/FMA dispatch) and through nn's own kernel.
+fn roofline(c: &mut Criterion) {
+    const N: usize = 512;
+    let mut g = c.benchmark_group("roofline");
+    g.throughput(Throughput::Elements((2 * N * N * N) as u64));
+    let a: Vec<f32> = (0..N * N).map(|k| (k % 17) as f32 * 0.01).collect();
+    let bm: Vec<f32> = (0..N * N).map(|k| (k % 13) as f32 * 0.02).collect();
+    let bias = vec![0.0f32; N];
+    let mut out = vec![0.0f32; N * N];
+
+    g.bench_function("sgemm_matrixmultiply_512", |b| {
+        b.iter(|| {
+            // SAFETY: `a`, `bm` and `out` each hold N·N values; the strides describe A and C
+            // row-major and B transposed, all in bounds.
+            #[allow(unsafe_code)]
+            unsafe {
+                matrixmultiply::sgemm(
+                    N,
+                    N,
+                    N,
+                    1.0,
+                    a.as_ptr(),
+                    N as isize,
+                    1,
+                    bm.as_ptr(),
+                    1,
+                    N as isize,
+                    0.0,
+                    out.as_mut_ptr(),
+                    N as isize,
+                    1,
+                );
+            }
+            black_box(&out);
+        })
+    });
+
+    g.bench_function("sgemm_nn_kernel_512", |b| {
+        b.iter(|| {
+            nn::kernel::affine(N, N, N, black_box(&a), &bm, &bias, &mut out);
+            black_box(&out);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, inference, training, roofline);
+criterion_main!(benches);
