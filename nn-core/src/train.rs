@@ -54,7 +54,7 @@
 //! )?;
 //! ```
 //!
-//! (The facade crate's `tests/train.rs` and `examples/mnist.rs` run this.)
+//! (`tests/mnist.rs` and `examples/mnist.rs` in the facade crate `nn` run this.)
 
 use core::fmt;
 
