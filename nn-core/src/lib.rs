@@ -45,7 +45,7 @@ pub use activation::{
 pub use dense::Dense;
 pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
-pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError};
+pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
 pub use network::{Network, Train, Workspace};
 pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
 pub use train::{
