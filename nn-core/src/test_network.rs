@@ -5,7 +5,7 @@
 use crate::__private::{array, array_mut, check_batch, rows, rows_mut};
 use crate::dense::Dense;
 use crate::error::Error;
-use crate::loss::Loss;
+use crate::loss::LossGradient;
 use crate::network::{Network, Train, Workspace};
 
 /// `single_layer!(Name: IN (UIN) -> OUT (UOUT) Activation)`: a network of one dense layer,
@@ -63,7 +63,7 @@ macro_rules! single_layer {
             }
         }
 
-        impl<L: Loss<$act>> Train<L> for $name {
+        impl<L: LossGradient<$act>> Train<L> for $name {
             fn gradient_batch(
                 &self,
                 loss: L,
