@@ -105,11 +105,7 @@ fn fit_allocates_nothing_after_its_first_step() {
         Samples::new(&xs, &ys),
         Some(Samples::new(&xs[..45], &ys[..45])),
         &mut |p| match p {
-            Progress::Batch(_) => {
-                if first_batch.is_none() {
-                    first_batch = Some(allocations());
-                }
-            }
+            Progress::Batch(_) if first_batch.is_none() => first_batch = Some(allocations()),
             Progress::Epoch(_) => {
                 epochs += 1;
                 last_epoch = allocations();
