@@ -114,12 +114,23 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let mnist = Mnist::load(&args.data).map_err(|e| {
-        format!(
-            "cannot load MNIST from {} (point --data or NN_MNIST_DIR at a folder with the four \
-             MNIST files): {e}",
-            args.data.display()
+        Context::new(
+            format!(
+                "cannot load MNIST from {} (point --data or NN_MNIST_DIR at a folder with the \
+                 four MNIST files)",
+                args.data.display()
+            ),
+            e,
         )
     })?;
+    // Before training, so that a bad --out does not cost a training run.
+    fs::create_dir_all(&args.out).map_err(|e| {
+        Context::new(
+            format!("cannot create the output folder {}", args.out.display()),
+            e,
+        )
+    })?;
+
     println!(
         "MNIST: {} training and {} test digits from {}",
         mnist.train.len(),
@@ -200,12 +211,6 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         elapsed.as_secs_f64()
     );
 
-    fs::create_dir_all(&args.out).map_err(|e| {
-        format!(
-            "cannot create the output folder {}: {e}",
-            args.out.display()
-        )
-    })?;
     let plot = args.out.join("mnist-curves.svg");
     plot_curves(&history, &plot)?;
     println!("loss and accuracy curves: {}", plot.display());
@@ -215,6 +220,34 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 
     show_digits(&net, &mnist, args.show);
     Ok(())
+}
+
+/// An error with what was being done, the cause kept as its `source()`.
+#[derive(Debug)]
+struct Context {
+    what: String,
+    cause: Box<dyn Error>,
+}
+
+impl Context {
+    fn new(what: String, cause: impl Error + 'static) -> Self {
+        Self {
+            what,
+            cause: Box::new(cause),
+        }
+    }
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl Error for Context {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(self.cause.as_ref())
+    }
 }
 
 /// `v` as written by a person: `0.1`, `1e-5`, `1e38`.
@@ -302,7 +335,7 @@ fn plot_curves(history: &nn::History, path: &Path) -> Result<(), Box<dyn Error>>
         .and_then(|()| fs::rename(&temp, path))
         .map_err(|e| {
             let _ = fs::remove_file(&temp);
-            format!("cannot write {}: {e}", path.display())
+            Context::new(format!("cannot write {}", path.display()), e)
         })?;
     Ok(())
 }
