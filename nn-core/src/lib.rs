@@ -10,6 +10,8 @@
 //! - [`Network`] and [`Train`]: what every generated network implements, for generic code.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
 //! - [`data`]: the IDX file format of MNIST, plain or gzipped.
+//! - [`weights`]: saving and loading a network's weights as safetensors, in the layout of
+//!   PyTorch's `nn.Sequential` of `nn.Linear` layers.
 //!
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 #![forbid(unsafe_code)]
@@ -24,6 +26,7 @@ pub mod kernel;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod weights;
 
 #[doc(hidden)]
 #[path = "private.rs"]
