@@ -31,7 +31,7 @@
 //! #         Ok(())
 //! #     }
 //! # }
-//! use nn_core::weights;
+//! use nn_core::{weights, Network};
 //!
 //! let mut net = Digits::zeros();
 //! net.0.set_weights(&[[0.5, -1.5]]);
@@ -131,6 +131,9 @@ const PREFIX_LEN: usize = 8;
 /// The bytes of one `F32` value.
 const F32_LEN: usize = 4;
 
+/// An underlying error, kept as the [`source`](std::error::Error::source) of a [`WeightsError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong saving or loading weights.
 ///
 /// The variants about a file's contents carry `file`: the path for [`load`] and [`load_into`],
@@ -168,9 +171,9 @@ pub enum WeightsError {
         file: Option<PathBuf>,
         /// What is wrong, in words.
         reason: String,
-        /// The safetensors crate's error, where it found the problem.
+        /// The underlying error (the JSON parser's, or the safetensors crate's), if any.
         #[source]
-        source: Option<SafeTensorError>,
+        source: Option<BoxError>,
     },
 
     /// A tensor the network needs is not in the file.
@@ -256,13 +259,13 @@ pub enum WeightsError {
         reason: String,
         /// The safetensors crate's error, if it reported one.
         #[source]
-        source: Option<SafeTensorError>,
+        source: Option<BoxError>,
     },
 }
 
 impl WeightsError {
     /// Records the file a content error was found in.
-    fn in_file(mut self, path: &Path) -> Self {
+    fn with_file(mut self, path: &Path) -> Self {
         match &mut self {
             Self::Format { file, .. }
             | Self::MissingTensor { file, .. }
@@ -461,7 +464,7 @@ pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
     }
     let encode_error = |source| WeightsError::Encode {
         reason: "a tensor's data does not fit its shape".to_owned(),
-        source: Some(source),
+        source: Some(Box::new(source)),
     };
     let mut views = Vec::with_capacity(specs.len());
     for (spec, bytes) in specs.iter().zip(&data) {
@@ -472,7 +475,7 @@ pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
     safetensors::serialize(views, Some(metadata.into_iter().collect())).map_err(|source| {
         WeightsError::Encode {
             reason: "the encoder failed".to_owned(),
-            source: Some(source),
+            source: Some(Box::new(source)),
         }
     })
 }
@@ -557,7 +560,7 @@ fn parse_header(header: &[u8], data_len: u64) -> Result<Metadata, WeightsError> 
     let metadata: Metadata = serde_json::from_slice(header).map_err(|e| WeightsError::Format {
         file: None,
         reason: "its header is not a valid safetensors JSON header".to_owned(),
-        source: Some(SafeTensorError::InvalidHeaderDeserialization(e)),
+        source: Some(Box::new(SafeTensorError::InvalidHeaderDeserialization(e))),
     })?;
     let described = metadata.data_len() as u64;
     if described != data_len {
@@ -663,7 +666,7 @@ pub fn from_bytes_into<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), 
     let tensors = SafeTensors::deserialize(bytes).map_err(|source| WeightsError::Format {
         file: None,
         reason: "the safetensors reader refused it".to_owned(),
-        source: Some(source),
+        source: Some(Box::new(source)),
     })?;
     let mut data = Vec::with_capacity(specs.len());
     for spec in &specs {
@@ -675,13 +678,14 @@ pub fn from_bytes_into<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), 
                 file: None,
             })?;
         let bytes = view.data();
-        if Some(bytes.len()) != spec.byte_len() {
+        let needed = spec.byte_len();
+        if Some(bytes.len()) != needed {
             return Err(WeightsError::format(format!(
-                "tensor `{}` has {} bytes of data, its shape {:?} needs {:?}",
+                "tensor `{}` has {} bytes of data, but its shape {:?} needs {}",
                 spec.name,
                 bytes.len(),
                 spec.shape,
-                spec.byte_len()
+                needed.map_or_else(|| "more than fit in memory".to_owned(), |n| n.to_string())
             )));
         }
         if let Some((index, value)) = values(bytes).enumerate().find(|(_, v)| !v.is_finite()) {
@@ -726,7 +730,7 @@ pub fn load<N: Network>(path: impl AsRef<Path>) -> Result<N, WeightsError> {
 pub fn load_into<N: Network>(network: &mut N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
     let path = path.as_ref();
     let bytes = read_file::<N>(path)?;
-    from_bytes_into(network, &bytes).map_err(|e| e.in_file(path))
+    from_bytes_into(network, &bytes).map_err(|e| e.with_file(path))
 }
 
 /// Reads a weights file whole, after checking its header against the network `N`: a file of
@@ -743,11 +747,11 @@ fn read_file<N: Network>(path: &Path) -> Result<Vec<u8>, WeightsError> {
             "it is {len} bytes long, too short for the 8-byte header length that starts a \
              safetensors file"
         ))
-        .in_file(path));
+        .with_file(path));
     };
     let mut prefix = [0; PREFIX_LEN];
     file.read_exact(&mut prefix).map_err(read_error)?;
-    let n = header_len(prefix, following).map_err(|e| e.in_file(path))?;
+    let n = header_len(prefix, following).map_err(|e| e.with_file(path))?;
     let mut bytes = Vec::new();
     bytes.extend_from_slice(&prefix);
     (&mut file)
@@ -756,8 +760,8 @@ fn read_file<N: Network>(path: &Path) -> Result<Vec<u8>, WeightsError> {
         .map_err(read_error)?;
     let header = &bytes[PREFIX_LEN..];
     let data_len = following - header.len() as u64;
-    let metadata = parse_header(header, data_len).map_err(|e| e.in_file(path))?;
-    check_tensors(&specs::<N>(), &metadata).map_err(|e| e.in_file(path))?;
+    let metadata = parse_header(header, data_len).map_err(|e| e.with_file(path))?;
+    check_tensors(&specs::<N>(), &metadata).map_err(|e| e.with_file(path))?;
     // The header is the network's, so the data is the size of its parameters.
     file.take(data_len)
         .read_to_end(&mut bytes)
