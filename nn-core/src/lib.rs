@@ -42,7 +42,7 @@ pub use activation::{
 pub use dense::Dense;
 pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
-pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError};
+pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
 pub use network::{Network, Train, Workspace};
 pub use optim::{GradientDescent, Momentum, Optimizer};
 
