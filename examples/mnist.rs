@@ -9,8 +9,8 @@
 //!
 //! Trains with cross-entropy and momentum on the 8,000 training digits shipped in `data/mnist`,
 //! reports the accuracy on the 1,000 test digits after every epoch, writes the loss and
-//! accuracy curves to `out/mnist-curves.svg` and shows a few test digits with what the network
-//! read.
+//! accuracy curves to `out/mnist-curves.svg` and the trained weights to `out/mnist.safetensors`,
+//! and shows a few test digits with what the network read.
 
 use std::error::Error;
 use std::fs;
@@ -63,7 +63,7 @@ struct Args {
     )]
     data: PathBuf,
 
-    /// Folder for the plot (and, later, the weights); created if missing
+    /// Folder for the plot and the weights; created if missing
     #[arg(long, value_name = "DIR", default_value = "out")]
     out: PathBuf,
 
@@ -214,9 +214,16 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let plot = args.out.join("mnist-curves.svg");
     plot_curves(&history, &plot)?;
     println!("loss and accuracy curves: {}", plot.display());
-    if let Some(weights) = save_weights(&net, &args.out.join("mnist.safetensors"))? {
-        println!("weights: {}", weights.display());
-    }
+    let weights = args.out.join("mnist.safetensors");
+    nn::weights::save(&net, &weights)?;
+    // Read them back as a check: the same weights classify the same digits.
+    let reloaded: Digits = nn::weights::load(&weights)?;
+    let reloaded_accuracy = nn::accuracy(&reloaded, test)?;
+    println!(
+        "weights: {} (safetensors in PyTorch's nn.Sequential layout; reloaded: {:.2}%)",
+        weights.display(),
+        100.0 * reloaded_accuracy
+    );
 
     show_digits(&net, &mnist, args.show);
     Ok(())
@@ -257,15 +264,6 @@ fn number(v: f32) -> String {
     } else {
         format!("{v}")
     }
-}
-
-/// Saves the trained weights as safetensors; returns the path if it did.
-///
-/// TODO(weights): when `nn::weights` is merged, replace the body with
-/// `nn::weights::save(net, path)?; Ok(Some(path.to_path_buf()))`.
-fn save_weights(net: &Digits, path: &Path) -> Result<Option<PathBuf>, Box<dyn Error>> {
-    let _ = (net, path);
-    Ok(None)
 }
 
 /// Writes the training loss and test accuracy per epoch side by side as an SVG, all at once

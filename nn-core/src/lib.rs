@@ -12,6 +12,8 @@
 //!   loss and test accuracy, a progress hook, a stop with the last finite weights on divergence.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
 //! - [`data`]: the IDX file format of MNIST, plain or gzipped.
+//! - [`weights`]: saving and loading a network's weights as safetensors, in the layout of
+//!   PyTorch's `nn.Sequential` of `nn.Linear` layers.
 //!
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 #![forbid(unsafe_code)]
@@ -27,6 +29,7 @@ pub mod loss;
 pub mod network;
 pub mod optim;
 pub mod train;
+pub mod weights;
 
 #[cfg(test)]
 mod test_network;
