@@ -156,11 +156,11 @@ pub fn sigmoid(z: f32) -> f32 {
 impl Activation for Sigmoid {
     const NAME: &'static str = "sigmoid";
     const INIT: Init = Init::Xavier;
+    /// See [`kernel::sigmoid`](crate::kernel::sigmoid): SIMD in groups of eight where the CPU
+    /// has AVX2 and FMA, [`sigmoid`] for the rest.
     #[inline]
     fn apply(v: &mut [f32]) {
-        for x in v {
-            *x = sigmoid(*x);
-        }
+        crate::kernel::sigmoid(v);
     }
 }
 

@@ -132,6 +132,30 @@ pub fn input_grad(n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &m
     portable::input_grad(n, i, o, delta, w, dx);
 }
 
+/// The logistic sigmoid `1 / (1 + e^-z)` of every value, in place: what
+/// [`Sigmoid`](crate::Sigmoid) does to a layer's weighted sums.
+///
+/// On a CPU with AVX2 and FMA, whole groups of eight values take a SIMD `e^x` accurate to about
+/// one ulp, so they may differ from [`crate::sigmoid`] in the last bit or two; the values past
+/// the last whole group, and every value elsewhere, take [`crate::sigmoid`] itself. Either way
+/// the two-sided form keeps every result finite and in `[0, 1]`.
+///
+/// ```
+/// let mut v = [0.0f32; 9];
+/// nn_core::kernel::sigmoid(&mut v);
+/// assert!(v.iter().all(|&s| s == 0.5));
+/// ```
+#[inline]
+pub fn sigmoid(v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    let done = x86::Avx2Fma::detect().map_or(0, |cpu| cpu.sigmoid(v));
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for x in &mut v[done..] {
+        *x = crate::activation::sigmoid(*x);
+    }
+}
+
 /// `gb[j] = Σ_r delta[r][j]`, summed in order of rows; shared by both code paths.
 fn bias_grad(n: usize, o: usize, delta: &[f32], gb: &mut [f32]) {
     let gb = &mut gb[..o];
@@ -418,6 +442,48 @@ mod tests {
             &|n, i, o, x, d, gw, gb| cpu.weight_grad(n, i, o, x, d, gw, gb),
             &|n, i, o, d, w, dx| cpu.input_grad(n, i, o, d, w, dx),
         );
+    }
+
+    #[test]
+    fn sigmoid_matches_the_f64_formula_within_a_few_ulp() {
+        // Dense values over [-20, 20] (every exponent branch of e^x), the tails down to
+        // subnormal results, the extremes and zero; 8k + 3 of them, so a tail takes the scalar
+        // path too.
+        let mut z: Vec<f32> = (0..4000).map(|k| (k as f32 - 2000.0) * 0.01).collect();
+        z.extend([
+            -1000.0, -104.0, -103.5, -100.0, -90.0, -87.5, -50.0, 50.0, 88.5, 1000.0,
+        ]);
+        z.extend([
+            0.0,
+            -0.0,
+            1e-30,
+            -1e-30,
+            f32::MIN_POSITIVE,
+            17.0,
+            -17.0,
+            0.5,
+            -0.5,
+        ]);
+        assert_eq!(z.len() % 8, 3);
+        let mut s = z.clone();
+        sigmoid(&mut s);
+        for (&z, &s) in z.iter().zip(&s) {
+            let want = 1.0 / (1.0 + (-f64::from(z)).exp());
+            let ulp = f64::from(f32::EPSILON) * want;
+            let tol = (4.0 * ulp).max(f64::from(f32::from_bits(1))); // or one subnormal step
+            assert!(
+                (f64::from(s) - want).abs() <= tol && (0.0..=1.0).contains(&s),
+                "sigmoid({z}) = {s:e}, want {want:e}"
+            );
+        }
+        let at = |z: f32| {
+            let mut v = [z; 8];
+            sigmoid(&mut v);
+            v[0]
+        };
+        assert_eq!((at(0.0), at(-1000.0), at(1000.0)), (0.5, 0.0, 1.0));
+        assert!(at(-100.0) > 0.0, "sigmoid(-100) is tiny but positive");
+        assert!(at(f32::NAN).is_nan());
     }
 
     #[test]
