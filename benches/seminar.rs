@@ -99,6 +99,46 @@ fn training(c: &mut Criterion) {
     g.finish();
 }
 
+/// Training steps with the batch split across two threads ([`nn::DataParallel`], every batch
+/// split, however small), next to the one-thread step at the sizes the `train` group skips, to
+/// find where a second thread starts to pay.
+fn training_two_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("train_2_threads");
+    let (xs, ys) = batch(256);
+    for n in [32usize, 64, 128, 256] {
+        for threads in [1usize, 2] {
+            if threads == 1 && (n == 32 || n == 256) {
+                continue; // measured in the `train` group
+            }
+            let mut net = Digits::new(1);
+            let mut grads = Digits::zeros();
+            let mut opt = Momentum::new(0.01, 0.9);
+            let mut parallel = nn::DataParallel::<Digits>::new(threads);
+            parallel.set_min_chunk(1);
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_function(
+                BenchmarkId::new(format!("step_{threads}_threads"), n),
+                |b| {
+                    b.iter(|| {
+                        let loss = parallel
+                            .gradient_batch(
+                                &net,
+                                CrossEntropy,
+                                black_box(&xs[..n]),
+                                &ys[..n],
+                                &mut grads,
+                            )
+                            .expect("a non-empty batch with one target per input");
+                        opt.step(&mut net, &grads);
+                        loss
+                    })
+                },
+            );
+        }
+    }
+    g.finish();
+}
+
 /// A large single-thread sgemm, `C = A·Bᵀ` with `A`, `B` and `C` all 512×512: the limit the
 /// network's numbers are read against. Run twice: through matrixmultiply (a tuned, packed
 /// sgemm with runtime AVX2/FMA dispatch) and through nn's own kernel.
@@ -147,5 +187,5 @@ fn roofline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, inference, training, roofline);
+criterion_group!(benches, inference, training, training_two_threads, roofline);
 criterion_main!(benches);

@@ -10,6 +10,7 @@
 //! - [`Network`] and [`Train`]: what every generated network implements, for generic code.
 //! - [`train`]: the training loop ([`Trainer::fit`]): shuffled mini-batches over epochs, per-epoch
 //!   loss and test accuracy, a progress hook, a stop with the last finite weights on divergence.
+//! - [`parallel`]: data-parallel gradients ([`DataParallel`]): a batch split across threads.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
 //! - [`data`]: the IDX file format of MNIST, plain or gzipped.
 //! - [`weights`]: saving and loading a network's weights as safetensors, in the layout of
@@ -32,6 +33,7 @@ pub mod kernel;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod parallel;
 pub mod train;
 pub mod weights;
 
@@ -55,6 +57,7 @@ pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
 pub use network::{Network, Train, Workspace};
 pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
+pub use parallel::DataParallel;
 pub use train::{
     accuracy, BatchStats, EpochStats, History, NonFinite, Parameter, Progress, Samples, TrainError,
     Trainer,
