@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Throughput is in samples (`Throughput::Elements(batch)`), so criterion prints samples/s; the
-//! roofline group is in FLOP (`2·m·n·k`), so it prints FLOP/s as "elem/s".
+//! roofline group is in FLOP (`2·m·n·k` for the sgemms), so it prints FLOP/s as "elem/s". The
+//! roofline has two ceilings: a tuned 512³ sgemm (what a real matrix product reaches, packing and
+//! cache traffic included) and the bare AVX2 FMA rate on registers (the core's arithmetic limit).
 
 use std::hint::black_box;
 
@@ -184,7 +186,57 @@ fn roofline(c: &mut Criterion) {
             black_box(&out);
         })
     });
+
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        g.throughput(Throughput::Elements(peak::FLOP_PER_CALL));
+        g.bench_function("fma_peak_avx2", |b| {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            #[allow(unsafe_code)]
+            b.iter(|| unsafe { peak::fma_loop(black_box(1.0)) })
+        });
+    }
     g.finish();
+}
+
+/// The compute ceiling itself: eight-lane FMAs on registers only, no memory traffic, so
+/// 2·8 FLOP an instruction at the core's full rate (two FMA pipes on this EPYC).
+#[cfg(target_arch = "x86_64")]
+mod peak {
+    use core::arch::x86_64::{
+        __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_storeu_ps,
+    };
+
+    /// Independent accumulators: more than FMA latency (4 cycles) × pipes (2), so the chains
+    /// never wait on each other.
+    const CHAINS: usize = 12;
+    /// Rounds of one FMA on every chain.
+    const ROUNDS: usize = 4096;
+    /// FLOP in one call: 2 (multiply, add) × 8 lanes × chains × rounds.
+    pub const FLOP_PER_CALL: u64 = (2 * 8 * CHAINS * ROUNDS) as u64;
+
+    /// `CHAINS × ROUNDS` FMAs `v ← v·a + b`; returns one lane of their sum so none is dead code.
+    ///
+    /// # Safety
+    ///
+    /// The CPU has AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn fma_loop(seed: f32) -> f32 {
+        let mut acc: [__m256; CHAINS] = [_mm256_set1_ps(seed); CHAINS];
+        let (a, b) = (_mm256_set1_ps(0.999_9), _mm256_set1_ps(1e-4));
+        for _ in 0..ROUNDS {
+            for v in &mut acc {
+                *v = _mm256_fmadd_ps(*v, a, b);
+            }
+        }
+        let mut sum = acc[0];
+        for v in &acc[1..] {
+            sum = _mm256_add_ps(sum, *v);
+        }
+        let mut lanes = [0.0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), sum);
+        lanes[0]
+    }
 }
 
 criterion_group!(benches, inference, training, training_two_threads, roofline);
