@@ -74,8 +74,20 @@ fn sigmoid_with_mse_and_binary_cross_entropy() {
         let mut d = Data(seed);
         let x = d.rows::<3>(5, Data::signed);
         let y = d.rows::<2>(5, Data::next);
-        check(SigmoidNet::new(seed), MeanSquaredError, &x, &y, "sigmoid/mse");
-        check(SigmoidNet::new(seed), BinaryCrossEntropy, &x, &y, "sigmoid/bce");
+        check(
+            SigmoidNet::new(seed),
+            MeanSquaredError,
+            &x,
+            &y,
+            "sigmoid/mse",
+        );
+        check(
+            SigmoidNet::new(seed),
+            BinaryCrossEntropy,
+            &x,
+            &y,
+            "sigmoid/bce",
+        );
     }
 }
 
@@ -86,7 +98,13 @@ fn tanh_softplus_linear_with_mse() {
         let x = d.rows::<3>(5, Data::signed);
         let y = d.rows::<2>(5, Data::signed);
         check(TanhNet::new(seed), MeanSquaredError, &x, &y, "tanh/mse");
-        check(SoftplusNet::new(seed), MeanSquaredError, &x, &y, "softplus/mse");
+        check(
+            SoftplusNet::new(seed),
+            MeanSquaredError,
+            &x,
+            &y,
+            "softplus/mse",
+        );
         check(LinearNet::new(seed), MeanSquaredError, &x, &y, "linear/mse");
         check(MixedNet::new(seed), MeanSquaredError, &x, &y, "mixed/mse");
     }
@@ -118,7 +136,13 @@ fn softmax_with_cross_entropy_and_mse() {
         let x = d.rows::<3>(6, Data::signed);
         let y = d.one_hot::<3>(6);
         check(SoftmaxNet::new(seed), CrossEntropy, &x, &y, "softmax/ce");
-        check(SoftmaxNet::new(seed), MeanSquaredError, &x, &y, "softmax/mse");
+        check(
+            SoftmaxNet::new(seed),
+            MeanSquaredError,
+            &x,
+            &y,
+            "softmax/mse",
+        );
     }
 }
 

@@ -115,7 +115,10 @@ fn shape_constants() {
         <Digits as Network>::ACTIVATIONS,
         &["sigmoid", "sigmoid", "softmax"]
     );
-    assert_eq!(Digits::parameter_count(), 784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10);
+    assert_eq!(
+        Digits::parameter_count(),
+        784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10
+    );
 }
 
 #[test]
@@ -143,7 +146,13 @@ fn malformed_batches_are_errors() {
     let err = net
         .gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut ws)
         .unwrap_err();
-    assert_eq!(err, Error::BatchMismatch { inputs: 3, targets: 2 });
+    assert_eq!(
+        err,
+        Error::BatchMismatch {
+            inputs: 3,
+            targets: 2
+        }
+    );
     assert_eq!(
         err.to_string(),
         "the batch has 3 inputs but 2 targets (or outputs): expected one per input"

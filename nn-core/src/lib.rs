@@ -10,6 +10,11 @@
 //! - [`Network`] and [`Train`]: what every generated network implements, for generic code.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
 //! - [`data`]: the IDX file format of MNIST, plain or gzipped.
+//! - [`least_squares`]: linear regression in closed form (simple regression, the normal
+//!   equations by QR): what a `linear` neuron trained by gradient descent converges to.
+//! - [`perceptron`]: Rosenblatt's learning rule for a network of one `step` layer.
+//! - [`tape`]: a dynamic computation graph (micrograd-style autograd over vectors), which runs
+//!   any generated network a second way and checks its gradients.
 //!
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 #![forbid(unsafe_code)]
@@ -21,9 +26,12 @@ pub mod dense;
 pub mod error;
 pub mod gradcheck;
 pub mod kernel;
+pub mod least_squares;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod perceptron;
+pub mod tape;
 
 #[doc(hidden)]
 #[path = "private.rs"]

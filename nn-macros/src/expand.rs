@@ -135,7 +135,11 @@ fn expand_network(net: &Network) -> TokenStream {
             l.layer.index,
             l.in_width,
             l.layer.width.value,
-            if l.layer.width.value == 1 { "neuron" } else { "neurons" },
+            if l.layer.width.value == 1 {
+                "neuron"
+            } else {
+                "neurons"
+            },
             l.layer.act.name()
         );
         quote! {
@@ -146,11 +150,7 @@ fn expand_network(net: &Network) -> TokenStream {
 
     let acts_fields = layers.iter().map(|l| {
         let (field, w) = (&l.layer.field, lit(&l.layer.width));
-        let doc = format!(
-            " The output of {}, `{}`.",
-            l.label,
-            l.layer.act.name()
-        );
+        let doc = format!(" The output of {}, `{}`.", l.label, l.layer.act.name());
         quote! { #[doc = #doc] pub #field: [f32; #w] }
     });
     let acts_doc = format!(" Every layer's output from one forward pass of [`{name}`].");

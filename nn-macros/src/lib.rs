@@ -56,7 +56,10 @@ mod tests {
              nn-macros/src/lib.rs; do not edit.\n\n{}",
             prettyplease::unparse(&file)
         );
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/expand/xor.expanded.rs");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/expand/xor.expanded.rs"
+        );
         if std::env::var_os("NN_BLESS").is_some() {
             std::fs::write(path, &pretty).unwrap_or_else(|e| panic!("{path}: {e}"));
         }

@@ -653,9 +653,11 @@ pub fn write_images(
     let len = pixels.len();
     let count = match len.checked_div(per_image) {
         Some(count) if count * per_image == len => count,
-        Some(_) => return Err(invalid(format!(
+        Some(_) => {
+            return Err(invalid(format!(
             "{len} pixels are not a whole number of {rows}x{cols} images ({per_image} pixels each)"
-        ))),
+        )))
+        }
         None if len == 0 => 0,
         None => {
             return Err(invalid(format!(
