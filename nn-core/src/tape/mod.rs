@@ -103,8 +103,8 @@ impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.rows, self.cols) {
             (1, 1) => write!(f, "a scalar"),
-            (n, 1) => write!(f, "a vector of {n}"),
-            (r, c) => write!(f, "a {r}×{c} matrix"),
+            (n, 1) => write!(f, "a vector of {n} values"),
+            (r, c) => write!(f, "a matrix of {r}×{c}"),
         }
     }
 }
@@ -826,7 +826,7 @@ mod tests {
         let err = t.matvec(m, x).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "matvec: a 2×3 matrix and a vector of 2 do not fit: expected a vector as long as the matrix has columns"
+            "matvec: a matrix of 2×3 and a vector of 2 values do not fit: expected a vector as long as the matrix has columns"
         );
         assert_eq!(
             t.matrix(&[1.0; 5], 2, 3),
