@@ -15,7 +15,7 @@ nn::network! {
 
 const X: [[f32; 2]; 4] = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
 const Y: [[f32; 1]; 4] = [[0.0], [1.0], [1.0], [0.0]];
-const STEPS: usize = 20_000;
+const STEPS: usize = 4_000;
 const TARGET: f32 = 0.01;
 const ALPHA: f32 = 0.5;
 const MU: f32 = 0.9;
@@ -83,9 +83,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
     }
     chart
-        .draw_series(LineSeries::new([(0, TARGET), (STEPS, TARGET)], BLACK.mix(0.4)))?
+        .draw_series(LineSeries::new([(0, TARGET), (STEPS, TARGET)], GREEN.stroke_width(1)))?
         .label(format!("target {TARGET}"))
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], BLACK.mix(0.4)));
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], GREEN));
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
