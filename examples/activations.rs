@@ -136,12 +136,16 @@ fn plot(path: &str) -> Result<(), Box<dyn std::error::Error>> {
         chart.configure_mesh().x_desc("t").draw()?;
         for c in &CURVES {
             let f = if derivative { c.df } else { c.f };
-            let points = (0..=1000).map(|i| -5.0 + 10.0 * i as f32 / 1000.0).map(|t| (t, f(t)));
+            let points = (0..=1000)
+                .map(|i| -5.0 + 10.0 * i as f32 / 1000.0)
+                .map(|t| (t, f(t)));
             let color = c.color;
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))?
                 .label(c.name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()

@@ -71,7 +71,10 @@ fn main() {
         "5. update w_new = w - α·grad with α = {alpha}: W1[0][0] {w0:.6} -> {:.6}",
         net.hidden.weights()[0][0]
     );
-    println!("   loss {loss:.6} -> {:.6}", net.loss(MeanSquaredError, &x, &y));
+    println!(
+        "   loss {loss:.6} -> {:.6}",
+        net.loss(MeanSquaredError, &x, &y)
+    );
 
     // And repeat: feed forward, loss, gradient, update.
     print!("   repeating steps 2-5, loss every 10 steps:");

@@ -50,8 +50,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // --- The same network, two ways.
     let data = Dataset::<784, 10>::from_idx(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist/t10k-images-idx3-ubyte.gz"),
-        concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist/t10k-labels-idx1-ubyte.gz"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/mnist/t10k-images-idx3-ubyte.gz"
+        ),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/mnist/t10k-labels-idx1-ubyte.gz"
+        ),
     )?;
     let net = Digits::new(1);
     let (x0, y0) = (&data.inputs[0], &data.targets[0]);
@@ -105,8 +111,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("forward + backward per sample (a rough wall-clock timing; see `cargo bench --bench tape`):");
     let n = 1000.min(data.len());
     let (xs, ys) = (&data.inputs[..n], &data.targets[..n]);
-    report("784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax", &net, xs, ys)?;
-    let tiny_x: Vec<[f32; 2]> = (0..n).map(|i| [(i % 2) as f32, (i / 2 % 2) as f32]).collect();
+    report(
+        "784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax",
+        &net,
+        xs,
+        ys,
+    )?;
+    let tiny_x: Vec<[f32; 2]> = (0..n)
+        .map(|i| [(i % 2) as f32, (i / 2 % 2) as f32])
+        .collect();
     let tiny_y: Vec<[f32; 2]> = tiny_x
         .iter()
         .map(|x| if x[0] != x[1] { [0.0, 1.0] } else { [1.0, 0.0] })
@@ -114,7 +127,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     report("2 -> 3 tanh -> 2 softmax", &Tiny::new(1), &tiny_x, &tiny_y)?;
     println!("the tape pays for being built as it runs: a Vec for every value and gradient, a match on every");
     println!("operation, loops whose sizes are known only at run time. network! has nothing to build: its");
-    println!("loops have the layer sizes as constants. (Timings on a busy machine vary: use the bench.)");
+    println!(
+        "loops have the layer sizes as constants. (Timings on a busy machine vary: use the bench.)"
+    );
     Ok(())
 }
 
@@ -163,7 +178,10 @@ fn report<N: nn::Train<CrossEntropy>>(
     })?;
 
     println!("  {name}, {n} samples:");
-    println!("    dynamic graph (tape)            {:>8.2} µs", tape_time * 1e6);
+    println!(
+        "    dynamic graph (tape)            {:>8.2} µs",
+        tape_time * 1e6
+    );
     println!(
         "    network!, one sample at a time  {:>8.2} µs  ({:.1}× faster)",
         one_time * 1e6,

@@ -41,13 +41,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let reach = |losses: &[f32]| losses.iter().position(|&l| l <= TARGET);
     for (name, losses) in [
-        (format!("gradient descent  w <- w - α·dL/dw, α = {ALPHA}"), &plain),
-        (format!("momentum          v <- α·dL/dw + μ·v, w <- w - v, α = {ALPHA}, μ = {MU}"), &momentum),
+        (
+            format!("gradient descent  w <- w - α·dL/dw, α = {ALPHA}"),
+            &plain,
+        ),
+        (
+            format!("momentum          v <- α·dL/dw + μ·v, w <- w - v, α = {ALPHA}, μ = {MU}"),
+            &momentum,
+        ),
     ] {
         let last = losses.last().copied().unwrap_or(f32::NAN);
         match reach(losses) {
             Some(step) => println!("{name}: loss {TARGET} after {step} steps (final {last:.5})"),
-            None => println!("{name}: loss {TARGET} not reached in {STEPS} steps (final {last:.5})"),
+            None => {
+                println!("{name}: loss {TARGET} not reached in {STEPS} steps (final {last:.5})")
+            }
         }
     }
     if let (Some(p), Some(m)) = (reach(&plain), reach(&momentum)) {
@@ -83,7 +91,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
     }
     chart
-        .draw_series(LineSeries::new([(0, TARGET), (STEPS, TARGET)], GREEN.stroke_width(1)))?
+        .draw_series(LineSeries::new(
+            [(0, TARGET), (STEPS, TARGET)],
+            GREEN.stroke_width(1),
+        ))?
         .label(format!("target {TARGET}"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], GREEN));
     chart

@@ -40,7 +40,12 @@ fn main() -> Result<(), nn::Error> {
     );
 
     // Four samples at once: X is 4×3, X * W is a column of four weighted sums.
-    let batch = [[0.5f32, -1.0, 2.0], [1.0, 1.0, 1.0], [0.0, 2.0, -1.0], [-1.0, 0.0, 0.5]];
+    let batch = [
+        [0.5f32, -1.0, 2.0],
+        [1.0, 1.0, 1.0],
+        [0.0, 2.0, -1.0],
+        [-1.0, 0.0, 0.5],
+    ];
     let column: Vec<f32> = batch
         .iter()
         .map(|row| row.iter().zip(&w).map(|(x, w)| x * w).sum())
@@ -117,8 +122,5 @@ fn paren(v: f32) -> String {
 }
 
 fn fmt(v: &[f32]) -> String {
-    v.iter()
-        .map(|v| num(*v))
-        .collect::<Vec<_>>()
-        .join(", ")
+    v.iter().map(|v| num(*v)).collect::<Vec<_>>().join(", ")
 }

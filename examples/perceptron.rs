@@ -75,7 +75,9 @@ fn main() {
             .map(|(_, _, rule)| {
                 let wrong: Vec<usize> = combinations()
                     .enumerate()
-                    .filter(|(row, (f, p, d))| rule(*f == 1, *p == 1, *d == 1) != decisions[v][*row])
+                    .filter(|(row, (f, p, d))| {
+                        rule(*f == 1, *p == 1, *d == 1) != decisions[v][*row]
+                    })
                     .map(|(row, _)| row)
                     .collect();
                 (8 - wrong.len(), wrong)
@@ -105,7 +107,9 @@ fn main() {
     }
 
     println!();
-    println!("Rosenblatt's rule  w <- w + η·(y - ŷ)·x, b <- b + η·(y - ŷ), from zero weights, η = 1:");
+    println!(
+        "Rosenblatt's rule  w <- w + η·(y - ŷ)·x, b <- b + η·(y - ŷ), from zero weights, η = 1:"
+    );
     let inputs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
     let rule = PerceptronRule::new(1.0, 100);
     for (gate, targets) in [
@@ -185,7 +189,13 @@ fn combinations() -> impl Iterator<Item = (u8, u8, u8)> {
 
 fn describe_row(row: usize) -> String {
     let (f, p, d) = combinations().nth(row).unwrap_or((0, 0, 0));
-    let part = |v: u8, yes: &str, no: &str| if v == 1 { yes.to_string() } else { no.to_string() };
+    let part = |v: u8, yes: &str, no: &str| {
+        if v == 1 {
+            yes.to_string()
+        } else {
+            no.to_string()
+        }
+    };
     format!(
         "{}, {} and {}",
         part(f, "invited out", "not invited out"),

@@ -15,7 +15,9 @@ nn::network! {
 
 /// Anscombe's quartet, data set I (Anscombe 1973), the textbook's y = 3.00 + 0.500·x.
 const X: [f32; 11] = [10.0, 8.0, 13.0, 9.0, 11.0, 14.0, 6.0, 4.0, 12.0, 7.0, 5.0];
-const Y: [f32; 11] = [8.04, 6.95, 7.58, 8.81, 8.33, 9.96, 7.24, 4.26, 10.84, 4.82, 5.68];
+const Y: [f32; 11] = [
+    8.04, 6.95, 7.58, 8.81, 8.33, 9.96, 7.24, 4.26, 10.84, 4.82, 5.68,
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // --- One input: the closed form from the sums.
@@ -87,7 +89,10 @@ fn descend<N: nn::Train<MeanSquaredError>>(
     let mut gd = GradientDescent::new(learning_rate);
     for step in 1..=100_000 {
         net.gradient_batch(MeanSquaredError, xs, ys, &mut grads, &mut ws)?;
-        let largest = grads.parameters().flatten().fold(0.0f32, |m, g| m.max(g.abs()));
+        let largest = grads
+            .parameters()
+            .flatten()
+            .fold(0.0f32, |m, g| m.max(g.abs()));
         if largest < 1e-4 {
             return Ok(step - 1);
         }
@@ -110,7 +115,10 @@ fn noisy_plane() -> (Vec<[f32; 3]>, Vec<[f32; 1]>) {
                 (i % 3) as f32 - 1.0,
                 ((i * 7) % 11) as f32 / 5.0,
             ];
-            (x, [1.0 + 2.0 * x[0] - 3.0 * x[1] + 0.5 * x[2] + 0.3 * noise()])
+            (
+                x,
+                [1.0 + 2.0 * x[0] - 3.0 * x[1] + 0.5 * x[2] + 0.3 * noise()],
+            )
         })
         .unzip()
 }

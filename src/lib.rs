@@ -15,7 +15,12 @@
 //! assert!(y[0] > 0.0 && y[0] < 1.0);
 //! assert_eq!(net.hidden.weights().len(), 2);
 //! ```
+//!
+//! New to neural networks? The [`tutorial`] follows the "Neural nets 101" seminar slide by
+//! slide, with code that the test suite runs.
 pub use nn_core::*;
+
+pub mod tutorial;
 
 /// Declares one or more neural networks as types.
 pub use nn_macros::network;

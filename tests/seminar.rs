@@ -455,3 +455,48 @@ fn a_wrong_input_size_is_a_run_time_error_on_the_tape() {
         "matvec: a matrix of 8×5 and a vector of 4 values do not fit: expected a vector as long as the matrix has columns"
     );
 }
+
+// ---------------------------------------------------------------- the tutorial
+
+/// The tutorial's chapter 8 quotes the generated code from the expansion snapshot: its block,
+/// hidden lines included, must be that file, so a change of the macro's output that updates the
+/// snapshot also shows up here.
+#[test]
+fn tutorial_quotes_the_current_expansion() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let tutorial = std::fs::read_to_string(format!("{root}/docs/tutorial.md")).unwrap();
+    let snapshot = std::fs::read_to_string(format!("{root}/tests/expand/xor.expanded.rs")).unwrap();
+
+    let start = tutorial
+        .find("<!-- expansion: tests/expand/xor.expanded.rs -->")
+        .expect("the tutorial marks its quotation of the expansion");
+    let end = tutorial[start..]
+        .find("<!-- end of expansion -->")
+        .expect("the quotation has an end marker");
+    let block: Vec<&str> = tutorial[start..start + end].lines().collect();
+    assert_eq!(
+        block.get(1),
+        Some(&"```rust"),
+        "the quotation is a Rust block (a doctest)"
+    );
+    let quoted: Vec<&str> = block[2..block.len() - 1]
+        .iter()
+        .map(|line| match *line {
+            "#" => "",
+            l => l.strip_prefix("# ").unwrap_or(l),
+        })
+        .collect();
+    assert_eq!(block.last(), Some(&"```"));
+
+    // The snapshot's body, after its header comment.
+    let body: Vec<&str> = snapshot
+        .lines()
+        .skip_while(|l| l.starts_with("//"))
+        .skip_while(|l| l.is_empty())
+        .collect();
+    assert!(
+        quoted == body,
+        "docs/tutorial.md quotes an old expansion: regenerate its chapter 8 block from \
+         tests/expand/xor.expanded.rs (shown lines verbatim, the rest prefixed with `# `)"
+    );
+}
