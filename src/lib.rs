@@ -1,26 +1,29 @@
-//! # nn: a neural network is a type
-//!
-//! Declare a network in source with [`network!`] and the compiler checks it: shapes are types,
-//! forward and backward passes are written out layer by layer at compile time, and a training
-//! step allocates nothing.
-//!
-//! ```
-//! nn::network! {
-//!     /// The seminar's XOR network: two inputs, two hidden tanh neurons, one sigmoid output.
-//!     pub struct Xor: 2 -> hidden: 2 tanh -> out: 1 sigmoid;
-//! }
-//!
-//! let net = Xor::new(7);
-//! let y: [f32; 1] = net.forward(&[1.0, 0.0]);
-//! assert!(y[0] > 0.0 && y[0] < 1.0);
-//! assert_eq!(net.hidden.weights().len(), 2);
-//! ```
-//!
-//! New to neural networks? The [`tutorial`] follows the "Neural nets 101" seminar slide by
-//! slide, with code that the test suite runs.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub use nn_core::*;
 
 pub mod tutorial;
 
 /// Declares one or more neural networks as types.
+///
+/// ```
+/// nn::network! {
+///     /// The seminar's digit classifier.
+///     #[derive(Clone)]
+///     pub struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
+///
+///     struct Xor: 2 -> hidden: 2 tanh -> out: 1 sigmoid;
+/// }
+///
+/// let digits = Digits::new(1);
+/// let p = digits.forward(&[0.0; 784]);
+/// assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+/// let xor = Xor::zeros();
+/// assert_eq!(xor.forward(&[1.0, 0.0]), [0.5]);
+/// ```
+///
+/// The grammar, the generated items and the errors are described in the
+/// [crate documentation](crate).
 pub use nn_macros::network;

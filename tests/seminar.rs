@@ -460,43 +460,95 @@ fn a_wrong_input_size_is_a_run_time_error_on_the_tape() {
 
 /// The tutorial's chapter 8 quotes the generated code from the expansion snapshot: its block,
 /// hidden lines included, must be that file, so a change of the macro's output that updates the
-/// snapshot also shows up here.
+/// snapshot also shows up here. `NN_BLESS=1` rewrites the block from the snapshot (as it does
+/// the snapshot itself), showing the struct, `forward` and `__gradient_rows`.
 #[test]
 fn tutorial_quotes_the_current_expansion() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let tutorial = std::fs::read_to_string(format!("{root}/docs/tutorial.md")).unwrap();
+    let path = format!("{root}/docs/tutorial.md");
+    let tutorial = std::fs::read_to_string(&path).unwrap();
     let snapshot = std::fs::read_to_string(format!("{root}/tests/expand/xor.expanded.rs")).unwrap();
-
-    let start = tutorial
-        .find("<!-- expansion: tests/expand/xor.expanded.rs -->")
-        .expect("the tutorial marks its quotation of the expansion");
-    let end = tutorial[start..]
-        .find("<!-- end of expansion -->")
-        .expect("the quotation has an end marker");
-    let block: Vec<&str> = tutorial[start..start + end].lines().collect();
-    assert_eq!(
-        block.get(1),
-        Some(&"```rust"),
-        "the quotation is a Rust block (a doctest)"
-    );
-    let quoted: Vec<&str> = block[2..block.len() - 1]
-        .iter()
-        .map(|line| match *line {
-            "#" => "",
-            l => l.strip_prefix("# ").unwrap_or(l),
-        })
-        .collect();
-    assert_eq!(block.last(), Some(&"```"));
-
     // The snapshot's body, after its header comment.
     let body: Vec<&str> = snapshot
         .lines()
         .skip_while(|l| l.starts_with("//"))
         .skip_while(|l| l.is_empty())
         .collect();
+
+    let open = "<!-- expansion: tests/expand/xor.expanded.rs -->\n";
+    let close = "<!-- end of expansion -->";
+    let start = tutorial
+        .find(open)
+        .expect("the tutorial marks its quotation")
+        + open.len();
+    let end = start
+        + tutorial[start..]
+            .find(close)
+            .expect("the quotation has an end marker");
+
+    if std::env::var_os("NN_BLESS").is_some() {
+        let block = quotation(&body);
+        let updated = format!("{}{block}{}", &tutorial[..start], &tutorial[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+
+    let block: Vec<&str> = tutorial[start..end].lines().collect();
+    assert_eq!(
+        block.first(),
+        Some(&"```rust"),
+        "the quotation is a Rust block (a doctest)"
+    );
+    assert_eq!(block.last(), Some(&"```"));
+    let quoted: Vec<&str> = block[1..block.len() - 1]
+        .iter()
+        .map(|line| match *line {
+            "#" => "",
+            l => l.strip_prefix("# ").unwrap_or(l),
+        })
+        .collect();
     assert!(
         quoted == body,
-        "docs/tutorial.md quotes an old expansion: regenerate its chapter 8 block from \
-         tests/expand/xor.expanded.rs (shown lines verbatim, the rest prefixed with `# `)"
+        "docs/tutorial.md quotes an old expansion: run this test with NN_BLESS=1 and review the diff"
     );
+}
+
+/// The snapshot as a doctest block: the struct, the `impl Xor {` line, `forward`,
+/// `__gradient_rows` and the impl's closing brace shown, every other line hidden with `# `.
+fn quotation(body: &[&str]) -> String {
+    let mut shown = vec![false; body.len()];
+    let find = |from: usize, pred: &dyn Fn(&str) -> bool| {
+        (from..body.len())
+            .find(|&k| pred(body[k]))
+            .expect("the snapshot has the quoted parts")
+    };
+    let mut show = |a: usize, b: usize| shown[a..=b].iter_mut().for_each(|s| *s = true);
+    let s = find(0, &|l| l.starts_with("/// The seminar's XOR network."));
+    show(s, find(s, &|l| l == "}"));
+    let imp = find(0, &|l| l == "impl Xor {");
+    show(imp, imp);
+    let mut last = imp;
+    for doc in [
+        "    /// The forward pass of one sample: each layer",
+        "    /// Backprop over a non-empty batch",
+    ] {
+        let s = find(imp, &|l| l.starts_with(doc));
+        last = find(s, &|l| l == "    }");
+        show(s, last);
+    }
+    let end = find(last, &|l| l == "}");
+    show(end, end);
+    let mut out = String::from("```rust\n");
+    for (line, shown) in body.iter().zip(&shown) {
+        match (shown, line.is_empty()) {
+            (true, _) => out += line,
+            (false, true) => out += "#",
+            (false, false) => {
+                out += "# ";
+                out += line;
+            }
+        }
+        out += "\n";
+    }
+    out + "```\n"
 }

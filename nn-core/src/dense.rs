@@ -23,7 +23,7 @@ use rand::{Rng, RngExt};
 
 use crate::activation::{Activation, Differentiable};
 use crate::kernel;
-use crate::loss::Loss;
+use crate::loss::{Loss, LossGradient};
 
 /// A fully connected layer of `O` neurons over `I` inputs with activation `A`.
 ///
@@ -212,7 +212,7 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// For an output layer: the mean `loss` over a batch of targets `y`, writing each row's
     /// `∂(mean L)/∂z` into `delta`, from the `z` and `a` of [`forward_train`](Self::forward_train).
     #[inline]
-    pub fn loss_delta<L: Loss<A>>(
+    pub fn loss_delta<L: LossGradient<A>>(
         &self,
         loss: &L,
         z: &[GenericArray<f32, O>],

@@ -8,7 +8,7 @@
 /// latency of the adds.
 const LANES: usize = 8;
 
-/// The dot product `Σ a[k]·b[k]`, summed in [`LANES`] independent partial sums so that it
+/// The dot product `Σ a[k]·b[k]`, summed in eight independent partial sums so that it
 /// vectorises without reordering a single running sum.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {

@@ -15,6 +15,8 @@
 //! - [`perceptron`]: Rosenblatt's learning rule for a network of one `step` layer.
 //! - [`tape`]: a dynamic computation graph (micrograd-style autograd over vectors), which runs
 //!   any generated network a second way and checks its gradients.
+//! - [`weights`]: saving and loading a network's weights as safetensors, in the layout of
+//!   PyTorch's `nn.Sequential` of `nn.Linear` layers.
 //!
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 #![forbid(unsafe_code)]
@@ -32,6 +34,7 @@ pub mod network;
 pub mod optim;
 pub mod perceptron;
 pub mod tape;
+pub mod weights;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -47,7 +50,7 @@ pub use activation::{
 pub use dense::Dense;
 pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
-pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError};
+pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
 pub use network::{Network, Train, Workspace};
 pub use optim::{GradientDescent, Momentum, Optimizer};
 

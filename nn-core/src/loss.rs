@@ -29,13 +29,12 @@
 
 use crate::activation::{softplus, Activation, Differentiable, Sigmoid, Softmax};
 
-/// A loss function usable on an output layer with activation `A`.
+/// A loss function that can judge an output layer with activation `A`.
 #[diagnostic::on_unimplemented(
-    message = "the loss `{Self}` cannot train a network whose output layer is `{A}`",
+    message = "the loss `{Self}` does not fit a network whose output layer is `{A}`",
     label = "`{Self}` does not fit an output layer with activation `{A}`",
     note = "`CrossEntropy` needs a `softmax` output layer and `BinaryCrossEntropy` a `sigmoid` \
-            one; `MeanSquaredError` fits any output layer that has a gradient (every activation \
-            but `step`)"
+            one; `MeanSquaredError` fits any output layer"
 )]
 pub trait Loss<A: Activation>: Copy {
     /// A short name for messages and plots.
@@ -44,7 +43,18 @@ pub trait Loss<A: Activation>: Copy {
     /// The loss of one sample, from the output layer's weighted sums `z`, its outputs `a` and
     /// the target `y`.
     fn loss(&self, z: &[f32], a: &[f32], y: &[f32]) -> f32;
+}
 
+/// A loss that can also train an output layer with activation `A`: it gives the layer's delta
+/// `∂L/∂z`, the first link of the chain rule.
+#[diagnostic::on_unimplemented(
+    message = "the loss `{Self}` cannot train a network whose output layer is `{A}`",
+    label = "`{Self}` cannot train an output layer with activation `{A}`",
+    note = "`CrossEntropy` trains a `softmax` output layer and `BinaryCrossEntropy` a `sigmoid` \
+            one; `MeanSquaredError` trains any output layer that has a gradient (every \
+            activation but `step`)"
+)]
+pub trait LossGradient<A: Activation>: Loss<A> {
     /// Writes `∂L/∂z` of one sample into `delta`.
     fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]);
 }
@@ -55,7 +65,7 @@ pub trait Loss<A: Activation>: Copy {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MeanSquaredError;
 
-impl<A: Differentiable<MeanSquaredError>> Loss<A> for MeanSquaredError {
+impl<A: Activation> Loss<A> for MeanSquaredError {
     const NAME: &'static str = "mean squared error";
 
     #[inline]
@@ -63,7 +73,9 @@ impl<A: Differentiable<MeanSquaredError>> Loss<A> for MeanSquaredError {
         let sum: f32 = a.iter().zip(y).map(|(a, y)| (a - y) * (a - y)).sum();
         sum / a.len() as f32
     }
+}
 
+impl<A: Differentiable<MeanSquaredError>> LossGradient<A> for MeanSquaredError {
     #[inline]
     fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
         let scale = 2.0 / a.len() as f32;
@@ -93,7 +105,9 @@ impl Loss<Softmax> for CrossEntropy {
         let dot: f32 = y.iter().zip(z).map(|(y, z)| y * z).sum();
         total * lse - dot
     }
+}
 
+impl LossGradient<Softmax> for CrossEntropy {
     #[inline]
     fn delta(&self, _z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
         let total: f32 = y.iter().sum();
@@ -119,7 +133,9 @@ impl Loss<Sigmoid> for BinaryCrossEntropy {
         let sum: f32 = z.iter().zip(y).map(|(z, y)| softplus(*z) - y * z).sum();
         sum / z.len() as f32
     }
+}
 
+impl LossGradient<Sigmoid> for BinaryCrossEntropy {
     #[inline]
     fn delta(&self, _z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
         let scale = 1.0 / a.len() as f32;
@@ -135,7 +151,7 @@ impl Loss<Sigmoid> for BinaryCrossEntropy {
 /// Used by the code `network!` writes; `z`, `a`, `y` and `delta` hold at least `n * width`
 /// values.
 #[inline]
-pub fn batch_delta<L: Loss<A>, A: Activation>(
+pub fn batch_delta<L: LossGradient<A>, A: Activation>(
     loss: &L,
     n: usize,
     width: usize,
@@ -190,7 +206,7 @@ mod tests {
     use crate::activation::{Linear, Tanh};
 
     /// Checks `delta` against central differences of `loss` with respect to `z`, in f64.
-    fn check_delta<A: Differentiable<L>, L: Loss<A>>(loss: L, z: &[f32], y: &[f32]) {
+    fn check_delta<A: Differentiable<L>, L: LossGradient<A>>(loss: L, z: &[f32], y: &[f32]) {
         let act = |z: &[f32]| {
             let mut a = z.to_vec();
             A::apply(&mut a);

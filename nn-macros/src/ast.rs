@@ -99,9 +99,10 @@ impl Parse for NetworkDecl {
         }
         input.parse::<Token![:]>()?;
         if !input.peek(LitInt) {
-            return Err(input.error(
-                "expected the input width, a number, as in `struct Digits: 784 -> 10 softmax;`",
-            ));
+            return Err(input.error(format!(
+                "network `{name}` has no input width: write the number of inputs after the \
+                 colon, as in `struct {name}: 784 -> 10 softmax;`"
+            )));
         }
         let input_width: LitInt = input.parse()?;
         let input_activation = if input.peek(Ident) {
@@ -111,7 +112,7 @@ impl Parse for NetworkDecl {
         };
         let mut layers = Vec::new();
         while !input.is_empty() {
-            layers.push(parse_layer(input, layers.len() + 1)?);
+            layers.push(parse_layer(input, &name, layers.len() + 1)?);
         }
         if layers.is_empty() {
             return Err(syn::Error::new(
@@ -135,11 +136,21 @@ impl Parse for NetworkDecl {
 }
 
 /// Parses layer `index` (counting from 1), starting at its `->`.
-fn parse_layer(input: ParseStream, index: usize) -> syn::Result<LayerDecl> {
+fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<LayerDecl> {
+    if input.peek(Token![=>]) {
+        let fat: Token![=>] = input.parse()?;
+        return Err(syn::Error::new_spanned(
+            fat,
+            format!("expected `->` before layer {index} of `{net}`, found `=>`: layers are chained with `->`"),
+        ));
+    }
+    if input.peek(Token![struct]) || input.peek(Token![pub]) || input.peek(Token![#]) {
+        return Err(input.error(format!(
+            "expected `;` after the declaration of `{net}`: each network ends with `;`"
+        )));
+    }
     if !input.peek(Token![->]) {
-        let arrow_like = if input.peek(Token![=>]) {
-            Some("=>")
-        } else if input.peek(Token![-]) {
+        let arrow_like = if input.peek(Token![-]) {
             Some("-")
         } else if input.peek(Token![>]) {
             Some(">")
@@ -153,7 +164,8 @@ fn parse_layer(input: ParseStream, index: usize) -> syn::Result<LayerDecl> {
         let found = input.cursor().token_tree().map(|(tt, _)| tt.to_string());
         let msg = match (arrow_like, found) {
             (Some(tok), _) => format!(
-                "expected `->` before layer {index}, found `{tok}`: layers are chained with `->`"
+                "expected `->` before layer {index} of `{net}`, found `{tok}`: layers are \
+                 chained with `->`"
             ),
             (None, Some(tok)) if index > 1 => format!(
                 "expected `->` or `;` after layer {}, found `{tok}`: each layer is \
@@ -164,7 +176,7 @@ fn parse_layer(input: ParseStream, index: usize) -> syn::Result<LayerDecl> {
                 "expected `->` or `;` after the input width, found `{tok}`: the first layer \
                  follows an arrow, as in `784 -> 16 sigmoid`"
             ),
-            (None, None) => format!("expected `->` before layer {index}"),
+            (None, None) => format!("expected `->` before layer {index} of `{net}`"),
         };
         return Err(input.error(msg));
     }
@@ -252,7 +264,11 @@ mod tests {
         let msgs: Vec<String> = inv.errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(msgs.len(), 4, "{msgs:?}");
         assert!(msgs[0].contains("found `=>`"), "{}", msgs[0]);
-        assert!(msgs[1].contains("expected the input width"), "{}", msgs[1]);
+        assert!(
+            msgs[1].contains("network `B` has no input width"),
+            "{}",
+            msgs[1]
+        );
         assert!(msgs[2].contains("between the two arrows"), "{}", msgs[2]);
         assert!(msgs[3].contains("has no layers"), "{}", msgs[3]);
     }

@@ -165,8 +165,9 @@ pub struct Layer {
     pub act_span: Span,
 }
 
-/// Checks every network of an invocation; returns them all or every problem found.
-pub fn check(inv: Invocation) -> syn::Result<Vec<Network>> {
+/// Checks every network of an invocation: returns the networks that passed, and every problem
+/// found in the others (so that a mistake in one network does not take its siblings down).
+pub fn check(inv: Invocation) -> (Vec<Network>, syn::Result<()>) {
     let cx = Ctxt::new();
     for e in inv.errors {
         cx.syn_error(e);
@@ -176,8 +177,7 @@ pub fn check(inv: Invocation) -> syn::Result<Vec<Network>> {
         .into_iter()
         .filter_map(|decl| check_network(&cx, decl))
         .collect();
-    cx.check()?;
-    Ok(networks)
+    (networks, cx.check())
 }
 
 /// Checks one network, recording its problems in `cx`; `None` if it had any.
@@ -185,7 +185,7 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
     let before = count(cx);
     let input = width_value(cx, &decl.input);
     if let Some(input) = &input {
-        check_input_width(cx, input);
+        check_input_width(cx, &decl.name, input);
     }
     check_input_has_no_activation(cx, &decl);
     let last = decl.layers.len();
@@ -194,9 +194,9 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
         let index = i + 1;
         let width = width_value(cx, &layer.width);
         if let Some(width) = &width {
-            check_layer_width(cx, layer, index, width);
+            check_layer_width(cx, &decl.name, layer, index, width);
         }
-        let act = check_activation(cx, layer, index, index == last);
+        let act = check_activation(cx, &decl.name, layer, index, index == last);
         if let (Some(width), Some((act, act_span))) = (width, act) {
             let (field, named) = match &layer.name {
                 Some(n) => (n.clone(), true),
@@ -215,7 +215,7 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
             });
         }
     }
-    check_unique_names(cx, &decl.layers);
+    check_unique_names(cx, &decl.name, &decl.layers);
     if count(cx) > before {
         return None;
     }
@@ -260,11 +260,14 @@ fn width_value(cx: &Ctxt, lit: &LitInt) -> Option<Width> {
 }
 
 /// The input width is at least 1: a network reads at least one number.
-fn check_input_width(cx: &Ctxt, input: &Width) {
+fn check_input_width(cx: &Ctxt, net: &Ident, input: &Width) {
     if input.value == 0 {
         cx.error_at(
             input.span,
-            "the input width is 0: a network reads at least one number, as in `2 -> 1 sigmoid`",
+            format!(
+                "the input width of `{net}` is 0: a network reads at least one number, as in \
+                 `struct {net}: 2 -> 1 sigmoid;`"
+            ),
         );
     }
 }
@@ -272,25 +275,29 @@ fn check_input_width(cx: &Ctxt, input: &Width) {
 /// The input width takes no activation: activations belong to layers.
 fn check_input_has_no_activation(cx: &Ctxt, decl: &NetworkDecl) {
     if let Some(act) = &decl.input_activation {
+        let first = decl
+            .layers
+            .first()
+            .map_or_else(|| "16".to_string(), |l| l.width.to_string());
         cx.error_spanned_by(
             act,
             format!(
-                "the input width `{}` takes no activation: activations belong to layers, as in \
-                 `{} -> 16 {act}`",
-                decl.input, decl.input
+                "the input width `{}` of `{}` takes no activation: activations belong to \
+                 layers, as in `{} -> {first} {act}`",
+                decl.input, decl.name, decl.input
             ),
         );
     }
 }
 
 /// Every layer has at least one neuron.
-fn check_layer_width(cx: &Ctxt, layer: &LayerDecl, index: usize, width: &Width) {
+fn check_layer_width(cx: &Ctxt, net: &Ident, layer: &LayerDecl, index: usize, width: &Width) {
     if width.value == 0 {
         cx.error_at(
             width.span,
             format!(
-                "{} has width 0: a layer needs at least one neuron",
-                describe(layer, index)
+                "{} has no neurons: a layer needs at least one",
+                describe(net, layer, index)
             ),
         );
     }
@@ -300,6 +307,7 @@ fn check_layer_width(cx: &Ctxt, layer: &LayerDecl, index: usize, width: &Width) 
 /// only allowed on the output layer.
 fn check_activation(
     cx: &Ctxt,
+    net: &Ident,
     layer: &LayerDecl,
     index: usize,
     is_output: bool,
@@ -311,7 +319,7 @@ fn check_activation(
             format!(
                 "{} has no activation: write `{w} linear` for none, or name one, as in \
                  `{w} sigmoid`",
-                describe(layer, index)
+                describe(net, layer, index)
             ),
         );
         return None;
@@ -327,7 +335,7 @@ fn check_activation(
             ident,
             format!(
                 "unknown activation `{name}` on {}: {hint}the activations are {}",
-                describe(layer, index),
+                describe(net, layer, index),
                 known.join(", ")
             ),
         );
@@ -339,7 +347,7 @@ fn check_activation(
             format!(
                 "`softmax` on {}, which is a hidden layer: softmax turns scores into \
                  probabilities and is only allowed on the output layer",
-                describe(layer, index)
+                describe(net, layer, index)
             ),
         );
         return None;
@@ -348,7 +356,7 @@ fn check_activation(
 }
 
 /// Layer names are unique, and no name is the `layerN` that an unnamed layer gets.
-fn check_unique_names(cx: &Ctxt, layers: &[LayerDecl]) {
+fn check_unique_names(cx: &Ctxt, net: &Ident, layers: &[LayerDecl]) {
     let fields: Vec<String> = layers
         .iter()
         .enumerate()
@@ -368,8 +376,8 @@ fn check_unique_names(cx: &Ctxt, layers: &[LayerDecl]) {
             cx.error_spanned_by(
                 name,
                 format!(
-                    "duplicate layer name `{name}` on layer {}: {other}; each layer needs its \
-                     own name",
+                    "duplicate layer name `{name}` on layer {} of `{net}`: {other}; each layer \
+                     needs its own name",
                     i + 1
                 ),
             );
@@ -382,8 +390,8 @@ fn check_unique_names(cx: &Ctxt, layers: &[LayerDecl]) {
             cx.error_spanned_by(
                 name,
                 format!(
-                    "layer {} is named `{name}`, which is the name unnamed layer {} gets; \
-                     name that layer too, or choose another name",
+                    "layer {} of `{net}` is named `{name}`, which is the name unnamed layer {} \
+                     gets; name that layer too, or choose another name",
                     i + 1,
                     later + 1
                 ),
@@ -392,11 +400,11 @@ fn check_unique_names(cx: &Ctxt, layers: &[LayerDecl]) {
     }
 }
 
-/// "layer 2 (`hidden`, 16 wide)" or "layer 2 (16 wide)".
-fn describe(layer: &LayerDecl, index: usize) -> String {
+/// "layer 2 (`hidden`, 16 wide) of `Xor`" or "layer 2 (16 wide) of `Xor`".
+fn describe(net: &Ident, layer: &LayerDecl, index: usize) -> String {
     match &layer.name {
-        Some(n) => format!("layer {index} (`{n}`, {} wide)", layer.width),
-        None => format!("layer {index} ({} wide)", layer.width),
+        Some(n) => format!("layer {index} (`{n}`, {} wide) of `{net}`", layer.width),
+        None => format!("layer {index} ({} wide) of `{net}`", layer.width),
     }
 }
 
@@ -443,18 +451,18 @@ mod tests {
     use quote::quote;
 
     fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
-        match check(parse_invocation(tokens)) {
-            Ok(_) => Vec::new(),
+        match check(parse_invocation(tokens)).1 {
+            Ok(()) => Vec::new(),
             Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
         }
     }
 
     #[test]
     fn a_good_network_checks() {
-        let nets = check(parse_invocation(
+        let (nets, errors) = check(parse_invocation(
             quote! { struct X: 2 -> hidden: 3 tanh -> 1 sigmoid; },
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
+        ));
+        assert!(errors.is_ok());
         let l = &nets[0].layers;
         assert_eq!(l[0].field, "hidden");
         assert_eq!(l[1].field, "layer2");
@@ -468,13 +476,13 @@ mod tests {
             struct X: 0 sigmoid -> a: 0 sigmod -> a: 4 softmax -> 5 -> 3 linear;
         });
         assert_eq!(e.len(), 7, "{e:#?}");
-        assert!(e[0].contains("input width is 0"));
+        assert!(e[0].contains("input width of `X` is 0"));
         assert!(e[1].contains("takes no activation"));
-        assert!(e[2].contains("layer 1 (`a`, 0 wide) has width 0"));
+        assert!(e[2].contains("layer 1 (`a`, 0 wide) of `X` has no neurons"));
         assert!(e[3].contains("did you mean `sigmoid`"));
         assert!(e[4].contains("`softmax` on layer 2"));
-        assert!(e[5].contains("layer 3 (5 wide) has no activation: write `5 linear`"));
-        assert!(e[6].contains("duplicate layer name `a` on layer 2"));
+        assert!(e[5].contains("layer 3 (5 wide) of `X` has no activation: write `5 linear`"));
+        assert!(e[6].contains("duplicate layer name `a` on layer 2 of `X`"));
         let d = errors(quote! { struct X: 1 -> a: 1 relu -> a: 1 relu; });
         assert!(
             d[0].contains("duplicate layer name `a` on layer 2"),

@@ -19,15 +19,6 @@ pub fn expand(networks: &[Network]) -> TokenStream {
     networks.iter().map(expand_network).collect()
 }
 
-/// Stub structs for networks whose declaration failed, so that one mistake does not cascade
-/// into "cannot find type" errors wherever the network is used.
-pub fn stubs(names: &[(syn::Visibility, Ident)]) -> TokenStream {
-    names
-        .iter()
-        .map(|(vis, name)| quote! { #vis struct #name {} })
-        .collect()
-}
-
 /// The path of the runtime's hidden module.
 fn rt() -> TokenStream {
     quote!(::nn::__private)
@@ -60,8 +51,14 @@ pub fn typenum(n: usize, span: Span) -> TokenStream {
     ty
 }
 
+/// The runtime's hidden module with every token at `span`, so that a trait bound written with
+/// it is reported at the user's token.
+fn rt_at(span: Span) -> TokenStream {
+    quote_spanned!(span=> ::nn::__private)
+}
+
 fn act_type(act: Act, span: Span) -> TokenStream {
-    let rt = rt();
+    let rt = rt_at(span);
     let name = Ident::new(act.type_name(), span);
     quote_spanned!(span=> #rt::#name)
 }
@@ -344,15 +341,36 @@ fn expand_network(net: &Network) -> TokenStream {
 
     // Bounds of the training methods: the loss fits the output layer, every hidden activation
     // has a gradient. Checked where the methods are called, so a `step` network still compiles.
-    let mut bounds: Vec<TokenStream> = vec![quote!(L: #rt::Loss<#out_act>)];
+    let out_span = out.layer.act_span;
+    let out_rt = rt_at(out_span);
+    let mut bounds: Vec<TokenStream> =
+        vec![quote_spanned!(out_span=> L: #out_rt::LossGradient<#out_act>)];
     let mut seen: Vec<Act> = Vec::new();
     for l in &layers[..count - 1] {
         if !seen.contains(&l.layer.act) {
             seen.push(l.layer.act);
-            let act = act_type(l.layer.act, l.layer.act_span);
-            bounds.push(quote!(#act: #rt::Differentiable<L>));
+            let span = l.layer.act_span;
+            let (act, rt_here) = (act_type(l.layer.act, span), rt_at(span));
+            bounds.push(quote_spanned!(span=> #act: #rt_here::Differentiable<L>));
         }
     }
+    let eval_bound = quote_spanned!(out_span=> L: #out_rt::Loss<#out_act>);
+    // The public methods' names carry the struct name's span and their array parameters the
+    // span of the user's width literal, so "method defined here" notes point at the declaration.
+    let span_of_name = name.span();
+    let m_forward = Ident::new("forward", span_of_name);
+    let m_gradient = Ident::new("gradient", span_of_name);
+    let m_gradient_batch = Ident::new("gradient_batch", span_of_name);
+    let m_loss = Ident::new("loss", span_of_name);
+    let m_loss_batch = Ident::new("loss_batch", span_of_name);
+    let m_forward_batch = Ident::new("forward_batch", span_of_name);
+    let m_forward_all = Ident::new("forward_all", span_of_name);
+    let (in_span, out_lit_span) = (net.input.span, out.layer.width.span);
+    let p_input = quote_spanned!(in_span=> input: &[f32; #in_lit]);
+    let p_inputs = quote_spanned!(in_span=> inputs: &[[f32; #in_lit]]);
+    let p_target = quote_spanned!(out_lit_span=> target: &[f32; #out_lit]);
+    let p_targets = quote_spanned!(out_lit_span=> targets: &[[f32; #out_lit]]);
+    let p_outputs = quote_spanned!(out_lit_span=> outputs: &mut [[f32; #out_lit]]);
 
     let new_fields = fields
         .iter()
@@ -405,13 +423,14 @@ fn expand_network(net: &Network) -> TokenStream {
             /// The forward pass of one sample: each layer's `f(W·a + b)` in turn.
             #[inline]
             #[allow(unused_doc_comments)]
-            pub fn forward(&self, input: &[f32; #in_lit]) -> [f32; #out_lit] {
+            pub fn #m_forward(&self, #p_input) -> [f32; #out_lit] {
                 #(#forward_steps)*
                 #last_a
             }
 
             /// The forward pass of one sample, returning every layer's output.
-            pub fn forward_all(&self, input: &[f32; #in_lit]) -> #acts_name {
+            #[allow(clippy::large_stack_arrays)]
+            pub fn #m_forward_all(&self, #p_input) -> #acts_name {
                 let mut all = #acts_name { #(#acts_init,)* };
                 #(#forward_all_steps)*
                 all
@@ -424,10 +443,10 @@ fn expand_network(net: &Network) -> TokenStream {
             /// # Errors
             ///
             /// `Error::BatchMismatch` if `outputs` does not have one row per input.
-            pub fn forward_batch(
+            pub fn #m_forward_batch(
                 &self,
-                inputs: &[[f32; #in_lit]],
-                outputs: &mut [[f32; #out_lit]],
+                #p_inputs,
+                #p_outputs,
                 workspace: &mut #rt::Workspace<Self>,
             ) -> ::core::result::Result<(), #rt::Error> {
                 if inputs.len() != outputs.len() {
@@ -445,11 +464,11 @@ fn expand_network(net: &Network) -> TokenStream {
 
             /// The gradient of `loss` on one sample with respect to every weight and bias,
             /// written into `grads` (overwriting it); returns the loss.
-            pub fn gradient<L>(
+            pub fn #m_gradient<L>(
                 &self,
                 loss: L,
-                input: &[f32; #in_lit],
-                target: &[f32; #out_lit],
+                #p_input,
+                #p_target,
                 grads: &mut Self,
                 workspace: &mut #rt::Workspace<Self>,
             ) -> f32
@@ -473,11 +492,11 @@ fn expand_network(net: &Network) -> TokenStream {
             ///
             /// `Error::EmptyBatch` for no samples, `Error::BatchMismatch` if `targets` does not
             /// have one row per input.
-            pub fn gradient_batch<L>(
+            pub fn #m_gradient_batch<L>(
                 &self,
                 loss: L,
-                inputs: &[[f32; #in_lit]],
-                targets: &[[f32; #out_lit]],
+                #p_inputs,
+                #p_targets,
                 grads: &mut Self,
                 workspace: &mut #rt::Workspace<Self>,
             ) -> ::core::result::Result<f32, #rt::Error>
@@ -516,9 +535,9 @@ fn expand_network(net: &Network) -> TokenStream {
 
             /// The `loss` of one sample. Allocates a small workspace on each call: in a loop,
             /// use [`loss_batch`](Self::loss_batch) with a workspace you keep.
-            pub fn loss<L>(&self, loss: L, input: &[f32; #in_lit], target: &[f32; #out_lit]) -> f32
+            pub fn #m_loss<L>(&self, loss: L, #p_input, #p_target) -> f32
             where
-                L: #rt::Loss<#out_act>,
+                #eval_bound,
             {
                 let mut workspace = #rt::Workspace::<Self>::new();
                 self.__loss_rows(
@@ -534,15 +553,15 @@ fn expand_network(net: &Network) -> TokenStream {
             /// # Errors
             ///
             /// As for [`gradient_batch`](Self::gradient_batch).
-            pub fn loss_batch<L>(
+            pub fn #m_loss_batch<L>(
                 &self,
                 loss: L,
-                inputs: &[[f32; #in_lit]],
-                targets: &[[f32; #out_lit]],
+                #p_inputs,
+                #p_targets,
                 workspace: &mut #rt::Workspace<Self>,
             ) -> ::core::result::Result<f32, #rt::Error>
             where
-                L: #rt::Loss<#out_act>,
+                #eval_bound,
             {
                 #rt::check_batch(inputs.len(), targets.len())?;
                 Ok(self.__loss_rows(loss, #rt::rows(inputs), #rt::rows(targets), workspace))
@@ -559,7 +578,7 @@ fn expand_network(net: &Network) -> TokenStream {
                 workspace: &mut #rt::Workspace<Self>,
             ) -> f32
             where
-                L: #rt::Loss<#out_act>,
+                #eval_bound,
             {
                 let n = x.len();
                 #take_ws

@@ -20,19 +20,15 @@ pub fn network(input: TokenStream) -> TokenStream {
 /// The whole pipeline on `proc_macro2` tokens, so that it runs in unit tests.
 fn network_impl(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let invocation = ast::parse_invocation(input);
-    let declared: Vec<_> = invocation
-        .networks
-        .iter()
-        .map(|n| (n.vis.clone(), n.name.clone()))
-        .collect();
-    match check::check(invocation) {
-        Ok(networks) => expand::expand(&networks),
-        Err(err) => {
-            let mut out = err.to_compile_error();
-            out.extend(expand::stubs(&declared));
-            out
-        }
+    // Networks that checked are expanded even when a sibling did not, so one mistake does not
+    // cascade into errors wherever the good networks are used; rustc itself hides "cannot find
+    // type" errors for the failed ones after a `compile_error!`.
+    let (networks, errors) = check::check(invocation);
+    let mut out = expand::expand(&networks);
+    if let Err(err) = errors {
+        out.extend(err.to_compile_error());
     }
+    out
 }
 
 #[cfg(test)]
@@ -71,9 +67,14 @@ mod tests {
     }
 
     #[test]
-    fn errors_become_compile_errors_and_stubs() {
-        let out = network_impl(quote! { pub struct Bad: 2 -> 0 relu; }).to_string();
+    fn errors_become_compile_errors_and_good_siblings_still_expand() {
+        let out = network_impl(quote! {
+            pub struct Bad: 2 -> 0 relu;
+            pub struct Good: 2 -> 1 relu;
+        })
+        .to_string();
         assert!(out.contains("compile_error"));
-        assert!(out.contains("struct Bad"));
+        assert!(out.contains("struct Good"));
+        assert!(!out.contains("struct Bad"));
     }
 }

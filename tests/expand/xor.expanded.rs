@@ -64,6 +64,7 @@ impl Xor {
         a2
     }
     /// The forward pass of one sample, returning every layer's output.
+    #[allow(clippy::large_stack_arrays)]
     pub fn forward_all(&self, input: &[f32; 2]) -> XorActivations {
         let mut all = XorActivations {
             hidden: [0.0f32; 3],
@@ -122,7 +123,7 @@ impl Xor {
         workspace: &mut ::nn::__private::Workspace<Self>,
     ) -> f32
     where
-        L: ::nn::__private::Loss<::nn::__private::Sigmoid>,
+        L: ::nn::__private::LossGradient<::nn::__private::Sigmoid>,
         ::nn::__private::Tanh: ::nn::__private::Differentiable<L>,
     {
         self.__gradient_rows(
@@ -150,7 +151,7 @@ impl Xor {
         workspace: &mut ::nn::__private::Workspace<Self>,
     ) -> ::core::result::Result<f32, ::nn::__private::Error>
     where
-        L: ::nn::__private::Loss<::nn::__private::Sigmoid>,
+        L: ::nn::__private::LossGradient<::nn::__private::Sigmoid>,
         ::nn::__private::Tanh: ::nn::__private::Differentiable<L>,
     {
         ::nn::__private::check_batch(inputs.len(), targets.len())?;
@@ -185,7 +186,7 @@ impl Xor {
         workspace: &mut ::nn::__private::Workspace<Self>,
     ) -> f32
     where
-        L: ::nn::__private::Loss<::nn::__private::Sigmoid>,
+        L: ::nn::__private::LossGradient<::nn::__private::Sigmoid>,
         ::nn::__private::Tanh: ::nn::__private::Differentiable<L>,
     {
         let n = x.len();
@@ -308,7 +309,7 @@ impl ::nn::__private::Network for Xor {
 }
 impl<L> ::nn::__private::Train<L> for Xor
 where
-    L: ::nn::__private::Loss<::nn::__private::Sigmoid>,
+    L: ::nn::__private::LossGradient<::nn::__private::Sigmoid>,
     ::nn::__private::Tanh: ::nn::__private::Differentiable<L>,
 {
     fn gradient_batch(

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Check a weights file written by `nn::weights::save` from Python, independently of the Rust code.
+
+    pip install safetensors numpy
+    python3 scripts/check_safetensors.py                      # the fixtures in tests/fixtures/weights
+    python3 scripts/check_safetensors.py mnist.safetensors    # any file nn wrote
+    python3 scripts/check_safetensors.py WEIGHTS IO           # and compare outputs with IO
+    python3 scripts/check_safetensors.py --write-python-copy  # rewrite digits-from-python.safetensors
+
+What it checks:
+
+1. The file parses with the `safetensors` Python package, and its `__metadata__` holds the
+   network's declaration under `nn.network` (e.g. "784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax").
+2. Its tensors are exactly the keys of PyTorch's `nn.Sequential(Linear, Act, Linear, ...)` state
+   dict for that declaration -- `0.weight`, `0.bias`, `2.weight`, ... -- each float32, weights
+   [out, in] and biases [out], so `load_state_dict` (strict) accepts them.
+3. Read by hand (8-byte little-endian header length, JSON header, raw data), each tensor's bytes
+   are the little-endian row-major values the package returned.
+4. With an IO file (tensors `inputs` [n, in] and `outputs` [n, out], written by the Rust test
+   `fixtures_are_current`), a forward pass written here in numpy, in float64, on the loaded
+   weights matches the outputs the Rust forward pass computed, to within 1e-5.
+
+Exits with status 1 and a message on the first failed check.
+
+`--write-python-copy` saves the fixture's tensors again from Python, as
+`safetensors.torch.save_file(model.state_dict(), ...)` would (metadata `{"format": "pt"}` and no
+`nn.network`), to tests/fixtures/weights/digits-from-python.safetensors; the Rust test
+`a_file_written_by_python_loads` loads that file.
+"""
+
+import json
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file, save_file
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "weights"
+FIXTURE_DECLARATION = "784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax"
+TOLERANCE = 1e-5
+
+
+def fail(message):
+    print(f"FAIL: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def parse_declaration(text):
+    """'784 -> h: 16 sigmoid -> 10 softmax' -> (784, [(16, 'sigmoid'), (10, 'softmax')])."""
+    parts = [p.strip() for p in text.split("->")]
+    layers = []
+    for part in parts[1:]:
+        if ":" in part:
+            part = part.split(":", 1)[1].strip()
+        width, activation = part.split()
+        layers.append((int(width), activation))
+    return int(parts[0]), layers
+
+
+def activate(name, z):
+    """The activations of nn, in float64 (see nn-core/src/activation.rs for their formulas)."""
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    if name == "softplus":
+        return np.logaddexp(0.0, z)
+    if name == "linear":
+        return z
+    if name == "softmax":
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    if name == "step":
+        return (z > 0).astype(np.float64)
+    fail(f"unknown activation {name!r}")
+
+
+def check_weights(path):
+    tensors = load_file(str(path))
+    with safe_open(str(path), framework="np") as f:
+        metadata = f.metadata() or {}
+    declaration = metadata.get("nn.network")
+    if declaration is None:
+        fail(f"{path}: no nn.network in __metadata__ (found {metadata})")
+    inputs, layers = parse_declaration(declaration)
+
+    expected = {}
+    width_in = inputs
+    for k, (width, _) in enumerate(layers):
+        expected[f"{2 * k}.weight"] = (width, width_in)
+        expected[f"{2 * k}.bias"] = (width,)
+        width_in = width
+    if set(tensors) != set(expected):
+        fail(f"{path}: tensors {sorted(tensors)}, expected {sorted(expected)}")
+    for name, shape in expected.items():
+        t = tensors[name]
+        if t.dtype != np.float32:
+            fail(f"{path}: tensor {name} has dtype {t.dtype}, expected float32")
+        if t.shape != shape:
+            fail(f"{path}: tensor {name} has shape {list(t.shape)}, expected {list(shape)}")
+        if not np.isfinite(t).all():
+            fail(f"{path}: tensor {name} holds a non-finite value")
+
+    # By hand: the header's offsets, and the bytes as little-endian row-major float32.
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    data = raw[8 + n :]
+    for name, shape in expected.items():
+        info = header[name]
+        if info["dtype"] != "F32" or tuple(info["shape"]) != shape:
+            fail(f"{path}: header entry of {name} is {info}")
+        start, end = info["data_offsets"]
+        values = np.frombuffer(data[start:end], dtype="<f4").reshape(shape)
+        if not np.array_equal(values, tensors[name]):
+            fail(f"{path}: the bytes of {name} are not its values in row-major little-endian order")
+
+    modules = []
+    width_in = inputs
+    for width, activation in layers:
+        modules.append(f"nn.Linear({width_in}, {width})")
+        modules.append(activation)
+        width_in = width
+    print(f"ok: {path.name} holds `{declaration}`: {', '.join(sorted(expected))}, all float32")
+    print(f"    state-dict keys of nn.Sequential({', '.join(modules)})")
+    return declaration, layers, tensors
+
+
+def forward(layers, tensors, x):
+    a = x.astype(np.float64)
+    for k, (_, activation) in enumerate(layers):
+        w = tensors[f"{2 * k}.weight"].astype(np.float64)
+        b = tensors[f"{2 * k}.bias"].astype(np.float64)
+        a = activate(activation, a @ w.T + b)
+    return a
+
+
+def check_outputs(io_path, layers, tensors):
+    io = load_file(str(io_path))
+    x, y = io["inputs"], io["outputs"]
+    ours = forward(layers, tensors, x)
+    if ours.shape != y.shape:
+        fail(f"{io_path}: outputs have shape {list(y.shape)}, numpy computed {list(ours.shape)}")
+    diff = np.abs(ours - y.astype(np.float64)).max()
+    if not diff <= TOLERANCE:
+        fail(f"{io_path}: numpy's forward pass differs from Rust's by {diff:.3g} > {TOLERANCE}")
+    same_class = (ours.argmax(axis=1) == y.argmax(axis=1)).all()
+    if not same_class:
+        fail(f"{io_path}: numpy and Rust predict different classes")
+    print(
+        f"ok: numpy forward pass of {len(x)} inputs matches Rust's outputs: "
+        f"max |difference| {diff:.3g} (tolerance {TOLERANCE})"
+    )
+
+
+def write_python_copy():
+    source = FIXTURES / "digits.safetensors"
+    target = FIXTURES / "digits-from-python.safetensors"
+    save_file(load_file(str(source)), str(target), metadata={"format": "pt"})
+    print(f"wrote {target} from the tensors of {source.name}")
+
+
+def main(args):
+    if args == ["--write-python-copy"]:
+        write_python_copy()
+        return
+    if len(args) > 2:
+        fail("usage: check_safetensors.py [WEIGHTS [IO]]")
+    weights = Path(args[0]) if args else FIXTURES / "digits.safetensors"
+    io = Path(args[1]) if len(args) > 1 else (None if args else FIXTURES / "digits-io.safetensors")
+    declaration, layers, tensors = check_weights(weights)
+    if not args and declaration != FIXTURE_DECLARATION:
+        fail(f"the fixture holds `{declaration}`, expected `{FIXTURE_DECLARATION}`")
+    if io is not None:
+        check_outputs(io, layers, tensors)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
