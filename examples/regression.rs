@@ -1,10 +1,12 @@
 //! Slide 2, a linear neuron is linear regression: gradient descent on `J = Σ (X·W - Y)²`
-//! finds the same coefficients as the closed form.
+//! finds the same coefficients as the closed form. Draws the data, the closed-form line and the
+//! neuron's line on the way to it in `out/regression.svg`.
 //!
 //! `cargo run --release --example regression`
 
 use nn::least_squares::{normal_equations, simple_regression};
 use nn::{GradientDescent, MeanSquaredError, Optimizer, Workspace};
+use plotters::prelude::*;
 
 nn::network! {
     /// One input, one linear neuron: y = w·x + b.
@@ -36,7 +38,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let xs: Vec<[f32; 1]> = X.iter().map(|&x| [x]).collect();
     let ys: Vec<[f32; 1]> = Y.iter().map(|&y| [y]).collect();
     let mut net = Line::zeros();
-    let steps = descend(&mut net, &xs, &ys, 0.01)?;
+    let mut snapshots = Vec::new();
+    let steps = descend(&mut net, &xs, &ys, 0.01, |step, net: &Line| {
+        if [10, 100, 1000].contains(&step) {
+            snapshots.push((step, net.layer1.weights_flat()[0], net.layer1.bias()[0]));
+        }
+    })?;
+    snapshots.push((steps, net.layer1.weights_flat()[0], net.layer1.bias()[0]));
     println!(
         "  gradient descent  w  = {:.5}   b  = {:.5}   ({steps} steps from zero, learning rate 0.01)",
         net.layer1.weights_flat()[0],
@@ -58,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         beta[0], beta[1], beta[2], beta[3]
     );
     let mut net = Plane::zeros();
-    let steps = descend(&mut net, &xs, &ys, 0.05)?;
+    let steps = descend(&mut net, &xs, &ys, 0.05, |_, _| {})?;
     let w = net.layer1.weights_flat();
     println!(
         "  gradient descent  b = {:.5}   w = ({:.5}, {:.5}, {:.5})   ({steps} steps)",
@@ -73,16 +81,87 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Err(e) = normal_equations(&dependent, &y64) {
         println!("  with x3 = 2·x1 instead: {e}");
     }
+
+    std::fs::create_dir_all("out")?;
+    let path = "out/regression.svg";
+    plot(path, line, &snapshots)?;
+    println!();
+    println!(
+        "Anscombe's points, the closed-form line and gradient descent's lines on the way: {path}"
+    );
+    Ok(())
+}
+
+/// The data, the closed-form line, and the neuron's line after some of the descent's steps.
+fn plot(
+    path: &str,
+    line: nn::least_squares::Line,
+    snapshots: &[(usize, f32, f32)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (800, 520)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "a linear neuron trained by gradient descent meets the closed form",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0f32..16f32, 0f32..12f32)?;
+    chart.configure_mesh().x_desc("x").y_desc("y").draw()?;
+    chart
+        .draw_series(
+            X.iter()
+                .zip(&Y)
+                .map(|(&x, &y)| Circle::new((x, y), 4, BLACK.filled())),
+        )?
+        .label("Anscombe's data set I")
+        .legend(|(x, y)| Circle::new((x + 9, y), 4, BLACK.filled()));
+    let (b0, b1) = (line.intercept as f32, line.slope as f32);
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, b0), (16.0, b0 + 16.0 * b1)],
+            BLACK.stroke_width(3),
+        ))?
+        .label(format!("closed form y = {b0:.3} + {b1:.3}x"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], BLACK.stroke_width(3)));
+    let colors = [
+        RGBColor(253, 174, 97),
+        RGBColor(244, 109, 67),
+        RGBColor(215, 48, 39),
+        RGBColor(69, 117, 180),
+    ];
+    for (&(step, w, b), &color) in snapshots.iter().zip(colors.iter().cycle()) {
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, b), (16.0, b + 16.0 * w)],
+                color.stroke_width(2),
+            ))?
+            .label(format!(
+                "gradient descent, step {step}: y = {b:.3} + {w:.3}x"
+            ))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
     Ok(())
 }
 
 /// Plain gradient descent on the mean squared error until every partial derivative is below
-/// 1e-4 (at most 100,000 steps); returns the number of steps.
+/// 1e-4 (at most 100,000 steps), calling `after` with the step count after each step; returns
+/// the number of steps.
 fn descend<N: nn::Train<MeanSquaredError>>(
     net: &mut N,
     xs: &[N::Input],
     ys: &[N::Output],
     learning_rate: f32,
+    mut after: impl FnMut(usize, &N),
 ) -> Result<usize, nn::Error> {
     let mut grads = N::zeros();
     let mut ws = Workspace::new();
@@ -97,6 +176,7 @@ fn descend<N: nn::Train<MeanSquaredError>>(
             return Ok(step - 1);
         }
         gd.step(net, &grads);
+        after(step, net);
     }
     Ok(100_000)
 }
