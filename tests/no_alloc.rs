@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use nn::{CrossEntropy, Momentum, Optimizer};
+use nn::{Adam, CrossEntropy, Momentum, Optimizer, Progress, Samples, Trainer};
 
 struct Counting;
 
@@ -73,4 +73,54 @@ fn a_training_step_allocates_nothing() {
     net.gradient_batch(CrossEntropy, &big, &big_y, &mut grads, &mut ws)
         .unwrap();
     assert!(allocations() > before);
+}
+
+#[test]
+fn fit_allocates_nothing_after_its_first_step() {
+    // 203 samples in batches of 32 (the last one of 11), a test set of 45 evaluated in batches
+    // of 32 and 13, Adam's moments: every buffer exists before the first step ends.
+    let xs: Vec<[f32; 784]> = (0..203)
+        .map(|i| core::array::from_fn(|p| ((i * 7 + p * 13) % 256) as f32 / 255.0))
+        .collect();
+    let ys: Vec<[f32; 10]> = (0..203)
+        .map(|i| core::array::from_fn(|c| f32::from(u8::from(c == i % 10))))
+        .collect();
+    let mut net = Digits::new(3);
+    let mut adam = Adam::new(1e-3);
+    // (allocations after the first batch, after the last epoch, epochs seen), kept in
+    // variables the hook writes: recording allocates nothing itself.
+    let mut first_batch = None;
+    let mut last_epoch = 0;
+    let mut epochs = 0;
+    let before = allocations();
+    let history = Trainer {
+        epochs: 4,
+        batch_size: 32,
+        seed: 9,
+    }
+    .fit(
+        &mut net,
+        &mut adam,
+        CrossEntropy,
+        Samples::new(&xs, &ys),
+        Some(Samples::new(&xs[..45], &ys[..45])),
+        &mut |p| match p {
+            Progress::Batch(_) if first_batch.is_none() => first_batch = Some(allocations()),
+            Progress::Epoch(_) => {
+                epochs += 1;
+                last_epoch = allocations();
+            }
+            _ => {}
+        },
+    )
+    .unwrap();
+    assert_eq!(epochs, 4);
+    assert_eq!(history.epochs.len(), 4);
+    let first_batch = first_batch.unwrap();
+    assert!(first_batch > before, "fit's buffers are counted");
+    assert_eq!(
+        last_epoch - first_batch,
+        0,
+        "allocations from the end of the first batch to the end of the last epoch"
+    );
 }

@@ -6,8 +6,10 @@
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`, each a
 //!   zero-sized type with its function and derivative.
 //! - [`loss`]: mean squared error, cross-entropy on softmax, binary cross-entropy on sigmoid.
-//! - [`optim`]: gradient descent and momentum.
+//! - [`optim`]: gradient descent, momentum and Adam.
 //! - [`Network`] and [`Train`]: what every generated network implements, for generic code.
+//! - [`train`]: the training loop ([`Trainer::fit`]): shuffled mini-batches over epochs, per-epoch
+//!   loss and test accuracy, a progress hook, a stop with the last finite weights on divergence.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
 //! - [`data`]: the IDX file format of MNIST, plain or gzipped.
 //! - [`least_squares`]: linear regression in closed form (simple regression, the normal
@@ -34,7 +36,11 @@ pub mod network;
 pub mod optim;
 pub mod perceptron;
 pub mod tape;
+pub mod train;
 pub mod weights;
+
+#[cfg(test)]
+mod test_network;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -52,7 +58,11 @@ pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
 pub use network::{Network, Train, Workspace};
-pub use optim::{GradientDescent, Momentum, Optimizer};
+pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
+pub use train::{
+    accuracy, BatchStats, EpochStats, History, NonFinite, Parameter, Progress, Samples, TrainError,
+    Trainer,
+};
 
 /// The index of the largest value: the predicted class of a classifier's output.
 ///

@@ -2,13 +2,14 @@
 //!
 //! An optimizer walks a network's parameters and its gradient side by side (both have the same
 //! shape, see [`Network::parameters`]) and updates every weight and bias in place. Nothing is
-//! allocated in a step; an optimizer's state (momentum's velocity) is allocated once, when the
-//! optimizer is made.
+//! allocated in a step; an optimizer's state (momentum's velocity, Adam's moments) is allocated
+//! once, when the optimizer is made.
 //!
 //! | optimizer | update of each weight `w` with gradient `g` |
 //! | --- | --- |
 //! | [`GradientDescent`] | `w ← w - α·g` |
 //! | [`Momentum`] | `v ← α·g + μ·v`, then `w ← w - v` |
+//! | [`Adam`] | `m ← β₁·m + (1-β₁)·g`, `v ← β₂·v + (1-β₂)·g²`, then `w ← w - α·m̂ / (√v̂ + ε)` with `m̂ = m/(1-β₁ᵗ)`, `v̂ = v/(1-β₂ᵗ)` |
 
 use crate::network::Network;
 
@@ -100,5 +101,229 @@ impl<N: Network> Optimizer<N> for Momentum<N> {
                 *w -= *v;
             }
         }
+    }
+}
+
+/// Adam (Kingma & Ba, "Adam: A Method for Stochastic Optimization", 2015, Algorithm 1): a step
+/// per weight scaled by running estimates of the gradient's first and second moments.
+///
+/// At step `t` (counting from 1), for each weight `w` with gradient `g`:
+///
+/// ```text
+/// m ← β₁·m + (1 - β₁)·g          running mean of the gradient (first moment)
+/// v ← β₂·v + (1 - β₂)·g²         running mean of its square (second raw moment)
+/// m̂ = m / (1 - β₁ᵗ)              bias correction: m and v start at 0, which pulls the early
+/// v̂ = v / (1 - β₂ᵗ)              estimates towards 0; dividing by 1 - βᵗ undoes exactly that
+/// w ← w - α·m̂ / (√v̂ + ε)
+/// ```
+///
+/// Each weight moves by about `α` at most, whatever the scale of its gradient: on the first
+/// step `m̂ = g` and `√v̂ = |g|`, so every weight with `|g| ≫ ε` moves by `α` against the sign
+/// of its gradient. This is the paper's formulation, which is also PyTorch's `torch.optim.Adam`
+/// (without weight decay).
+///
+#[derive(Debug, Clone)]
+pub struct Adam<N> {
+    /// The step size `α`, usually 1e-3.
+    pub learning_rate: f32,
+    /// The decay `β₁` of the first-moment estimate, usually 0.9.
+    pub beta1: f32,
+    /// The decay `β₂` of the second-moment estimate, usually 0.999.
+    pub beta2: f32,
+    /// The `ε` added to `√v̂` so that a weight whose gradient has always been 0 does not divide
+    /// by 0; usually 1e-8.
+    pub epsilon: f32,
+    steps: u64,
+    first_moment: N,
+    second_moment: N,
+}
+
+impl<N: Network> Adam<N> {
+    /// Adam with learning rate `α` and the paper's defaults `β₁ = 0.9`, `β₂ = 0.999`,
+    /// `ε = 1e-8`; change the public fields for others. Starts at step 0 with both moments
+    /// zero.
+    pub fn new(learning_rate: f32) -> Self {
+        Self {
+            learning_rate,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            steps: 0,
+            first_moment: N::zeros(),
+            second_moment: N::zeros(),
+        }
+    }
+
+    /// The number of steps taken so far, `t`.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The running mean of the gradient, `m` (before bias correction), shaped like the network.
+    pub fn first_moment(&self) -> &N {
+        &self.first_moment
+    }
+
+    /// The running mean of the squared gradient, `v` (before bias correction), shaped like the
+    /// network.
+    pub fn second_moment(&self) -> &N {
+        &self.second_moment
+    }
+
+    /// Goes back to step 0 with both moments zero.
+    pub fn reset(&mut self) {
+        self.steps = 0;
+        for p in self
+            .first_moment
+            .parameters_mut()
+            .chain(self.second_moment.parameters_mut())
+        {
+            p.fill(0.0);
+        }
+    }
+}
+
+impl<N: Network> Optimizer<N> for Adam<N> {
+    fn step(&mut self, network: &mut N, grads: &N) {
+        self.steps = self.steps.saturating_add(1);
+        let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
+        // 1 - βᵗ in f64: βᵗ is a power, not a product rounded at every step. Past i32::MAX
+        // steps βᵗ is 0 to any precision anyway.
+        let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
+        let correct1 = (1.0 / (1.0 - f64::from(b1).powi(t))) as f32;
+        let correct2 = (1.0 / (1.0 - f64::from(b2).powi(t))) as f32;
+        let lr = self.learning_rate;
+        for (((w, m), v), g) in network
+            .parameters_mut()
+            .zip(self.first_moment.parameters_mut())
+            .zip(self.second_moment.parameters_mut())
+            .zip(grads.parameters())
+        {
+            for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                let m_hat = *m * correct1;
+                let v_hat = *v * correct2;
+                *w -= lr * m_hat / (v_hat.sqrt() + eps);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_network::Line;
+
+    /// Adam's weight after each step, from the closed forms of its running means
+    /// `m_t = (1-β₁)·Σᵢ β₁^(t-i)·gᵢ` and `v_t = (1-β₂)·Σᵢ β₂^(t-i)·gᵢ²` (not the recursion the
+    /// optimizer runs), in f64.
+    fn closed_form(w0: f64, lr: f64, b1: f64, b2: f64, eps: f64, grads: &[f64]) -> Vec<f64> {
+        let mut w = w0;
+        let mut out = Vec::new();
+        for t in 1..=grads.len() {
+            let m: f64 = (1.0 - b1)
+                * (1..=t)
+                    .map(|i| b1.powi((t - i) as i32) * grads[i - 1])
+                    .sum::<f64>();
+            let v: f64 = (1.0 - b2)
+                * (1..=t)
+                    .map(|i| b2.powi((t - i) as i32) * grads[i - 1] * grads[i - 1])
+                    .sum::<f64>();
+            let m_hat = m / (1.0 - b1.powi(t as i32));
+            let v_hat = v / (1.0 - b2.powi(t as i32));
+            w -= lr * m_hat / (v_hat.sqrt() + eps);
+            out.push(w);
+        }
+        out
+    }
+
+    #[test]
+    fn adam_matches_the_closed_form_step_by_step() {
+        let grads = [1.0, -2.0, 0.5, 4.0, 0.0, -0.25];
+        let mut net = Line::zeros();
+        net.layer.set_weights(&[[0.5]]);
+        let mut g = Line::zeros();
+        let mut adam = Adam::new(0.01);
+        let want = closed_form(0.5, 0.01, 0.9, 0.999, 1e-8, &grads);
+        for (t, (&gt, want)) in grads.iter().zip(&want).enumerate() {
+            g.layer.set_weights(&[[gt as f32]]);
+            adam.step(&mut net, &g);
+            let got = f64::from(net.layer.weights()[0][0]);
+            assert!(
+                (got - want).abs() < 1e-6,
+                "step {}: weight {got}, closed form {want}",
+                t + 1
+            );
+            // The bias's gradient is always 0: 0 / (0 + ε) leaves it where it was.
+            assert_eq!(net.layer.bias()[0], 0.0);
+        }
+        assert_eq!(adam.steps(), grads.len() as u64);
+        // m after the last step, by the closed form: Σ 0.1·0.9^(6-i)·gᵢ.
+        let m: f64 = grads
+            .iter()
+            .enumerate()
+            .map(|(i, g)| 0.1 * 0.9f64.powi(5 - i as i32) * g)
+            .sum();
+        let got = f64::from(adam.first_moment().layer.weights()[0][0]);
+        assert!((got - m).abs() < 1e-6, "m = {got}, want {m}");
+    }
+
+    #[test]
+    fn adam_first_step_is_the_learning_rate_whatever_the_gradient_scale() {
+        // t = 1: m̂ = g and √v̂ = |g|, so w moves by α·g/(|g| + ε) ≈ α·sign(g).
+        for g in [1e-3f32, 1.0, 250.0, -40.0] {
+            let mut net = Line::zeros();
+            let mut grads = Line::zeros();
+            grads.layer.set_weights(&[[g]]);
+            let mut adam = Adam::new(0.05);
+            adam.step(&mut net, &grads);
+            let want = -0.05 * g.signum();
+            let got = net.layer.weights()[0][0];
+            assert!(
+                (got - want).abs() < 1e-6,
+                "g = {g}: moved {got}, want {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn adam_constant_gradient_moves_alpha_every_step_and_reset_restarts() {
+        // A constant g gives m̂ = g and v̂ = g² at every t (the bias correction is exact), so
+        // after t steps w = -t·α·g/(|g| + ε).
+        let mut net = Line::zeros();
+        let mut grads = Line::zeros();
+        grads.layer.set_weights(&[[3.0]]);
+        let mut adam = Adam::new(0.1);
+        for _ in 0..10 {
+            adam.step(&mut net, &grads);
+        }
+        let got = net.layer.weights()[0][0];
+        assert!(
+            (got + 1.0).abs() < 1e-5,
+            "after 10 steps w = {got}, want -1"
+        );
+
+        adam.reset();
+        assert_eq!(adam.steps(), 0);
+        assert_eq!(adam.first_moment(), &Line::zeros());
+        assert_eq!(adam.second_moment(), &Line::zeros());
+    }
+
+    #[test]
+    fn momentum_and_descent_follow_their_rules() {
+        let mut net = Line::zeros();
+        let mut grads = Line::zeros();
+        grads.layer.set_weights(&[[2.0]]);
+        GradientDescent::new(0.25).step(&mut net, &grads);
+        assert_eq!(net.layer.weights()[0][0], -0.5);
+
+        let mut net = Line::zeros();
+        let mut momentum = Momentum::new(0.5, 0.5);
+        momentum.step(&mut net, &grads); // v = 1, w = -1
+        momentum.step(&mut net, &grads); // v = 1 + 0.5 = 1.5, w = -2.5
+        assert_eq!(net.layer.weights()[0][0], -2.5);
+        momentum.reset();
+        assert_eq!(momentum.velocity(), &Line::zeros());
     }
 }

@@ -1,8 +1,8 @@
 //! The `network!` procedural macro of `nn`. Use it through the facade crate `nn`, which
 //! documents it.
 //!
-//! The pipeline: [`ast`] parses the declaration, [`check`] turns it into a checked model and
-//! reports every problem at the user's tokens, [`expand`] writes the code. Each stage is a pure
+//! The pipeline: `ast` parses the declaration, `check` turns it into a checked model and
+//! reports every problem at the user's tokens, `expand` writes the code. Each stage is a pure
 //! function over token streams.
 
 mod ast;
