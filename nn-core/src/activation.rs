@@ -105,7 +105,7 @@ pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
     label = "this trains through a layer whose activation is `{Self}`",
     note = "`step` is the perceptron's threshold: its derivative is zero everywhere but at 0, so \
             gradient descent cannot move it; use `sigmoid` to train with gradients, or train a \
-            single step neuron with the perceptron rule"
+            single step neuron with the perceptron rule (`nn::perceptron::PerceptronRule`)"
 )]
 pub trait Differentiable<L = ()>: Activation {
     /// Chain rule through the activation for one sample, in place: `grad` holds `∂L/∂a` on
@@ -336,7 +336,7 @@ impl<L> Differentiable<L> for Softmax {
 /// It has no useful derivative (zero everywhere, undefined at 0), so it implements
 /// [`Activation`] but not [`Differentiable`]: a network with a `step` layer runs forward, and
 /// trying to train it with gradients is a compile error. Train a single step neuron with
-/// the perceptron rule instead.
+/// the perceptron rule ([`PerceptronRule`](crate::perceptron::PerceptronRule)) instead.
 ///
 /// ```
 /// use nn_core::{Activation, Step};
