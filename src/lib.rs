@@ -4,6 +4,8 @@
 
 pub use nn_core::*;
 
+pub mod tutorial;
+
 /// Declares one or more neural networks as types.
 ///
 /// ```

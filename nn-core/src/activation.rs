@@ -105,7 +105,7 @@ pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
     label = "this trains through a layer whose activation is `{Self}`",
     note = "`step` is the perceptron's threshold: its derivative is zero everywhere but at 0, so \
             gradient descent cannot move it; use `sigmoid` to train with gradients, or train a \
-            single step neuron with the perceptron rule"
+            single step neuron with the perceptron rule (`nn::perceptron::PerceptronRule`)"
 )]
 pub trait Differentiable<L = ()>: Activation {
     /// Chain rule through the activation for one sample, in place: `grad` holds `∂L/∂a` on
@@ -336,7 +336,7 @@ impl<L> Differentiable<L> for Softmax {
 /// It has no useful derivative (zero everywhere, undefined at 0), so it implements
 /// [`Activation`] but not [`Differentiable`]: a network with a `step` layer runs forward, and
 /// trying to train it with gradients is a compile error. Train a single step neuron with
-/// the perceptron rule instead.
+/// the perceptron rule ([`PerceptronRule`](crate::perceptron::PerceptronRule)) instead.
 ///
 /// ```
 /// use nn_core::{Activation, Step};
@@ -426,6 +426,81 @@ mod tests {
         assert!(sp[1] > 0.0 && (sp[1] - (-100.0f32).exp()).abs() < 1e-45);
         // sigmoid(-100) is tiny but positive, as it truly is.
         assert!(sigmoid(-100.0) > 0.0);
+    }
+
+    /// `f(z)` and `f'(z)` of an elementwise activation, through `apply` and `backward`.
+    fn value_and_slope<A: Differentiable>(z: f32) -> (f32, f32) {
+        (apply_one::<A>(z), analytic_derivative::<A>(z))
+    }
+
+    fn apply_one<A: Activation>(z: f32) -> f32 {
+        let mut v = [z];
+        A::apply(&mut v);
+        v[0]
+    }
+
+    /// Values at ±100 and ±1000 against the exact ones, worked out in f64 from the definitions
+    /// (for z = ±100 the true values are finite: e^-100 ≈ 3.7e-44 is an f32 subnormal, so the
+    /// tiny ones must come out positive, not flushed to 0 or turned into NaN).
+    #[test]
+    fn correct_at_large_inputs() {
+        let e100 = (-100.0f64).exp(); // e^-100, exact to f64 precision
+        let close =
+            |got: f32, want: f64| (f64::from(got) - want).abs() <= 1.5e-45 + 1e-7 * want.abs();
+
+        // sigmoid(z) = 1/(1 + e^-z): sigmoid(100) = 1 - e^-100 rounds to 1; sigmoid(-100) =
+        // e^-100/(1 + e^-100) = e^-100 to 44 digits; sigmoid'(z) = s(1-s).
+        for (z, s, ds) in [
+            (100.0, 1.0, 0.0),
+            (-100.0, e100, e100),
+            (1000.0, 1.0, 0.0),
+            (-1000.0, 0.0, 0.0),
+        ] {
+            let (got, slope) = value_and_slope::<Sigmoid>(z);
+            assert!(close(got, s), "sigmoid({z}) = {got}, want {s}");
+            assert!(close(slope, ds), "sigmoid'({z}) = {slope}, want {ds}");
+            assert_eq!(sigmoid(z), got);
+        }
+        // The mirrored sigmoid 1/(1 + e^a) is sigmoid(-a).
+        assert!(close(sigmoid(-(100.0f32)), e100) && sigmoid(-(-100.0f32)) == 1.0);
+
+        // tanh(±100) = ±(1 - 2e^-200) = ±1 in f32; tanh' = 1 - t² = 0.
+        for (z, t) in [(100.0, 1.0), (-100.0, -1.0), (1000.0, 1.0), (-1000.0, -1.0)] {
+            assert_eq!(value_and_slope::<Tanh>(z), (t, 0.0), "tanh at {z}");
+        }
+
+        // softplus(z) = ln(1 + e^z): softplus(100) = 100 + ln(1 + e^-100) = 100 in f32,
+        // softplus(-100) = ln(1 + e^-100) = e^-100; softplus' = sigmoid.
+        for (z, sp, ds) in [
+            (100.0, 100.0, 1.0),
+            (-100.0, e100, e100),
+            (1000.0, 1000.0, 1.0),
+            (-1000.0, 0.0, 0.0),
+        ] {
+            let (got, slope) = value_and_slope::<Softplus>(z);
+            assert!(close(got, sp), "softplus({z}) = {got}, want {sp}");
+            assert!(close(slope, ds), "softplus'({z}) = {slope}, want {ds}");
+            assert_eq!(softplus(z), got);
+        }
+
+        for z in [100.0f32, -100.0, 1000.0, -1000.0] {
+            let positive = if z > 0.0 { 1.0 } else { 0.0 };
+            assert_eq!(
+                value_and_slope::<Relu>(z),
+                (z.max(0.0), positive),
+                "relu at {z}"
+            );
+            assert_eq!(value_and_slope::<Linear>(z), (z, 1.0), "linear at {z}");
+            assert_eq!(apply_one::<Step>(z), positive, "step at {z}");
+        }
+
+        // Softmax of scores 100 apart: e^-100 / (1 + e^-100) for the smaller, finite and > 0.
+        let mut p = [100.0f32, 0.0];
+        Softmax::apply(&mut p);
+        assert!(p[0] == 1.0 && close(p[1], e100), "{p:?}");
+        let mut p = [-1000.0f32, 1000.0, -1000.0];
+        Softmax::apply(&mut p);
+        assert_eq!(p, [0.0, 1.0, 0.0]);
     }
 
     #[test]

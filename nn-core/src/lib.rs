@@ -13,6 +13,11 @@
 //! - [`parallel`]: data-parallel gradients ([`DataParallel`]): a batch split across threads.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
 //! - [`data`]: the IDX file format of MNIST, plain or gzipped.
+//! - [`least_squares`]: linear regression in closed form (simple regression, the normal
+//!   equations by QR): what a `linear` neuron trained by gradient descent converges to.
+//! - [`perceptron`]: Rosenblatt's learning rule for a network of one `step` layer.
+//! - [`tape`]: a dynamic computation graph (micrograd-style autograd over vectors), which runs
+//!   any generated network a second way and checks its gradients.
 //! - [`weights`]: saving and loading a network's weights as safetensors, in the layout of
 //!   PyTorch's `nn.Sequential` of `nn.Linear` layers.
 //!
@@ -30,10 +35,13 @@ pub mod dense;
 pub mod error;
 pub mod gradcheck;
 pub mod kernel;
+pub mod least_squares;
 pub mod loss;
 pub mod network;
 pub mod optim;
 pub mod parallel;
+pub mod perceptron;
+pub mod tape;
 pub mod train;
 pub mod weights;
 

@@ -1,0 +1,103 @@
+//! A network declared with `network!`, recorded on a tape from its parameters.
+
+use super::{Function, Tape, TapeError, Var};
+use crate::network::Network;
+
+/// One layer on a tape: its weights (an `out × in` matrix), biases and activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layer {
+    weights: Var,
+    bias: Var,
+    function: Function,
+}
+
+/// The layers of a network, recorded on a [`Tape`] as leaves, ready to run forward on inputs
+/// recorded after them.
+///
+/// Built from any [`Network`] through [`Network::parameters`] (weights row-major `[out][in]`,
+/// then biases, layer by layer), [`Network::WIDTHS`] and [`Network::ACTIVATIONS`]: the same
+/// numbers, run by the dynamic graph instead of the generated code. Each layer records
+/// `z = W·a + b` as a [`matvec`](Tape::matvec) and an [`add`](Tape::add), then
+/// `a = f(z)` as an [`apply`](Tape::apply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapeNetwork {
+    layers: Vec<Layer>,
+    input: usize,
+}
+
+impl TapeNetwork {
+    /// Records `network`'s weights and biases on `tape`, layer by layer.
+    ///
+    /// # Errors
+    ///
+    /// [`TapeError::UnknownActivation`] for an activation the tape does not know,
+    /// [`TapeError::Parameters`] if the parameters do not have the sizes of the network's
+    /// widths (only possible for a hand-written [`Network`] implementation).
+    pub fn record<N: Network>(tape: &mut Tape, network: &N) -> Result<Self, TapeError> {
+        let mut params = network.parameters();
+        let mut inputs = N::INPUT;
+        let mut layers = Vec::with_capacity(N::WIDTHS.len());
+        for (i, &width) in N::WIDTHS.iter().enumerate() {
+            let layer = N::LAYER_NAMES.get(i).copied().unwrap_or("?");
+            let name = N::ACTIVATIONS.get(i).copied().unwrap_or("?");
+            let function =
+                Function::from_name(name).ok_or(TapeError::UnknownActivation { layer, name })?;
+            let w = params.next().unwrap_or(&[]);
+            if w.len() != width * inputs {
+                return Err(TapeError::Parameters {
+                    layer,
+                    what: "weights",
+                    expected: width * inputs,
+                    found: w.len(),
+                });
+            }
+            let b = params.next().unwrap_or(&[]);
+            if b.len() != width {
+                return Err(TapeError::Parameters {
+                    layer,
+                    what: "biases",
+                    expected: width,
+                    found: b.len(),
+                });
+            }
+            layers.push(Layer {
+                weights: tape.matrix(w, width, inputs)?,
+                bias: tape.leaf(b),
+                function,
+            });
+            inputs = width;
+        }
+        Ok(Self {
+            layers,
+            input: N::INPUT,
+        })
+    }
+
+    /// The number of inputs.
+    pub fn input(&self) -> usize {
+        self.input
+    }
+
+    /// Records the forward pass of input `x` (a vector on the same tape): for each layer,
+    /// `z = W·a + b`, `a = f(z)`. Returns the output layer's `a`.
+    ///
+    /// # Errors
+    ///
+    /// [`TapeError::ShapeMismatch`] if `x` is not a vector of [`input`](Self::input) values,
+    /// [`TapeError::UnknownVar`] if the tape no longer holds the network (it was cleared).
+    pub fn forward(&self, tape: &mut Tape, x: Var) -> Result<Var, TapeError> {
+        let mut a = x;
+        for layer in &self.layers {
+            let z = tape.matvec(layer.weights, a)?;
+            let z = tape.add(z, layer.bias)?;
+            a = tape.apply(layer.function, z)?;
+        }
+        Ok(a)
+    }
+
+    /// The recorded parameters, in the order of [`Network::parameters`]: each layer's weights,
+    /// then its biases.
+    pub fn parameters(&self) -> impl Iterator<Item = Var> + '_ {
+        self.layers.iter().flat_map(|l| [l.weights, l.bias])
+    }
+}
