@@ -106,10 +106,10 @@ fn training(c: &mut Criterion) {
 /// find where a second thread starts to pay.
 fn training_two_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_2_threads");
-    let (xs, ys) = batch(256);
-    for n in [32usize, 64, 128, 256] {
+    let (xs, ys) = batch(1024);
+    for n in [128usize, 256, 512, 1024] {
         for threads in [1usize, 2] {
-            if threads == 1 && (n == 32 || n == 256) {
+            if threads == 1 && n == 256 {
                 continue; // measured in the `train` group
             }
             let mut net = Digits::new(1);

@@ -46,9 +46,11 @@ pub struct DataParallel<N> {
 
 impl<N: Network> DataParallel<N> {
     /// The smallest chunk, in samples, that [`new`](Self::new) gives a thread of its own: below
-    /// it, starting the thread costs more than it saves (measured on the seminar's
-    /// `784 -> 16 -> 16 -> 10` network, see BENCHMARKS.md).
-    pub const DEFAULT_MIN_CHUNK: usize = 64;
+    /// it, starting the thread (about 30 µs on the benchmark machine) costs more than it saves.
+    /// Measured on the seminar's `784 -> 16 -> 16 -> 10` network on two cores (see
+    /// BENCHMARKS.md): a batch of 256 split in two is no faster than on one thread, one of 512
+    /// is about 1.5 times faster.
+    pub const DEFAULT_MIN_CHUNK: usize = 256;
 
     /// Buffers for `threads` threads (the calling one included; 0 counts as 1).
     pub fn new(threads: usize) -> Self {
