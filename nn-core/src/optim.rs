@@ -96,10 +96,7 @@ impl<N: Network> Optimizer<N> for Momentum<N> {
             .zip(self.velocity.parameters_mut())
             .zip(grads.parameters())
         {
-            for ((w, v), g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
-                *v = lr * g + mu * *v;
-                *w -= *v;
-            }
+            crate::kernel::momentum(lr, mu, w, v, g);
         }
     }
 }
