@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs nn against its peers on the seminar network, one thread each, and prints one line a case:
+#
+#   peer=dfdx op=train batch=32 samples_per_s=254000 us_per_step=126.000
+#
+# then one ratio line per peer and case (nn's samples/s over the peer's, from the same run):
+#
+#   ratio op=train batch=32 nn/dfdx=1.25
+#
+# Builds the peers harness (peers/, its own workspace, never part of the main build) in release
+# mode and runs it (nn, dfdx, candle in one process), then scripts/bench_pytorch.py if
+# `$PYTHON -c 'import torch'` works (PYTHON defaults to python3).
+#
+# Options are passed to both programs: --seconds S (per repetition, default 1), --reps N
+# (default 5), --warmup S (default 0.3), --ops infer,train, --batches 1,32,256.
+# The harness's target dir is $PEERS_TARGET_DIR (default /tmp/target-peers), kept apart from the
+# main build's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# One thread for every framework: rayon (dfdx, candle; the harness also builds rayon's pool with
+# one thread and candle reads RAYON_NUM_THREADS itself), OpenMP, MKL and OpenBLAS (PyTorch).
+export RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export CARGO_TARGET_DIR="${PEERS_TARGET_DIR:-/tmp/target-peers}"
+PYTHON="${PYTHON:-python3}"
+
+cargo build --release --locked --manifest-path peers/Cargo.toml >&2
+
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+
+model="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+echo "# machine: ${model:-unknown CPU}, $(nproc) cores; $(rustc --version)"
+echo "# nn commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
+
+status=0
+"$CARGO_TARGET_DIR/release/nn-peers" "$@" | tee -a "$out" || status=1
+
+if "$PYTHON" -c 'import torch' 2>/dev/null; then
+    "$PYTHON" scripts/bench_pytorch.py "$@" | tee -a "$out" || status=1
+else
+    echo "# pytorch: not run ($PYTHON cannot import torch)"
+fi
+
+# nn's samples/s over each peer's, case by case.
+awk '
+    /^peer=/ && / samples_per_s=/ {
+        peer = ""; op = ""; batch = ""; sps = ""
+        for (i = 1; i <= NF; i++) {
+            split($i, kv, "=")
+            if (kv[1] == "peer") peer = kv[2]
+            else if (kv[1] == "op") op = kv[2]
+            else if (kv[1] == "batch") batch = kv[2]
+            else if (kv[1] == "samples_per_s") sps = kv[2]
+        }
+        key = op " " batch
+        if (peer == "nn") nn[key] = sps
+        else { n++; peers[n] = peer; keys[n] = key; rate[n] = sps }
+    }
+    END {
+        for (i = 1; i <= n; i++) {
+            split(keys[i], k, " ")
+            if ((keys[i] in nn) && rate[i] > 0)
+                printf "ratio op=%s batch=%s nn/%s=%.2f\n", k[1], k[2], peers[i], nn[keys[i]] / rate[i]
+        }
+    }
+' "$out"
+exit "$status"
