@@ -31,7 +31,10 @@ trap 'rm -f "$out"' EXIT
 
 model="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
 echo "# machine: ${model:-unknown CPU}, $(nproc) cores; $(rustc --version)"
-echo "# nn commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')"
+# The commit that last changed nn's own sources (what is measured), and the checked-out one.
+nn_commit="$(git log -1 --format=%h -- nn-core nn-macros src 2>/dev/null || true)"
+dirty="$(git diff --quiet HEAD -- nn-core nn-macros src 2>/dev/null || echo ' (with uncommitted changes)')"
+echo "# nn sources at commit ${nn_commit:-unknown}${dirty}; checked out $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
 status=0
 "$CARGO_TARGET_DIR/release/nn-peers" "$@" | tee -a "$out" || status=1

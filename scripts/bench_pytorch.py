@@ -17,7 +17,7 @@ Timing: warm up, then --reps repetitions of --seconds wall time each; the
 median repetition is reported.
 
 Usage: python3 scripts/bench_pytorch.py [--seconds S] [--reps N] [--warmup S]
-       [--ops infer,train] [--batches 1,32,256] [--data DIR]
+       [--ops infer,train] [--batches 1,32,256] [--data DIR] [--check STEPS]
 """
 
 import argparse
@@ -118,6 +118,22 @@ def measure(step, batch, warmup, seconds, reps):
     return steps_per_s * batch, 1e6 / steps_per_s
 
 
+def check(x, y, batch, steps):
+    """Runs the timed training step `steps` times; the mean loss of the first and last ten."""
+    model = make_model()
+    opt = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+    count = x.shape[0] // batch
+    losses = []
+    for s in range(steps):
+        i = s % count
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x[i * batch:(i + 1) * batch]), y[i * batch:(i + 1) * batch])
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return sum(losses[:10]) / 10, sum(losses[-10:]) / 10
+
+
 def run_case(x, y, op, batch, args):
     model = make_model()
     count = x.shape[0] // batch
@@ -157,6 +173,9 @@ def main():
     parser.add_argument("--ops", default="infer,train")
     parser.add_argument("--batches", default="1,32,256")
     parser.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
+    parser.add_argument("--check", type=int, metavar="STEPS",
+                        help="time nothing: run the training step STEPS times per batch size "
+                             "and print the mean loss of the first and last ten steps")
     args = parser.parse_args()
     ops = args.ops.split(",")
     for op in ops:
@@ -168,6 +187,8 @@ def main():
         parser.error(f"--batches: expected batch sizes like 1,32,256, found {args.batches!r}")
     if args.reps < 1 or any(b < 1 for b in batches):
         parser.error("--reps and every batch size must be at least 1")
+    if args.check is not None and args.check < 20:
+        parser.error(f"--check expects a step count >= 20, found {args.check}")
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
@@ -184,6 +205,12 @@ def main():
     print(f"# pytorch {torch.__version__}, eager, threads={torch.get_num_threads()}, "
           f"{x.shape[0]} MNIST digits; warmup {args.warmup:.2f} s, {args.reps} reps of "
           f"{args.seconds:.2f} s, median", flush=True)
+    if args.check is not None:
+        for batch in batches:
+            first, last = check(x, y, batch, args.check)
+            print(f"check peer=pytorch batch={batch} steps={args.check} "
+                  f"loss_first10={first:.4f} loss_last10={last:.4f}", flush=True)
+        return 0
     for op in ops:
         for batch in batches:
             samples_per_s, us_per_step = run_case(x, y, op, batch, args)

@@ -20,6 +20,9 @@
 //! times at each batch size and prints the mean loss of the first and last ten
 //! steps, to show that every peer's step really trains the network.
 
+// Built with some peers left out, the data helpers only they use are unused.
+#![cfg_attr(not(all(feature = "dfdx", feature = "candle")), allow(dead_code))]
+
 mod data;
 mod nn_peer;
 mod timing;
