@@ -29,8 +29,11 @@ cargo build --release --locked --manifest-path peers/Cargo.toml >&2
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 
+# `nproc` obeys OMP_NUM_THREADS, so count the cores with --all.
 model="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
-echo "# machine: ${model:-unknown CPU}, $(nproc) cores; $(rustc --version)"
+family="$(lscpu | sed -n 's/^CPU family: *//p' | head -n 1)"
+simd="$(grep -o -w -m 1 -E 'avx512f|avx2' /proc/cpuinfo | sort -u | paste -sd ' ' - || true)"
+echo "# machine: ${model:-unknown CPU} (family ${family:-?}; ${simd:-no avx2}), $(nproc --all) cores, $(uptime | sed 's/.*load average/load average/'); $(rustc --version)"
 # The commit that last changed nn's own sources (what is measured), and the checked-out one.
 nn_commit="$(git log -1 --format=%h -- nn-core nn-macros src 2>/dev/null || true)"
 dirty="$(git diff --quiet HEAD -- nn-core nn-macros src 2>/dev/null || echo ' (with uncommitted changes)')"
