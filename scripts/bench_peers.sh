@@ -8,11 +8,12 @@
 #   ratio op=train batch=32 nn/dfdx=1.25
 #
 # Builds the peers harness (peers/, its own workspace, never part of the main build) in release
-# mode and runs it (nn, dfdx, candle in one process), then scripts/bench_pytorch.py if
-# `$PYTHON -c 'import torch'` works (PYTHON defaults to python3).
+# mode and runs it (nn, dfdx, candle in one process) case by case, each case followed by
+# scripts/bench_pytorch.py on the same case if `$PYTHON -c 'import torch'` works (PYTHON defaults
+# to python3).
 #
-# Options are passed to both programs: --seconds S (per repetition, default 1), --reps N
-# (default 5), --warmup S (default 0.3), --ops infer,train, --batches 1,32,256.
+# Options: --seconds S (per repetition, default 1), --reps N (default 5), --warmup S (default 0.3),
+# --ops infer,train, --batches 1,32,256; the median repetition is reported.
 # The harness's target dir is $PEERS_TARGET_DIR (default /tmp/target-peers), kept apart from the
 # main build's.
 set -euo pipefail
@@ -23,6 +24,22 @@ cd "$(dirname "$0")/.."
 export RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export CARGO_TARGET_DIR="${PEERS_TARGET_DIR:-/tmp/target-peers}"
 PYTHON="${PYTHON:-python3}"
+
+# The options, checked before the build.
+ops="infer,train"
+batches="1,32,256"
+pass=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --ops) ops="${2:?--ops expects a value}"; shift 2 ;;
+        --batches) batches="${2:?--batches expects a value}"; shift 2 ;;
+        --seconds | --reps | --warmup) pass+=("$1" "${2:?$1 expects a value}"); shift 2 ;;
+        *)
+            echo "bench_peers.sh: unknown option '$1' (expected --seconds, --reps, --warmup, --ops, --batches)" >&2
+            exit 2
+            ;;
+    esac
+done
 
 cargo build --release --locked --manifest-path peers/Cargo.toml >&2
 
@@ -39,14 +56,30 @@ nn_commit="$(git log -1 --format=%h -- nn-core nn-macros src 2>/dev/null || true
 dirty="$(git diff --quiet HEAD -- nn-core nn-macros src 2>/dev/null || echo ' (with uncommitted changes)')"
 echo "# nn sources at commit ${nn_commit:-unknown}${dirty}; checked out $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
-status=0
-"$CARGO_TARGET_DIR/release/nn-peers" "$@" | tee -a "$out" || status=1
-
+torch=0
 if "$PYTHON" -c 'import torch' 2>/dev/null; then
-    "$PYTHON" scripts/bench_pytorch.py "$@" | tee -a "$out" || status=1
+    torch=1
 else
     echo "# pytorch: not run ($PYTHON cannot import torch)"
 fi
+
+# Case by case: nn, dfdx and candle (repetitions interleaved in one process), then PyTorch on the
+# same case, so all four numbers of a case come from the same minute of machine state.
+status=0
+first=1
+for op in ${ops//,/ }; do
+    for batch in ${batches//,/ }; do
+        # The programs' comment lines (settings, versions) are printed once, for the first case.
+        if [ "$first" = 1 ]; then keep='p'; else keep='/^#/!p'; fi
+        "$CARGO_TARGET_DIR/release/nn-peers" "${pass[@]}" --ops "$op" --batches "$batch" \
+            | sed -n "$keep" | tee -a "$out" || status=1
+        if [ "$torch" = 1 ]; then
+            "$PYTHON" scripts/bench_pytorch.py "${pass[@]}" --ops "$op" --batches "$batch" \
+                | sed -n "$keep" | tee -a "$out" || status=1
+        fi
+        first=0
+    done
+done
 
 # nn's samples/s over each peer's, case by case.
 awk '

@@ -12,7 +12,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Linear, Module, VarBuilder, VarMap};
 
 use crate::data::{Cycle, Data};
-use crate::timing::{measure, Measurement, StepError, Timing};
+use crate::timing::{Step, StepError};
 use crate::{Op, LEARNING_RATE, MOMENTUM};
 
 /// The network: three linear layers, sigmoid between them; logits out.
@@ -40,12 +40,12 @@ impl Mlp {
     }
 }
 
-/// Runs one case on candle.
+/// One case's step on candle: each call runs one inference or training step on the next batch.
 ///
 /// # Errors
 ///
-/// Any candle error (none is expected: the shapes are fixed).
-pub fn run(data: &Data, op: Op, batch: usize, timing: &Timing) -> Result<Measurement, StepError> {
+/// Any candle error while building the model or the batches.
+pub fn step(data: &Data, op: Op, batch: usize) -> Result<Step<'static>, StepError> {
     match op {
         Op::Infer => {
             let dev = Device::Cpu;
@@ -55,18 +55,18 @@ pub fn run(data: &Data, op: Op, batch: usize, timing: &Timing) -> Result<Measure
                 .map(|i| Tensor::from_vec(data.flat_inputs(batch, i), (batch, 784), &dev))
                 .collect::<candle_core::Result<Vec<_>>>()?;
             let mut xs = Cycle::new(xs);
-            measure(timing, batch, || {
+            Ok(Box::new(move || {
                 let y = candle_nn::ops::softmax_last_dim(&model.logits(xs.next_item())?)?;
                 std::hint::black_box(y);
                 Ok(())
-            })
+            }))
         }
         Op::Train => {
             let mut step = trainer(data, batch)?;
-            measure(timing, batch, || {
+            Ok(Box::new(move || {
                 std::hint::black_box(step()?);
                 Ok(())
-            })
+            }))
         }
     }
 }

@@ -10,7 +10,7 @@ use dfdx::optim::{Momentum, Optimizer, Sgd, SgdConfig};
 use dfdx::prelude::*;
 
 use crate::data::{Cycle, Data};
-use crate::timing::{measure, Measurement, StepError, Timing};
+use crate::timing::{Step, StepError};
 use crate::{Op, LEARNING_RATE, MOMENTUM};
 
 /// 784 -> 16 sigmoid -> 16 sigmoid -> 10 (logits; softmax in the loss or after).
@@ -25,12 +25,8 @@ type Mlp = (
 /// A batch of inputs, batch size known at run time.
 type Batch<const S: usize> = Tensor<(usize, Const<S>), f32, Cpu>;
 
-/// Runs one case on dfdx.
-///
-/// # Errors
-///
-/// The optimizer's error (none is expected).
-pub fn run(data: &Data, op: Op, batch: usize, timing: &Timing) -> Result<Measurement, StepError> {
+/// One case's step on dfdx: each call runs one inference or training step on the next batch.
+pub fn step(data: &Data, op: Op, batch: usize) -> Step<'static> {
     let dev = Cpu::seed_from_u64(1);
     let model = dev.build_module::<Mlp, f32>();
     let count = data.batch_count(batch);
@@ -41,7 +37,7 @@ pub fn run(data: &Data, op: Op, batch: usize, timing: &Timing) -> Result<Measure
                 .map(|i| dev.tensor_from_vec(data.flat_inputs(1, i), (Const::<784>,)))
                 .collect();
             let mut xs = Cycle::new(xs);
-            measure(timing, batch, || {
+            Box::new(move || {
                 let y = model.forward(xs.next_item().clone()).softmax::<Axis<0>>();
                 std::hint::black_box(y);
                 Ok(())
@@ -52,7 +48,7 @@ pub fn run(data: &Data, op: Op, batch: usize, timing: &Timing) -> Result<Measure
                 .map(|i| dev.tensor_from_vec(data.flat_inputs(batch, i), (batch, Const::<784>)))
                 .collect();
             let mut xs = Cycle::new(xs);
-            measure(timing, batch, || {
+            Box::new(move || {
                 let y = model.forward(xs.next_item().clone()).softmax::<Axis<1>>();
                 std::hint::black_box(y);
                 Ok(())
@@ -60,7 +56,7 @@ pub fn run(data: &Data, op: Op, batch: usize, timing: &Timing) -> Result<Measure
         }
         (Op::Train, _) => {
             let mut step = trainer(data, batch);
-            measure(timing, batch, || {
+            Box::new(move || {
                 std::hint::black_box(step()?);
                 Ok(())
             })

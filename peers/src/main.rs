@@ -9,8 +9,9 @@
 //!
 //! `op=infer` is a forward pass with softmax probabilities out; `op=train` is
 //! one training step (forward, loss, backward, momentum update) on a batch.
-//! Cases run case-major (every peer on one case, then the next case), so the
-//! peers of one case see the same machine state. Lines starting with `#` are
+//! Cases run case-major (every peer on one case, then the next case), and the
+//! repetitions of one case are interleaved across the peers, so the peers of
+//! one case see the same machine state. Lines starting with `#` are
 //! comments. A peer that fails prints `error="..."` instead of numbers.
 //!
 //! Usage: `nn-peers [--seconds S] [--reps N] [--warmup S] [--peers nn,dfdx,candle]
@@ -37,7 +38,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use data::Data;
-use timing::{Measurement, StepError, Timing};
+use timing::{Step, StepError, Timed, Timing};
 
 /// The learning rate every peer uses.
 pub const LEARNING_RATE: f32 = 0.1;
@@ -190,22 +191,58 @@ fn check(peer: &str, data: &Data, batch: usize, steps: usize) -> Result<(f32, f3
     Ok((mean(&losses[..10]), mean(&losses[steps - 10..])))
 }
 
-/// Runs one case on one peer.
-fn run_case(
-    peer: &str,
-    data: &Data,
-    op: Op,
-    batch: usize,
-    timing: &Timing,
-) -> Result<Measurement, StepError> {
+/// One peer's step for one case.
+fn step<'a>(peer: &str, data: &'a Data, op: Op, batch: usize) -> Result<Step<'a>, StepError> {
     match peer {
-        "nn" => nn_peer::run(data, op, batch, timing),
+        "nn" => Ok(nn_peer::step(data, op, batch)),
         #[cfg(feature = "dfdx")]
-        "dfdx" => dfdx_peer::run(data, op, batch, timing),
+        "dfdx" => Ok(dfdx_peer::step(data, op, batch)),
         #[cfg(feature = "candle")]
-        "candle" => candle_peer::run(data, op, batch, timing),
+        "candle" => candle_peer::step(data, op, batch),
         _ => Err(format!("peer `{peer}` is not built in").into()),
     }
+}
+
+/// Times one case on every selected peer, repetitions interleaved across the
+/// peers, and prints one line per peer.
+fn run_case(peers: &[&str], data: &Data, op: Op, batch: usize, timing: &Timing) -> bool {
+    let mut ok = true;
+    // Warm every peer up, then take turns: a repetition of each peer, again.
+    let mut timed: Vec<(&str, Result<Timed<'_>, StepError>)> = peers
+        .iter()
+        .map(|&peer| {
+            let t =
+                step(peer, data, op, batch).and_then(|s| Timed::warm_up(s, batch, timing.warmup));
+            (peer, t)
+        })
+        .collect();
+    for _ in 0..timing.reps {
+        for (_, t) in &mut timed {
+            if let Ok(inner) = t {
+                if let Err(e) = inner.repetition(timing.seconds) {
+                    *t = Err(e);
+                }
+            }
+        }
+    }
+    for (peer, t) in timed {
+        let prefix = format!("peer={peer} op={} batch={batch}", op.name());
+        match t.map(|t| t.measurement()) {
+            Ok(Some(m)) => println!(
+                "{prefix} samples_per_s={:.0} us_per_step={:.3}",
+                m.samples_per_s, m.us_per_step
+            ),
+            Ok(None) => {
+                ok = false;
+                println!("{prefix} error=\"no repetition ran\"");
+            }
+            Err(e) => {
+                ok = false;
+                println!("{prefix} error=\"{}\"", e.to_string().replace('"', "'"));
+            }
+        }
+    }
+    ok
 }
 
 fn main() -> ExitCode {
@@ -295,25 +332,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         };
     }
+    let selected: Vec<&str> = PEERS
+        .iter()
+        .filter(|(peer, built)| *built && opts.peers.iter().any(|p| p == peer))
+        .map(|(peer, _)| *peer)
+        .collect();
     for &op in &opts.ops {
         for &batch in &opts.batches {
-            for (peer, built) in PEERS {
-                if !built || !opts.peers.iter().any(|p| p == peer) {
-                    continue;
-                }
-                let prefix = format!("peer={peer} op={} batch={batch}", op.name());
-                match run_case(peer, &data, op, batch, &opts.timing) {
-                    Ok(m) => println!(
-                        "{prefix} samples_per_s={:.0} us_per_step={:.3}",
-                        m.samples_per_s, m.us_per_step
-                    ),
-                    Err(e) => {
-                        failed = true;
-                        let msg = e.to_string().replace('"', "'");
-                        println!("{prefix} error=\"{msg}\"");
-                    }
-                }
-            }
+            failed |= !run_case(&selected, &data, op, batch, &opts.timing);
         }
     }
     if failed {

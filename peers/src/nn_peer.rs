@@ -5,7 +5,7 @@
 use nn::{CrossEntropy, Momentum, Optimizer, Workspace};
 
 use crate::data::{Batches, Data};
-use crate::timing::{measure, Measurement, StepError, Timing};
+use crate::timing::{Step, StepError};
 use crate::{Op, LEARNING_RATE, MOMENTUM};
 
 nn::network! {
@@ -13,17 +13,12 @@ nn::network! {
     struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
 }
 
-/// Runs one case on `nn`.
-///
-/// # Errors
-///
-/// An error of `forward_batch` or `gradient_batch` (none is expected: the
-/// batches are well-formed).
-pub fn run(data: &Data, op: Op, batch: usize, timing: &Timing) -> Result<Measurement, StepError> {
+/// One case's step on `nn`: each call runs one inference or training step on the next batch.
+pub fn step(data: &Data, op: Op, batch: usize) -> Step<'_> {
     let net = Digits::new(1);
     let mut batches = Batches::new(data, batch);
     match (op, batch) {
-        (Op::Infer, 1) => measure(timing, batch, || {
+        (Op::Infer, 1) => Box::new(move || {
             let (x, _, _) = batches.next_batch();
             std::hint::black_box(net.forward(std::hint::black_box(&x[0])));
             Ok(())
@@ -31,7 +26,7 @@ pub fn run(data: &Data, op: Op, batch: usize, timing: &Timing) -> Result<Measure
         (Op::Infer, _) => {
             let mut ws = Workspace::<Digits>::with_capacity(batch);
             let mut out = vec![[0.0f32; 10]; batch];
-            measure(timing, batch, || {
+            Box::new(move || {
                 let (x, _, _) = batches.next_batch();
                 net.forward_batch(std::hint::black_box(x), &mut out, &mut ws)?;
                 std::hint::black_box(&out);
@@ -40,7 +35,7 @@ pub fn run(data: &Data, op: Op, batch: usize, timing: &Timing) -> Result<Measure
         }
         (Op::Train, _) => {
             let mut step = trainer(data, batch);
-            measure(timing, batch, || {
+            Box::new(move || {
                 std::hint::black_box(step()?);
                 Ok(())
             })
