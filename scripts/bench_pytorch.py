@@ -31,8 +31,13 @@ import time
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import torch  # noqa: E402  (the environment above must be set first)
-import torch.nn.functional as F  # noqa: E402
+try:  # the environment above must be set before torch loads
+    import torch  # noqa: E402
+    import torch.nn.functional as F  # noqa: E402
+except ImportError as e:
+    print(f"error: this script needs PyTorch ({e}); install it with `pip install torch` "
+          "(the PyPI wheel brings its CUDA libraries: several GB)", file=sys.stderr)
+    sys.exit(2)
 
 LEARNING_RATE = 0.1
 MOMENTUM = 0.9

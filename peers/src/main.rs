@@ -179,8 +179,8 @@ fn trainer<'a>(
     }
 }
 
-/// Checks that a peer's timed training step really trains: runs `steps` steps at
-/// each batch size and returns the mean loss of the first 10 and of the last 10.
+/// Checks that a peer's timed training step really trains: runs `steps` steps
+/// of `batch` digits and returns the mean loss of the first 10 and of the last 10.
 fn check(peer: &str, data: &Data, batch: usize, steps: usize) -> Result<(f32, f32), StepError> {
     let mut step = trainer(peer, data, batch)?;
     let mut losses = Vec::with_capacity(steps);
