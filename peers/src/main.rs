@@ -1,0 +1,350 @@
+//! The peers harness: runs `nn` and other frameworks on the seminar network
+//! (`784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax`, softmax + cross-entropy,
+//! SGD with momentum lr 0.1 mu 0.9, f32, one thread) in one process, and prints
+//! one line per case:
+//!
+//! ```text
+//! peer=dfdx op=train batch=32 samples_per_s=254000 us_per_step=126.000
+//! ```
+//!
+//! `op=infer` is a forward pass with softmax probabilities out; `op=train` is
+//! one training step (forward, loss, backward, momentum update) on a batch.
+//! Cases run case-major (every peer on one case, then the next case), and the
+//! repetitions of one case are interleaved across the peers, so the peers of
+//! one case see the same machine state. Lines starting with `#` are
+//! comments. A peer that fails prints `error="..."` instead of numbers.
+//!
+//! Usage: `nn-peers [--seconds S] [--reps N] [--warmup S] [--peers nn,dfdx,candle]
+//! [--ops infer,train] [--batches 1,32,256] [--data DIR] [--check STEPS]`
+//!
+//! `--check STEPS` times nothing: it runs each peer's timed training step STEPS
+//! times at each batch size and prints the mean loss of the first and last ten
+//! steps, to show that every peer's step really trains the network.
+
+// Built with some peers left out, the data helpers only they use are unused.
+#![cfg_attr(not(all(feature = "dfdx", feature = "candle")), allow(dead_code))]
+
+mod data;
+mod nn_peer;
+mod timing;
+
+#[cfg(feature = "candle")]
+mod candle_peer;
+#[cfg(feature = "dfdx")]
+mod dfdx_peer;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use data::Data;
+use timing::{Step, StepError, Timed, Timing};
+
+/// The learning rate every peer uses.
+pub const LEARNING_RATE: f32 = 0.1;
+/// The momentum every peer uses.
+pub const MOMENTUM: f32 = 0.9;
+
+/// What a case measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// A forward pass to softmax probabilities.
+    Infer,
+    /// One training step: forward, loss, backward, momentum update.
+    Train,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Infer => "infer",
+            Op::Train => "train",
+        }
+    }
+}
+
+/// The peers this harness knows, and whether this build has them.
+const PEERS: [(&str, bool); 3] = [
+    ("nn", true),
+    ("dfdx", cfg!(feature = "dfdx")),
+    ("candle", cfg!(feature = "candle")),
+];
+
+/// The command line.
+struct Options {
+    timing: Timing,
+    peers: Vec<String>,
+    ops: Vec<Op>,
+    batches: Vec<usize>,
+    data: PathBuf,
+    /// Training steps of the loss check (`--check N`), instead of timing.
+    check: Option<usize>,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut opts = Options {
+        timing: Timing {
+            warmup: Duration::from_millis(300),
+            seconds: Duration::from_secs(1),
+            reps: 5,
+        },
+        peers: PEERS.iter().map(|(p, _)| (*p).to_owned()).collect(),
+        ops: vec![Op::Infer, Op::Train],
+        batches: vec![1, 32, 256],
+        data: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist")),
+        check: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(String::new());
+        }
+        let value = args
+            .next()
+            .ok_or_else(|| format!("{flag} expects a value, found the end of the arguments"))?;
+        let seconds = |v: &str| -> Result<Duration, String> {
+            v.parse::<f64>()
+                .ok()
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .ok_or_else(|| format!("{flag} expects seconds (like 1.5), found `{v}`"))
+        };
+        match flag.as_str() {
+            "--seconds" => opts.timing.seconds = seconds(&value)?,
+            "--warmup" => opts.timing.warmup = seconds(&value)?,
+            "--reps" => {
+                opts.timing.reps = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--reps expects a count >= 1, found `{value}`"))?;
+            }
+            "--peers" => {
+                opts.peers = value.split(',').map(str::to_owned).collect();
+                for p in &opts.peers {
+                    if !PEERS.iter().any(|(known, _)| known == p) {
+                        return Err(format!(
+                            "--peers: unknown peer `{p}`, expected some of nn, dfdx, candle"
+                        ));
+                    }
+                }
+            }
+            "--ops" => {
+                opts.ops = value
+                    .split(',')
+                    .map(|o| match o {
+                        "infer" => Ok(Op::Infer),
+                        "train" => Ok(Op::Train),
+                        _ => Err(format!("--ops: expected infer or train, found `{o}`")),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--batches" => {
+                opts.batches = value
+                    .split(',')
+                    .map(|b| {
+                        b.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| {
+                            format!("--batches: expected batch sizes >= 1, found `{b}`")
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--data" => opts.data = PathBuf::from(value),
+            "--check" => {
+                opts.check = Some(value.parse().ok().filter(|&n| n >= 20).ok_or_else(|| {
+                    format!("--check expects a step count >= 20, found `{value}`")
+                })?);
+            }
+            _ => return Err(format!("unknown option `{flag}`")),
+        }
+    }
+    Ok(opts)
+}
+
+/// A peer's training step at batch size `batch`, returning the batch's mean loss.
+fn trainer<'a>(
+    peer: &str,
+    data: &'a Data,
+    batch: usize,
+) -> Result<Box<dyn FnMut() -> Result<f32, StepError> + 'a>, StepError> {
+    match peer {
+        "nn" => Ok(Box::new(nn_peer::trainer(data, batch))),
+        #[cfg(feature = "dfdx")]
+        "dfdx" => Ok(Box::new(dfdx_peer::trainer(data, batch))),
+        #[cfg(feature = "candle")]
+        "candle" => {
+            let mut step = candle_peer::trainer(data, batch)?;
+            Ok(Box::new(move || Ok(step()?.to_scalar::<f32>()?)))
+        }
+        _ => Err(format!("peer `{peer}` is not built in").into()),
+    }
+}
+
+/// Checks that a peer's timed training step really trains: runs `steps` steps
+/// of `batch` digits and returns the mean loss of the first 10 and of the last 10.
+fn check(peer: &str, data: &Data, batch: usize, steps: usize) -> Result<(f32, f32), StepError> {
+    let mut step = trainer(peer, data, batch)?;
+    let mut losses = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        losses.push(step()?);
+    }
+    let mean = |l: &[f32]| l.iter().sum::<f32>() / l.len() as f32;
+    Ok((mean(&losses[..10]), mean(&losses[steps - 10..])))
+}
+
+/// One peer's step for one case.
+fn step<'a>(peer: &str, data: &'a Data, op: Op, batch: usize) -> Result<Step<'a>, StepError> {
+    match peer {
+        "nn" => Ok(nn_peer::step(data, op, batch)),
+        #[cfg(feature = "dfdx")]
+        "dfdx" => Ok(dfdx_peer::step(data, op, batch)),
+        #[cfg(feature = "candle")]
+        "candle" => candle_peer::step(data, op, batch),
+        _ => Err(format!("peer `{peer}` is not built in").into()),
+    }
+}
+
+/// Times one case on every selected peer, repetitions interleaved across the
+/// peers, and prints one line per peer.
+fn run_case(peers: &[&str], data: &Data, op: Op, batch: usize, timing: &Timing) -> bool {
+    let mut ok = true;
+    // Warm every peer up, then take turns: a repetition of each peer, again.
+    let mut timed: Vec<(&str, Result<Timed<'_>, StepError>)> = peers
+        .iter()
+        .map(|&peer| {
+            let t =
+                step(peer, data, op, batch).and_then(|s| Timed::warm_up(s, batch, timing.warmup));
+            (peer, t)
+        })
+        .collect();
+    for _ in 0..timing.reps {
+        for (_, t) in &mut timed {
+            if let Ok(inner) = t {
+                if let Err(e) = inner.repetition(timing.seconds) {
+                    *t = Err(e);
+                }
+            }
+        }
+    }
+    for (peer, t) in timed {
+        let prefix = format!("peer={peer} op={} batch={batch}", op.name());
+        match t.map(|t| t.measurement()) {
+            Ok(Some(m)) => println!(
+                "{prefix} samples_per_s={:.0} us_per_step={:.3}",
+                m.samples_per_s, m.us_per_step
+            ),
+            Ok(None) => {
+                ok = false;
+                println!("{prefix} error=\"no repetition ran\"");
+            }
+            Err(e) => {
+                ok = false;
+                println!("{prefix} error=\"{}\"", e.to_string().replace('"', "'"));
+            }
+        }
+    }
+    ok
+}
+
+fn main() -> ExitCode {
+    // candle sizes its matmul thread count from this variable (and dfdx and
+    // candle use rayon's global pool): one thread for every peer. Nothing else
+    // runs yet, so setting the environment here races with no thread.
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build_global()
+    {
+        eprintln!("error: could not make rayon's pool single-threaded: {e}");
+        return ExitCode::FAILURE;
+    }
+
+    let opts = match parse_args() {
+        Ok(opts) => opts,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("error: {msg}");
+            }
+            eprintln!(
+                "usage: nn-peers [--seconds S] [--reps N] [--warmup S] [--peers nn,dfdx,candle] \
+                 [--ops infer,train] [--batches 1,32,256] [--data DIR] [--check STEPS]"
+            );
+            return if msg.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    let data = match Data::load(&opts.data) {
+        Ok(data) => data,
+        Err(e) => {
+            eprintln!("error: loading the MNIST digits: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let largest = opts.batches.iter().copied().max().unwrap_or(1);
+    if data.inputs.len() < largest {
+        eprintln!(
+            "error: the largest batch is {largest} digits but {} holds only {}",
+            opts.data.display(),
+            data.inputs.len()
+        );
+        return ExitCode::FAILURE;
+    }
+
+    println!(
+        "# nn peers harness: 784-16-16-10 sigmoid, softmax + cross-entropy, SGD momentum \
+         (lr {LEARNING_RATE}, mu {MOMENTUM}), f32, 1 thread; {} MNIST digits; \
+         warmup {:.2} s, {} reps of {:.2} s, median",
+        data.inputs.len(),
+        opts.timing.warmup.as_secs_f64(),
+        opts.timing.reps,
+        opts.timing.seconds.as_secs_f64()
+    );
+    for (peer, built) in PEERS {
+        if !built && opts.peers.iter().any(|p| p == peer) {
+            println!("peer={peer} status=unavailable reason=\"built without feature {peer}\"");
+        }
+    }
+
+    let mut failed = false;
+    if let Some(steps) = opts.check {
+        for &batch in &opts.batches {
+            for (peer, built) in PEERS {
+                if !built || !opts.peers.iter().any(|p| p == peer) {
+                    continue;
+                }
+                let prefix = format!("check peer={peer} batch={batch} steps={steps}");
+                match check(peer, &data, batch, steps) {
+                    Ok((first, last)) => {
+                        println!("{prefix} loss_first10={first:.4} loss_last10={last:.4}");
+                    }
+                    Err(e) => {
+                        failed = true;
+                        println!("{prefix} error=\"{}\"", e.to_string().replace('"', "'"));
+                    }
+                }
+            }
+        }
+        return if failed {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let selected: Vec<&str> = PEERS
+        .iter()
+        .filter(|(peer, built)| *built && opts.peers.iter().any(|p| p == peer))
+        .map(|(peer, _)| *peer)
+        .collect();
+    for &op in &opts.ops {
+        for &batch in &opts.batches {
+            failed |= !run_case(&selected, &data, op, batch, &opts.timing);
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
