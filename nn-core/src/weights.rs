@@ -1275,6 +1275,24 @@ mod tests {
     }
 
     #[test]
+    fn save_and_load_a_file() -> TestResult {
+        let dir = TempDir::new("weights")?;
+        let path = dir.path("tiny.safetensors");
+        save(&tiny(), &path)?;
+        assert_eq!(fs::read(&path)?, to_bytes(&tiny())?);
+        let back: Tiny = load(&path)?;
+        assert_eq!(bits(&back), bits(&tiny()));
+
+        // Saving again replaces the file whole and leaves no temporary file behind.
+        let mut other = tiny();
+        other.out.set_bias(&[7.0, 8.0]);
+        save(&other, &path)?;
+        assert_eq!(fs::read(&path)?, to_bytes(&other)?);
+        assert_eq!(dir.entries()?, ["tiny.safetensors"]);
+        Ok(())
+    }
+
+    #[test]
     fn a_failed_save_leaves_the_old_file() -> TestResult {
         let dir = TempDir::new("weights")?;
         let path = dir.path("tiny.safetensors");
