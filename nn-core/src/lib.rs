@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+mod atomic_file;
 pub mod data;
 pub mod dense;
 pub mod error;
@@ -45,6 +46,8 @@ pub mod tape;
 pub mod train;
 pub mod weights;
 
+#[cfg(test)]
+mod test_dir;
 #[cfg(test)]
 mod test_network;
 

@@ -108,10 +108,9 @@
 //!   an existing file is either replaced whole or left as it was. It refuses to write non-finite
 //!   weights, which [`load`] would refuse to read back.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use safetensors::tensor::{Dtype, Metadata, SafeTensors, TensorView};
 use safetensors::SafeTensorError;
@@ -493,43 +492,10 @@ pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
 pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
     let path = path.as_ref();
     let bytes = to_bytes(network)?;
-    write_atomically(path, &bytes).map_err(|source| WeightsError::Write {
+    crate::atomic_file::write_atomically(path, &[&bytes]).map_err(|source| WeightsError::Write {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// Writes `bytes` to a fresh temporary file next to `path`, then renames it to `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let Some(name) = path.file_name() else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path does not end in a file name",
-        ));
-    };
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(
-        ".{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let temp = path.with_file_name(temp_name);
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .and_then(|()| fs::rename(&temp, path));
-    if written.is_err() {
-        // Best effort: the temporary file may not even have been created.
-        let _ = fs::remove_file(&temp);
-    }
-    written
 }
 
 // --- reading ---------------------------------------------------------------------------------
@@ -776,8 +742,10 @@ mod tests {
     use crate::dense::Dense;
     use crate::error::Error;
     use crate::network::Workspace;
+    use crate::test_dir::TempDir;
     use generic_array::GenericArray;
     use std::error::Error as _;
+    use std::fs;
     use typenum::{U2, U3};
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -1306,47 +1274,9 @@ mod tests {
         Ok(())
     }
 
-    /// A fresh folder under the system temp dir, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new() -> Result<Self, Box<dyn std::error::Error>> {
-            static COUNTER: AtomicU64 = AtomicU64::new(0);
-            let dir = std::env::temp_dir().join(format!(
-                "nn-core-weights-test-{}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            if dir.exists() {
-                fs::remove_dir_all(&dir)?;
-            }
-            fs::create_dir_all(&dir)?;
-            Ok(TempDir(dir))
-        }
-
-        fn path(&self, name: &str) -> PathBuf {
-            self.0.join(name)
-        }
-
-        fn entries(&self) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-            let mut names = Vec::new();
-            for entry in fs::read_dir(&self.0)? {
-                names.push(entry?.file_name().to_string_lossy().into_owned());
-            }
-            names.sort();
-            Ok(names)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
     #[test]
     fn save_and_load_a_file() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("weights")?;
         let path = dir.path("tiny.safetensors");
         save(&tiny(), &path)?;
         assert_eq!(fs::read(&path)?, to_bytes(&tiny())?);
@@ -1364,7 +1294,7 @@ mod tests {
 
     #[test]
     fn a_failed_save_leaves_the_old_file() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("weights")?;
         let path = dir.path("tiny.safetensors");
         save(&tiny(), &path)?;
         let mut diverged = tiny();
@@ -1394,7 +1324,7 @@ mod tests {
 
     #[test]
     fn file_errors_name_the_file() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("weights")?;
         let missing = dir.path("missing.safetensors");
         let e = error_of(load::<Tiny>(&missing))?;
         assert!(

@@ -30,12 +30,10 @@
 //! is an operating-system or decompression error, it is available through
 //! [`std::error::Error::source`] rather than repeated in the message.
 
-use std::ffi::OsString;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
@@ -708,44 +706,18 @@ fn header_u32(fields: &[(&str, usize)]) -> Result<Vec<u8>, String> {
     Ok(header)
 }
 
-/// Writes `parts` to a fresh temporary file next to `path`, then renames it
-/// to `path`.
+/// Writes `parts` through a temporary file (see [`crate::atomic_file`]), naming `path` in
+/// the error.
 fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), IdxError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let write_error = |source| IdxError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let Some(name) = path.file_name() else {
+    if path.file_name().is_none() {
         return Err(IdxError::InvalidWrite {
             path: path.to_path_buf(),
             reason: "the path does not end in a file name".to_owned(),
         });
-    };
-    let mut temp_name = OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(
-        ".{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let temp = path.with_file_name(temp_name);
-
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .and_then(|mut file| {
-            for part in parts {
-                file.write_all(part)?;
-            }
-            file.sync_all()
-        })
-        .and_then(|()| fs::rename(&temp, path));
-    written.map_err(|e| {
-        // Best effort: the temporary file may not even have been created.
-        let _ = fs::remove_file(&temp);
-        write_error(e)
+    }
+    crate::atomic_file::write_atomically(path, parts).map_err(|source| IdxError::Write {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
@@ -921,40 +893,15 @@ fn find_file(dir: &Path, name: &str) -> Result<PathBuf, IdxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_dir::TempDir;
+    use std::ffi::OsString;
+    use std::io::Write;
+
     use flate2::write::GzEncoder;
     use flate2::Compression;
     use std::error::Error;
 
     type TestResult = Result<(), Box<dyn Error>>;
-
-    /// A fresh folder under the system temp dir, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new() -> Result<Self, Box<dyn Error>> {
-            static COUNTER: AtomicU64 = AtomicU64::new(0);
-            let dir = std::env::temp_dir().join(format!(
-                "nn-core-idx-test-{}-{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            if dir.exists() {
-                fs::remove_dir_all(&dir)?;
-            }
-            fs::create_dir_all(&dir)?;
-            Ok(TempDir(dir))
-        }
-
-        fn path(&self, name: &str) -> PathBuf {
-            self.0.join(name)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
 
     fn gzip(data: &[u8]) -> Result<Vec<u8>, Box<dyn Error>> {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
@@ -1014,7 +961,7 @@ mod tests {
 
     #[test]
     fn round_trip_plain() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let (images_path, labels_path) = (dir.path("images"), dir.path("labels"));
         let pixels: Vec<u8> = (0..18).map(|i| i * 15).collect();
         write_images(&images_path, 2, 3, &pixels)?;
@@ -1051,7 +998,7 @@ mod tests {
 
     #[test]
     fn round_trip_empty() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         write_images(dir.path("images"), 28, 28, &[])?;
         write_labels(dir.path("labels"), &[])?;
         let images = read_images(dir.path("images"))?;
@@ -1064,7 +1011,7 @@ mod tests {
 
     #[test]
     fn round_trip_gzipped_detected_by_content() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let pixels: Vec<u8> = (0..=255).collect();
         // Gzip data under a plain name, and plain data under a .gz name.
         let (gz_images, gz_labels) = (dir.path("images.idx"), dir.path("labels.idx"));
@@ -1088,7 +1035,7 @@ mod tests {
 
     #[test]
     fn gzip_with_several_members_is_read_whole() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let bytes = labels_bytes(6, &[1, 2, 3, 4, 5, 6]);
         let mut two_members = gzip(&bytes[..10])?;
         two_members.extend(gzip(&bytes[10..])?);
@@ -1099,7 +1046,7 @@ mod tests {
 
     #[test]
     fn missing_file_is_an_io_error_naming_the_path() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let path = dir.path("no-such-file");
         let err = error_of(read_images(&path))?;
         assert!(
@@ -1116,7 +1063,7 @@ mod tests {
 
     #[test]
     fn corrupt_gzip_is_reported() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let good = gzip(&images_bytes(2, 4, 4, &[7; 32]))?;
 
         let mut flipped = good.clone();
@@ -1151,7 +1098,7 @@ mod tests {
 
     #[test]
     fn wrong_magic_says_what_the_file_looks_like() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let (images, labels, other) = (dir.path("images"), dir.path("labels"), dir.path("other"));
         write_images(&images, 2, 2, &[1, 2, 3, 4])?;
         write_labels(&labels, &[1])?;
@@ -1245,7 +1192,7 @@ mod tests {
 
     #[test]
     fn truncated_header_is_reported() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let path = dir.path("short");
         fs::write(&path, &images_bytes(1, 1, 1, &[])[..7])?;
         let err = error_of(read_images(&path))?;
@@ -1287,7 +1234,7 @@ mod tests {
 
     #[test]
     fn truncated_data_is_reported_plain_and_gzipped() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let bytes = images_bytes(10, 2, 2, &[5; 7]);
         let (plain, gz) = (dir.path("plain"), dir.path("gz"));
         fs::write(&plain, &bytes)?;
@@ -1339,7 +1286,7 @@ mod tests {
 
     #[test]
     fn trailing_data_is_an_error_plain_and_gzipped() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let bytes = images_bytes(4, 2, 2, &[9; 17]);
         let (plain, gz) = (dir.path("plain"), dir.path("gz"));
         fs::write(&plain, &bytes)?;
@@ -1405,7 +1352,7 @@ mod tests {
 
     #[test]
     fn huge_declared_sizes_are_refused_before_allocating() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
 
         // count * rows * cols overflows 64 bits.
         let overflow = dir.path("overflow");
@@ -1489,7 +1436,7 @@ mod tests {
 
     #[test]
     fn images_of_zero_pixels_are_refused() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let path = dir.path("images");
         fs::write(&path, images_bytes(5, 0, 28, &[]))?;
         let err = error_of(read_images(&path))?;
@@ -1514,7 +1461,7 @@ mod tests {
 
     #[test]
     fn count_mismatch_names_both_files() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let (images, labels) = (dir.path("images"), dir.path("labels"));
         write_images(&images, 1, 2, &[0, 1, 2, 3, 4, 5])?;
         write_labels(&labels, &[0, 1])?;
@@ -1539,7 +1486,7 @@ mod tests {
 
     #[test]
     fn label_out_of_range_names_item_label_and_classes() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let (images, labels) = (dir.path("images"), dir.path("labels"));
         write_images(&images, 1, 1, &[0, 1, 2, 3])?;
         write_labels(&labels, &[0, 1, 7, 2])?;
@@ -1579,7 +1526,7 @@ mod tests {
 
     #[test]
     fn dimension_mismatch_says_what_was_expected() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let (images, labels) = (dir.path("images"), dir.path("labels"));
         write_images(&images, 8, 8, &[0; 128])?;
         write_labels(&labels, &[0, 1])?;
@@ -1617,7 +1564,7 @@ mod tests {
 
     #[test]
     fn writers_refuse_bad_input_and_replace_whole_files() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let path = dir.path("images");
         let err = error_of(write_images(&path, 2, 2, &[0; 5]))?;
         assert!(matches!(err, IdxError::InvalidWrite { .. }), "{err:?}");
@@ -1655,7 +1602,7 @@ mod tests {
 
     #[test]
     fn mnist_load_prefers_gzip_and_names_missing_files() -> TestResult {
-        let dir = TempDir::new()?;
+        let dir = TempDir::new("idx")?;
         let err = error_of(Mnist::load(&dir.0))?;
         let gz = dir.path("train-images-idx3-ubyte.gz");
         let plain = dir.path("train-images-idx3-ubyte");
