@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Loads nn's weight file into PyTorch's nn.Sequential with load_state_dict, exactly as the
+README shows, and checks that PyTorch's forward pass gives the outputs nn computed.
+
+    python3 scripts/check_pytorch.py            # the fixtures in tests/fixtures/weights
+
+Needs torch and safetensors. PyTorch is too large to install in CI (its PyPI wheel pulls about
+5 GB of CUDA libraries), so CI runs scripts/check_safetensors.py, a numpy check of the same
+file, instead; run this one where torch is installed.
+"""
+import pathlib
+import sys
+
+try:
+    import torch
+    from torch import nn
+    from safetensors.torch import load_file
+except ImportError as e:
+    sys.exit(f"check_pytorch.py needs torch and safetensors: {e}")
+
+FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "weights"
+
+
+def main() -> int:
+    model = nn.Sequential(
+        nn.Linear(784, 16), nn.Sigmoid(),
+        nn.Linear(16, 16), nn.Sigmoid(),
+        nn.Linear(16, 10), nn.Softmax(dim=-1),
+    )
+    result = model.load_state_dict(load_file(FIXTURES / "digits.safetensors"))
+    print(f"load_state_dict: {result}")
+    io = load_file(FIXTURES / "digits-io.safetensors")
+    with torch.no_grad():
+        got = model(io["inputs"])
+    diff = (got - io["outputs"]).abs().max().item()
+    ok = diff < 1e-5
+    print(f"{'ok' if ok else 'FAILED'}: PyTorch {torch.__version__} forward of "
+          f"{len(io['inputs'])} inputs vs nn's outputs: max |difference| {diff:.3g} "
+          f"(tolerance 1e-05)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
