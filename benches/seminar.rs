@@ -14,7 +14,8 @@
 //! Throughput is in samples (`Throughput::Elements(batch)`), so criterion prints samples/s; the
 //! roofline group is in FLOP (`2·m·n·k` for the sgemms), so it prints FLOP/s as "elem/s". The
 //! roofline has two ceilings: a tuned 512³ sgemm (what a real matrix product reaches, packing and
-//! cache traffic included) and the bare AVX2 FMA rate on registers (the core's arithmetic limit).
+//! cache traffic included) and the bare FMA rate on registers (the core's arithmetic limit), in
+//! AVX2 and, where the CPU has it, AVX-512 (what nn's kernels use there).
 
 use std::hint::black_box;
 
@@ -196,15 +197,26 @@ fn roofline(c: &mut Criterion) {
             b.iter(|| unsafe { peak::fma_loop(black_box(1.0)) })
         });
     }
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        g.throughput(Throughput::Elements(2 * peak::FLOP_PER_CALL));
+        g.bench_function("fma_peak_avx512", |b| {
+            // SAFETY: the CPU has AVX-512F (checked above).
+            #[allow(unsafe_code)]
+            b.iter(|| unsafe { peak::fma_loop_512(black_box(1.0)) })
+        });
+    }
     g.finish();
 }
 
-/// The compute ceiling itself: eight-lane FMAs on registers only, no memory traffic, so
-/// 2·8 FLOP an instruction at the core's full rate (two FMA pipes on this EPYC).
+/// The compute ceiling itself: eight-lane (and sixteen-lane) FMAs on registers only, no memory
+/// traffic, so 2·8 (2·16) FLOP an instruction at the core's full rate (two FMA pipes on this
+/// EPYC).
 #[cfg(target_arch = "x86_64")]
 mod peak {
     use core::arch::x86_64::{
-        __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_storeu_ps,
+        __m256, __m512, _mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_storeu_ps,
+        _mm512_add_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps, _mm512_set1_ps,
     };
 
     /// Independent accumulators: more than FMA latency (4 cycles) × pipes (2), so the chains
@@ -236,6 +248,28 @@ mod peak {
         let mut lanes = [0.0f32; 8];
         _mm256_storeu_ps(lanes.as_mut_ptr(), sum);
         lanes[0]
+    }
+
+    /// [`fma_loop`] with sixteen-lane FMAs: twice the FLOP a call (2 × 16 lanes × chains ×
+    /// rounds), the ceiling of nn's AVX-512 kernels.
+    ///
+    /// # Safety
+    ///
+    /// The CPU has AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn fma_loop_512(seed: f32) -> f32 {
+        let mut acc: [__m512; CHAINS] = [_mm512_set1_ps(seed); CHAINS];
+        let (a, b) = (_mm512_set1_ps(0.999_9), _mm512_set1_ps(1e-4));
+        for _ in 0..ROUNDS {
+            for v in &mut acc {
+                *v = _mm512_fmadd_ps(*v, a, b);
+            }
+        }
+        let mut sum = acc[0];
+        for v in &acc[1..] {
+            sum = _mm512_add_ps(sum, *v);
+        }
+        _mm512_reduce_add_ps(sum)
     }
 }
 

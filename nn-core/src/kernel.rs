@@ -8,17 +8,17 @@
 //! | [`weight_grad`] | `∂W = Δᵀ·X`, `∂b = Σ_rows Δ` | the weight and bias gradients |
 //! | [`input_grad`] | `∂X = Δ·W` | the gradient passed to the layer below |
 //!
-//! Each product picks its code at run time: on an x86-64 CPU with AVX2 and FMA (checked once
-//! and cached by `std`), register-tiled SIMD kernels (the private `x86` module, the only place
-//! in nn-core with `unsafe`); elsewhere, plain loops the compiler vectorises for the baseline
-//! target. So a default `cargo build --release`, without `-C target-cpu`, runs the fast code on
+//! Each product picks its code at run time (features checked once and cached by `std`): on an
+//! x86-64 CPU with AVX-512F, register-tiled sixteen-lane kernels; with AVX2 and FMA, the same
+//! tiling in eight lanes (both in the private `x86` module, the only place in nn-core with
+//! `unsafe`); elsewhere, plain loops the compiler vectorises for the baseline target. So a default `cargo build --release`, without `-C target-cpu`, runs the fast code on
 //! a machine that has it. A batch of one row takes the same kernels, which then are plain
 //! matrix-vector products: there is no packing or setup to amortise.
 //!
 //! Every product sums in an order fixed by the shapes alone, so the same inputs give the same
-//! bits on one machine, run after run. The two code paths sum in different orders (and the
-//! SIMD one fuses each multiply-add), so a CPU with AVX2 and FMA and one without give results
-//! that differ by f32 rounding. Nothing allocates.
+//! bits on one machine, run after run. The three code paths sum in different orders (and the
+//! SIMD ones fuse each multiply-add), so CPUs with AVX-512F, with only AVX2 and FMA, and with
+//! neither give results that differ by f32 rounding. Nothing allocates.
 //!
 //! # Panics
 //!
@@ -80,8 +80,13 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
 #[inline]
 pub fn affine(n: usize, i: usize, o: usize, x: &[f32], w: &[f32], b: &[f32], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(cpu) = x86::Avx2Fma::detect() {
-        return cpu.affine(n, i, o, x, w, b, out);
+    {
+        if let Some(cpu) = x86::Avx512::detect() {
+            return cpu.affine(n, i, o, x, w, b, out);
+        }
+        if let Some(cpu) = x86::Avx2Fma::detect() {
+            return cpu.affine(n, i, o, x, w, b, out);
+        }
     }
     portable::affine(n, i, o, x, w, b, out);
 }
@@ -108,8 +113,13 @@ pub fn weight_grad(
     gb: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(cpu) = x86::Avx2Fma::detect() {
-        return cpu.weight_grad(n, i, o, x, delta, gw, gb);
+    {
+        if let Some(cpu) = x86::Avx512::detect() {
+            return cpu.weight_grad(n, i, o, x, delta, gw, gb);
+        }
+        if let Some(cpu) = x86::Avx2Fma::detect() {
+            return cpu.weight_grad(n, i, o, x, delta, gw, gb);
+        }
     }
     portable::weight_grad(n, i, o, x, delta, gw, gb);
 }
@@ -126,8 +136,13 @@ pub fn weight_grad(
 #[inline]
 pub fn input_grad(n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(cpu) = x86::Avx2Fma::detect() {
-        return cpu.input_grad(n, i, o, delta, w, dx);
+    {
+        if let Some(cpu) = x86::Avx512::detect() {
+            return cpu.input_grad(n, i, o, delta, w, dx);
+        }
+        if let Some(cpu) = x86::Avx2Fma::detect() {
+            return cpu.input_grad(n, i, o, delta, w, dx);
+        }
     }
     portable::input_grad(n, i, o, delta, w, dx);
 }
@@ -302,8 +317,9 @@ mod tests {
         assert!((f64::from(dot(&a, &b)) - want).abs() < 1e-3);
     }
 
-    /// Shapes `(n, i, o)`: ones, odd sizes around the SIMD widths (8, 16) and tiles (2, 4),
-    /// and the seminar network's layers at batch 1, 32 and 256.
+    /// Shapes `(n, i, o)`: ones, odd sizes around the SIMD widths (8, 16, and the AVX-512
+    /// kernels' blocks of 32 columns) and tiles (2, 4, 8, 16), and the seminar network's layers
+    /// at batch 1, 32 and 256.
     const SHAPES: &[(usize, usize, usize)] = &[
         (1, 1, 1),
         (1, 3, 17),
@@ -313,6 +329,10 @@ mod tests {
         (3, 24, 5),
         (4, 8, 8),
         (2, 15, 11),
+        (5, 48, 33),
+        (9, 50, 19),
+        (1, 47, 35),
+        (3, 31, 12),
         (1, 784, 16),
         (1, 16, 10),
         (2, 784, 16),
@@ -468,6 +488,21 @@ mod tests {
         };
         check_products(
             "avx2",
+            &|n, i, o, x, w, b, out| cpu.affine(n, i, o, x, w, b, out),
+            &|n, i, o, x, d, gw, gb| cpu.weight_grad(n, i, o, x, d, gw, gb),
+            &|n, i, o, d, w, dx| cpu.input_grad(n, i, o, d, w, dx),
+        );
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_products_match_the_f64_reference() {
+        let Some(cpu) = x86::Avx512::detect() else {
+            eprintln!("no AVX-512F on this CPU: nothing to check");
+            return;
+        };
+        check_products(
+            "avx512",
             &|n, i, o, x, w, b, out| cpu.affine(n, i, o, x, w, b, out),
             &|n, i, o, x, d, gw, gb| cpu.weight_grad(n, i, o, x, d, gw, gb),
             &|n, i, o, d, w, dx| cpu.input_grad(n, i, o, d, w, dx),

@@ -1,6 +1,8 @@
-//! The AVX2 + FMA versions of the three products, chosen at run time.
+//! The AVX2 + FMA versions of the three products, chosen at run time (and, in [`avx512`], the
+//! AVX-512F ones, chosen before them when the CPU has AVX-512F).
 //!
-//! This is the one module of nn-core that uses `unsafe`, for two reasons only:
+//! This is the one module of nn-core that uses `unsafe` (with its submodule [`avx512`]), for
+//! two reasons only:
 //!
 //! - calling a `#[target_feature(enable = "avx2,fma")]` function is `unsafe` unless the caller
 //!   was compiled with those features, which a default `cargo build --release` (plain x86-64)
@@ -24,6 +26,9 @@
 //! is reproducible bit for bit on one machine. It is not the order of the portable loops (lanes
 //! of eight, fused multiply-adds), so results differ from those of a CPU without AVX2/FMA by
 //! f32 rounding.
+
+mod avx512;
+pub(super) use avx512::Avx512;
 
 use core::arch::x86_64::{
     __m256, __m256i, _mm256_add_epi32, _mm256_add_ps, _mm256_blendv_ps, _mm256_broadcast_ss,
@@ -157,8 +162,8 @@ impl Avx2Fma {
 ///
 /// # Safety
 ///
-/// AVX2 and FMA are available (`unsafe` only for that: a safe `#[target_feature]` function
-/// needs Rust 1.86, and the crate supports 1.85).
+/// AVX2 and FMA are available (`unsafe` only for that, like every `#[target_feature]`
+/// function of this module: only the tokens may call them).
 #[target_feature(enable = "avx2,fma")]
 unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
     super::portable::momentum(lr, mu, w, v, g);

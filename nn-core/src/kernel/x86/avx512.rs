@@ -1,0 +1,403 @@
+//! The AVX-512F versions of the three products, chosen at run time before the AVX2 ones.
+//!
+//! The same two kernels as the parent module, with sixteen-lane registers and twice as many
+//! accumulators (AVX-512 has 32 vector registers, AVX2 16). The `unsafe` follows the parent
+//! module's discipline: calls into `#[target_feature]` functions only through [`Avx512`], a
+//! token that only [`Avx512::detect`] makes; raw-pointer loads and stores only after one
+//! bounds assert per public method (each `SAFETY` comment says why they stay inside).
+//!
+//! Tails: a width that is not a multiple of sixteen (10, 16·49 = 784 is, 33 is not) ends in one
+//! masked vector. `_mm512_maskz_loadu_ps` reads only the lanes its mask selects (the others
+//! are zero and never touched in memory), `_mm512_mask_storeu_ps` writes only those lanes, so
+//! no access goes past a row; the zero lanes add `0·0 = +0` to their accumulators, which
+//! leaves every selected lane's sum unchanged.
+//!
+//! Sum order: each output is summed in an order fixed by the shapes alone (lanes of sixteen,
+//! fused multiply-adds), so a run is reproducible bit for bit on one machine. It is not the
+//! AVX2 kernels' order, so a CPU with AVX-512 and one with only AVX2 give results that differ
+//! by f32 rounding.
+
+use core::arch::x86_64::{
+    __m512, __mmask16, _mm512_fmadd_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
+    _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps,
+};
+
+use super::holds;
+
+/// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
+/// AVX-512F CPU has but which are checked anyway): only [`detect`](Self::detect) makes one.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::kernel) struct Avx512 {
+    _detected: (),
+}
+
+impl Avx512 {
+    /// The token, if this CPU has AVX-512F, AVX2 and FMA (`std` caches the answer).
+    #[inline]
+    pub(in crate::kernel) fn detect() -> Option<Self> {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+        {
+            Some(Self { _detected: () })
+        } else {
+            None
+        }
+    }
+
+    /// `out = X·Wᵀ + 1·bᵀ`, as [`crate::kernel::affine`].
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub(in crate::kernel) fn affine(
+        self,
+        n: usize,
+        i: usize,
+        o: usize,
+        x: &[f32],
+        w: &[f32],
+        b: &[f32],
+        out: &mut [f32],
+    ) {
+        assert!(holds(x.len(), n, i) && holds(w.len(), o, i) && b.len() >= o);
+        assert!(holds(out.len(), n, o));
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold the matrices
+        // (asserted above).
+        unsafe {
+            affine(
+                n,
+                i,
+                o,
+                x.as_ptr(),
+                w.as_ptr(),
+                b.as_ptr(),
+                out.as_mut_ptr(),
+            )
+        }
+    }
+
+    /// `gw = Δᵀ·X`, `gb = Σ_rows Δ`, as [`crate::kernel::weight_grad`].
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub(in crate::kernel) fn weight_grad(
+        self,
+        n: usize,
+        i: usize,
+        o: usize,
+        x: &[f32],
+        delta: &[f32],
+        gw: &mut [f32],
+        gb: &mut [f32],
+    ) {
+        assert!(holds(x.len(), n, i) && holds(delta.len(), n, o));
+        assert!(holds(gw.len(), o, i) && gb.len() >= o);
+        crate::kernel::bias_grad(n, o, delta, gb);
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = gw is o × i, A(m, p) = Δ[p][m] is
+        // o × n with row stride 1 and column stride o, B = X is n × i (asserted above).
+        unsafe {
+            scaled_rows(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
+        }
+    }
+
+    /// `dx = Δ·W`, as [`crate::kernel::input_grad`].
+    #[inline]
+    pub(in crate::kernel) fn input_grad(
+        self,
+        n: usize,
+        i: usize,
+        o: usize,
+        delta: &[f32],
+        w: &[f32],
+        dx: &mut [f32],
+    ) {
+        assert!(holds(delta.len(), n, o) && holds(w.len(), o, i) && holds(dx.len(), n, i));
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = dx is n × i, A = Δ is n × o with
+        // row stride o and column stride 1, B = W is o × i (asserted above).
+        unsafe {
+            scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
+        }
+    }
+}
+
+/// The mask of the first `len` lanes, `len ≤ 16`.
+#[inline]
+fn first_lanes(len: usize) -> __mmask16 {
+    debug_assert!(len <= 16);
+    ((1u32 << len) - 1) as __mmask16
+}
+
+/// `out = X·Wᵀ + 1·bᵀ` over raw row-major matrices: `x` is `n × i`, `w` is `o × i`, `b` has
+/// `o` values, `out` is `n × o`.
+///
+/// Loop order as in the AVX2 kernel: a tile of `J` rows of `W` stays in L1 while every row of
+/// `X` streams past it. Batches use tiles of 2 rows × 8 weight rows (16 accumulators), a lone
+/// row tiles of 16 weight rows (16 independent FMA chains); leftover weight rows go by four,
+/// then one by one.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available, and each pointer addresses the matrix its dimensions
+/// describe.
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn affine(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    out: *mut f32,
+) {
+    /// Rows of `X` a tile.
+    const R: usize = 2;
+    /// Rows of `W` a tile (batches); a lone row uses `2·J`.
+    const J: usize = 8;
+    // SAFETY (for every call below): a tile of `r` rows from `r0` and `j` weight rows from `j0`
+    // has `r0 + r <= n` and `j0 + j <= o`, so its rows of `x`, `w`, `b` and `out` are inside
+    // the matrices.
+    let mut j0 = 0;
+    if n == 1 {
+        while j0 + 2 * J <= o {
+            dot_tile::<1, { 2 * J }>(i, x, i, w.add(j0 * i), i, b.add(j0), out.add(j0), o);
+            j0 += 2 * J;
+        }
+    }
+    while j0 + J <= o {
+        affine_columns::<R, J>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0));
+        j0 += J;
+    }
+    while j0 + 4 <= o {
+        affine_columns::<R, 4>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0));
+        j0 += 4;
+    }
+    while j0 < o {
+        affine_columns::<R, 1>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0));
+        j0 += 1;
+    }
+}
+
+/// `J` output columns of [`affine`] for all `n` rows, in tiles of `R` rows, then single rows:
+/// `w` and `b` point at the first of the `J` weight rows, `out` at the first column.
+///
+/// # Safety
+///
+/// As for [`affine`], with `J` weight rows and output columns left from the pointers on.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn affine_columns<const R: usize, const J: usize>(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    out: *mut f32,
+) {
+    let mut r0 = 0;
+    while r0 + R <= n {
+        dot_tile::<R, J>(i, x.add(r0 * i), i, w, i, b, out.add(r0 * o), o);
+        r0 += R;
+    }
+    while r0 < n {
+        dot_tile::<1, J>(i, x.add(r0 * i), i, w, i, b, out.add(r0 * o), o);
+        r0 += 1;
+    }
+}
+
+/// One `R × J` tile of `X·Wᵀ + b`: `out[a][j] = b[j] + Σ_c x[a][c]·w[j][c]` for `a < R`,
+/// `j < J`, over `k` inputs; rows of `x`, `w` and `out` are `xs`, `ws` and `os` values apart.
+///
+/// Each output sums its products in sixteen lanes (one FMA chain a lane; the last `k mod 16`
+/// inputs in one masked vector), then adds the lanes with `_mm512_reduce_add_ps` (a fixed
+/// tree), then the bias.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available; `x` holds `R` rows of `k` values, `w` holds `J` rows
+/// of `k` values, `b` holds `J` values and `out` holds `R` rows of at least `J` values.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn dot_tile<const R: usize, const J: usize>(
+    k: usize,
+    x: *const f32,
+    xs: usize,
+    w: *const f32,
+    ws: usize,
+    b: *const f32,
+    out: *mut f32,
+    os: usize,
+) {
+    let mut acc = [[_mm512_setzero_ps(); J]; R];
+    let full = k - k % 16;
+    let mut c = 0;
+    while c < full {
+        // SAFETY: `c + 16 <= k`.
+        dot_step::<R, J>(&mut acc, x.add(c), xs, w.add(c), ws, 0xffff);
+        c += 16;
+    }
+    if full < k {
+        // SAFETY: the mask selects the `k - full` lanes left in every row.
+        dot_step::<R, J>(
+            &mut acc,
+            x.add(full),
+            xs,
+            w.add(full),
+            ws,
+            first_lanes(k - full),
+        );
+    }
+    for (a, acc) in acc.iter().enumerate() {
+        for (j, acc) in acc.iter().enumerate() {
+            *out.add(a * os + j) = *b.add(j) + _mm512_reduce_add_ps(*acc);
+        }
+    }
+}
+
+/// One vector of [`dot_tile`]: `acc[a][j] += x[a][..16]·w[j][..16]` lane by lane, reading
+/// only the lanes of `mask` (the others count as zero).
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available; `x` holds `R` rows and `w` holds `J` rows, `xs` and
+/// `ws` values apart, each with the lanes of `mask` inside it from the pointer on.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn dot_step<const R: usize, const J: usize>(
+    acc: &mut [[__m512; J]; R],
+    x: *const f32,
+    xs: usize,
+    w: *const f32,
+    ws: usize,
+    mask: __mmask16,
+) {
+    let mut wv = [_mm512_setzero_ps(); J];
+    for (j, v) in wv.iter_mut().enumerate() {
+        *v = _mm512_maskz_loadu_ps(mask, w.add(j * ws));
+    }
+    for (a, acc) in acc.iter_mut().enumerate() {
+        let xv = _mm512_maskz_loadu_ps(mask, x.add(a * xs));
+        for (acc, wv) in acc.iter_mut().zip(&wv) {
+            *acc = _mm512_fmadd_ps(xv, *wv, *acc);
+        }
+    }
+}
+
+/// `C = A·B`, each row of `C` a sum of scaled rows of `B`: `C` is `m × k` (row stride `k`),
+/// `B` is `p × k` (row stride `k`) and `A` is `m × p` with element `(r, q)` at
+/// `a[r·ars + q·acs]`, so a transposed `A` costs nothing.
+///
+/// Loop order as in the AVX2 kernel: a block of 32 columns of `B` (`p` rows of 128 bytes)
+/// stays in L1 while every tile of `C`'s rows passes over it; then one block of 16 columns if
+/// left, then the last `k mod 16` columns in one masked vector. `C` is written once, never
+/// read.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available, and each pointer addresses the matrix its dimensions
+/// describe.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn scaled_rows(
+    m: usize,
+    p: usize,
+    k: usize,
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    b: *const f32,
+    c: *mut f32,
+) {
+    /// Rows of `C` a tile.
+    const M: usize = 8;
+    // SAFETY (for every call below): a tile of rows `r0..r0 + rows <= m` and columns
+    // `c0..c0 + width <= k` (the masked block: `c0 + (k - c0) = k`) reads `A`'s rows `r0..`,
+    // `B`'s columns `c0..` and writes `C`'s tile, all inside the matrices.
+    let mut c0 = 0;
+    while c0 + 32 <= k {
+        scaled_rows_block::<M, 2>(m, p, k, a, ars, acs, b.add(c0), c.add(c0), 0xffff);
+        c0 += 32;
+    }
+    if c0 + 16 <= k {
+        scaled_rows_block::<M, 1>(m, p, k, a, ars, acs, b.add(c0), c.add(c0), 0xffff);
+        c0 += 16;
+    }
+    if c0 < k {
+        let mask = first_lanes(k - c0);
+        scaled_rows_block::<M, 1>(m, p, k, a, ars, acs, b.add(c0), c.add(c0), mask);
+    }
+}
+
+/// One block of `16·V` columns of [`scaled_rows`] (the last vector's lanes limited to `last`),
+/// all `m` rows, in tiles of `M` rows (then single rows).
+///
+/// # Safety
+///
+/// As for [`scaled_rows`], with `b` and `c` pointing at the block's first column and
+/// `16·(V - 1) + popcount(last)` columns left in every row.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn scaled_rows_block<const M: usize, const V: usize>(
+    m: usize,
+    p: usize,
+    k: usize,
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    b: *const f32,
+    c: *mut f32,
+    last: __mmask16,
+) {
+    let mut r0 = 0;
+    while r0 + M <= m {
+        scaled_rows_tile::<M, V>(p, k, a.add(r0 * ars), ars, acs, b, c.add(r0 * k), last);
+        r0 += M;
+    }
+    while r0 < m {
+        scaled_rows_tile::<1, V>(p, k, a.add(r0 * ars), ars, acs, b, c.add(r0 * k), last);
+        r0 += 1;
+    }
+}
+
+/// One `M × 16V` tile: `c[r][col] = Σ_q a(r, q)·b[q][col]`, summed in order of `q`, one FMA
+/// chain an output; the last of the `V` vectors covers only the lanes of `last`.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available; `a` addresses `M` rows of `p` values with strides
+/// `ars`, `acs`; `b` holds `p` rows and `c` holds `M` rows, each `k` values apart with
+/// `16·(V - 1) + popcount(last)` values from the pointer on.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn scaled_rows_tile<const M: usize, const V: usize>(
+    p: usize,
+    k: usize,
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    b: *const f32,
+    c: *mut f32,
+    last: __mmask16,
+) {
+    let mask = |v: usize| if v + 1 == V { last } else { 0xffff };
+    let mut acc = [[_mm512_setzero_ps(); V]; M];
+    for q in 0..p {
+        let mut bv = [_mm512_setzero_ps(); V];
+        for (v, bv) in bv.iter_mut().enumerate() {
+            *bv = _mm512_maskz_loadu_ps(mask(v), b.add(q * k + 16 * v));
+        }
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let s = _mm512_set1_ps(*a.add(r * ars + q * acs));
+            for (acc, bv) in acc.iter_mut().zip(&bv) {
+                *acc = _mm512_fmadd_ps(s, *bv, *acc);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        for (v, acc) in acc.iter().enumerate() {
+            _mm512_mask_storeu_ps(c.add(r * k + 16 * v), mask(v), *acc);
+        }
+    }
+}
