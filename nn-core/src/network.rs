@@ -116,6 +116,22 @@ pub fn check_batch(inputs: usize, targets: usize) -> Result<usize, Error> {
     Ok(inputs)
 }
 
+/// Checks that a batch's outputs have one row per input (an empty batch is fine); returns its
+/// size.
+///
+/// # Errors
+///
+/// [`Error::BatchMismatch`].
+pub fn check_outputs(inputs: usize, outputs: usize) -> Result<usize, Error> {
+    if inputs != outputs {
+        return Err(Error::BatchMismatch {
+            inputs,
+            targets: outputs,
+        });
+    }
+    Ok(inputs)
+}
+
 /// One layer's buffers in a [`Workspace`]: weighted sums, outputs and deltas, each
 /// `capacity × width` values.
 #[doc(hidden)]

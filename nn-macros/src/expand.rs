@@ -449,10 +449,7 @@ fn expand_network(net: &Network) -> TokenStream {
                 #p_outputs,
                 workspace: &mut #rt::Workspace<Self>,
             ) -> ::core::result::Result<(), #rt::Error> {
-                if inputs.len() != outputs.len() {
-                    return Err(#rt::Error::BatchMismatch { inputs: inputs.len(), targets: outputs.len() });
-                }
-                let n = inputs.len();
+                let n = #rt::check_outputs(inputs.len(), outputs.len())?;
                 if n == 0 {
                     return Ok(());
                 }

@@ -95,13 +95,7 @@ impl Xor {
         outputs: &mut [[f32; 1]],
         workspace: &mut ::nn::__private::Workspace<Self>,
     ) -> ::core::result::Result<(), ::nn::__private::Error> {
-        if inputs.len() != outputs.len() {
-            return Err(::nn::__private::Error::BatchMismatch {
-                inputs: inputs.len(),
-                targets: outputs.len(),
-            });
-        }
-        let n = inputs.len();
+        let n = ::nn::__private::check_outputs(inputs.len(), outputs.len())?;
         if n == 0 {
             return Ok(());
         }
