@@ -36,8 +36,8 @@ use core::arch::x86_64::{
     _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_fnmadd_ps, _mm256_loadu_ps, _mm256_max_ps,
     _mm256_min_ps, _mm256_mul_ps, _mm256_or_ps, _mm256_round_ps, _mm256_set1_epi32, _mm256_set1_ps,
     _mm256_setzero_ps, _mm256_slli_epi32, _mm256_srai_epi32, _mm256_storeu_ps, _mm256_sub_epi32,
-    _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehdup_ps, _mm_movehl_ps, _CMP_GE_OQ,
-    _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT,
+    _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehdup_ps, _mm_movehl_ps, _mm_prefetch,
+    _CMP_GE_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T1,
 };
 
 /// Proof that the CPU running this process has AVX2 and FMA: only [`detect`](Self::detect)
@@ -261,6 +261,12 @@ unsafe fn hsum(v: __m256) -> f32 {
 /// Loop order: a tile of `J` rows of `W` (a few KB) stays in L1 while every row of `X` streams
 /// past it. A lone row (batch 1) uses tiles of eight weight rows, eight independent FMA chains.
 ///
+/// While a tile of rows of `X` is summed, the rows [`PREFETCH_TILES`] tiles on are prefetched into
+/// L2 ([`prefetch_rows`]), one cache line a row for each sixteen values summed. A batch the caller
+/// has not just touched (the next batch of a data set) streams from L3 or memory; the hardware
+/// prefetcher alone left the FMA units waiting for it (`BENCHMARKS.md`). A lone row has nothing to
+/// prefetch ahead of it.
+///
 /// # Safety
 ///
 /// AVX2 and FMA are available, and each pointer addresses the matrix its dimensions describe.
@@ -284,7 +290,7 @@ unsafe fn affine(
     let mut j0 = 0;
     if n == 1 {
         while j0 + 2 * J <= o {
-            dot_tile::<1, { 2 * J }>(i, x, i, w.add(j0 * i), i, b.add(j0), out.add(j0), o);
+            dot_tile::<1, { 2 * J }>(i, x, i, w.add(j0 * i), i, b.add(j0), out.add(j0), o, None);
             j0 += 2 * J;
         }
     }
@@ -292,11 +298,22 @@ unsafe fn affine(
         let (wj, bj) = (w.add(j0 * i), b.add(j0));
         let mut r0 = 0;
         while r0 + R <= n {
-            dot_tile::<R, J>(i, x.add(r0 * i), i, wj, i, bj, out.add(r0 * o + j0), o);
+            let pf = prefetch_rows::<R>(n, i, x, r0, j0 == 0);
+            dot_tile::<R, J>(i, x.add(r0 * i), i, wj, i, bj, out.add(r0 * o + j0), o, pf);
             r0 += R;
         }
         while r0 < n {
-            dot_tile::<1, J>(i, x.add(r0 * i), i, wj, i, bj, out.add(r0 * o + j0), o);
+            dot_tile::<1, J>(
+                i,
+                x.add(r0 * i),
+                i,
+                wj,
+                i,
+                bj,
+                out.add(r0 * o + j0),
+                o,
+                None,
+            );
             r0 += 1;
         }
         j0 += J;
@@ -305,15 +322,53 @@ unsafe fn affine(
         let (wj, bj) = (w.add(j0 * i), b.add(j0));
         let mut r0 = 0;
         while r0 + R <= n {
-            dot_tile::<R, 1>(i, x.add(r0 * i), i, wj, i, bj, out.add(r0 * o + j0), o);
+            let pf = prefetch_rows::<R>(n, i, x, r0, j0 == 0);
+            dot_tile::<R, 1>(i, x.add(r0 * i), i, wj, i, bj, out.add(r0 * o + j0), o, pf);
             r0 += R;
         }
         while r0 < n {
-            dot_tile::<1, 1>(i, x.add(r0 * i), i, wj, i, bj, out.add(r0 * o + j0), o);
+            dot_tile::<1, 1>(
+                i,
+                x.add(r0 * i),
+                i,
+                wj,
+                i,
+                bj,
+                out.add(r0 * o + j0),
+                o,
+                None,
+            );
             r0 += 1;
         }
         j0 += 1;
     }
+}
+
+/// How many tiles of rows ahead [`affine`] prefetches the rows of `X`.
+pub(super) const PREFETCH_TILES: usize = 2;
+
+/// The first of the `R` rows of `X` (`n × i`, row-major) that [`affine`] prefetches while it
+/// sums the tile of rows from `r0`: the tile [`PREFETCH_TILES`] tiles on, if `X` has one and
+/// this is the `first` pass over `X` (later passes find `X` in L2 already).
+///
+/// The kernels prefetch into L2 (`_MM_HINT_T1`), not L1: prefetching into L1 made batches
+/// already in cache 16–23% slower (the prefetched rows pushed the tile of `W` out of L1), and
+/// into L2 it was as fast for a batch streamed from memory.
+///
+/// # Safety
+///
+/// `x` addresses `n` rows of `i` values.
+#[inline]
+pub(super) unsafe fn prefetch_rows<const R: usize>(
+    n: usize,
+    i: usize,
+    x: *const f32,
+    r0: usize,
+    first: bool,
+) -> Option<*const f32> {
+    let ahead = r0 + PREFETCH_TILES * R;
+    // SAFETY: rows `ahead..ahead + R <= n` are inside `X`.
+    (first && ahead + R <= n).then(|| unsafe { x.add(ahead * i) })
 }
 
 /// One `R × J` tile of `X·Wᵀ + b`: `out[a][j] = b[j] + Σ_k x[a][k]·w[j][k]` for `a < R`,
@@ -325,7 +380,9 @@ unsafe fn affine(
 /// # Safety
 ///
 /// AVX2 and FMA are available; `x` holds `R` rows of `k` values, `w` holds `J` rows of `k`
-/// values, `b` holds `J` values and `out` holds `R` rows of at least `J` values.
+/// values, `b` holds `J` values and `out` holds `R` rows of at least `J` values; `pf`, if
+/// given, holds `R` rows of `k` values `xs` apart (the rows to prefetch, one cache line a row
+/// for each sixteen inputs summed).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
@@ -338,11 +395,19 @@ unsafe fn dot_tile<const R: usize, const J: usize>(
     b: *const f32,
     out: *mut f32,
     os: usize,
+    pf: Option<*const f32>,
 ) {
     let mut acc = [[_mm256_setzero_ps(); J]; R];
     let full = k - k % 8;
     let mut c = 0;
     while c < full {
+        if let Some(pf) = pf.filter(|_| c % 16 == 0) {
+            for a in 0..R {
+                // SAFETY: `pf` holds `R` rows of `k` values `xs` apart and `c < k`; a
+                // prefetch only hints the cache and never faults.
+                _mm_prefetch::<_MM_HINT_T1>(pf.add(a * xs + c).cast());
+            }
+        }
         let mut wv = [_mm256_setzero_ps(); J];
         for (j, v) in wv.iter_mut().enumerate() {
             *v = _mm256_loadu_ps(w.add(j * ws + c));

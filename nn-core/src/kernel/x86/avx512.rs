@@ -19,10 +19,10 @@
 
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_fmadd_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
-    _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm_prefetch, _MM_HINT_T1,
 };
 
-use super::holds;
+use super::{holds, prefetch_rows};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
 /// AVX-512F CPU has but which are checked anyway): only [`detect`](Self::detect) makes one.
@@ -133,6 +133,13 @@ fn first_lanes(len: usize) -> __mmask16 {
 /// row tiles of 16 weight rows (16 independent FMA chains); leftover weight rows go by four,
 /// then one by one.
 ///
+/// While a tile of rows of `X` is summed, the rows [`PREFETCH_TILES`](super::PREFETCH_TILES) tiles
+/// on are prefetched into L2 (see [`prefetch_rows`]), one cache line a row for each vector of the
+/// sum. A batch the caller has not just touched (the next batch of a data set) streams from L3 or
+/// memory; the hardware prefetcher alone left the FMA units waiting for it, and a batch of 256 took
+/// twice as long as one already in L2 (`BENCHMARKS.md`). A lone row has nothing to prefetch ahead
+/// of it.
+///
 /// # Safety
 ///
 /// AVX-512F, AVX2 and FMA are available, and each pointer addresses the matrix its dimensions
@@ -157,26 +164,27 @@ unsafe fn affine(
     let mut j0 = 0;
     if n == 1 {
         while j0 + 2 * J <= o {
-            dot_tile::<1, { 2 * J }>(i, x, i, w.add(j0 * i), i, b.add(j0), out.add(j0), o);
+            dot_tile::<1, { 2 * J }>(i, x, i, w.add(j0 * i), i, b.add(j0), out.add(j0), o, None);
             j0 += 2 * J;
         }
     }
     while j0 + J <= o {
-        affine_columns::<R, J>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0));
+        affine_columns::<R, J>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0), j0 == 0);
         j0 += J;
     }
     while j0 + 4 <= o {
-        affine_columns::<R, 4>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0));
+        affine_columns::<R, 4>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0), j0 == 0);
         j0 += 4;
     }
     while j0 < o {
-        affine_columns::<R, 1>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0));
+        affine_columns::<R, 1>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0), j0 == 0);
         j0 += 1;
     }
 }
 
 /// `J` output columns of [`affine`] for all `n` rows, in tiles of `R` rows, then single rows:
-/// `w` and `b` point at the first of the `J` weight rows, `out` at the first column.
+/// `w` and `b` point at the first of the `J` weight rows, `out` at the first column; `first`
+/// if these are the first columns (the pass that prefetches `X`).
 ///
 /// # Safety
 ///
@@ -192,14 +200,16 @@ unsafe fn affine_columns<const R: usize, const J: usize>(
     w: *const f32,
     b: *const f32,
     out: *mut f32,
+    first: bool,
 ) {
     let mut r0 = 0;
     while r0 + R <= n {
-        dot_tile::<R, J>(i, x.add(r0 * i), i, w, i, b, out.add(r0 * o), o);
+        let pf = prefetch_rows::<R>(n, i, x, r0, first);
+        dot_tile::<R, J>(i, x.add(r0 * i), i, w, i, b, out.add(r0 * o), o, pf);
         r0 += R;
     }
     while r0 < n {
-        dot_tile::<1, J>(i, x.add(r0 * i), i, w, i, b, out.add(r0 * o), o);
+        dot_tile::<1, J>(i, x.add(r0 * i), i, w, i, b, out.add(r0 * o), o, None);
         r0 += 1;
     }
 }
@@ -214,7 +224,9 @@ unsafe fn affine_columns<const R: usize, const J: usize>(
 /// # Safety
 ///
 /// AVX-512F, AVX2 and FMA are available; `x` holds `R` rows of `k` values, `w` holds `J` rows
-/// of `k` values, `b` holds `J` values and `out` holds `R` rows of at least `J` values.
+/// of `k` values, `b` holds `J` values and `out` holds `R` rows of at least `J` values; `pf`,
+/// if given, holds `R` rows of `k` values `xs` apart (the rows to prefetch, one cache line a
+/// row for each sixteen inputs summed).
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
@@ -227,11 +239,19 @@ unsafe fn dot_tile<const R: usize, const J: usize>(
     b: *const f32,
     out: *mut f32,
     os: usize,
+    pf: Option<*const f32>,
 ) {
     let mut acc = [[_mm512_setzero_ps(); J]; R];
     let full = k - k % 16;
     let mut c = 0;
     while c < full {
+        if let Some(pf) = pf {
+            for a in 0..R {
+                // SAFETY: `pf` holds `R` rows of `k` values `xs` apart and `c < k`; a
+                // prefetch only hints the cache and never faults.
+                _mm_prefetch::<_MM_HINT_T1>(pf.add(a * xs + c).cast());
+            }
+        }
         // SAFETY: `c + 16 <= k`.
         dot_step::<R, J>(&mut acc, x.add(c), xs, w.add(c), ws, 0xffff);
         c += 16;
