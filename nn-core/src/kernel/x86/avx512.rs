@@ -22,7 +22,7 @@ use core::arch::x86_64::{
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm_prefetch, _MM_HINT_T1,
 };
 
-use super::{holds, prefetch_rows};
+use super::{holds, prefetch_head, prefetch_rows};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
 /// AVX-512F CPU has but which are checked anyway): only [`detect`](Self::detect) makes one.
@@ -161,6 +161,7 @@ unsafe fn affine(
     // SAFETY (for every call below): a tile of `r` rows from `r0` and `j` weight rows from `j0`
     // has `r0 + r <= n` and `j0 + j <= o`, so its rows of `x`, `w`, `b` and `out` are inside
     // the matrices.
+    prefetch_head(x, n.min(super::PREFETCH_TILES * R) * i);
     let mut j0 = 0;
     if n == 1 {
         while j0 + 2 * J <= o {
