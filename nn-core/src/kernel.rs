@@ -186,6 +186,10 @@ pub fn sigmoid(v: &mut [f32]) {
 #[inline]
 pub fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
     #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = x86::Avx512::detect() {
+        return cpu.momentum(lr, mu, w, v, g);
+    }
+    #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = x86::Avx2Fma::detect() {
         return cpu.momentum(lr, mu, w, v, g);
     }

@@ -98,6 +98,20 @@ impl Avx512 {
         }
     }
 
+    /// One step of momentum, as [`crate::kernel::momentum`].
+    #[inline]
+    pub(in crate::kernel) fn momentum(
+        self,
+        lr: f32,
+        mu: f32,
+        w: &mut [f32],
+        v: &mut [f32],
+        g: &[f32],
+    ) {
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the function is safe code otherwise.
+        unsafe { momentum(lr, mu, w, v, g) }
+    }
+
     /// `dx = Δ·W`, as [`crate::kernel::input_grad`].
     #[inline]
     pub(in crate::kernel) fn input_grad(
@@ -116,6 +130,17 @@ impl Avx512 {
             scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
         }
     }
+}
+
+/// The portable momentum loop compiled for AVX-512F: sixteen weights an instruction. Rust never
+/// fuses `a·b + c` on its own, so the results are those of the portable loop, bit for bit.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available.
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
+    crate::kernel::portable::momentum(lr, mu, w, v, g);
 }
 
 /// The mask of the first `len` lanes, `len ≤ 16`.
