@@ -108,7 +108,7 @@ fn training(c: &mut Criterion) {
 fn training_two_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_2_threads");
     let (xs, ys) = batch(1024);
-    for n in [128usize, 256, 512, 1024] {
+    for n in [32usize, 64, 128, 256, 512, 1024] {
         for threads in [1usize, 2] {
             if threads == 1 && n == 256 {
                 continue; // measured in the `train` group

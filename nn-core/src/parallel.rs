@@ -8,15 +8,20 @@
 //! `∂L/∂w = Σ_t (n_t / n)·∂L_t/∂w`, and the same for the mean loss,
 //!
 //! where chunk `t` holds `n_t` of the batch's `n` samples. The calling thread works on the first
-//! chunk; the others run on threads of [`std::thread::scope`], started for the call and joined
-//! before it returns, so nothing outlives it and the network is only borrowed.
+//! chunk; the others go to worker threads that [`DataParallel::new`] starts once and keeps for
+//! its lifetime (a `rayon-core` thread pool of its own). Every chunk is done before the call
+//! returns, so the network and the batch are only borrowed.
 //!
-//! Starting a thread costs tens of microseconds and allocates (its stack and handle), so a batch
-//! smaller than [`DataParallel::min_chunk`] samples a thread runs on the calling thread alone,
-//! where it allocates nothing. The sum is the same mathematically but rounded differently from
-//! the one-thread gradient (each chunk is a mean, then the means are weighted), so results
-//! differ from [`Train::gradient_batch`] by f32 rounding; for a given batch and thread count
-//! they are the same bits on every run.
+//! Handing a chunk to a worker costs a few microseconds and one small allocation (the job), so
+//! a batch smaller than two [`DataParallel::min_chunk`]s runs on the calling thread alone,
+//! where it allocates nothing. When its own chunk is done, the calling thread waits for the
+//! workers by spinning (for at most as long as its chunk took) rather than sleeping: waking a
+//! sleeping thread cost tens of microseconds on the benchmark machine, a VM.
+//!
+//! The sum is the same mathematically but rounded differently from the one-thread gradient
+//! (each chunk is a mean, then the means are weighted), so results differ from
+//! [`Train::gradient_batch`] by f32 rounding; for a given batch and thread count they are the
+//! same bits on every run.
 //!
 //! ```
 //! use nn_core::{DataParallel, Network};
@@ -30,35 +35,71 @@
 //! # let _ = loss; Ok(()) }
 //! ```
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
 use crate::error::Error;
 use crate::network::{check_batch, Network, Train, Workspace};
 
-/// The buffers of data-parallel training: a [`Workspace`] for each thread and a gradient for each
-/// thread but the caller's. Make one and keep it across steps, like a workspace.
+/// One helper thread's share of a step: its buffers, and the result of its last chunk.
+struct Helper<N> {
+    /// The workspace of the chunks this helper runs.
+    workspace: Workspace<N>,
+    /// The mean gradient of its last chunk.
+    grads: N,
+    /// The mean loss of its last chunk, or why it failed; `None` until it ran.
+    loss: Option<Result<f32, Error>>,
+}
+
+/// The buffers and threads of data-parallel training: a [`Workspace`] for each thread, a
+/// gradient for each thread but the caller's, and a pool of worker threads kept alive across
+/// steps. Make one and keep it across steps, like a workspace.
 pub struct DataParallel<N> {
     /// The calling thread's workspace.
     workspace: Workspace<N>,
-    /// The other threads' workspaces and gradients.
-    helpers: Vec<(Workspace<N>, N)>,
+    /// The other threads' buffers.
+    helpers: Vec<Helper<N>>,
+    /// The worker threads that run the helpers' chunks; `None` for one thread, or if the
+    /// operating system would not start them.
+    pool: Option<rayon_core::ThreadPool>,
     /// The smallest chunk worth a thread of its own.
     min_chunk: usize,
 }
 
 impl<N: Network> DataParallel<N> {
     /// The smallest chunk, in samples, that [`new`](Self::new) gives a thread of its own: below
-    /// it, starting the thread (about 30 µs on the benchmark machine) costs more than it saves.
-    /// Measured on the seminar's `784 -> 16 -> 16 -> 10` network on two cores (see
-    /// BENCHMARKS.md): a batch of 256 split in two is no faster than on one thread, one of 512
-    /// is about 1.5 times faster.
-    pub const DEFAULT_MIN_CHUNK: usize = 256;
+    /// it, handing a chunk to a worker and waiting for it costs about what it saves. Measured
+    /// on the seminar's `784 -> 16 -> 16 -> 10` network on two cores (see BENCHMARKS.md), a
+    /// training step on two threads against one: 0.87 times as fast at batch 32, 1.19 at 64,
+    /// 1.44 at 128 and 1.81 at 256.
+    pub const DEFAULT_MIN_CHUNK: usize = 64;
 
-    /// Buffers for `threads` threads (the calling one included; 0 counts as 1).
+    /// Buffers for `threads` threads (the calling one included; 0 counts as 1), and a pool of
+    /// `threads - 1` worker threads, started here and stopped when this is dropped.
+    ///
+    /// If the operating system refuses to start the workers, every batch runs on the calling
+    /// thread ([`threads`](Self::threads) is then 1).
     pub fn new(threads: usize) -> Self {
+        let pool = (threads > 1)
+            .then(|| {
+                rayon_core::ThreadPoolBuilder::new()
+                    .num_threads(threads - 1)
+                    .thread_name(|t| format!("nn-data-parallel-{t}"))
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        let helpers = if pool.is_some() { threads - 1 } else { 0 };
         Self {
             workspace: Workspace::new(),
-            helpers: (1..threads)
-                .map(|_| (Workspace::new(), N::zeros()))
+            helpers: (0..helpers)
+                .map(|_| Helper {
+                    workspace: Workspace::new(),
+                    grads: N::zeros(),
+                    loss: None,
+                })
                 .collect(),
+            pool,
             min_chunk: Self::DEFAULT_MIN_CHUNK,
         }
     }
@@ -114,35 +155,52 @@ impl<N: Network> DataParallel<N> {
     {
         let n = check_batch(inputs.len(), targets.len())?;
         let threads = self.threads_for(n);
-        if threads == 1 {
+        let Some(pool) = self.pool.as_ref().filter(|_| threads > 1) else {
             return network.gradient_batch(loss, inputs, targets, grads, &mut self.workspace);
-        }
+        };
         // Chunk t holds samples bounds(t)..bounds(t + 1): sizes differ by at most one.
         let bounds = |t: usize| t * n / threads;
         let helpers = &mut self.helpers[..threads - 1];
-        let (first, helper_losses) = std::thread::scope(|scope| {
-            let handles: Vec<_> = helpers
-                .iter_mut()
-                .enumerate()
-                .map(|(h, (workspace, grads))| {
-                    let (lo, hi) = (bounds(h + 1), bounds(h + 2));
-                    let (x, y) = (&inputs[lo..hi], &targets[lo..hi]);
-                    scope.spawn(move || network.gradient_batch(loss, x, y, grads, workspace))
-                })
-                .collect();
+        let workspace = &mut self.workspace;
+        // The helpers' chunks go to the pool's workers; the calling thread runs the first
+        // chunk meanwhile, and the scope ends when every chunk is done. A panic in a chunk
+        // is raised again here, after the others finished.
+        let pending = AtomicUsize::new(helpers.len());
+        let pending = &pending;
+        let first = pool.in_place_scope(|scope| {
+            for (h, helper) in helpers.iter_mut().enumerate() {
+                let (lo, hi) = (bounds(h + 1), bounds(h + 2));
+                let (x, y) = (&inputs[lo..hi], &targets[lo..hi]);
+                scope.spawn(move |_| {
+                    helper.loss = Some(network.gradient_batch(
+                        loss,
+                        x,
+                        y,
+                        &mut helper.grads,
+                        &mut helper.workspace,
+                    ));
+                    pending.fetch_sub(1, Ordering::Release);
+                });
+            }
             let end = bounds(1);
-            let first = network.gradient_batch(
-                loss,
-                &inputs[..end],
-                &targets[..end],
-                grads,
-                &mut self.workspace,
-            );
-            let losses: Vec<_> = handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect();
-            (first, losses)
+            let started = Instant::now();
+            let first =
+                network.gradient_batch(loss, &inputs[..end], &targets[..end], grads, workspace);
+            // Wait for the helpers by spinning, for as long as this thread's own chunk took,
+            // before the end of the scope puts this thread to sleep: a helper's chunk takes
+            // about as long, and waking a sleeping thread cost tens of microseconds on the
+            // benchmark machine (a VM).
+            let patience = started.elapsed();
+            let waiting = Instant::now();
+            while pending.load(Ordering::Acquire) > 0 {
+                for _ in 0..64 {
+                    std::hint::spin_loop();
+                }
+                if waiting.elapsed() > patience {
+                    break;
+                }
+            }
+            first
         });
 
         // Weighted sum of the chunks' means, in chunk order.
@@ -153,10 +211,14 @@ impl<N: Network> DataParallel<N> {
                 *g *= weight(0);
             }
         }
-        for (h, ((_, helper), loss)) in helpers.iter().zip(helper_losses).enumerate() {
+        for (h, helper) in helpers.iter_mut().enumerate() {
             let w = weight(h + 1);
-            mean_loss += w * loss?;
-            for (p, q) in grads.parameters_mut().zip(helper.parameters()) {
+            let chunk_loss = helper
+                .loss
+                .take()
+                .expect("the scope ran every helper's chunk");
+            mean_loss += w * chunk_loss?;
+            for (p, q) in grads.parameters_mut().zip(helper.grads.parameters()) {
                 for (g, &x) in p.iter_mut().zip(q) {
                     *g += w * x;
                 }
