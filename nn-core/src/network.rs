@@ -9,6 +9,7 @@ use core::marker::PhantomData;
 
 use crate::activation::Activation;
 use crate::error::Error;
+use crate::model::LayerShape;
 
 /// A network declared with `network!`: its shape, its parameters and its forward pass.
 pub trait Network: Sized {
@@ -22,6 +23,12 @@ pub trait Network: Sized {
     const LAYER_NAMES: &'static [&'static str];
     /// Each layer's activation, as written in the declaration.
     const ACTIVATIONS: &'static [&'static str];
+    /// The network's structure: each layer's name, kind, input and output shape, first hidden
+    /// layer to output layer. Everything that needs the structure at run time reads this.
+    const LAYERS: &'static [LayerShape];
+    /// The declaration as `network!` reads it, e.g. `784 -> 16 sigmoid -> 10 softmax`, with
+    /// layer names where they are not the default `layerN`.
+    const DECLARATION: &'static str;
 
     /// One input sample, `[f32; INPUT]`.
     type Input: Copy + AsRef<[f32]> + AsMut<[f32]> + 'static;
@@ -58,13 +65,7 @@ pub trait Network: Sized {
 
     /// The number of parameters (weights and biases).
     fn parameter_count() -> usize {
-        let mut inputs = Self::INPUT;
-        let mut count = 0;
-        for &w in Self::WIDTHS {
-            count += w * inputs + w;
-            inputs = w;
-        }
-        count
+        crate::model::parameter_count(Self::LAYERS)
     }
 }
 
@@ -161,7 +162,7 @@ impl<N: Network> Workspace<N> {
     /// An empty workspace; it allocates on first use.
     pub fn new() -> Self {
         Self {
-            layers: N::WIDTHS.iter().map(|_| LayerBuffers::default()).collect(),
+            layers: N::LAYERS.iter().map(|_| LayerBuffers::default()).collect(),
             capacity: 0,
             network: PhantomData,
         }
@@ -184,7 +185,8 @@ impl<N: Network> Workspace<N> {
         if batch <= self.capacity {
             return;
         }
-        for (buf, &w) in self.layers.iter_mut().zip(N::WIDTHS) {
+        for (buf, layer) in self.layers.iter_mut().zip(N::LAYERS) {
+            let w = layer.output.len();
             buf.z.resize(batch * w, 0.0);
             buf.a.resize(batch * w, 0.0);
             buf.d.resize(batch * w, 0.0);
@@ -197,7 +199,7 @@ impl<N: Network> Workspace<N> {
     pub fn layers<const K: usize>(&mut self, batch: usize) -> &mut [LayerBuffers; K] {
         const {
             assert!(
-                K == N::WIDTHS.len(),
+                K == N::LAYERS.len(),
                 "a workspace is used with another layer count"
             )
         };
@@ -230,7 +232,7 @@ impl<N: Network> core::fmt::Debug for Workspace<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Workspace")
             .field("capacity", &self.capacity)
-            .field("widths", &N::WIDTHS)
+            .field("layers", &N::DECLARATION)
             .finish()
     }
 }

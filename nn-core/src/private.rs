@@ -9,6 +9,7 @@ pub use crate::activation::{
 pub use crate::dense::Dense;
 pub use crate::error::Error;
 pub use crate::loss::{Loss, LossGradient};
+pub use crate::model::{ActivationKind, LayerShape};
 pub use crate::network::{check_batch, check_outputs, LayerBuffers, Network, Train, Workspace};
 
 use generic_array::{ArrayLength, GenericArray};

@@ -12,6 +12,9 @@
 //! #     const WIDTHS: &'static [usize] = &[1];
 //! #     const LAYER_NAMES: &'static [&'static str] = &["layer1"];
 //! #     const ACTIVATIONS: &'static [&'static str] = &["sigmoid"];
+//! #     const LAYERS: &'static [nn_core::LayerShape] =
+//! #         &[nn_core::LayerShape::dense("layer1", 2, 1, nn_core::ActivationKind::Sigmoid)];
+//! #     const DECLARATION: &'static str = "2 -> 1 sigmoid";
 //! #     type Input = [f32; 2];
 //! #     type Output = [f32; 1];
 //! #     type OutputActivation = nn_core::Sigmoid;
@@ -744,6 +747,7 @@ mod tests {
     use crate::activation::{Softmax, Tanh};
     use crate::dense::Dense;
     use crate::error::Error;
+    use crate::model::{ActivationKind, LayerShape};
     use crate::network::Workspace;
     use crate::test_dir::TempDir;
     use generic_array::GenericArray;
@@ -766,6 +770,11 @@ mod tests {
         const WIDTHS: &'static [usize] = &[2, 2];
         const LAYER_NAMES: &'static [&'static str] = &["layer1", "out"];
         const ACTIVATIONS: &'static [&'static str] = &["tanh", "softmax"];
+        const LAYERS: &'static [LayerShape] = &[
+            LayerShape::dense("layer1", 3, 2, ActivationKind::Tanh),
+            LayerShape::dense("out", 2, 2, ActivationKind::Softmax),
+        ];
+        const DECLARATION: &'static str = "3 -> 2 tanh -> out: 2 softmax";
         type Input = [f32; 3];
         type Output = [f32; 2];
         type OutputActivation = Softmax;

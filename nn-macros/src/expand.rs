@@ -158,6 +158,18 @@ fn expand_network(net: &Network) -> TokenStream {
         .collect();
     let layer_names: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
     let act_names: Vec<&str> = layers.iter().map(|l| l.layer.act.name()).collect();
+    let layer_shapes = net.layers.iter().enumerate().map(|(k, l)| {
+        let name = l.field.to_string();
+        let inputs = Literal::usize_unsuffixed(if k == 0 {
+            net.input.value
+        } else {
+            net.layers[k - 1].width.value
+        });
+        let outputs = Literal::usize_unsuffixed(l.width.value);
+        let kind = Ident::new(l.act.type_name(), Span::call_site());
+        quote! { #rt::LayerShape::dense(#name, #inputs, #outputs, #rt::ActivationKind::#kind) }
+    });
+    let declaration = declaration_text(net);
 
     // Per-sample forward on stack buffers (heap for very wide layers).
     let forward_steps = layers.iter().enumerate().map(|(k, l)| {
@@ -591,6 +603,8 @@ fn expand_network(net: &Network) -> TokenStream {
             const WIDTHS: &'static [usize] = &[#(#widths),*];
             const LAYER_NAMES: &'static [&'static str] = &[#(#layer_names),*];
             const ACTIVATIONS: &'static [&'static str] = &[#(#act_names),*];
+            const LAYERS: &'static [#rt::LayerShape] = &[#(#layer_shapes),*];
+            const DECLARATION: &'static str = #declaration;
             type Input = [f32; #in_lit];
             type Output = [f32; #out_lit];
             type OutputActivation = #out_act;
@@ -656,4 +670,18 @@ fn shape_text(net: &Network) -> String {
         s.push_str(&format!(" -> {} {}", l.width.value, l.act.name()));
     }
     s
+}
+
+/// The declaration as `network!` reads it, with layer names where they are not the default
+/// `layerN`: `2 -> hidden: 3 tanh -> out: 1 sigmoid`.
+fn declaration_text(net: &Network) -> String {
+    let mut text = net.input.value.to_string();
+    for l in &net.layers {
+        text.push_str(" -> ");
+        if l.named && l.field != format!("layer{}", l.index) {
+            text.push_str(&format!("{}: ", l.field));
+        }
+        text.push_str(&format!("{} {}", l.width.value, l.act.name()));
+    }
+    text
 }
