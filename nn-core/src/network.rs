@@ -7,6 +7,8 @@
 
 use core::marker::PhantomData;
 
+use generic_array::{ArrayLength, GenericArray};
+
 use crate::activation::Activation;
 use crate::error::Error;
 use crate::model::LayerShape;
@@ -144,6 +146,27 @@ pub struct LayerBuffers {
     pub a: Vec<f32>,
     /// Deltas `∂L/∂z` (and, before the activation's backward, `∂L/∂a`).
     pub d: Vec<f32>,
+}
+
+impl LayerBuffers {
+    /// This layer's weighted sums, outputs and deltas for `n` samples, as typed rows.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    pub fn rows<W: ArrayLength>(
+        &mut self,
+        n: usize,
+    ) -> (
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, W>],
+    ) {
+        let len = n * W::USIZE;
+        (
+            GenericArray::chunks_from_slice_mut(&mut self.z[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.a[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.d[..len]).0,
+        )
+    }
 }
 
 /// The buffers a network's batch forward and backward passes work in: for each layer, room for

@@ -61,24 +61,3 @@ pub fn zeroed_box<const N: usize>() -> Box<[f32; N]> {
         Err(_) => unreachable!("a vector of N values converts to [f32; N]"),
     }
 }
-
-impl LayerBuffers {
-    /// This layer's weighted sums, outputs and deltas for `n` samples, as typed rows.
-    #[inline]
-    #[allow(clippy::type_complexity)]
-    pub fn rows<W: ArrayLength>(
-        &mut self,
-        n: usize,
-    ) -> (
-        &mut [GenericArray<f32, W>],
-        &mut [GenericArray<f32, W>],
-        &mut [GenericArray<f32, W>],
-    ) {
-        let len = n * W::USIZE;
-        (
-            GenericArray::chunks_from_slice_mut(&mut self.z[..len]).0,
-            GenericArray::chunks_from_slice_mut(&mut self.a[..len]).0,
-            GenericArray::chunks_from_slice_mut(&mut self.d[..len]).0,
-        )
-    }
-}
