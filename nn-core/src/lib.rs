@@ -34,6 +34,7 @@ mod atomic_file;
 pub mod data;
 pub mod dense;
 pub mod error;
+pub mod file_check;
 pub mod gradcheck;
 pub mod kernel;
 pub mod least_squares;
