@@ -15,6 +15,7 @@
 //! - [`parallel`]: data-parallel gradients ([`DataParallel`]): a batch split across threads.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
 //! - [`data`]: the IDX file format of MNIST, plain or gzipped.
+//! - [`file_check`]: the refusal of a FIFO, folder, socket or device given as a file to read.
 //! - [`least_squares`]: linear regression in closed form (simple regression, the normal
 //!   equations by QR): what a `linear` neuron trained by gradient descent converges to.
 //! - [`perceptron`]: Rosenblatt's learning rule for a network of one `step` layer.
@@ -36,6 +37,7 @@ mod atomic_file;
 pub mod data;
 pub mod dense;
 pub mod error;
+pub mod file_check;
 pub mod gradcheck;
 pub mod kernel;
 pub mod least_squares;
