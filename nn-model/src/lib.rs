@@ -90,8 +90,10 @@ impl fmt::Display for Shape {
 ///
 /// Each activation type of the runtime (`nn::Sigmoid`, ...) names its kind, so generic code can
 /// ask a layer what it applies without matching strings.
+///
+/// The enum is exhaustive on purpose: a new activation must be taught to every consumer (the
+/// weight layout, the tape), and the compiler lists each place that has to learn it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum ActivationKind {
     /// `1 / (1 + e^-z)`.
     Sigmoid,
@@ -182,8 +184,9 @@ impl fmt::Display for ActivationKind {
 }
 
 /// What a layer computes.
+///
+/// Exhaustive on purpose, like [`ActivationKind`]: a new kind is matched everywhere it matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum LayerKind {
     /// A fully connected layer, `a = f(W·x + b)`: a weight tensor `[out, in]` (row-major, as
     /// PyTorch's `nn.Linear.weight`), then a bias tensor `[out]`.

@@ -204,14 +204,6 @@ pub enum TapeError {
         /// The activation's name.
         name: &'static str,
     },
-    /// A network layer of a kind the tape cannot record.
-    #[error("layer {layer} is a {kind} layer, which the tape cannot record")]
-    UnsupportedLayer {
-        /// The layer's name.
-        layer: &'static str,
-        /// The layer's kind.
-        kind: &'static str,
-    },
     /// A network's parameters do not have the sizes its shape says.
     #[error("layer {layer}: found {found} {what}, expected {expected} from the network's widths")]
     Parameters {

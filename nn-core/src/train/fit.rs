@@ -1,336 +1,15 @@
-//! The training loop: epochs of shuffled mini-batches, for any network `network!` declares.
-//!
-//! [`Trainer::fit`] runs stochastic mini-batch training:
-//!
-//! ```text
-//! for epoch in 1..=epochs:
-//!     shuffle the training samples (a seeded xoshiro256++, so a seed replays a run bit for bit)
-//!     for each batch of batch_size samples (the last one may be smaller):
-//!         g = ∂(mean loss over the batch)/∂w       backprop, `Train::gradient_batch`
-//!         w ← optimizer.step(w, g)
-//!     train loss    = mean over the epoch's samples of the loss seen while training on them
-//!     test accuracy = share of test samples with argmax(output) = argmax(target)
-//! ```
-//!
-//! A caller watches progress through a hook, `&mut dyn FnMut(&Progress)`, called after every
-//! batch and every epoch: a progress bar or a plot lives in the caller, not in this crate.
-//!
-//! # Divergence
-//!
-//! A learning rate that is too large, or a NaN in the data, turns the loss or the weights
-//! non-finite. [`Trainer::fit`] checks the loss and the gradient of every batch before the
-//! optimizer's step and the weights after it, and stops with [`TrainError::NonFinite`], naming
-//! the epoch, the batch and the first value that was not finite. The network then holds the
-//! weights it had before that batch, all finite: nothing trained so far is lost. (The
-//! optimizer's own state, such as momentum's velocity, may hold the failed step; reset it before
-//! training on.)
-//!
-//! # Memory
-//!
-//! Every buffer (the batch being gathered, the workspace, the gradient, the copy of the weights
-//! kept for a rollback, the shuffled order, the history) is allocated once, before the first
-//! step. A training step, an evaluation and the hook calls between them allocate nothing.
-//!
-//! # Example
-//!
-//! ```ignore
-//! nn::network! { struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax; }
-//!
-//! let mnist = nn::data::Mnist::load("data/mnist")?;
-//! let mut net = Digits::new(1);
-//! let mut optimizer = nn::Momentum::new(0.1, 0.9);
-//! let trainer = nn::Trainer { epochs: 20, batch_size: 32, seed: 1 };
-//! let history = trainer.fit(
-//!     &mut net,
-//!     &mut optimizer,
-//!     nn::CrossEntropy,
-//!     nn::Samples::new(&mnist.train.inputs, &mnist.train.targets),
-//!     Some(nn::Samples::new(&mnist.test.inputs, &mnist.test.targets)),
-//!     &mut |progress| {
-//!         if let nn::Progress::Epoch(e) = progress {
-//!             println!("epoch {}: loss {:.4}, accuracy {:?}", e.epoch, e.train_loss, e.test_accuracy);
-//!         }
-//!     },
-//! )?;
-//! ```
-//!
-//! (`tests/mnist.rs` and `examples/mnist.rs` in the facade crate `nn` run this.)
-
-use core::fmt;
+//! The training loop: [`Trainer::fit`].
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use crate::error::Error;
+use super::config::Trainer;
+use super::error::{NonFinite, Parameter, TrainError};
+use super::metrics::accuracy_into;
+use super::report::{BatchStats, EpochStats, History, Progress};
+use super::samples::{check_set, Samples};
 use crate::network::{Network, Train, Workspace};
 use crate::optim::Optimizer;
-
-/// How to train: the number of epochs, the mini-batch size and the seed of the shuffling.
-///
-/// The network's initial weights have their own seed (`Net::new(seed)`); this one only decides
-/// the order in which samples are visited. The same network, optimizer, data and `Trainer` give
-/// the same run, bit for bit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Trainer {
-    /// How many passes over the training set, at least 1.
-    pub epochs: usize,
-    /// Samples per mini-batch, at least 1. The last batch of an epoch holds the remainder when
-    /// the training set does not divide evenly; a size larger than the training set makes one
-    /// batch of all of it (full-batch gradient descent).
-    pub batch_size: usize,
-    /// The seed of the shuffling.
-    pub seed: u64,
-}
-
-impl Default for Trainer {
-    /// 10 epochs of batches of 32, seed 0.
-    fn default() -> Self {
-        Self {
-            epochs: 10,
-            batch_size: 32,
-            seed: 0,
-        }
-    }
-}
-
-/// Inputs and their targets, one target per input: a training or test set.
-pub struct Samples<'a, N: Network> {
-    /// The inputs, one row a sample.
-    pub inputs: &'a [N::Input],
-    /// The targets, one row a sample, in the order of the inputs.
-    pub targets: &'a [N::Output],
-}
-
-impl<'a, N: Network> Samples<'a, N> {
-    /// Pairs `inputs` with `targets`. Their lengths are checked where they are used.
-    pub fn new(inputs: &'a [N::Input], targets: &'a [N::Output]) -> Self {
-        Self { inputs, targets }
-    }
-
-    /// The number of samples (of inputs).
-    pub fn len(&self) -> usize {
-        self.inputs.len()
-    }
-
-    /// Whether there are no inputs.
-    pub fn is_empty(&self) -> bool {
-        self.inputs.is_empty()
-    }
-}
-
-impl<N: Network> Clone for Samples<'_, N> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<N: Network> Copy for Samples<'_, N> {}
-
-impl<N: Network> fmt::Debug for Samples<'_, N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Samples")
-            .field("inputs", &self.inputs.len())
-            .field("targets", &self.targets.len())
-            .finish()
-    }
-}
-
-/// What [`Trainer::fit`] tells its hook.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub enum Progress {
-    /// A batch has been trained on (its step taken and checked).
-    Batch(BatchStats),
-    /// An epoch has ended and the test set (if any) has been evaluated.
-    Epoch(EpochStats),
-}
-
-/// The state of training after one batch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BatchStats {
-    /// The epoch, counting from 1.
-    pub epoch: usize,
-    /// The number of epochs in the run.
-    pub epochs: usize,
-    /// The batch within the epoch, counting from 1.
-    pub batch: usize,
-    /// The number of batches in an epoch.
-    pub batches: usize,
-    /// The mean loss over this batch, before its step.
-    pub loss: f32,
-    /// The mean loss over the epoch's samples so far.
-    pub epoch_loss: f32,
-}
-
-/// The result of one epoch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EpochStats {
-    /// The epoch, counting from 1.
-    pub epoch: usize,
-    /// The number of epochs in the run.
-    pub epochs: usize,
-    /// The mean training loss over the epoch: each sample's loss as computed for its batch's
-    /// gradient, before that batch's step (so the weights move during the epoch, as in most
-    /// frameworks' reported training loss).
-    pub train_loss: f32,
-    /// The share of test samples classified right, in `[0, 1]`, with the weights at the end of
-    /// the epoch; `None` without a test set.
-    pub test_accuracy: Option<f32>,
-}
-
-/// The record of a run: one [`EpochStats`] per epoch, in order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct History {
-    /// Each epoch's result.
-    pub epochs: Vec<EpochStats>,
-}
-
-impl History {
-    /// The last epoch's result, `None` for an empty history.
-    pub fn last(&self) -> Option<&EpochStats> {
-        self.epochs.last()
-    }
-
-    /// The training loss of each epoch.
-    pub fn train_loss(&self) -> impl Iterator<Item = f32> + '_ {
-        self.epochs.iter().map(|e| e.train_loss)
-    }
-
-    /// The test accuracy of each epoch that has one.
-    pub fn test_accuracy(&self) -> impl Iterator<Item = f32> + '_ {
-        self.epochs.iter().filter_map(|e| e.test_accuracy)
-    }
-}
-
-/// A network parameter, located for a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Parameter {
-    /// The layer's name ([`Network::LAYER_NAMES`]).
-    pub layer: &'static str,
-    /// The neuron (row of the weight matrix, or index of the bias).
-    pub neuron: usize,
-    /// The input (column of the weight matrix), `None` for a bias.
-    pub input: Option<usize>,
-}
-
-impl Parameter {
-    /// Locates value `index` of the `slice`-th slice of [`Network::parameters`].
-    fn locate<N: Network>(slice: usize, index: usize) -> Self {
-        let layer = slice / 2;
-        let name = N::LAYER_NAMES.get(layer).copied().unwrap_or("?");
-        if slice % 2 == 1 {
-            return Self {
-                layer: name,
-                neuron: index,
-                input: None,
-            };
-        }
-        let inputs = match layer.checked_sub(1) {
-            None => N::INPUT,
-            Some(previous) => N::WIDTHS.get(previous).copied().unwrap_or(0),
-        }
-        .max(1);
-        Self {
-            layer: name,
-            neuron: index / inputs,
-            input: Some(index % inputs),
-        }
-    }
-}
-
-impl fmt::Display for Parameter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.input {
-            Some(input) => write!(
-                f,
-                "weight [{}][{input}] of layer `{}`",
-                self.neuron, self.layer
-            ),
-            None => write!(f, "bias [{}] of layer `{}`", self.neuron, self.layer),
-        }
-    }
-}
-
-/// Which value of a training step was not finite.
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum NonFinite {
-    /// The batch's mean loss.
-    #[error("the loss is {value}")]
-    Loss {
-        /// The loss (NaN or ±infinity).
-        value: f32,
-    },
-    /// A partial derivative of the loss.
-    #[error("the gradient of {at} is {value}")]
-    Gradient {
-        /// The parameter.
-        at: Parameter,
-        /// Its partial derivative (NaN or ±infinity).
-        value: f32,
-    },
-    /// A weight or bias after the optimizer's step (gradient and loss were finite).
-    #[error("the optimizer's step made {at} {value}")]
-    Weight {
-        /// The parameter.
-        at: Parameter,
-        /// Its value after the step (NaN or ±infinity).
-        value: f32,
-    },
-}
-
-/// What can stop [`Trainer::fit`].
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TrainError {
-    /// [`Trainer::epochs`] is 0.
-    #[error("the number of epochs is 0: expected at least 1")]
-    ZeroEpochs,
-    /// [`Trainer::batch_size`] is 0.
-    #[error("the batch size is 0: expected at least 1")]
-    ZeroBatchSize,
-    /// The training set has no samples.
-    #[error("the training set is empty: expected at least one sample")]
-    EmptyTrainingSet,
-    /// The test set was given but has no samples.
-    #[error("the test set is empty: expected at least one sample, or no test set")]
-    EmptyTestSet,
-    /// A set's inputs and targets differ in number.
-    #[error(
-        "the {set} set has {inputs} inputs but {targets} targets: expected one target per input"
-    )]
-    Mismatch {
-        /// `"training"` or `"test"`.
-        set: &'static str,
-        /// The number of inputs.
-        inputs: usize,
-        /// The number of targets.
-        targets: usize,
-    },
-    /// The history of this many epochs does not fit in memory.
-    #[error("cannot reserve memory for the history of {epochs} epochs")]
-    TooManyEpochs {
-        /// The number of epochs asked for.
-        epochs: usize,
-    },
-    /// Training diverged: a loss, gradient or weight became NaN or infinite. The network holds
-    /// the weights it had before this batch.
-    #[error(
-        "training diverged in epoch {epoch}, batch {batch}: {what}; the network keeps its \
-         weights from before this batch"
-    )]
-    NonFinite {
-        /// The epoch, counting from 1.
-        epoch: usize,
-        /// The batch within the epoch, counting from 1.
-        batch: usize,
-        /// What was not finite (already part of this error's message).
-        what: NonFinite,
-    },
-    /// A call on the network failed (a batch it was handed did not fit it).
-    #[error(transparent)]
-    Network(#[from] Error),
-}
 
 impl Trainer {
     /// Trains `network` with `optimizer` on the mean `loss` over mini-batches of `train`, for
@@ -340,7 +19,7 @@ impl Trainer {
     ///
     /// Each epoch visits the training samples in a new order drawn from [`seed`](Trainer::seed)
     /// (xoshiro256++, Fisher–Yates). Nothing is allocated after the first step begins: see the
-    /// [module docs](self).
+    /// [module docs](super).
     ///
     /// # Errors
     ///
@@ -486,65 +165,6 @@ impl Trainer {
     }
 }
 
-/// The share of `samples` that `network` classifies right: whose output's largest value is at
-/// the index of the target's largest value (the class of a one-hot target). In `[0, 1]`.
-///
-/// Runs the samples through [`Network::forward_batch`] in batches of 256 and allocates the
-/// buffers for that on each call; [`Trainer::fit`] reports the same measure without
-/// allocating.
-///
-/// # Errors
-///
-/// [`TrainError::EmptyTestSet`] for no samples, [`TrainError::Mismatch`] if inputs and targets
-/// differ in number.
-pub fn accuracy<N: Network>(network: &N, samples: Samples<'_, N>) -> Result<f32, TrainError> {
-    check_set(samples, "test")?;
-    let Some(&first) = samples.targets.first() else {
-        return Err(TrainError::EmptyTestSet);
-    };
-    let batch = samples.len().min(256);
-    let mut outputs = vec![first; batch];
-    let mut workspace = Workspace::with_capacity(batch);
-    accuracy_into(network, samples, &mut outputs, &mut workspace)
-}
-
-/// Checks that a set has one target per input.
-fn check_set<N: Network>(samples: Samples<'_, N>, set: &'static str) -> Result<(), TrainError> {
-    if samples.inputs.len() != samples.targets.len() {
-        return Err(TrainError::Mismatch {
-            set,
-            inputs: samples.inputs.len(),
-            targets: samples.targets.len(),
-        });
-    }
-    Ok(())
-}
-
-/// [`accuracy`] over a non-empty, checked set, in batches of `outputs.len()` (at least 1).
-fn accuracy_into<N: Network>(
-    network: &N,
-    samples: Samples<'_, N>,
-    outputs: &mut [N::Output],
-    workspace: &mut Workspace<N>,
-) -> Result<f32, TrainError> {
-    let batch = outputs.len().max(1);
-    let mut correct = 0usize;
-    for (inputs, targets) in samples
-        .inputs
-        .chunks(batch)
-        .zip(samples.targets.chunks(batch))
-    {
-        let outputs = &mut outputs[..inputs.len()];
-        network.forward_batch(inputs, outputs, workspace)?;
-        correct += outputs
-            .iter()
-            .zip(targets)
-            .filter(|(out, target)| crate::argmax(out.as_ref()) == crate::argmax(target.as_ref()))
-            .count();
-    }
-    Ok((correct as f64 / samples.len() as f64) as f32)
-}
-
 /// The first parameter of `network` that is NaN or infinite, and its value.
 fn first_non_finite<N: Network>(network: &N) -> Option<(Parameter, f32)> {
     network
@@ -552,7 +172,7 @@ fn first_non_finite<N: Network>(network: &N) -> Option<(Parameter, f32)> {
         .enumerate()
         .find_map(|(slice, values)| {
             let index = values.iter().position(|v| !v.is_finite())?;
-            Some((Parameter::locate::<N>(slice, index), values[index]))
+            Some((Parameter::locate(N::LAYERS, slice, index)?, values[index]))
         })
 }
 
@@ -566,8 +186,21 @@ fn copy_parameters<N: Network>(from: &N, to: &mut N) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_network::{Line, Pair};
-    use crate::{CrossEntropy, GradientDescent, MeanSquaredError};
+    use crate::loss::MeanSquaredError;
+    use crate::optim::GradientDescent;
+    use crate::test_network::Line;
+
+    /// The first weight of the first tensor, checked to be where the test says it is.
+    fn located(
+        layers: &[crate::model::LayerShape],
+        layer: &str,
+        neuron: usize,
+        input: Option<usize>,
+    ) -> Parameter {
+        let p = Parameter::locate(layers, 0, 0).expect("the network has a first weight");
+        assert_eq!((p.layer, p.neuron(), p.input()), (layer, neuron, input));
+        p
+    }
 
     fn params<N: Network>(net: &N) -> Vec<u32> {
         net.parameters().flatten().map(|w| w.to_bits()).collect()
@@ -640,38 +273,6 @@ mod tests {
         );
         assert_eq!(calls, 0);
         assert_eq!(net, Line::zeros());
-    }
-
-    #[test]
-    fn messages_say_what_was_expected_and_found() {
-        let e = TrainError::Mismatch {
-            set: "training",
-            inputs: 8,
-            targets: 7,
-        };
-        assert_eq!(
-            e.to_string(),
-            "the training set has 8 inputs but 7 targets: expected one target per input"
-        );
-        let e = TrainError::NonFinite {
-            epoch: 3,
-            batch: 17,
-            what: NonFinite::Gradient {
-                at: Parameter {
-                    layer: "hidden",
-                    neuron: 2,
-                    input: Some(5),
-                },
-                value: f32::NAN,
-            },
-        };
-        assert_eq!(
-            e.to_string(),
-            "training diverged in epoch 3, batch 17: the gradient of weight [2][5] of layer \
-             `hidden` is NaN; the network keeps its weights from before this batch"
-        );
-        // The cause is in the message, so it is not repeated as a source.
-        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]
@@ -799,35 +400,6 @@ mod tests {
     }
 
     #[test]
-    fn accuracy_counts_argmax_matches() {
-        // Weights [[1, 0], [0, 1]]: the output's argmax is the input's argmax.
-        let mut net = Pair::zeros();
-        net.layer.set_weights(&[[1.0, 0.0], [0.0, 1.0]]);
-        let xs = [[1.0, 0.0], [0.0, 1.0], [0.2, 0.9], [0.7, 0.1], [0.4, 0.6]];
-        let ys = [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]];
-        // Right on 0, 1 and 3: 3 of 5.
-        assert_eq!(accuracy(&net, Samples::new(&xs, &ys)), Ok(0.6));
-        assert_eq!(
-            accuracy(&net, Samples::new(&[], &[])),
-            Err(TrainError::EmptyTestSet)
-        );
-
-        // And `fit` reports the same measure, in test batches smaller than the set.
-        let mut frozen = GradientDescent::new(0.0);
-        let history = trainer(1, 2)
-            .fit(
-                &mut net,
-                &mut frozen,
-                CrossEntropy,
-                Samples::new(&xs, &ys),
-                Some(Samples::new(&xs, &ys)),
-                &mut |_| {},
-            )
-            .unwrap();
-        assert_eq!(history.epochs[0].test_accuracy, Some(0.6));
-    }
-
-    #[test]
     fn a_nan_input_stops_training_at_its_batch_with_the_weights_before_it() {
         let (mut xs, ys) = line_data();
         xs[5][0] = f32::NAN;
@@ -930,11 +502,7 @@ mod tests {
                 epoch: 1,
                 batch: 1,
                 what: NonFinite::Weight {
-                    at: Parameter {
-                        layer: "layer",
-                        neuron: 0,
-                        input: Some(0)
-                    },
+                    at: located(Line::LAYERS, "layer", 0, Some(0)),
                     value: f32::INFINITY
                 }
             }
@@ -966,40 +534,11 @@ mod tests {
                 epoch: 1,
                 batch: 1,
                 what: NonFinite::Gradient {
-                    at: Parameter {
-                        layer: "layer",
-                        neuron: 0,
-                        input: Some(0)
-                    },
+                    at: located(Line::LAYERS, "layer", 0, Some(0)),
                     value: f32::NEG_INFINITY
                 }
             }
         );
         assert_eq!(net, Line::zeros());
-    }
-
-    #[test]
-    fn parameters_are_located_by_layer_row_and_column() {
-        // Pair: weights 2×2 (slice 0), bias 2 (slice 1).
-        assert_eq!(
-            Parameter::locate::<Pair>(0, 3),
-            Parameter {
-                layer: "layer",
-                neuron: 1,
-                input: Some(1)
-            }
-        );
-        assert_eq!(
-            Parameter::locate::<Pair>(1, 1),
-            Parameter {
-                layer: "layer",
-                neuron: 1,
-                input: None
-            }
-        );
-        assert_eq!(
-            Parameter::locate::<Pair>(1, 1).to_string(),
-            "bias [1] of layer `layer`"
-        );
     }
 }

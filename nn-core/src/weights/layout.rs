@@ -1,0 +1,117 @@
+//! The layout of a network's file: PyTorch's `nn.Sequential` of `nn.Linear` layers, its tensor
+//! names and shapes, and the declaration recorded in the header.
+
+use crate::model::{tensor_count, LayerKind, LayerShape};
+use crate::network::Network;
+
+/// The `__metadata__` key under which a file records the network's declaration.
+pub const NETWORK_KEY: &str = "nn.network";
+
+/// The bytes of one `F32` value.
+pub(super) const F32_LEN: usize = 4;
+
+/// One tensor of a network: its name and shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Spec {
+    /// The tensor's name, e.g. `2.weight`.
+    pub(super) name: String,
+    /// The tensor's shape: `[out, in]` for weights, `[out]` for biases.
+    pub(super) shape: Vec<usize>,
+}
+
+impl Spec {
+    /// The number of bytes of the tensor's `F32` data, or `None` on overflow.
+    pub(super) fn byte_len(&self) -> Option<usize> {
+        self.shape
+            .iter()
+            .try_fold(F32_LEN, |n, &d| n.checked_mul(d))
+    }
+}
+
+/// One module of the equivalent `nn.Sequential`, in order: its Python source and the layer
+/// whose parameters it holds (`None` for a parameter-free module such as an activation).
+struct Module {
+    source: String,
+    layer: Option<&'static LayerShape>,
+}
+
+/// The modules of the `nn.Sequential` equivalent to `layers`, numbered as PyTorch numbers them
+/// (parameter-free modules included): a dense layer is an `nn.Linear` followed by its
+/// activation's module.
+fn modules(layers: &'static [LayerShape]) -> Vec<Module> {
+    let mut modules = Vec::with_capacity(2 * layers.len());
+    for layer in layers {
+        match layer.kind {
+            LayerKind::Dense { activation } => {
+                modules.push(Module {
+                    source: format!("nn.Linear({}, {})", layer.input.len(), layer.output.len()),
+                    layer: Some(layer),
+                });
+                modules.push(Module {
+                    source: activation.pytorch_module().to_owned(),
+                    layer: None,
+                });
+            }
+        }
+    }
+    modules
+}
+
+/// The network's tensors in [`Network::parameters`] order, named `MODULE.ROLE` after the module
+/// of the equivalent `nn.Sequential` that holds them.
+pub(super) fn specs<N: Network>() -> Vec<Spec> {
+    let mut specs = Vec::with_capacity(tensor_count(N::LAYERS));
+    for (index, module) in modules(N::LAYERS).iter().enumerate() {
+        for tensor in module.layer.iter().flat_map(|l| l.tensors()) {
+            specs.push(Spec {
+                name: format!("{index}.{}", tensor.role.name()),
+                shape: tensor.dims().to_vec(),
+            });
+        }
+    }
+    specs
+}
+
+/// The names of a network's tensors in a file, in parameter order: `0.weight`, `0.bias`,
+/// `2.weight`, `2.bias`, ... (layer `k` counting from 0 is module `2k` of PyTorch's
+/// `nn.Sequential(Linear, Activation, Linear, ...)`).
+pub fn tensor_names<N: Network>() -> Vec<String> {
+    specs::<N>().into_iter().map(|s| s.name).collect()
+}
+
+/// The network's declaration as `network!` reads it ([`Network::DECLARATION`]), e.g.
+/// `784 -> 16 sigmoid -> 10 softmax`, with layer names where they are not the default
+/// `layerN`. Saved in the file's metadata under [`NETWORK_KEY`].
+pub fn declaration<N: Network>() -> String {
+    N::DECLARATION.to_owned()
+}
+
+/// The PyTorch module that loads a network's file with `load_state_dict`, as Python source:
+/// `nn.Sequential(nn.Linear(784, 16), nn.Sigmoid(), ..., nn.Softmax(dim=-1))`, with `nn` being
+/// `torch.nn`.
+///
+/// `linear` becomes `nn.Identity()`, which keeps the module numbering; `step` becomes `Step()`,
+/// a module you define (see the [module docs](super)).
+pub fn pytorch_sequential<N: Network>() -> String {
+    let sources: Vec<String> = modules(N::LAYERS).into_iter().map(|m| m.source).collect();
+    format!("nn.Sequential({})", sources.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weights::fixtures::Tiny;
+
+    #[test]
+    fn declaration_and_pytorch_module() {
+        assert_eq!(declaration::<Tiny>(), "3 -> 2 tanh -> out: 2 softmax");
+        assert_eq!(
+            pytorch_sequential::<Tiny>(),
+            "nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 2), nn.Softmax(dim=-1))"
+        );
+        assert_eq!(
+            tensor_names::<Tiny>(),
+            ["0.weight", "0.bias", "2.weight", "2.bias"]
+        );
+    }
+}

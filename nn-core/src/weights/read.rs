@@ -1,0 +1,653 @@
+//! Reading a network's weights from safetensors: the header first, checked against the
+//! network, then the data, all checked before a single weight is written.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, Metadata, SafeTensors};
+use safetensors::SafeTensorError;
+
+use super::error::WeightsError;
+use super::layout::{specs, Spec, F32_LEN};
+use crate::network::Network;
+
+/// The largest header the safetensors format allows, in bytes (the limit of the reference
+/// implementation).
+const MAX_HEADER_LEN: u64 = 100_000_000;
+
+/// The length of the header-length prefix, in bytes.
+const PREFIX_LEN: usize = 8;
+
+/// The header length an 8-byte `prefix` declares, checked against the `following` bytes.
+fn header_len(prefix: [u8; PREFIX_LEN], following: u64) -> Result<usize, WeightsError> {
+    let declared = u64::from_le_bytes(prefix);
+    if declared > MAX_HEADER_LEN {
+        return Err(WeightsError::format(format!(
+            "its first 8 bytes declare a {declared}-byte header, more than the \
+             {MAX_HEADER_LEN} bytes the format allows"
+        )));
+    }
+    if declared > following {
+        return Err(WeightsError::format(format!(
+            "its first 8 bytes declare a {declared}-byte header, but only {following} bytes \
+             follow them"
+        )));
+    }
+    usize::try_from(declared).map_err(|_| {
+        WeightsError::format(format!("a {declared}-byte header does not fit in memory"))
+    })
+}
+
+/// Parses the JSON `header` and checks that it describes exactly the `data_len` bytes of tensor
+/// data that follow it.
+fn parse_header(header: &[u8], data_len: u64) -> Result<Metadata, WeightsError> {
+    let metadata: Metadata = serde_json::from_slice(header).map_err(|e| WeightsError::Format {
+        file: None,
+        reason: "its header is not a valid safetensors JSON header".to_owned(),
+        source: Some(Box::new(SafeTensorError::InvalidHeaderDeserialization(e))),
+    })?;
+    let described = metadata.data_len() as u64;
+    if described != data_len {
+        return Err(WeightsError::format(format!(
+            "its header describes {described} bytes of tensor data, but {data_len} bytes follow \
+             the header"
+        )));
+    }
+    Ok(metadata)
+}
+
+/// Checks the file's tensor names, dtypes and shapes against the network's `specs`.
+fn check_tensors(specs: &[Spec], metadata: &Metadata) -> Result<(), WeightsError> {
+    for spec in specs {
+        if metadata.info(&spec.name).is_none() {
+            return Err(WeightsError::MissingTensor {
+                name: spec.name.clone(),
+                found: metadata.offset_keys(),
+                file: None,
+            });
+        }
+    }
+    for name in metadata.offset_keys() {
+        if !specs.iter().any(|s| s.name == name) {
+            return Err(WeightsError::UnexpectedTensor {
+                name,
+                expected: specs.iter().map(|s| s.name.clone()).collect(),
+                file: None,
+            });
+        }
+    }
+    for spec in specs {
+        let Some(info) = metadata.info(&spec.name) else {
+            continue; // Checked above.
+        };
+        if info.dtype != Dtype::F32 {
+            return Err(WeightsError::Dtype {
+                name: spec.name.clone(),
+                found: info.dtype.to_string(),
+                file: None,
+            });
+        }
+        if info.shape != spec.shape {
+            return Err(WeightsError::Shape {
+                name: spec.name.clone(),
+                expected: spec.shape.clone(),
+                found: info.shape.clone(),
+                file: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The values of an `F32` tensor's little-endian bytes.
+fn values(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    bytes
+        .chunks_exact(F32_LEN)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+}
+
+/// A network's weights read from the bytes of a safetensors file.
+///
+/// # Errors
+///
+/// As for [`from_bytes_into`].
+pub fn from_bytes<N: Network>(bytes: &[u8]) -> Result<N, WeightsError> {
+    let mut network = N::zeros();
+    from_bytes_into(&mut network, bytes)?;
+    Ok(network)
+}
+
+/// Reads the bytes of a safetensors file into `network`'s weights and biases, all or nothing:
+/// every tensor is checked before any weight is written, so on error `network` is unchanged.
+///
+/// # Errors
+///
+/// [`WeightsError::Format`] if the bytes are not a safetensors file,
+/// [`WeightsError::MissingTensor`] or [`WeightsError::UnexpectedTensor`] if the file's tensors
+/// are not exactly the network's, [`WeightsError::Dtype`] for a tensor that is not `F32`,
+/// [`WeightsError::Shape`] for a tensor of the wrong shape, and [`WeightsError::NotFinite`] for a
+/// NaN or infinite value.
+pub fn from_bytes_into<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), WeightsError> {
+    let Some((prefix, rest)) = bytes.split_first_chunk::<PREFIX_LEN>() else {
+        return Err(WeightsError::format(format!(
+            "it is {} bytes long, too short for the 8-byte header length that starts a \
+             safetensors file",
+            bytes.len()
+        )));
+    };
+    let n = header_len(*prefix, rest.len() as u64)?;
+    let Some((header, data)) = rest.split_at_checked(n) else {
+        // `header_len` checked `n` against the bytes that follow the prefix.
+        return Err(WeightsError::format(format!(
+            "its {n}-byte header runs past its end"
+        )));
+    };
+    let metadata = parse_header(header, data.len() as u64)?;
+    let specs = specs::<N>();
+    check_tensors(&specs, &metadata)?;
+    // The header's offsets are now known to cover the data exactly, so the crate's reader
+    // cannot fail; its errors are mapped all the same, never unwrapped.
+    let tensors = SafeTensors::deserialize(bytes).map_err(|source| WeightsError::Format {
+        file: None,
+        reason: "the safetensors reader refused it".to_owned(),
+        source: Some(Box::new(source)),
+    })?;
+    let mut data = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let view = tensors
+            .tensor(&spec.name)
+            .map_err(|_| WeightsError::MissingTensor {
+                name: spec.name.clone(),
+                found: tensors.names().iter().map(|n| (*n).to_owned()).collect(),
+                file: None,
+            })?;
+        let bytes = view.data();
+        let needed = spec.byte_len();
+        if Some(bytes.len()) != needed {
+            return Err(WeightsError::format(format!(
+                "tensor `{}` has {} bytes of data, but its shape {:?} needs {}",
+                spec.name,
+                bytes.len(),
+                spec.shape,
+                needed.map_or_else(|| "more than fit in memory".to_owned(), |n| n.to_string())
+            )));
+        }
+        if let Some((index, value)) = values(bytes).enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(WeightsError::NotFinite {
+                name: spec.name.clone(),
+                index,
+                value,
+                shape: spec.shape.clone(),
+                file: None,
+            });
+        }
+        data.push(bytes);
+    }
+    // Everything is checked: write.
+    for (parameter, bytes) in network.parameters_mut().zip(data) {
+        for (p, v) in parameter.iter_mut().zip(values(bytes)) {
+            *p = v;
+        }
+    }
+    Ok(())
+}
+
+/// Loads a network's weights from a safetensors file (see the [module docs](super) for the
+/// layout, and [`save`](super::save) for writing one).
+///
+/// # Errors
+///
+/// [`WeightsError::Read`] if the file cannot be read, and otherwise as for [`from_bytes_into`],
+/// with the file named in the error.
+pub fn load<N: Network>(path: impl AsRef<Path>) -> Result<N, WeightsError> {
+    let mut network = N::zeros();
+    load_into(&mut network, path)?;
+    Ok(network)
+}
+
+/// Loads a safetensors file into `network`'s weights and biases, all or nothing: on error
+/// `network` is unchanged.
+///
+/// # Errors
+///
+/// As for [`load`].
+pub fn load_into<N: Network>(network: &mut N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
+    let path = path.as_ref();
+    let bytes = read_file::<N>(path)?;
+    from_bytes_into(network, &bytes).map_err(|e| e.with_file(path))
+}
+
+/// Reads a weights file whole, after checking its header against the network `N`: a file of
+/// another model is refused after reading only its header.
+fn read_file<N: Network>(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    let read_error = |source| WeightsError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(read_error)?;
+    let len = file.metadata().map_err(read_error)?.len();
+    let Some(following) = len.checked_sub(PREFIX_LEN as u64) else {
+        return Err(WeightsError::format(format!(
+            "it is {len} bytes long, too short for the 8-byte header length that starts a \
+             safetensors file"
+        ))
+        .with_file(path));
+    };
+    let mut prefix = [0; PREFIX_LEN];
+    file.read_exact(&mut prefix).map_err(read_error)?;
+    let n = header_len(prefix, following).map_err(|e| e.with_file(path))?;
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&prefix);
+    (&mut file)
+        .take(n as u64)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    let header = &bytes[PREFIX_LEN..];
+    let data_len = following - header.len() as u64;
+    let metadata = parse_header(header, data_len).map_err(|e| e.with_file(path))?;
+    check_tensors(&specs::<N>(), &metadata).map_err(|e| e.with_file(path))?;
+    // The header is the network's, so the data is the size of its parameters.
+    file.take(data_len)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_dir::TempDir;
+    use crate::weights::fixtures::{
+        assert_mentions, bits, error_of, file_of, le, tiny, tiny_tensors, TestResult, Tiny,
+    };
+    use crate::weights::{save, tensor_names, to_bytes};
+    use std::error::Error as _;
+    use std::fs;
+
+    /// A header-length prefix, a JSON header and data, as raw bytes.
+    fn raw_file(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(data);
+        bytes
+    }
+
+    #[test]
+    fn round_trip_is_bit_exact() -> TestResult {
+        let t = tiny();
+        let back: Tiny = from_bytes(&to_bytes(&t)?)?;
+        assert_eq!(bits(&back), bits(&t));
+        let x = [0.3, -0.7, 2.0];
+        assert_eq!(
+            back.forward(&x).map(f32::to_bits),
+            t.forward(&x).map(f32::to_bits)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_from_the_crates_serializer_loads() -> TestResult {
+        let t: Tiny = from_bytes(&file_of(&tiny_tensors())?)?;
+        assert_eq!(bits(&t), bits(&tiny()));
+        Ok(())
+    }
+
+    #[test]
+    fn missing_tensor_is_named_with_what_the_file_has() -> TestResult {
+        let mut tensors = tiny_tensors();
+        tensors.retain(|t| t.0 != "2.bias");
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert!(
+            matches!(&e, WeightsError::MissingTensor { name, found, file: None }
+                if name == "2.bias" && found == &["0.bias", "0.weight", "2.weight"]),
+            "{e:?}"
+        );
+        assert_mentions(
+            &e.to_string(),
+            &[
+                "`2.bias` is missing",
+                "the file has `0.bias`, `0.weight`, `2.weight`",
+            ],
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn misnamed_tensor_is_reported_as_missing_with_the_files_names() -> TestResult {
+        let mut tensors = tiny_tensors();
+        tensors[0].0 = "fc1.weight";
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert!(
+            matches!(&e, WeightsError::MissingTensor { name, .. } if name == "0.weight"),
+            "{e:?}"
+        );
+        assert_mentions(&e.to_string(), &["`0.weight` is missing", "`fc1.weight`"]);
+        Ok(())
+    }
+
+    #[test]
+    fn extra_tensor_is_named_with_what_the_network_has() -> TestResult {
+        let mut tensors = tiny_tensors();
+        tensors.push(("4.weight", Dtype::F32, vec![1, 2], le(&[1.0, 2.0])));
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert!(
+            matches!(&e, WeightsError::UnexpectedTensor { name, expected, .. }
+                if name == "4.weight" && expected == &tensor_names::<Tiny>()),
+            "{e:?}"
+        );
+        assert_mentions(
+            &e.to_string(),
+            &[
+                "`4.weight`",
+                "has exactly `0.weight`, `0.bias`, `2.weight`, `2.bias`",
+            ],
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_dtype_names_tensor_and_both_dtypes() -> TestResult {
+        let mut tensors = tiny_tensors();
+        let doubles: Vec<u8> = [1.0f64, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors[3] = ("2.bias", Dtype::F64, vec![2], doubles);
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert!(
+            matches!(&e, WeightsError::Dtype { name, found, .. } if name == "2.bias" && found == "F64"),
+            "{e:?}"
+        );
+        assert_mentions(
+            &e.to_string(),
+            &["tensor `2.bias` has dtype F64, expected F32"],
+        );
+
+        tensors[3] = ("2.bias", Dtype::BF16, vec![2], vec![0; 4]);
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert_mentions(
+            &e.to_string(),
+            &["tensor `2.bias` has dtype BF16, expected F32"],
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_shape_names_tensor_and_both_shapes() -> TestResult {
+        let mut tensors = tiny_tensors();
+        tensors[2].2 = vec![4, 1];
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert!(
+            matches!(&e, WeightsError::Shape { name, expected, found, .. }
+                if name == "2.weight" && expected == &[2, 2] && found == &[4, 1]),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "tensor `2.weight` has shape [4, 1], expected [2, 2]"
+        );
+
+        // The transpose of a weight matrix gets a hint.
+        let mut tensors = tiny_tensors();
+        tensors[0].2 = vec![3, 2];
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert_mentions(
+            &e.to_string(),
+            &[
+                "tensor `0.weight` has shape [3, 2], expected [2, 3]",
+                "transposed?",
+            ],
+        );
+
+        // A bias with a leading batch dimension is a shape error, not silently flattened.
+        let mut tensors = tiny_tensors();
+        tensors[1].2 = vec![1, 2];
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert_mentions(
+            &e.to_string(),
+            &["tensor `0.bias` has shape [1, 2], expected [2]"],
+        );
+        assert!(!e.to_string().contains("transposed"));
+        Ok(())
+    }
+
+    #[test]
+    fn non_finite_values_are_named_with_their_index() -> TestResult {
+        let mut tensors = tiny_tensors();
+        // 0.weight is [2, 3]: index 4 is row 1, column 1.
+        tensors[0].3[16..20].copy_from_slice(&f32::NAN.to_le_bytes());
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert!(
+            matches!(&e, WeightsError::NotFinite { name, index: 4, value, .. }
+                if name == "0.weight" && value.is_nan()),
+            "{e:?}"
+        );
+        assert_mentions(
+            &e.to_string(),
+            &["tensor `0.weight` holds NaN at index 4 ([1][1])"],
+        );
+
+        let mut tensors = tiny_tensors();
+        tensors[3].3[4..8].copy_from_slice(&f32::NEG_INFINITY.to_le_bytes());
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert_eq!(
+            e.to_string(),
+            "tensor `2.bias` holds -inf at index 1: weights and biases must be finite"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_load_leaves_the_network_unchanged() -> TestResult {
+        let before = tiny();
+        let mut other = Tiny::zeros();
+        other.layer1.set_weights(&[[9.0; 3]; 2]);
+        // Every tensor of `other` is valid but the last, so a loader that wrote as it went
+        // would have changed `0.weight` by the time it found the problem.
+        let mut tensors: Vec<_> = vec![
+            (
+                "0.weight",
+                Dtype::F32,
+                vec![2, 3],
+                le(other.layer1.weights_flat()),
+            ),
+            ("0.bias", Dtype::F32, vec![2], le(other.layer1.bias())),
+            (
+                "2.weight",
+                Dtype::F32,
+                vec![2, 2],
+                le(other.out.weights_flat()),
+            ),
+            ("2.bias", Dtype::F32, vec![2], le(&[0.0, f32::NAN])),
+        ];
+        let mut net = before.clone();
+        error_of(from_bytes_into(&mut net, &file_of(&tensors)?))?;
+        assert_eq!(bits(&net), bits(&before));
+
+        tensors[3] = ("2.bias", Dtype::F32, vec![1, 2], le(&[0.0, 0.0]));
+        error_of(from_bytes_into(&mut net, &file_of(&tensors)?))?;
+        assert_eq!(bits(&net), bits(&before));
+
+        tensors[3].2 = vec![2];
+        from_bytes_into(&mut net, &file_of(&tensors)?)?;
+        assert_eq!(net.layer1.weights()[1][2], 9.0);
+        Ok(())
+    }
+
+    /// A file of eight `U8` tensors of `usize::MAX / 8` bytes each, with 8 bytes of data.
+    fn huge_header() -> Vec<u8> {
+        let m = usize::MAX / 8;
+        let tensors: Vec<String> = (0..8)
+            .map(|k| {
+                format!(
+                    r#""t{k}":{{"dtype":"U8","shape":[{m}],"data_offsets":[{},{}]}}"#,
+                    k * m,
+                    (k + 1) * m
+                )
+            })
+            .collect();
+        raw_file(&format!("{{{}}}", tensors.join(",")), &[0; 8])
+    }
+
+    #[test]
+    fn data_that_is_not_safetensors_is_a_format_error() -> TestResult {
+        let good = to_bytes(&tiny())?;
+        let n = u64::from_le_bytes(good[..8].try_into()?) as usize;
+        let mut truncated = good.clone();
+        truncated.pop();
+        let mut longer = good.clone();
+        longer.push(0);
+        let mut not_json = good.clone();
+        not_json[8] = b'[';
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("empty", vec![], "it is 0 bytes long, too short"),
+            ("seven bytes", vec![1; 7], "it is 7 bytes long, too short"),
+            (
+                "a png",
+                png,
+                "more than the 100000000 bytes the format allows",
+            ),
+            (
+                "a header longer than the data",
+                raw_file("{}", &[])[..9].to_vec(),
+                "declare a 2-byte header, but only 1 bytes follow them",
+            ),
+            (
+                "a header that is not JSON",
+                not_json,
+                "not a valid safetensors JSON header",
+            ),
+            (
+                "JSON that is not a header",
+                raw_file(r#"{"a": 1}"#, &[]),
+                "not a valid safetensors JSON header",
+            ),
+            (
+                "a truncated data section",
+                truncated,
+                "describes 56 bytes of tensor data, but 55 bytes follow",
+            ),
+            (
+                "trailing bytes",
+                longer,
+                "describes 56 bytes of tensor data, but 57 bytes follow",
+            ),
+            (
+                "offsets that leave a gap",
+                raw_file(
+                    r#"{"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                    &[0; 8],
+                ),
+                "not a valid safetensors JSON header",
+            ),
+            (
+                // Eight tensors whose data adds up to almost usize::MAX bytes: a reader that
+                // adds that to the header length without checking overflows (the safetensors
+                // crate's own reader does, and panics in a debug build).
+                "a huge data section",
+                huge_header(),
+                "bytes of tensor data, but 8 bytes follow",
+            ),
+        ];
+        assert_eq!(n % 8, 0, "the crate pads the header to 8 bytes");
+        for (what, bytes, expected) in cases {
+            let e = error_of(from_bytes::<Tiny>(&bytes))?;
+            assert!(
+                matches!(e, WeightsError::Format { file: None, .. }),
+                "{what}: {e:?}"
+            );
+            let message = e.to_string();
+            assert_mentions(
+                &message,
+                &["the data is not a valid safetensors file", expected],
+            );
+        }
+        // The JSON parser's complaint is kept as the source, not lost.
+        let e = error_of(from_bytes::<Tiny>(&raw_file("{oops", &[])))?;
+        assert!(e.source().is_some(), "{e:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn save_and_load_a_file() -> TestResult {
+        let dir = TempDir::new("weights")?;
+        let path = dir.path("tiny.safetensors");
+        save(&tiny(), &path)?;
+        assert_eq!(fs::read(&path)?, to_bytes(&tiny())?);
+        let back: Tiny = load(&path)?;
+        assert_eq!(bits(&back), bits(&tiny()));
+
+        // Saving again replaces the file whole and leaves no temporary file behind.
+        let mut other = tiny();
+        other.out.set_bias(&[7.0, 8.0]);
+        save(&other, &path)?;
+        assert_eq!(fs::read(&path)?, to_bytes(&other)?);
+        assert_eq!(dir.entries()?, ["tiny.safetensors"]);
+        Ok(())
+    }
+
+    #[test]
+    fn file_errors_name_the_file() -> TestResult {
+        let dir = TempDir::new("weights")?;
+        let missing = dir.path("missing.safetensors");
+        let e = error_of(load::<Tiny>(&missing))?;
+        assert!(
+            matches!(&e, WeightsError::Read { path, .. } if path == &missing),
+            "{e:?}"
+        );
+        assert_mentions(
+            &e.to_string(),
+            &["cannot read", &missing.display().to_string()],
+        );
+
+        let path = dir.path("bad.safetensors");
+        let mut tensors = tiny_tensors();
+        tensors[2].2 = vec![1, 4];
+        fs::write(&path, file_of(&tensors)?)?;
+        let e = error_of(load::<Tiny>(&path))?;
+        assert!(
+            matches!(&e, WeightsError::Shape { file: Some(f), .. } if f == &path),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "tensor `2.weight` in {} has shape [1, 4], expected [2, 2]",
+                path.display()
+            )
+        );
+
+        for (len, expected) in [(3, "is 3 bytes long"), (60, "declare a")] {
+            let mut bytes = to_bytes(&tiny())?;
+            bytes.truncate(len);
+            fs::write(&path, &bytes)?;
+            let e = error_of(load::<Tiny>(&path))?;
+            assert_mentions(
+                &e.to_string(),
+                &[
+                    &format!("{} is not a valid safetensors file", path.display()),
+                    expected,
+                ],
+            );
+        }
+
+        // A file whose header is fine but whose data is cut short.
+        let mut bytes = to_bytes(&tiny())?;
+        bytes.truncate(bytes.len() - 4);
+        fs::write(&path, &bytes)?;
+        let e = error_of(load::<Tiny>(&path))?;
+        assert!(matches!(e, WeightsError::Format { .. }), "{e:?}");
+        assert_mentions(
+            &e.to_string(),
+            &["56 bytes of tensor data, but 52 bytes follow"],
+        );
+
+        let mut net = tiny();
+        let mut tensors = tiny_tensors();
+        tensors[3].3 = le(&[1.0, f32::NAN]);
+        fs::write(&path, file_of(&tensors)?)?;
+        let e = error_of(load_into(&mut net, &path))?;
+        assert!(matches!(e, WeightsError::NotFinite { .. }), "{e:?}");
+        assert_eq!(bits(&net), bits(&tiny()));
+        Ok(())
+    }
+}
