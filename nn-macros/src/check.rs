@@ -89,35 +89,12 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
     }
     check_input_has_no_activation(cx, &decl);
     let last = decl.layers.len();
-    let mut layers = Vec::new();
-    for (i, layer) in decl.layers.iter().enumerate() {
-        let index = i + 1;
-        let width = width_value(cx, &layer.width);
-        if let Some(width) = &width {
-            check_layer_width(cx, &decl.name, layer, index, width);
-        }
-        let act = check_activation(cx, &decl.name, layer, index, index == last);
-        if let (Some(width), Some((act, act_span))) = (width, act) {
-            let (field, named) = match &layer.name {
-                Some(n) => (n.clone(), true),
-                None => (
-                    Ident::new(&format!("layer{index}"), layer.width.span()),
-                    false,
-                ),
-            };
-            layers.push(Layer {
-                index,
-                field,
-                named,
-                output: index == last,
-                kind: LayerKind::Dense(Dense {
-                    width,
-                    act,
-                    act_span,
-                }),
-            });
-        }
-    }
+    let layers: Vec<Layer> = decl
+        .layers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, layer)| check_layer(cx, &decl.name, layer, i + 1, i + 1 == last))
+        .collect();
     check_unique_names(cx, &decl.name, &decl.layers);
     if count(cx) > before {
         return None;
@@ -131,6 +108,42 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
     })
 }
 
+/// Checks layer `index` (counting from 1) of `net`, recording its problems in `cx`, and builds
+/// its model; `None` if it had any.
+fn check_layer(
+    cx: &Ctxt,
+    net: &Ident,
+    layer: &LayerDecl,
+    index: usize,
+    is_output: bool,
+) -> Option<Layer> {
+    let width = width_value(cx, &layer.width);
+    if let Some(width) = &width {
+        check_layer_width(cx, net, layer, index, width);
+    }
+    let act = check_activation(cx, net, layer, index, is_output);
+    let (width, (act, act_span)) = (width?, act?);
+    let (field, named) = match &layer.name {
+        Some(n) => (n.clone(), true),
+        None => (
+            Ident::new(&format!("layer{index}"), layer.width.span()),
+            false,
+        ),
+    };
+    Some(Layer {
+        index,
+        field,
+        named,
+        output: is_output,
+        kind: LayerKind::Dense(Dense {
+            width,
+            act,
+            act_span,
+        }),
+    })
+}
+
+/// The number of problems recorded so far.
 fn count(cx: &Ctxt) -> usize {
     cx.errors.borrow().as_ref().map_or(0, Vec::len)
 }

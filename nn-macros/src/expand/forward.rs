@@ -144,3 +144,26 @@ pub fn forward_batch(net: &Network) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::parse_invocation;
+    use crate::check::check;
+
+    #[test]
+    fn wide_hidden_samples_live_on_the_heap_and_the_output_is_an_array() {
+        let (nets, errors) = check(parse_invocation(quote! {
+            struct W: 2 -> 5000 relu -> 3 relu -> 5000 linear;
+        }));
+        assert!(errors.is_ok());
+        let code = forward(&nets[0]).to_string();
+        let heap = quote!(let mut a1 = ::nn::__private::zeroed_box::<5000>();).to_string();
+        let reads_heap = quote!(::nn::__private::array(&*a1)).to_string();
+        let stack = quote!(let mut a3 = [0.0f32; 5000];).to_string();
+        assert!(code.contains(&heap), "{code}");
+        assert!(code.contains(&reads_heap), "{code}");
+        assert!(code.contains(&stack), "{code}");
+        assert_eq!(code.matches("zeroed_box").count(), 1, "{code}");
+    }
+}

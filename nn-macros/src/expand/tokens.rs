@@ -210,9 +210,10 @@ mod tests {
                 input.sample().to_string(),
             )
         };
-        assert_eq!(spell(0), ("x".into(), "x".into(), "input".into()));
-        assert_eq!(spell(1), ("a1".into(), "a1".into(), "& * a1".into()));
-        assert_eq!(spell(2), ("a2".into(), "a2".into(), "& a2".into()));
+        let code = |tokens: TokenStream| tokens.to_string();
+        assert_eq!(spell(0), ("x".into(), "x".into(), code(quote!(input))));
+        assert_eq!(spell(1), ("a1".into(), "a1".into(), code(quote!(&*a1))));
+        assert_eq!(spell(2), ("a2".into(), "a2".into(), code(quote!(&a2))));
     }
 
     #[test]
