@@ -19,12 +19,6 @@ pub trait Network: Sized {
     const INPUT: usize;
     /// The number of outputs.
     const OUTPUT: usize;
-    /// Each layer's width (number of neurons), first hidden layer to output layer.
-    const WIDTHS: &'static [usize];
-    /// Each layer's name: the name given in the declaration, or `layerN` counting from 1.
-    const LAYER_NAMES: &'static [&'static str];
-    /// Each layer's activation, as written in the declaration.
-    const ACTIVATIONS: &'static [&'static str];
     /// The network's structure: each layer's name, kind, input and output shape, first hidden
     /// layer to output layer. Everything that needs the structure at run time reads this.
     const LAYERS: &'static [LayerShape];

@@ -274,9 +274,6 @@ impl Xor {
 impl ::nn::__private::Network for Xor {
     const INPUT: usize = 2;
     const OUTPUT: usize = 1;
-    const WIDTHS: &'static [usize] = &[3, 1];
-    const LAYER_NAMES: &'static [&'static str] = &["hidden", "out"];
-    const ACTIVATIONS: &'static [&'static str] = &["tanh", "sigmoid"];
     const LAYERS: &'static [::nn::__private::LayerShape] = &[
         ::nn::__private::LayerShape::dense(
             "hidden",
