@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use nn::tape::{Tape, TapeNetwork};
-use nn::{CrossEntropy, Train, Workspace};
+use nn::{CrossEntropy, Trainable, Workspace};
 
 nn::network! {
     /// The seminar's digit classifier.
@@ -19,7 +19,7 @@ nn::network! {
 }
 
 /// Benchmarks one sample's forward + backward both ways, cycling through `xs`.
-fn compare<N: Train<CrossEntropy>>(
+fn compare<N: Trainable<CrossEntropy>>(
     c: &mut Criterion,
     name: &str,
     net: &N,

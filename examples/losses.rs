@@ -6,7 +6,9 @@
 //! `cargo run --release --example losses`
 
 use nn::data::Mnist;
-use nn::{CrossEntropy, History, MeanSquaredError, Momentum, Samples, Train, Trainer, Workspace};
+use nn::{
+    CrossEntropy, History, MeanSquaredError, Momentum, Samples, Trainable, Trainer, Workspace,
+};
 use plotters::prelude::*;
 
 nn::network! {
@@ -35,11 +37,11 @@ fn train<L>(
 ) -> Result<Run, Box<dyn std::error::Error>>
 where
     L: Copy,
-    Digits: Train<L>,
+    Digits: Trainable<L>,
 {
     let mut net = start.clone();
     let mut ws = Workspace::new();
-    let initial_loss = <Digits as Train<L>>::loss_batch(
+    let initial_loss = <Digits as Trainable<L>>::loss_batch(
         &net,
         loss,
         &mnist.train.inputs,

@@ -4,7 +4,8 @@
 //! extrapolation) without touching the backward pass under test.
 
 use nn::{
-    check_gradients, BinaryCrossEntropy, CrossEntropy, GradCheck, MeanSquaredError, Network, Train,
+    check_gradients, BinaryCrossEntropy, CrossEntropy, GradCheck, MeanSquaredError, Network,
+    Trainable,
 };
 
 nn::network! {
@@ -59,7 +60,7 @@ const SEEDS: [u64; 4] = [1, 2, 3, 42];
 
 fn check<N, L>(mut net: N, loss: L, inputs: &[N::Input], targets: &[N::Output], what: &str)
 where
-    N: Train<L>,
+    N: Trainable<L>,
     L: Copy,
 {
     let report = check_gradients(&mut net, loss, inputs, targets, GradCheck::default())

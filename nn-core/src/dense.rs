@@ -23,7 +23,6 @@ use rand::{Rng, RngExt};
 
 use crate::activation::{Activation, Differentiable};
 use crate::kernel;
-use crate::loss::{Loss, LossGradient};
 
 /// A fully connected layer of `O` neurons over `I` inputs with activation `A`.
 ///
@@ -207,49 +206,6 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
             GenericArray::slice_from_chunks_mut(delta),
             O::USIZE,
         );
-    }
-
-    /// For an output layer: the mean `loss` over a batch of targets `y`, writing each row's
-    /// `∂(mean L)/∂z` into `delta`, from the `z` and `a` of [`forward_train`](Self::forward_train).
-    #[inline]
-    pub fn loss_delta<L: LossGradient<A>>(
-        &self,
-        loss: &L,
-        z: &[GenericArray<f32, O>],
-        a: &[GenericArray<f32, O>],
-        y: &[GenericArray<f32, O>],
-        delta: &mut [GenericArray<f32, O>],
-    ) -> f32 {
-        let n = y.len();
-        crate::loss::batch_delta::<L, A>(
-            loss,
-            n,
-            O::USIZE,
-            GenericArray::slice_from_chunks(&z[..n]),
-            GenericArray::slice_from_chunks(&a[..n]),
-            GenericArray::slice_from_chunks(y),
-            GenericArray::slice_from_chunks_mut(&mut delta[..n]),
-        )
-    }
-
-    /// For an output layer: the mean `loss` over a batch of targets `y`, without gradients.
-    #[inline]
-    pub fn loss_mean<L: Loss<A>>(
-        &self,
-        loss: &L,
-        z: &[GenericArray<f32, O>],
-        a: &[GenericArray<f32, O>],
-        y: &[GenericArray<f32, O>],
-    ) -> f32 {
-        let n = y.len();
-        crate::loss::batch_loss::<L, A>(
-            loss,
-            n,
-            O::USIZE,
-            GenericArray::slice_from_chunks(&z[..n]),
-            GenericArray::slice_from_chunks(&a[..n]),
-            GenericArray::slice_from_chunks(y),
-        )
     }
 
     /// Backward pass of a batch: from the layer's inputs `x` and deltas `delta = ∂L/∂z`,

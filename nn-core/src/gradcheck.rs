@@ -21,7 +21,7 @@
 
 use crate::error::Error;
 use crate::model::{tensor_count, Parameter};
-use crate::network::{Network, Train, Workspace};
+use crate::network::{Network, Trainable, Workspace};
 
 /// How the check nudges weights and when it calls a difference a mismatch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,7 +103,7 @@ impl core::fmt::Display for GradCheckReport {
 ///
 /// # Errors
 ///
-/// The errors of [`Train::gradient_batch`] for a malformed batch.
+/// The errors of [`Trainable::gradient_batch`] for a malformed batch.
 pub fn check_gradients<N, L>(
     network: &mut N,
     loss: L,
@@ -112,7 +112,7 @@ pub fn check_gradients<N, L>(
     options: GradCheck,
 ) -> Result<GradCheckReport, Error>
 where
-    N: Train<L>,
+    N: Trainable<L>,
     L: Copy,
 {
     let mut ws = Workspace::<N>::with_capacity(inputs.len());

@@ -7,7 +7,7 @@
 //!   zero-sized type with its function and derivative.
 //! - [`loss`]: mean squared error, cross-entropy on softmax, binary cross-entropy on sigmoid.
 //! - [`optim`]: gradient descent, momentum and Adam.
-//! - [`Network`] and [`Train`]: what every generated network implements, for generic code.
+//! - [`Network`] and [`Trainable`]: what every generated network implements, for generic code.
 //! - [`model`]: a network's structure as one typed value ([`Network::LAYERS`]): each layer's
 //!   name, kind and shapes, read by everything that needs the structure at run time.
 //! - [`train`]: the training loop ([`Trainer::fit`]): shuffled mini-batches over epochs, per-epoch
@@ -75,7 +75,9 @@ pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
-pub use network::{Network, Train, Workspace};
+#[allow(deprecated)]
+pub use network::Train;
+pub use network::{Network, Trainable, Workspace};
 pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
 pub use parallel::DataParallel;
 pub use train::{

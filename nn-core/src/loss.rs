@@ -27,6 +27,8 @@
 //! assert!((ce - 2f32.ln()).abs() < 1e-6);
 //! ```
 
+use generic_array::{ArrayLength, GenericArray};
+
 use crate::activation::{softplus, Activation, Differentiable, Sigmoid, Softmax};
 
 /// A loss function that can judge an output layer with activation `A`.
@@ -43,6 +45,26 @@ pub trait Loss<A: Activation>: Copy {
     /// The loss of one sample, from the output layer's weighted sums `z`, its outputs `a` and
     /// the target `y`.
     fn loss(&self, z: &[f32], a: &[f32], y: &[f32]) -> f32;
+
+    /// The mean loss over a batch of typed rows: the output layer's `z` and `a` from the
+    /// training forward pass and the targets `y` (one row each per sample).
+    #[inline]
+    fn mean_rows<O: ArrayLength>(
+        &self,
+        z: &[GenericArray<f32, O>],
+        a: &[GenericArray<f32, O>],
+        y: &[GenericArray<f32, O>],
+    ) -> f32 {
+        let n = y.len();
+        batch_loss::<Self, A>(
+            self,
+            n,
+            O::USIZE,
+            GenericArray::slice_from_chunks(&z[..n]),
+            GenericArray::slice_from_chunks(&a[..n]),
+            GenericArray::slice_from_chunks(y),
+        )
+    }
 }
 
 /// A loss that can also train an output layer with activation `A`: it gives the layer's delta
@@ -57,6 +79,28 @@ pub trait Loss<A: Activation>: Copy {
 pub trait LossGradient<A: Activation>: Loss<A> {
     /// Writes `∂L/∂z` of one sample into `delta`.
     fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]);
+
+    /// The mean loss over a batch of typed rows, writing each row's `∂(mean L)/∂z` into `delta`:
+    /// the output layer's delta, the first link of the chain rule, as the loss decides it.
+    #[inline]
+    fn delta_rows<O: ArrayLength>(
+        &self,
+        z: &[GenericArray<f32, O>],
+        a: &[GenericArray<f32, O>],
+        y: &[GenericArray<f32, O>],
+        delta: &mut [GenericArray<f32, O>],
+    ) -> f32 {
+        let n = y.len();
+        batch_delta::<Self, A>(
+            self,
+            n,
+            O::USIZE,
+            GenericArray::slice_from_chunks(&z[..n]),
+            GenericArray::slice_from_chunks(&a[..n]),
+            GenericArray::slice_from_chunks(y),
+            GenericArray::slice_from_chunks_mut(&mut delta[..n]),
+        )
+    }
 }
 
 /// Mean squared error, as on the seminar's slide: `L = Σᵢ (aᵢ - yᵢ)² / n` over the `n` outputs.

@@ -1,7 +1,7 @@
 //! What every network `network!` declares has in common, for code that is generic over networks
 //! (training loops, optimizers, the gradient check, weight files).
 //!
-//! A generated network implements [`Network`], and [`Train<L>`] for every loss `L` that fits its
+//! A generated network implements [`Network`], and [`Trainable<L>`] for every loss `L` that fits its
 //! output layer. Its inherent methods do the same things with literal array sizes in their
 //! signatures, which is what most users call.
 
@@ -67,7 +67,7 @@ pub trait Network: Sized {
 
 /// A network that can be trained with the loss `L`: every layer has a gradient and `L` fits the
 /// output layer.
-pub trait Train<L>: Network {
+pub trait Trainable<L>: Network {
     /// Computes the gradient of the mean loss over a batch with respect to every weight and
     /// bias, writing it into `grads` (overwriting it), and returns the mean loss.
     ///
@@ -88,7 +88,7 @@ pub trait Train<L>: Network {
     ///
     /// # Errors
     ///
-    /// As for [`gradient_batch`](Train::gradient_batch).
+    /// As for [`gradient_batch`](Trainable::gradient_batch).
     fn loss_batch(
         &self,
         loss: L,
@@ -97,6 +97,13 @@ pub trait Train<L>: Network {
         workspace: &mut Workspace<Self>,
     ) -> Result<f32, Error>;
 }
+
+/// The old name of [`Trainable`].
+#[deprecated(since = "0.2.0", note = "renamed to `Trainable`")]
+pub trait Train<L>: Trainable<L> {}
+
+#[allow(deprecated)]
+impl<L, N: Trainable<L>> Train<L> for N {}
 
 /// Checks that a batch has samples and one target row per input; returns its size.
 ///

@@ -1,6 +1,6 @@
 //! Data-parallel gradients: one batch split across threads, the gradients reduced.
 //!
-//! [`DataParallel::gradient_batch`] does what [`Train::gradient_batch`] does, on several cores:
+//! [`DataParallel::gradient_batch`] does what [`Trainable::gradient_batch`] does, on several cores:
 //! the batch is cut into one contiguous chunk per thread, each thread runs the network's own
 //! backprop on its chunk into its own [`Workspace`] and gradient buffer, and the chunks' mean
 //! gradients are combined into the batch's, weighted by chunk size:
@@ -20,7 +20,7 @@
 //!
 //! The sum is the same mathematically but rounded differently from the one-thread gradient
 //! (each chunk is a mean, then the means are weighted), so results differ from
-//! [`Train::gradient_batch`] by f32 rounding; for a given batch and thread count they are the
+//! [`Trainable::gradient_batch`] by f32 rounding; for a given batch and thread count they are the
 //! same bits on every run.
 //!
 //! [`DataParallel::new`] starts at most [`max_threads`] threads, [`THREADS_PER_CORE`] for each
@@ -30,8 +30,8 @@
 //!
 //! ```
 //! use nn_core::{DataParallel, Network};
-//! # use nn_core::{CrossEntropy, Train};
-//! # fn demo<N: Train<CrossEntropy> + Send + Sync>(
+//! # use nn_core::{CrossEntropy, Trainable};
+//! # fn demo<N: Trainable<CrossEntropy> + Send + Sync>(
 //! #     net: &N, xs: &[N::Input], ys: &[N::Output],
 //! # ) -> Result<(), nn_core::Error> where N::Input: Sync, N::Output: Sync {
 //! let mut parallel = DataParallel::<N>::new(2)?;
@@ -44,7 +44,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::error::Error;
-use crate::network::{check_batch, Network, Train, Workspace};
+use crate::network::{check_batch, Network, Trainable, Workspace};
 
 /// How many threads [`DataParallel::new`] starts at most for each thread the machine runs at
 /// once: a few more than the cores leave room to try oversubscription, and no more, since each
@@ -169,7 +169,7 @@ impl<N: Network> DataParallel<N> {
         (n / self.min_chunk).clamp(1, self.threads())
     }
 
-    /// The gradient of the mean `loss` over a batch, as [`Train::gradient_batch`], computed on
+    /// The gradient of the mean `loss` over a batch, as [`Trainable::gradient_batch`], computed on
     /// [`threads_for`](Self::threads_for)`(inputs.len())` threads; returns the mean loss.
     ///
     /// # Errors
@@ -185,7 +185,7 @@ impl<N: Network> DataParallel<N> {
         grads: &mut N,
     ) -> Result<f32, Error>
     where
-        N: Train<L> + Send + Sync,
+        N: Trainable<L> + Send + Sync,
         N::Input: Sync,
         N::Output: Sync,
         L: Copy + Send,

@@ -10,7 +10,7 @@ pub use crate::dense::Dense;
 pub use crate::error::Error;
 pub use crate::loss::{Loss, LossGradient};
 pub use crate::model::{ActivationKind, LayerShape};
-pub use crate::network::{check_batch, check_outputs, LayerBuffers, Network, Train, Workspace};
+pub use crate::network::{check_batch, check_outputs, LayerBuffers, Network, Trainable, Workspace};
 
 use generic_array::{ArrayLength, GenericArray};
 use rand::SeedableRng;
@@ -60,4 +60,39 @@ pub fn zeroed_box<const N: usize>() -> Box<[f32; N]> {
         Ok(b) => b,
         Err(_) => unreachable!("a vector of N values converts to [f32; N]"),
     }
+}
+
+/// The batch bodies of a generated network, behind hidden traits so that they are not methods
+/// of the user's type: the row types of its input and output.
+pub trait Rows: Network {
+    /// The input width as a typenum length.
+    type In: ArrayLength;
+    /// The output width as a typenum length.
+    type Out: ArrayLength;
+}
+
+/// Backprop over a non-empty batch with one target per input, written by `network!`.
+pub trait GradientRows<L>: Rows {
+    /// The forward pass keeping every layer's `z` and `a`, the loss's delta at the output, then
+    /// the chain rule layer by layer in reverse; returns the mean loss.
+    fn gradient_rows(
+        &self,
+        loss: L,
+        x: &[GenericArray<f32, Self::In>],
+        y: &[GenericArray<f32, Self::Out>],
+        grads: &mut Self,
+        workspace: &mut Workspace<Self>,
+    ) -> f32;
+}
+
+/// The mean loss over a non-empty batch with one target per input, written by `network!`.
+pub trait LossRows<L>: Rows {
+    /// The forward pass, then the mean loss; no gradients.
+    fn loss_rows(
+        &self,
+        loss: L,
+        x: &[GenericArray<f32, Self::In>],
+        y: &[GenericArray<f32, Self::Out>],
+        workspace: &mut Workspace<Self>,
+    ) -> f32;
 }

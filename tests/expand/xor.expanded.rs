@@ -120,7 +120,8 @@ impl Xor {
         L: ::nn::__private::LossGradient<::nn::__private::Sigmoid>,
         ::nn::__private::Tanh: ::nn::__private::Differentiable<L>,
     {
-        self.__gradient_rows(
+        ::nn::__private::GradientRows::gradient_rows(
+            self,
             loss,
             ::core::slice::from_ref(::nn::__private::array(input)),
             ::core::slice::from_ref(::nn::__private::array(target)),
@@ -150,56 +151,15 @@ impl Xor {
     {
         ::nn::__private::check_batch(inputs.len(), targets.len())?;
         Ok(
-            self
-                .__gradient_rows(
-                    loss,
-                    ::nn::__private::rows(inputs),
-                    ::nn::__private::rows(targets),
-                    grads,
-                    workspace,
-                ),
+            ::nn::__private::GradientRows::gradient_rows(
+                self,
+                loss,
+                ::nn::__private::rows(inputs),
+                ::nn::__private::rows(targets),
+                grads,
+                workspace,
+            ),
         )
-    }
-    /// Backprop over a non-empty batch with one target per input: the forward pass
-    /// keeping every layer's `z` and `a`, then the chain rule layer by layer in reverse.
-    #[doc(hidden)]
-    #[inline]
-    #[allow(unused_doc_comments)]
-    pub fn __gradient_rows<L>(
-        &self,
-        loss: L,
-        x: &[::nn::__private::generic_array::GenericArray<
-            f32,
-            ::nn::__private::typenum::U2,
-        >],
-        y: &[::nn::__private::generic_array::GenericArray<
-            f32,
-            ::nn::__private::typenum::U1,
-        >],
-        grads: &mut Self,
-        workspace: &mut ::nn::__private::Workspace<Self>,
-    ) -> f32
-    where
-        L: ::nn::__private::LossGradient<::nn::__private::Sigmoid>,
-        ::nn::__private::Tanh: ::nn::__private::Differentiable<L>,
-    {
-        let n = x.len();
-        let [l1, l2] = workspace.layers::<2>(n);
-        let (z1, a1, d1) = l1.rows::<::nn::__private::typenum::U3>(n);
-        let (z2, a2, d2) = l2.rows::<::nn::__private::typenum::U1>(n);
-        /// layer 1 `hidden`: z1 = W1·x + b1, a1 = tanh(z1)
-        self.hidden.forward_train(x, z1, a1);
-        /// layer 2 `out`: z2 = W2·a1 + b2, a2 = sigmoid(z2)
-        self.out.forward_train(a1, z2, a2);
-        /// output: δ2 = ∂L/∂z2 (the fused a - y for softmax with cross-entropy or sigmoid with binary cross-entropy)
-        let mean_loss = self.out.loss_delta(&loss, z2, a2, y, d2);
-        /// layer 2 `out`: ∂L/∂W2 = δ2·a1ᵀ, ∂L/∂b2 = δ2, ∂L/∂a1 = W2ᵀ·δ2
-        self.out.backward_rows(a1, d2, &mut grads.out, Some(d1));
-        /// layer 1 `hidden`: δ1 = ∂L/∂a1 ⊙ tanh'(z1)
-        self.hidden.activation_backward::<L>(z1, a1, d1);
-        /// layer 1 `hidden`: ∂L/∂W1 = δ1·xᵀ, ∂L/∂b1 = δ1 (no input gradient: nothing consumes it)
-        self.hidden.backward_rows(x, d1, &mut grads.hidden, None);
-        mean_loss
     }
     /// The `loss` of one sample. Allocates a small workspace on each call: in a loop,
     /// use [`loss_batch`](Self::loss_batch) with a workspace you keep.
@@ -208,7 +168,8 @@ impl Xor {
         L: ::nn::__private::Loss<::nn::__private::Sigmoid>,
     {
         let mut workspace = ::nn::__private::Workspace::<Self>::new();
-        self.__loss_rows(
+        ::nn::__private::LossRows::loss_rows(
+            self,
             loss,
             ::core::slice::from_ref(::nn::__private::array(input)),
             ::core::slice::from_ref(::nn::__private::array(target)),
@@ -232,43 +193,14 @@ impl Xor {
     {
         ::nn::__private::check_batch(inputs.len(), targets.len())?;
         Ok(
-            self
-                .__loss_rows(
-                    loss,
-                    ::nn::__private::rows(inputs),
-                    ::nn::__private::rows(targets),
-                    workspace,
-                ),
+            ::nn::__private::LossRows::loss_rows(
+                self,
+                loss,
+                ::nn::__private::rows(inputs),
+                ::nn::__private::rows(targets),
+                workspace,
+            ),
         )
-    }
-    #[doc(hidden)]
-    #[inline]
-    #[allow(unused_doc_comments)]
-    pub fn __loss_rows<L>(
-        &self,
-        loss: L,
-        x: &[::nn::__private::generic_array::GenericArray<
-            f32,
-            ::nn::__private::typenum::U2,
-        >],
-        y: &[::nn::__private::generic_array::GenericArray<
-            f32,
-            ::nn::__private::typenum::U1,
-        >],
-        workspace: &mut ::nn::__private::Workspace<Self>,
-    ) -> f32
-    where
-        L: ::nn::__private::Loss<::nn::__private::Sigmoid>,
-    {
-        let n = x.len();
-        let [l1, l2] = workspace.layers::<2>(n);
-        let (z1, a1, _) = l1.rows::<::nn::__private::typenum::U3>(n);
-        let (z2, a2, _) = l2.rows::<::nn::__private::typenum::U1>(n);
-        /// layer 1 `hidden`: z1 = W1·x + b1, a1 = tanh(z1)
-        self.hidden.forward_train(x, z1, a1);
-        /// layer 2 `out`: z2 = W2·a1 + b2, a2 = sigmoid(z2)
-        self.out.forward_train(a1, z2, a2);
-        self.out.loss_mean(&loss, z2, a2, y)
     }
 }
 impl ::nn::__private::Network for Xor {
@@ -313,7 +245,7 @@ impl ::nn::__private::Network for Xor {
         Self::forward_batch(self, inputs, outputs, workspace)
     }
 }
-impl<L> ::nn::__private::Train<L> for Xor
+impl<L> ::nn::__private::Trainable<L> for Xor
 where
     L: ::nn::__private::LossGradient<::nn::__private::Sigmoid>,
     ::nn::__private::Tanh: ::nn::__private::Differentiable<L>,
@@ -336,5 +268,88 @@ where
         workspace: &mut ::nn::__private::Workspace<Self>,
     ) -> ::core::result::Result<f32, ::nn::__private::Error> {
         Self::loss_batch(self, loss, inputs, targets, workspace)
+    }
+}
+#[doc(hidden)]
+impl ::nn::__private::Rows for Xor {
+    type In = ::nn::__private::typenum::U2;
+    type Out = ::nn::__private::typenum::U1;
+}
+#[doc(hidden)]
+impl<L> ::nn::__private::GradientRows<L> for Xor
+where
+    L: ::nn::__private::LossGradient<::nn::__private::Sigmoid>,
+    ::nn::__private::Tanh: ::nn::__private::Differentiable<L>,
+{
+    /// Backprop over a non-empty batch with one target per input: the forward pass
+    /// keeping every layer's `z` and `a`, then the chain rule layer by layer in reverse.
+    #[inline]
+    #[allow(unused_doc_comments)]
+    fn gradient_rows(
+        &self,
+        loss: L,
+        x: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U2,
+        >],
+        y: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U1,
+        >],
+        grads: &mut Self,
+        workspace: &mut ::nn::__private::Workspace<Self>,
+    ) -> f32 {
+        let n = x.len();
+        let [l1, l2] = workspace.layers::<2>(n);
+        let (z1, a1, d1) = l1.rows::<::nn::__private::typenum::U3>(n);
+        let (z2, a2, d2) = l2.rows::<::nn::__private::typenum::U1>(n);
+        /// layer 1 `hidden`: z1 = W1·x + b1, a1 = tanh(z1)
+        self.hidden.forward_train(x, z1, a1);
+        /// layer 2 `out`: z2 = W2·a1 + b2, a2 = sigmoid(z2)
+        self.out.forward_train(a1, z2, a2);
+        /// output: δ2 = ∂L/∂z2 (the fused a - y for softmax with cross-entropy or sigmoid with binary cross-entropy)
+        let mean_loss = <L as ::nn::__private::LossGradient<
+            ::nn::__private::Sigmoid,
+        >>::delta_rows(&loss, z2, a2, y, d2);
+        /// layer 2 `out`: ∂L/∂W2 = δ2·a1ᵀ, ∂L/∂b2 = δ2, ∂L/∂a1 = W2ᵀ·δ2
+        self.out.backward_rows(a1, d2, &mut grads.out, Some(d1));
+        /// layer 1 `hidden`: δ1 = ∂L/∂a1 ⊙ tanh'(z1)
+        self.hidden.activation_backward::<L>(z1, a1, d1);
+        /// layer 1 `hidden`: ∂L/∂W1 = δ1·xᵀ, ∂L/∂b1 = δ1 (no input gradient: nothing consumes it)
+        self.hidden.backward_rows(x, d1, &mut grads.hidden, None);
+        mean_loss
+    }
+}
+#[doc(hidden)]
+impl<L> ::nn::__private::LossRows<L> for Xor
+where
+    L: ::nn::__private::Loss<::nn::__private::Sigmoid>,
+{
+    #[inline]
+    #[allow(unused_doc_comments)]
+    fn loss_rows(
+        &self,
+        loss: L,
+        x: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U2,
+        >],
+        y: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U1,
+        >],
+        workspace: &mut ::nn::__private::Workspace<Self>,
+    ) -> f32 {
+        let n = x.len();
+        let [l1, l2] = workspace.layers::<2>(n);
+        let (z1, a1, _) = l1.rows::<::nn::__private::typenum::U3>(n);
+        let (z2, a2, _) = l2.rows::<::nn::__private::typenum::U1>(n);
+        /// layer 1 `hidden`: z1 = W1·x + b1, a1 = tanh(z1)
+        self.hidden.forward_train(x, z1, a1);
+        /// layer 2 `out`: z2 = W2·a1 + b2, a2 = sigmoid(z2)
+        self.out.forward_train(a1, z2, a2);
+        <L as ::nn::__private::Loss<
+            ::nn::__private::Sigmoid,
+        >>::mean_rows(&loss, z2, a2, y)
     }
 }

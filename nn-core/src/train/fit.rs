@@ -8,7 +8,7 @@ use super::error::{NonFinite, Parameter, TrainError};
 use super::metrics::accuracy_into;
 use super::report::{BatchStats, EpochStats, History, Progress};
 use super::samples::{check_set, Samples};
-use crate::network::{Network, Train, Workspace};
+use crate::network::{Network, Trainable, Workspace};
 use crate::optim::Optimizer;
 
 impl Trainer {
@@ -41,7 +41,7 @@ impl Trainer {
         hook: &mut dyn FnMut(&Progress),
     ) -> Result<History, TrainError>
     where
-        N: Train<L>,
+        N: Trainable<L>,
         L: Copy,
         O: Optimizer<N>,
     {

@@ -6,7 +6,7 @@
 //! for epoch in 1..=epochs:
 //!     shuffle the training samples (a seeded xoshiro256++, so a seed replays a run bit for bit)
 //!     for each batch of batch_size samples (the last one may be smaller):
-//!         g = ∂(mean loss over the batch)/∂w       backprop, `Train::gradient_batch`
+//!         g = ∂(mean loss over the batch)/∂w       backprop, `Trainable::gradient_batch`
 //!         w ← optimizer.step(w, g)
 //!     train loss    = mean over the epoch's samples of the loss seen while training on them
 //!     test accuracy = share of test samples with argmax(output) = argmax(target)

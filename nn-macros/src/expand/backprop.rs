@@ -1,5 +1,6 @@
-//! The backprop body, `__gradient_rows`: the training forward pass, the loss's delta at the
-//! output, then the chain rule layer by layer in reverse, each step's formula in a comment.
+//! The backprop body, `GradientRows::gradient_rows` (a hidden trait, so the body is not a
+//! method of the user's type): the training forward pass, the loss's delta at the output, then
+//! the chain rule layer by layer in reverse, each step's formula in a comment.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -9,9 +10,11 @@ use crate::expand::{bounds, tokens::rt};
 use crate::model::{Layer, Network};
 use crate::prop::Input;
 
-/// `fn __gradient_rows(&self, loss, x, y, grads, workspace) -> f32`, over a non-empty batch.
+/// `impl<L> GradientRows<L> for Name where (the training bounds) { fn gradient_rows(&self,
+/// loss, x, y, grads, workspace) -> f32 }`, over a non-empty batch.
 pub fn gradient_rows(net: &Network) -> TokenStream {
     let rt = rt();
+    let name = &net.name;
     let bounds = bounds::training(net);
     let (x_ty, y_ty) = (net.input.typenum(), net.output_layer().width().typenum());
     let take = rows::take_workspace(net);
@@ -24,38 +27,41 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
         .rev()
         .map(|layer| backward_step(net, layer));
     quote! {
-        /// Backprop over a non-empty batch with one target per input: the forward pass
-        /// keeping every layer's `z` and `a`, then the chain rule layer by layer in reverse.
         #[doc(hidden)]
-        #[inline]
-        #[allow(unused_doc_comments)]
-        pub fn __gradient_rows<L>(
-            &self,
-            loss: L,
-            x: &[#rt::generic_array::GenericArray<f32, #x_ty>],
-            y: &[#rt::generic_array::GenericArray<f32, #y_ty>],
-            grads: &mut Self,
-            workspace: &mut #rt::Workspace<Self>,
-        ) -> f32
+        impl<L> #rt::GradientRows<L> for #name
         where
             #(#bounds,)*
         {
-            let n = x.len();
-            #take
-            #(#split)*
-            #(#forward)*
-            #output_delta
-            #(#backward)*
-            mean_loss
+            /// Backprop over a non-empty batch with one target per input: the forward pass
+            /// keeping every layer's `z` and `a`, then the chain rule layer by layer in reverse.
+            #[inline]
+            #[allow(unused_doc_comments)]
+            fn gradient_rows(
+                &self,
+                loss: L,
+                x: &[#rt::generic_array::GenericArray<f32, #x_ty>],
+                y: &[#rt::generic_array::GenericArray<f32, #y_ty>],
+                grads: &mut Self,
+                workspace: &mut #rt::Workspace<Self>,
+            ) -> f32 {
+                let n = x.len();
+                #take
+                #(#split)*
+                #(#forward)*
+                #output_delta
+                #(#backward)*
+                mean_loss
+            }
         }
     }
 }
 
-/// `let mean_loss = self.out.loss_delta(&loss, z2, a2, y, d2);`: the loss and the output
-/// layer's delta `∂L/∂z` in one call.
+/// `let mean_loss = <L as LossGradient<Sigmoid>>::delta_rows(&loss, z2, a2, y, d2);`: the loss
+/// and the output layer's delta `∂L/∂z` in one call, as the loss decides it.
 fn output_delta(net: &Network) -> TokenStream {
+    let rt = rt();
     let out = net.output_layer();
-    let (field, z, a, d) = (&out.field, out.z(), out.a(), out.d());
+    let (act, z, a, d) = (out.act_type(), out.z(), out.a(), out.d());
     let comment = format!(
         " output: δ{n} = ∂L/∂z{n} (the fused a - y for softmax with cross-entropy or sigmoid with \
          binary cross-entropy)",
@@ -63,7 +69,7 @@ fn output_delta(net: &Network) -> TokenStream {
     );
     quote! {
         #[doc = #comment]
-        let mean_loss = self.#field.loss_delta(&loss, #z, #a, y, #d);
+        let mean_loss = <L as #rt::LossGradient<#act>>::delta_rows(&loss, #z, #a, y, #d);
     }
 }
 

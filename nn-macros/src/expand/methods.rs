@@ -30,7 +30,8 @@ pub fn gradient(net: &Network) -> TokenStream {
         where
             #(#bounds,)*
         {
-            self.__gradient_rows(
+            #rt::GradientRows::gradient_rows(
+                self,
                 loss,
                 ::core::slice::from_ref(#rt::array(input)),
                 ::core::slice::from_ref(#rt::array(target)),
@@ -69,7 +70,8 @@ pub fn gradient_batch(net: &Network) -> TokenStream {
             #(#bounds,)*
         {
             #rt::check_batch(inputs.len(), targets.len())?;
-            Ok(self.__gradient_rows(loss, #rt::rows(inputs), #rt::rows(targets), grads, workspace))
+            Ok(#rt::GradientRows::gradient_rows(
+                self,loss, #rt::rows(inputs), #rt::rows(targets), grads, workspace))
         }
     }
 }
@@ -88,7 +90,8 @@ pub fn loss(net: &Network) -> TokenStream {
             #bound,
         {
             let mut workspace = #rt::Workspace::<Self>::new();
-            self.__loss_rows(
+            #rt::LossRows::loss_rows(
+                self,
                 loss,
                 ::core::slice::from_ref(#rt::array(input)),
                 ::core::slice::from_ref(#rt::array(target)),
@@ -122,7 +125,8 @@ pub fn loss_batch(net: &Network) -> TokenStream {
             #bound,
         {
             #rt::check_batch(inputs.len(), targets.len())?;
-            Ok(self.__loss_rows(loss, #rt::rows(inputs), #rt::rows(targets), workspace))
+            Ok(#rt::LossRows::loss_rows(
+                self,loss, #rt::rows(inputs), #rt::rows(targets), workspace))
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! For each network: the struct (one `Dense` field per layer), a struct of every layer's
 //! activation, the inherent methods with literal array sizes in their signatures, and the
-//! `Network` and `Train` impls. Forward and backward are straight-line: one call per layer, in
+//! `Network` and `Trainable` impls. Forward and backward are straight-line: one call per layer, in
 //! order and then in reverse, each with the chain-rule step it performs in a comment.
 //!
 //! One function per generated item, one file per group of items; [`expand_network`] lists them
@@ -16,11 +16,11 @@
 //! | `construct.rs` | `new`, `zeros` |
 //! | `forward.rs` | `forward`, `forward_all`, `forward_batch` |
 //! | `methods.rs` | `gradient`, `gradient_batch`, `loss`, `loss_batch` |
-//! | `backprop.rs` | the backprop body `__gradient_rows` |
-//! | `loss.rs` | the loss body `__loss_rows` |
+//! | `backprop.rs` | the backprop body, `impl GradientRows<L>` (hidden) |
+//! | `loss.rs` | the loss body, `impl LossRows<L>` (hidden) |
 //! | `rows.rs` | what the two bodies share: workspace rows, the training forward pass |
 //! | `bounds.rs` | the training and evaluation `where` clauses |
-//! | `traits.rs` | `impl Network`, `impl Train<L>` |
+//! | `traits.rs` | `impl Network`, `impl Trainable<L>`, `impl Rows` (hidden) |
 //! | `tokens.rs` | the runtime path, widths as literals and typenum types, buffer names |
 
 mod backprop;
@@ -64,6 +64,7 @@ fn expand_network(net: &Network) -> TokenStream {
     let loss_rows = loss::loss_rows(net);
     let network_impl = traits::network_impl(net);
     let train_impl = traits::train_impl(net);
+    let rows_impl = traits::rows_impl(net);
     quote! {
         #network_struct
         #activations_struct
@@ -77,13 +78,14 @@ fn expand_network(net: &Network) -> TokenStream {
             #forward_batch
             #gradient
             #gradient_batch
-            #gradient_rows
             #loss
             #loss_batch
-            #loss_rows
         }
 
         #network_impl
         #train_impl
+        #rows_impl
+        #gradient_rows
+        #loss_rows
     }
 }

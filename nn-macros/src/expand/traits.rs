@@ -1,4 +1,4 @@
-//! The runtime's traits: `Network` (shape, parameters, forward) and `Train<L>` (gradients and
+//! The runtime's traits: `Network` (shape, parameters, forward) and `Trainable<L>` (gradients and
 //! losses for each loss `L` the output fits). Each method forwards to the inherent one.
 
 use proc_macro2::TokenStream;
@@ -50,13 +50,13 @@ pub fn network_impl(net: &Network) -> TokenStream {
     }
 }
 
-/// `impl<L> Train<L> for Name where (the training bounds)`.
+/// `impl<L> Trainable<L> for Name where (the training bounds)`.
 pub fn train_impl(net: &Network) -> TokenStream {
     let rt = rt();
     let name = &net.name;
     let bounds = bounds::training(net);
     quote! {
-        impl<L> #rt::Train<L> for #name
+        impl<L> #rt::Trainable<L> for #name
         where
             #(#bounds,)*
         {
@@ -80,6 +80,21 @@ pub fn train_impl(net: &Network) -> TokenStream {
             ) -> ::core::result::Result<f32, #rt::Error> {
                 Self::loss_batch(self, loss, inputs, targets, workspace)
             }
+        }
+    }
+}
+
+/// `impl Rows for Name { type In = U2; type Out = U1; }`: the row types the hidden batch bodies
+/// take.
+pub fn rows_impl(net: &Network) -> TokenStream {
+    let rt = rt();
+    let name = &net.name;
+    let (x_ty, y_ty) = (net.input.typenum(), net.output_layer().width().typenum());
+    quote! {
+        #[doc(hidden)]
+        impl #rt::Rows for #name {
+            type In = #x_ty;
+            type Out = #y_ty;
         }
     }
 }
