@@ -47,8 +47,6 @@ pub mod train;
 pub mod weights;
 
 #[cfg(test)]
-mod test_dir;
-#[cfg(test)]
 mod test_network;
 
 #[doc(hidden)]

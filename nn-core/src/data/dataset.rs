@@ -124,17 +124,15 @@ impl<const IN: usize, const CLASSES: usize> fmt::Debug for Dataset<IN, CLASSES> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::fixtures::{
-        assert_mentions, error_of, gzip, images_bytes, labels_bytes, shown, TestResult,
-    };
+    use crate::data::fixtures::{gzip, images_bytes, labels_bytes, shown, TestResult};
     use crate::data::format::{write_images, write_labels};
-    use crate::test_dir::TempDir;
+    use nn_test_support::{assert_mentions, error_of};
     use std::fs;
 
     #[test]
     fn round_trip_plain() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let (images_path, labels_path) = (dir.path("images"), dir.path("labels"));
+        let dir = tempfile::tempdir()?;
+        let (images_path, labels_path) = (dir.path().join("images"), dir.path().join("labels"));
         let pixels: Vec<u8> = (0..18).map(|i| i * 15).collect();
         write_images(&images_path, 2, 3, &pixels)?;
         write_labels(&labels_path, &[2, 0, 3])?;
@@ -170,26 +168,27 @@ mod tests {
 
     #[test]
     fn round_trip_empty() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        write_images(dir.path("images"), 28, 28, &[])?;
-        write_labels(dir.path("labels"), &[])?;
-        let images = read_images(dir.path("images"))?;
+        let dir = tempfile::tempdir()?;
+        write_images(dir.path().join("images"), 28, 28, &[])?;
+        write_labels(dir.path().join("labels"), &[])?;
+        let images = read_images(dir.path().join("images"))?;
         assert!(images.is_empty());
         assert_eq!((images.rows, images.cols), (28, 28));
-        let data = Dataset::<784, 10>::from_idx(dir.path("images"), dir.path("labels"))?;
+        let data =
+            Dataset::<784, 10>::from_idx(dir.path().join("images"), dir.path().join("labels"))?;
         assert!(data.is_empty());
         Ok(())
     }
 
     #[test]
     fn round_trip_gzipped_detected_by_content() -> TestResult {
-        let dir = TempDir::new("idx")?;
+        let dir = tempfile::tempdir()?;
         let pixels: Vec<u8> = (0..=255).collect();
         // Gzip data under a plain name, and plain data under a .gz name.
-        let (gz_images, gz_labels) = (dir.path("images.idx"), dir.path("labels.idx"));
+        let (gz_images, gz_labels) = (dir.path().join("images.idx"), dir.path().join("labels.idx"));
         fs::write(&gz_images, gzip(&images_bytes(4, 8, 8, &pixels))?)?;
         fs::write(&gz_labels, gzip(&labels_bytes(4, &[9, 8, 7, 6]))?)?;
-        let plain_images = dir.path("plain-images.gz");
+        let plain_images = dir.path().join("plain-images.gz");
         write_images(&plain_images, 8, 8, &pixels)?;
 
         let images = read_images(&gz_images)?;
@@ -207,8 +206,8 @@ mod tests {
 
     #[test]
     fn count_mismatch_names_both_files() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let (images, labels) = (dir.path("images"), dir.path("labels"));
+        let dir = tempfile::tempdir()?;
+        let (images, labels) = (dir.path().join("images"), dir.path().join("labels"));
         write_images(&images, 1, 2, &[0, 1, 2, 3, 4, 5])?;
         write_labels(&labels, &[0, 1])?;
         let err = error_of(Dataset::<2, 2>::from_idx(&images, &labels))?;
@@ -232,8 +231,8 @@ mod tests {
 
     #[test]
     fn label_out_of_range_names_item_label_and_classes() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let (images, labels) = (dir.path("images"), dir.path("labels"));
+        let dir = tempfile::tempdir()?;
+        let (images, labels) = (dir.path().join("images"), dir.path().join("labels"));
         write_images(&images, 1, 1, &[0, 1, 2, 3])?;
         write_labels(&labels, &[0, 1, 7, 2])?;
         let err = error_of(Dataset::<1, 5>::from_idx(&images, &labels))?;
@@ -272,8 +271,8 @@ mod tests {
 
     #[test]
     fn dimension_mismatch_says_what_was_expected() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let (images, labels) = (dir.path("images"), dir.path("labels"));
+        let dir = tempfile::tempdir()?;
+        let (images, labels) = (dir.path().join("images"), dir.path().join("labels"));
         write_images(&images, 8, 8, &[0; 128])?;
         write_labels(&labels, &[0, 1])?;
         let err = error_of(Dataset::<784, 10>::from_idx(&images, &labels))?;

@@ -1,14 +1,12 @@
 //! The files and checks the data tests share (test builds only).
 
 use std::error::Error;
-use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use super::error::IdxError;
 use super::magic::{IMAGES_MAGIC, LABELS_MAGIC};
 
 pub(super) type TestResult = Result<(), Box<dyn Error>>;
@@ -39,34 +37,7 @@ pub(super) fn labels_bytes(count: u32, labels: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// The error of `result`, or a test failure if it succeeded.
-pub(super) fn error_of<T: fmt::Debug>(
-    result: Result<T, IdxError>,
-) -> Result<IdxError, Box<dyn Error>> {
-    match result {
-        Ok(value) => Err(format!("expected an error, got {value:?}").into()),
-        Err(e) => Ok(e),
-    }
-}
-
-/// Checks that `message` contains every one of `parts`.
-pub(super) fn assert_mentions(message: &str, parts: &[&str]) {
-    for part in parts {
-        assert!(
-            message.contains(part),
-            "{message:?} should mention {part:?}"
-        );
-    }
-    // Messages may start with a path, which may start in upper case
-    // (a drive letter), so look past the temp dir.
-    let temp = std::env::temp_dir().display().to_string();
-    let start = message.strip_prefix(temp.as_str()).unwrap_or(message);
-    assert!(
-        start.starts_with(|c: char| !c.is_uppercase()) && !message.ends_with('.'),
-        "{message:?} should start in lower case and end without a period"
-    );
-}
-
+/// A path as messages show it.
 pub(super) fn shown(path: &Path) -> String {
     path.display().to_string()
 }

@@ -436,29 +436,30 @@ fn write_atomically(path: &Path, parts: &[&[u8]]) -> Result<(), IdxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::fixtures::{
-        assert_mentions, error_of, gzip, images_bytes, labels_bytes, shown, TestResult,
-    };
-    use crate::test_dir::TempDir;
+    use crate::data::fixtures::{gzip, images_bytes, labels_bytes, shown, TestResult};
+    use nn_test_support::{assert_mentions, error_of};
     use std::error::Error;
     use std::ffi::OsString;
     use std::fs;
 
     #[test]
     fn gzip_with_several_members_is_read_whole() -> TestResult {
-        let dir = TempDir::new("idx")?;
+        let dir = tempfile::tempdir()?;
         let bytes = labels_bytes(6, &[1, 2, 3, 4, 5, 6]);
         let mut two_members = gzip(&bytes[..10])?;
         two_members.extend(gzip(&bytes[10..])?);
-        fs::write(dir.path("labels.gz"), two_members)?;
-        assert_eq!(read_labels(dir.path("labels.gz"))?, vec![1, 2, 3, 4, 5, 6]);
+        fs::write(dir.path().join("labels.gz"), two_members)?;
+        assert_eq!(
+            read_labels(dir.path().join("labels.gz"))?,
+            vec![1, 2, 3, 4, 5, 6]
+        );
         Ok(())
     }
 
     #[test]
     fn missing_file_is_an_io_error_naming_the_path() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let path = dir.path("no-such-file");
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("no-such-file");
         let err = error_of(read_images(&path))?;
         assert!(
             matches!(&err, IdxError::Io { path: p, .. } if *p == path),
@@ -474,7 +475,7 @@ mod tests {
 
     #[test]
     fn corrupt_gzip_is_reported() -> TestResult {
-        let dir = TempDir::new("idx")?;
+        let dir = tempfile::tempdir()?;
         let good = gzip(&images_bytes(2, 4, 4, &[7; 32]))?;
 
         let mut flipped = good.clone();
@@ -494,7 +495,7 @@ mod tests {
             ("bad-checksum.gz", bad_checksum),
             ("garbage-after.gz", garbage_after),
         ] {
-            let path = dir.path(name);
+            let path = dir.path().join(name);
             fs::write(&path, bytes)?;
             let err = error_of(read_images(&path))?;
             assert!(
@@ -509,8 +510,12 @@ mod tests {
 
     #[test]
     fn wrong_magic_says_what_the_file_looks_like() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let (images, labels, other) = (dir.path("images"), dir.path("labels"), dir.path("other"));
+        let dir = tempfile::tempdir()?;
+        let (images, labels, other) = (
+            dir.path().join("images"),
+            dir.path().join("labels"),
+            dir.path().join("other"),
+        );
         write_images(&images, 2, 2, &[1, 2, 3, 4])?;
         write_labels(&labels, &[1])?;
         fs::write(&other, [0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0])?;
@@ -578,7 +583,7 @@ mod tests {
         assert!(!message.contains("looks like"), "{message}");
 
         // An IDX file of floats, gzipped.
-        let floats = dir.path("floats.gz");
+        let floats = dir.path().join("floats.gz");
         fs::write(
             &floats,
             gzip(&[0, 0, 0x0d, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0])?,
@@ -593,7 +598,7 @@ mod tests {
             &["found 0x00000d02", "32-bit floats in 2 dimensions"],
         );
 
-        let twice = dir.path("twice.gz");
+        let twice = dir.path().join("twice.gz");
         fs::write(&twice, gzip(&gzip(&labels_bytes(1, &[1]))?)?)?;
         let err = error_of(read_labels(&twice))?;
         assert!(matches!(err, IdxError::BadMagic { .. }), "{err:?}");
@@ -603,8 +608,8 @@ mod tests {
 
     #[test]
     fn truncated_header_is_reported() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let path = dir.path("short");
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("short");
         fs::write(&path, &images_bytes(1, 1, 1, &[])[..7])?;
         let err = error_of(read_images(&path))?;
         assert!(
@@ -645,9 +650,9 @@ mod tests {
 
     #[test]
     fn truncated_data_is_reported_plain_and_gzipped() -> TestResult {
-        let dir = TempDir::new("idx")?;
+        let dir = tempfile::tempdir()?;
         let bytes = images_bytes(10, 2, 2, &[5; 7]);
-        let (plain, gz) = (dir.path("plain"), dir.path("gz"));
+        let (plain, gz) = (dir.path().join("plain"), dir.path().join("gz"));
         fs::write(&plain, &bytes)?;
         fs::write(&gz, gzip(&bytes)?)?;
         for path in [plain, gz] {
@@ -674,7 +679,7 @@ mod tests {
             );
         }
 
-        let labels = dir.path("labels");
+        let labels = dir.path().join("labels");
         fs::write(&labels, labels_bytes(5, &[1, 2]))?;
         let err = error_of(read_labels(&labels))?;
         assert!(
@@ -697,9 +702,9 @@ mod tests {
 
     #[test]
     fn trailing_data_is_an_error_plain_and_gzipped() -> TestResult {
-        let dir = TempDir::new("idx")?;
+        let dir = tempfile::tempdir()?;
         let bytes = images_bytes(4, 2, 2, &[9; 17]);
-        let (plain, gz) = (dir.path("plain"), dir.path("gz"));
+        let (plain, gz) = (dir.path().join("plain"), dir.path().join("gz"));
         fs::write(&plain, &bytes)?;
         fs::write(&gz, gzip(&bytes)?)?;
 
@@ -742,7 +747,7 @@ mod tests {
             &[&shown(&gz), "expected exactly 32 bytes", "found more"],
         );
 
-        let labels = dir.path("labels");
+        let labels = dir.path().join("labels");
         fs::write(&labels, labels_bytes(1, &[1, 2]))?;
         let err = error_of(read_labels(&labels))?;
         assert!(
@@ -763,10 +768,10 @@ mod tests {
 
     #[test]
     fn huge_declared_sizes_are_refused_before_allocating() -> TestResult {
-        let dir = TempDir::new("idx")?;
+        let dir = tempfile::tempdir()?;
 
         // count * rows * cols overflows 64 bits.
-        let overflow = dir.path("overflow");
+        let overflow = dir.path().join("overflow");
         fs::write(
             &overflow,
             images_bytes(u32::MAX, u32::MAX, u32::MAX, &[1, 2, 3]),
@@ -783,7 +788,7 @@ mod tests {
         );
 
         // 2^31 * 2^16 * 2^16 = 2^63 bytes: past what a Vec can hold.
-        let beyond = dir.path("beyond.gz");
+        let beyond = dir.path().join("beyond.gz");
         fs::write(
             &beyond,
             gzip(&images_bytes(1 << 31, 1 << 16, 1 << 16, &[0; 100]))?,
@@ -797,7 +802,7 @@ mod tests {
 
         // Large but representable: checked against the file length (plain)
         // or read incrementally (gzip), so only the data present is held.
-        let plain = dir.path("plain");
+        let plain = dir.path().join("plain");
         let bytes = images_bytes(u32::MAX, 60_000, 1, &[3; 1000]);
         fs::write(&plain, &bytes)?;
         let err = error_of(read_images(&plain))?;
@@ -820,7 +825,7 @@ mod tests {
                 "found 1000",
             ],
         );
-        let gz = dir.path("gz");
+        let gz = dir.path().join("gz");
         fs::write(&gz, gzip(&bytes)?)?;
         let err = error_of(read_images(&gz))?;
         assert!(
@@ -828,7 +833,7 @@ mod tests {
             "{err:?}"
         );
 
-        let labels = dir.path("labels");
+        let labels = dir.path().join("labels");
         fs::write(&labels, labels_bytes(u32::MAX, &[1, 2, 3]))?;
         let err = error_of(read_labels(&labels))?;
         assert!(
@@ -847,8 +852,8 @@ mod tests {
 
     #[test]
     fn images_of_zero_pixels_are_refused() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let path = dir.path("images");
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("images");
         fs::write(&path, images_bytes(5, 0, 28, &[]))?;
         let err = error_of(read_images(&path))?;
         assert!(
@@ -872,8 +877,8 @@ mod tests {
 
     #[test]
     fn writers_refuse_bad_input_and_replace_whole_files() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let path = dir.path("images");
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("images");
         let err = error_of(write_images(&path, 2, 2, &[0; 5]))?;
         assert!(matches!(err, IdxError::InvalidWrite { .. }), "{err:?}");
         assert_mentions(
@@ -889,15 +894,15 @@ mod tests {
         assert!(matches!(err, IdxError::InvalidWrite { .. }), "{err:?}");
         assert!(!path.exists());
 
-        let missing_dir = dir.path("no-such-dir").join("labels");
+        let missing_dir = dir.path().join("no-such-dir").join("labels");
         let err = error_of(write_labels(&missing_dir, &[1]))?;
         assert!(matches!(err, IdxError::Write { .. }), "{err:?}");
         assert_mentions(&err.to_string(), &["cannot write", &shown(&missing_dir)]);
 
-        write_labels(dir.path("labels"), &[1, 2, 3])?;
-        write_labels(dir.path("labels"), &[4])?;
-        assert_eq!(read_labels(dir.path("labels"))?, vec![4]);
-        let names: Vec<OsString> = fs::read_dir(&dir.0)?
+        write_labels(dir.path().join("labels"), &[1, 2, 3])?;
+        write_labels(dir.path().join("labels"), &[4])?;
+        assert_eq!(read_labels(dir.path().join("labels"))?, vec![4]);
+        let names: Vec<OsString> = fs::read_dir(dir.path())?
             .map(|entry| entry.map(|e| e.file_name()))
             .collect::<Result<_, _>>()?;
         assert_eq!(

@@ -64,18 +64,16 @@ fn find_file(dir: &Path, name: &str) -> Result<PathBuf, IdxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::fixtures::{
-        assert_mentions, error_of, gzip, images_bytes, labels_bytes, shown, TestResult,
-    };
+    use crate::data::fixtures::{gzip, images_bytes, labels_bytes, shown, TestResult};
     use crate::data::format::{read_images, write_images, write_labels};
-    use crate::test_dir::TempDir;
+    use nn_test_support::{assert_mentions, error_of};
 
     #[test]
     fn mnist_load_prefers_gzip_and_names_missing_files() -> TestResult {
-        let dir = TempDir::new("idx")?;
-        let err = error_of(Mnist::load(&dir.0))?;
-        let gz = dir.path("train-images-idx3-ubyte.gz");
-        let plain = dir.path("train-images-idx3-ubyte");
+        let dir = tempfile::tempdir()?;
+        let err = error_of(Mnist::load(dir.path()))?;
+        let gz = dir.path().join("train-images-idx3-ubyte.gz");
+        let plain = dir.path().join("train-images-idx3-ubyte");
         assert!(
             matches!(&err, IdxError::MissingFile { looked_for } if *looked_for == [gz.clone(), plain.clone()]),
             "{err:?}"
@@ -88,18 +86,18 @@ mod tests {
         // Plain train images that would not load, and gzipped ones that do.
         fs::write(&plain, b"not an idx file")?;
         fs::write(&gz, gzip(&images_bytes(2, 28, 28, &[255; 2 * 784]))?)?;
-        write_labels(dir.path("train-labels-idx1-ubyte"), &[3, 9])?;
-        write_images(dir.path("t10k-images-idx3-ubyte"), 28, 28, &[0; 784])?;
-        let err = error_of(Mnist::load(&dir.0))?;
-        let test_labels = dir.path("t10k-labels-idx1-ubyte");
+        write_labels(dir.path().join("train-labels-idx1-ubyte"), &[3, 9])?;
+        write_images(dir.path().join("t10k-images-idx3-ubyte"), 28, 28, &[0; 784])?;
+        let err = error_of(Mnist::load(dir.path()))?;
+        let test_labels = dir.path().join("t10k-labels-idx1-ubyte");
         assert!(matches!(err, IdxError::MissingFile { .. }), "{err:?}");
         assert_mentions(&err.to_string(), &[&shown(&test_labels)]);
 
         fs::write(
-            dir.path("t10k-labels-idx1-ubyte.gz"),
+            dir.path().join("t10k-labels-idx1-ubyte.gz"),
             gzip(&labels_bytes(1, &[4]))?,
         )?;
-        let mnist = Mnist::load(&dir.0)?;
+        let mnist = Mnist::load(dir.path())?;
         assert_eq!((mnist.train.len(), mnist.test.len()), (2, 1));
         assert_eq!(mnist.train.labels, vec![3, 9]);
         assert_eq!(mnist.train.inputs[1][783], 1.0);

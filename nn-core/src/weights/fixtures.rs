@@ -1,10 +1,11 @@
 //! The network and files the weights tests share (test builds only).
 
+use std::path::Path;
+
 use generic_array::GenericArray;
 use safetensors::tensor::{Dtype, TensorView};
 use typenum::{U2, U3};
 
-use super::WeightsError;
 use crate::activation::{Softmax, Tanh};
 use crate::dense::Dense;
 use crate::error::Error;
@@ -90,28 +91,14 @@ pub(super) fn bits<N: Network>(network: &N) -> Vec<u32> {
         .collect()
 }
 
-/// The error of `result`, or a test failure if it succeeded.
-pub(super) fn error_of<T>(
-    result: Result<T, WeightsError>,
-) -> Result<WeightsError, Box<dyn std::error::Error>> {
-    match result {
-        Ok(_) => Err("expected an error, got Ok".into()),
-        Err(e) => Ok(e),
+/// The names of the entries of the folder `dir`, sorted.
+pub(super) fn entries(dir: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        names.push(entry?.file_name().to_string_lossy().into_owned());
     }
-}
-
-/// Checks that `message` contains every one of `parts` and reads as an embeddable message.
-pub(super) fn assert_mentions(message: &str, parts: &[&str]) {
-    for part in parts {
-        assert!(
-            message.contains(part),
-            "{message:?} should mention {part:?}"
-        );
-    }
-    assert!(
-        !message.ends_with('.'),
-        "{message:?} should end without a period"
-    );
+    names.sort();
+    Ok(names)
 }
 
 /// A safetensors file of the given `(name, dtype, shape, data)` tensors, written by the
