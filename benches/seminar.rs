@@ -21,6 +21,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use nn::{CrossEntropy, Momentum, Optimizer};
+use nn_test_support::Data;
 
 nn::network! {
     /// The seminar's digit classifier.
@@ -29,15 +30,9 @@ nn::network! {
 
 /// A reproducible batch: pixel-like inputs in `[0, 1)` and one-hot targets.
 fn batch(n: usize) -> (Vec<[f32; 784]>, Vec<[f32; 10]>) {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut data = Data(0x2545_f491_4f6c_dd1d);
     let xs = (0..n)
-        .map(|_| core::array::from_fn(|_| next()))
+        .map(|_| core::array::from_fn(|_| data.uniform()))
         .collect::<Vec<_>>();
     let ys = (0..n)
         .map(|i| {

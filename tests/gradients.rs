@@ -3,6 +3,8 @@
 //! which differentiates the loss numerically (central differences with Richardson
 //! extrapolation) without touching the backward pass under test.
 
+use nn_test_support::Data;
+
 use nn::{
     check_gradients, BinaryCrossEntropy, CrossEntropy, GradCheck, MeanSquaredError, Network,
     Trainable,
@@ -18,42 +20,6 @@ nn::network! {
     struct MixedNet: 3 -> a: 4 softplus -> b: 3 relu -> c: 2 linear;
     /// Three hidden layers.
     struct Deep: 4 -> 6 sigmoid -> 5 tanh -> 4 softplus -> 3 softmax;
-}
-
-/// A small deterministic generator for test data (not the library's).
-struct Data(u64);
-
-impl Data {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32
-    }
-    /// A value in [-1, 1).
-    fn signed(&mut self) -> f32 {
-        2.0 * self.next() - 1.0
-    }
-    fn rows<const N: usize>(&mut self, n: usize, f: impl Fn(&mut Self) -> f32) -> Vec<[f32; N]> {
-        (0..n)
-            .map(|_| {
-                let mut r = [0.0; N];
-                for v in &mut r {
-                    *v = f(self);
-                }
-                r
-            })
-            .collect()
-    }
-    fn one_hot<const N: usize>(&mut self, n: usize) -> Vec<[f32; N]> {
-        (0..n)
-            .map(|_| {
-                let mut r = [0.0; N];
-                r[(self.next() * N as f32) as usize % N] = 1.0;
-                r
-            })
-            .collect()
-    }
 }
 
 const SEEDS: [u64; 4] = [1, 2, 3, 42];
@@ -74,7 +40,7 @@ fn sigmoid_with_mse_and_binary_cross_entropy() {
     for seed in SEEDS {
         let mut d = Data(seed);
         let x = d.rows::<3>(5, Data::signed);
-        let y = d.rows::<2>(5, Data::next);
+        let y = d.rows::<2>(5, Data::uniform);
         check(
             SigmoidNet::new(seed),
             MeanSquaredError,
@@ -208,7 +174,7 @@ fn a_broken_gradient_is_caught() {
     let mut net = SigmoidNet::new(3);
     let mut d = Data(77);
     let x = d.rows::<3>(3, Data::signed);
-    let y = d.rows::<2>(3, Data::next);
+    let y = d.rows::<2>(3, Data::uniform);
     let report = check_gradients(&mut net, MeanSquaredError, &x, &y, GradCheck::default()).unwrap();
     assert!(report.passed());
     // Scale one weight's analytic derivative through a tolerance of zero width and a wrong step:

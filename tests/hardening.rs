@@ -4,50 +4,17 @@
 
 use std::error::Error;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use nn::{DataParallel, Network};
+use nn_test_support::entries;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
 nn::network! {
     struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
-}
-
-/// A fresh folder under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Result<Self, Box<dyn Error>> {
-        let dir = std::env::temp_dir().join(format!("nn-hardening-{name}-{}", std::process::id()));
-        if dir.exists() {
-            fs::remove_dir_all(&dir)?;
-        }
-        fs::create_dir_all(&dir)?;
-        Ok(TempDir(dir))
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// The names of the folder's entries, sorted.
-    fn entries(&self) -> Result<Vec<String>, Box<dyn Error>> {
-        let mut names = Vec::new();
-        for entry in fs::read_dir(&self.0)? {
-            names.push(entry?.file_name().to_string_lossy().into_owned());
-        }
-        names.sort();
-        Ok(names)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Runs `f` on a thread of its own and returns its result, or fails the test after a minute:
@@ -146,9 +113,9 @@ fn temporaries(entries: &[String], target: &str) -> Vec<String> {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_killed_save_leaves_the_old_or_new_file_and_the_next_save_cleans_up() -> TestResult {
-    let dir = TempDir::new("killed-save")?;
+    let dir = tempfile::tempdir()?;
     let name = "train-labels-idx1-ubyte";
-    let target = dir.path(name);
+    let target = dir.path().join(name);
     let complete = [
         labels_file(&labels(1)),
         labels_file(&labels(2)),
@@ -164,7 +131,7 @@ fn a_killed_save_leaves_the_old_or_new_file_and_the_next_save_cleans_up() -> Tes
         child.kill()?;
         child.wait()?;
 
-        let left = temporaries(&dir.entries()?, name);
+        let left = temporaries(&entries(dir.path())?, name);
         if !left.is_empty() {
             kills_that_left_a_temporary += 1;
         }
@@ -177,7 +144,7 @@ fn a_killed_save_leaves_the_old_or_new_file_and_the_next_save_cleans_up() -> Tes
 
         nn::data::write_labels(&target, &labels(1))?;
         assert_eq!(
-            dir.entries()?,
+            entries(dir.path())?,
             [name],
             "kill {attempt}: left {left:?}, and the next save did not remove it"
         );
@@ -202,21 +169,21 @@ fn name_of(len: usize, extension: &str) -> String {
 
 #[test]
 fn weights_and_data_can_be_saved_under_a_255_byte_name() -> TestResult {
-    let dir = TempDir::new("long-names")?;
+    let dir = tempfile::tempdir()?;
     let net = Digits::new(7);
     for len in [242, 243, 250, 255] {
-        let path = dir.path(&name_of(len, ".safetensors"));
+        let path = dir.path().join(name_of(len, ".safetensors"));
         nn::weights::save(&net, &path)?;
         nn::weights::save(&net, &path)?; // over an existing file too
         let loaded: Digits = nn::weights::load(&path)?;
         assert!(loaded.parameters().flatten().eq(net.parameters().flatten()));
 
-        let path = dir.path(&name_of(len, ".idx1-ubyte"));
+        let path = dir.path().join(name_of(len, ".idx1-ubyte"));
         nn::data::write_labels(&path, &[1, 2, 3])?;
         assert_eq!(nn::data::read_labels(&path)?, [1, 2, 3]);
     }
     // The two files of each length and nothing else.
-    assert_eq!(dir.entries()?.len(), 8, "{:?}", dir.entries()?);
+    assert_eq!(entries(dir.path())?.len(), 8, "{:?}", entries(dir.path())?);
     Ok(())
 }
 

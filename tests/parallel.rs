@@ -1,5 +1,7 @@
 //! Data-parallel gradients equal the one-thread gradient of the same batch, up to f32 rounding.
 
+use nn_test_support::Data;
+
 use nn::{CrossEntropy, DataParallel, Error, Momentum, Network, Optimizer};
 
 nn::network! {
@@ -8,14 +10,10 @@ nn::network! {
 
 /// `n` reproducible samples: inputs in `[0, 1)`, one-hot targets.
 fn batch(n: usize) -> (Vec<[f32; 784]>, Vec<[f32; 10]>) {
-    let mut s = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 40) as f32 / (1u64 << 24) as f32
-    };
-    let xs = (0..n).map(|_| core::array::from_fn(|_| next())).collect();
+    let mut data = Data(0x9e37_79b9_7f4a_7c15);
+    let xs = (0..n)
+        .map(|_| core::array::from_fn(|_| data.uniform()))
+        .collect();
     let ys = (0..n)
         .map(|i| {
             let mut y = [0.0; 10];

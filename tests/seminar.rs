@@ -3,6 +3,8 @@
 //! XOR (slide 3), gradient descent on a linear neuron against the closed form (slide 2), and the
 //! dynamic-graph tape against the generated code (slide 8).
 
+use nn_test_support::Data;
+
 use nn::least_squares::{normal_equations, simple_regression};
 use nn::perceptron::{Converged, PerceptronError, PerceptronRule};
 use nn::tape::{Tape, TapeNetwork, Var};
@@ -338,23 +340,6 @@ fn compare<N, L>(
     assert_eq!(tape_grads.len(), nn::model::tensor_count(N::LAYERS));
 }
 
-/// A small deterministic generator for test data.
-struct Data(u64);
-
-impl Data {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn rows<const N: usize>(&mut self, n: usize, lo: f32, hi: f32) -> Vec<[f32; N]> {
-        (0..n)
-            .map(|_| core::array::from_fn(|_| lo + (hi - lo) * self.next()))
-            .collect()
-    }
-}
-
 #[test]
 fn tape_and_generated_code_agree_on_the_digit_network() {
     let data = nn::data::Dataset::<784, 10>::from_idx(
@@ -394,8 +379,8 @@ fn tape_and_generated_code_agree_on_the_digit_network() {
 fn tape_and_generated_code_agree_on_tanh_relu_with_mse() {
     for seed in [3, 4, 5] {
         let mut d = Data(seed);
-        let xs = d.rows::<5>(6, -1.0, 1.0);
-        let ys = d.rows::<3>(6, -1.0, 1.0);
+        let xs = d.rows_between::<5>(6, -1.0, 1.0);
+        let ys = d.rows_between::<3>(6, -1.0, 1.0);
         compare(
             &Mixed::new(seed),
             MeanSquaredError,
@@ -410,8 +395,8 @@ fn tape_and_generated_code_agree_on_tanh_relu_with_mse() {
 #[test]
 fn tape_and_generated_code_agree_on_softplus_sigmoid_with_bce() {
     let mut d = Data(9);
-    let xs = d.rows::<4>(5, -2.0, 2.0);
-    let ys = d.rows::<2>(5, 0.0, 1.0);
+    let xs = d.rows_between::<4>(5, -2.0, 2.0);
+    let ys = d.rows_between::<2>(5, 0.0, 1.0);
     compare(
         &Binary::new(9),
         BinaryCrossEntropy,

@@ -30,30 +30,6 @@ nn::network! {
 /// The seed of the network in the fixture files.
 const FIXTURE_SEED: u64 = 2024;
 
-/// A fresh folder under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Result<Self, Box<dyn Error>> {
-        let dir = std::env::temp_dir().join(format!("nn-weights-{name}-{}", std::process::id()));
-        if dir.exists() {
-            fs::remove_dir_all(&dir)?;
-        }
-        fs::create_dir_all(&dir)?;
-        Ok(TempDir(dir))
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Every parameter's bits, in order.
 fn bits<N: Network>(network: &N) -> Vec<u32> {
     network
@@ -79,9 +55,9 @@ fn round_trip<N: Network>(network: &N, path: &Path) -> Result<N, Box<dyn Error>>
 
 #[test]
 fn save_then_load_is_bit_for_bit() -> TestResult {
-    let dir = TempDir::new("round-trip")?;
+    let dir = tempfile::tempdir()?;
     let net = Digits::new(7);
-    let back = round_trip(&net, &dir.path("digits.safetensors"))?;
+    let back = round_trip(&net, &dir.path().join("digits.safetensors"))?;
     assert_eq!(back.layer2.weights(), net.layer2.weights());
     let xs = inputs(5);
     for x in &xs {
@@ -98,7 +74,7 @@ fn save_then_load_is_bit_for_bit() -> TestResult {
 
     let mut named = Named::new(3);
     named.out.set_bias(&[-0.5]);
-    let back = round_trip(&named, &dir.path("named.safetensors"))?;
+    let back = round_trip(&named, &dir.path().join("named.safetensors"))?;
     assert_eq!(back.forward(&[0.25, -1.0]), named.forward(&[0.25, -1.0]));
     Ok(())
 }
@@ -166,8 +142,8 @@ fn the_pytorch_module_and_declaration() {
 
 #[test]
 fn another_networks_file_is_refused_and_nothing_changes() -> TestResult {
-    let dir = TempDir::new("other")?;
-    let wider = dir.path("wider.safetensors");
+    let dir = tempfile::tempdir()?;
+    let wider = dir.path().join("wider.safetensors");
     weights::save(&Wider::new(1), &wider)?;
     let mut net = Digits::new(5);
     let before = bits(&net);
@@ -191,7 +167,7 @@ fn another_networks_file_is_refused_and_nothing_changes() -> TestResult {
     // 0.weight and 0.bias fitted, and were still not written.
     assert_eq!(bits(&net), before);
 
-    let flat = dir.path("flat.safetensors");
+    let flat = dir.path().join("flat.safetensors");
     weights::save(&Flat::new(1), &flat)?;
     let e = match weights::load_into(&mut net, &flat) {
         Ok(()) => return Err("loading a smaller network's file succeeded".into()),
@@ -208,7 +184,7 @@ fn another_networks_file_is_refused_and_nothing_changes() -> TestResult {
     );
     assert_eq!(bits(&net), before);
 
-    let digits = dir.path("digits.safetensors");
+    let digits = dir.path().join("digits.safetensors");
     weights::save(&net, &digits)?;
     let e = match weights::load::<Flat>(&digits) {
         Ok(_) => return Err("loading a larger network's file succeeded".into()),

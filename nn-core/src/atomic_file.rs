@@ -326,34 +326,38 @@ fn process_state(_pid: u32) -> Process {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_dir::TempDir;
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     #[test]
     fn writes_replace_the_file_and_leave_nothing_else() -> TestResult {
-        let dir = TempDir::new("atomic")?;
-        let target = dir.path("weights.bin");
+        let dir = tempfile::tempdir()?;
+        let target = dir.path().join("weights.bin");
         write_atomically(&target, &[b"old"])?;
         write_atomically(&target, &[b"new ", b"contents"])?;
         assert_eq!(fs::read(&target)?, b"new contents");
-        assert_eq!(dir.entries()?, ["weights.bin"]);
+        assert_eq!(nn_test_support::entries(dir.path())?, ["weights.bin"]);
         Ok(())
     }
 
     #[test]
     fn a_name_of_255_bytes_can_be_saved() -> TestResult {
-        let dir = TempDir::new("atomic-long")?;
+        let dir = tempfile::tempdir()?;
         for len in [FULL_NAME_MAX, FULL_NAME_MAX + 1, 243, 255] {
             let name = format!("{}.bin", "w".repeat(len - 4));
             assert_eq!(name.len(), len);
-            let target = dir.path(&name);
+            let target = dir.path().join(&name);
             write_atomically(&target, &[b"one"])?;
             write_atomically(&target, &[b"two"])?;
             assert_eq!(fs::read(&target)?, b"two", "a {len}-byte name");
-            assert!(dir.entries()?.contains(&name));
+            assert!(nn_test_support::entries(dir.path())?.contains(&name));
         }
-        assert_eq!(dir.entries()?.len(), 4, "{:?}", dir.entries()?);
+        assert_eq!(
+            nn_test_support::entries(dir.path())?.len(),
+            4,
+            "{:?}",
+            nn_test_support::entries(dir.path())?
+        );
         Ok(())
     }
 
@@ -437,8 +441,8 @@ mod tests {
 
     #[test]
     fn stale_temporaries_of_the_target_are_removed_and_nothing_else() -> TestResult {
-        let dir = TempDir::new("atomic-stale")?;
-        let target = dir.path("w.bin");
+        let dir = tempfile::tempdir()?;
+        let target = dir.path().join("w.bin");
         let dead = dead_pid()?;
         let mine = std::process::id();
         let stale = [
@@ -455,14 +459,14 @@ mod tests {
             "notes.txt".to_owned(),
         ];
         for name in stale.iter().chain(&kept) {
-            fs::write(dir.path(name), b"leftover")?;
+            fs::write(dir.path().join(name), b"leftover")?;
         }
         // A folder and a symbolic link of the right shape are not ours.
         let folder = format!(".w.bin.{dead}-1.tmp");
-        fs::create_dir(dir.path(&folder))?;
+        fs::create_dir(dir.path().join(&folder))?;
         let link = format!(".w.bin.{dead}-2.tmp");
         #[cfg(unix)]
-        std::os::unix::fs::symlink(dir.path("notes.txt"), dir.path(&link))?;
+        std::os::unix::fs::symlink(dir.path().join("notes.txt"), dir.path().join(&link))?;
 
         write_atomically(&target, &[b"saved"])?;
         assert_eq!(fs::read(&target)?, b"saved");
@@ -472,27 +476,27 @@ mod tests {
         #[cfg(unix)]
         want.push(link);
         want.sort();
-        assert_eq!(dir.entries()?, want);
+        assert_eq!(nn_test_support::entries(dir.path())?, want);
         Ok(())
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn a_running_process_keeps_its_temporary_until_it_is_old() -> TestResult {
-        let dir = TempDir::new("atomic-live")?;
-        let target = dir.path("w.bin");
+        let dir = tempfile::tempdir()?;
+        let target = dir.path().join("w.bin");
         let mut sleeper = std::process::Command::new("sleep").arg("60").spawn()?;
         let pid = sleeper.id();
         let (fresh, old) = (format!(".w.bin.{pid}-0.tmp"), format!(".w.bin.{pid}-1.tmp"));
-        fs::write(dir.path(&fresh), b"in progress")?;
+        fs::write(dir.path().join(&fresh), b"in progress")?;
         fs::File::options()
             .create_new(true)
             .write(true)
-            .open(dir.path(&old))?
+            .open(dir.path().join(&old))?
             .set_modified(SystemTime::now() - STALE_AGE - Duration::from_secs(60))?;
 
         let saved = write_atomically(&target, &[b"saved"]);
-        let entries = dir.entries();
+        let entries = nn_test_support::entries(dir.path());
         sleeper.kill()?;
         sleeper.wait()?;
         saved?;
@@ -500,15 +504,15 @@ mod tests {
 
         // Once the process is gone, its temporary is a leftover.
         write_atomically(&target, &[b"again"])?;
-        assert_eq!(dir.entries()?, ["w.bin"]);
+        assert_eq!(nn_test_support::entries(dir.path())?, ["w.bin"]);
         assert_eq!(fs::read(&target)?, b"again");
         Ok(())
     }
 
     #[test]
     fn concurrent_saves_of_one_target_keep_each_others_temporaries() -> TestResult {
-        let dir = TempDir::new("atomic-threads")?;
-        let target = dir.path("w.bin");
+        let dir = tempfile::tempdir()?;
+        let target = dir.path().join("w.bin");
         let contents: Vec<Vec<u8>> = (0..4u8).map(|t| vec![t; 1 << 16]).collect();
         std::thread::scope(|s| {
             let handles: Vec<_> = contents
@@ -528,7 +532,7 @@ mod tests {
                 .try_for_each(|h| h.join().expect("a save does not panic"))
         })?;
         assert!(contents.contains(&fs::read(&target)?));
-        assert_eq!(dir.entries()?, ["w.bin"]);
+        assert_eq!(nn_test_support::entries(dir.path())?, ["w.bin"]);
         Ok(())
     }
 

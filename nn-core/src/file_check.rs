@@ -178,7 +178,6 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_dir::TempDir;
     use std::io::Read;
     use std::sync::mpsc;
     use std::time::Duration;
@@ -215,8 +214,8 @@ mod tests {
 
     #[test]
     fn a_regular_file_opens_and_reads() -> TestResult {
-        let dir = TempDir::new("open-regular")?;
-        let path = dir.path("data.bin");
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("data.bin");
         std::fs::write(&path, b"contents")?;
         let mut read = String::new();
         open_within_a_minute(&path)?.read_to_string(&mut read)?;
@@ -227,17 +226,17 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_symbolic_link_to_a_regular_file_opens() -> TestResult {
-        let dir = TempDir::new("open-link")?;
-        std::fs::write(dir.path("data.bin"), b"x")?;
-        std::os::unix::fs::symlink(dir.path("data.bin"), dir.path("link"))?;
-        open_within_a_minute(&dir.path("link"))?;
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("data.bin"), b"x")?;
+        std::os::unix::fs::symlink(dir.path().join("data.bin"), dir.path().join("link"))?;
+        open_within_a_minute(&dir.path().join("link"))?;
         Ok(())
     }
 
     #[test]
     fn a_missing_file_is_the_operating_systems_error() -> TestResult {
-        let dir = TempDir::new("open-missing")?;
-        let e = open_within_a_minute(&dir.path("missing")).expect_err("no such file");
+        let dir = tempfile::tempdir()?;
+        let e = open_within_a_minute(&dir.path().join("missing")).expect_err("no such file");
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
         assert!(NotRegularFile::find(&e).is_none());
         Ok(())
@@ -245,21 +244,25 @@ mod tests {
 
     #[test]
     fn a_directory_is_refused() -> TestResult {
-        let dir = TempDir::new("open-dir")?;
-        assert_refused(open_within_a_minute(&dir.0), &dir.0, FileKind::Directory);
+        let dir = tempfile::tempdir()?;
+        assert_refused(
+            open_within_a_minute(dir.path()),
+            dir.path(),
+            FileKind::Directory,
+        );
         Ok(())
     }
 
     #[cfg(unix)]
     #[test]
     fn a_fifo_is_refused_without_waiting_for_a_writer() -> TestResult {
-        let dir = TempDir::new("open-fifo")?;
-        let fifo = dir.path("pipe");
+        let dir = tempfile::tempdir()?;
+        let fifo = dir.path().join("pipe");
         let status = std::process::Command::new("mkfifo").arg(&fifo).status()?;
         assert!(status.success(), "mkfifo failed: {status}");
         assert_refused(open_within_a_minute(&fifo), &fifo, FileKind::Fifo);
         // Through a symbolic link too.
-        let link = dir.path("link");
+        let link = dir.path().join("link");
         std::os::unix::fs::symlink(&fifo, &link)?;
         assert_refused(open_within_a_minute(&link), &link, FileKind::Fifo);
         Ok(())
@@ -268,8 +271,8 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_socket_is_refused() -> TestResult {
-        let dir = TempDir::new("open-socket")?;
-        let path = dir.path("sock");
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("sock");
         let _listener = std::os::unix::net::UnixListener::bind(&path)?;
         assert_refused(open_within_a_minute(&path), &path, FileKind::Socket);
         Ok(())

@@ -348,17 +348,10 @@ mod tests {
         (3, 0, 2),
     ];
 
-    /// `len` values in `[-1, 1)` from a xorshift generator.
+    /// `len` values in `[-1, 1)` from the tests' xorshift generator.
     fn values(len: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
+        let mut data = nn_test_support::Data(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        (0..len).map(|_| data.signed()).collect()
     }
 
     /// An f64 reference value and the sum of the absolute values of its terms, which bounds the

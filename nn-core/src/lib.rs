@@ -50,8 +50,6 @@ pub mod tape;
 pub mod train;
 pub mod weights;
 
-#[cfg(test)]
-mod test_dir;
 // The code `network!` writes names `::nn`; in nn-core's own tests that is nn-core itself.
 #[cfg(test)]
 extern crate self as nn;

@@ -12,7 +12,14 @@
 //! # Ok::<(), nn_core::data::IdxError>(())
 //! ```
 
+mod dataset;
+mod error;
+#[cfg(test)]
+mod fixtures;
+mod format;
 pub mod idx;
+mod magic;
+mod mnist;
 
 pub use idx::{
     read_images, read_labels, write_images, write_labels, Dataset, IdxError, IdxImages, Mnist,

@@ -364,6 +364,28 @@ impl Tape {
         Ok(self.push(out, Shape::vector(sm.rows), Op::MatVec(m, x)))
     }
 
+    /// The local derivative of [`matvec`](Self::matvec), `g` being the gradient arriving at its
+    /// output: `∂Mᵢⱼ += gᵢ xⱼ`, `∂xⱼ += Σᵢ Mᵢⱼ gᵢ`.
+    fn matvec_backward(m: Var, x: Var, values: &[Vec<f32>], g: &[f32], grads: &mut [Vec<f32>]) {
+        let (mv, xv) = (&values[m.0], &values[x.0]);
+        // x is a vector as long as m has columns (checked when recorded).
+        let cols = xv.len();
+        if cols == 0 {
+            return;
+        }
+        for (row, &gi) in grads[m.0].chunks_exact_mut(cols).zip(g) {
+            for (dm, &xj) in row.iter_mut().zip(xv) {
+                *dm += gi * xj;
+            }
+        }
+        let dx = &mut grads[x.0];
+        for (mrow, &gi) in mv.chunks_exact(cols).zip(g) {
+            for (dx, &mij) in dx.iter_mut().zip(mrow) {
+                *dx += mij * gi;
+            }
+        }
+    }
+
     fn same_shape(&self, op: &'static str, a: Var, b: Var) -> Result<Shape, TapeError> {
         let (sa, sb) = (self.shape(a)?, self.shape(b)?);
         if sa != sb {
@@ -396,6 +418,15 @@ impl Tape {
         Ok(self.push(out, shape, Op::Add(a, b)))
     }
 
+    /// The local derivative of [`add`](Self::add): `∂a += g`, `∂b += g`.
+    fn add_backward(a: Var, b: Var, g: &[f32], grads: &mut [Vec<f32>]) {
+        for v in [a, b] {
+            for (d, &g) in grads[v.0].iter_mut().zip(g) {
+                *d += g;
+            }
+        }
+    }
+
     /// Elementwise product `a ⊙ b`.
     ///
     /// # Errors
@@ -407,6 +438,15 @@ impl Tape {
         Ok(self.push(out, shape, Op::Mul(a, b)))
     }
 
+    /// The local derivative of [`mul`](Self::mul): `∂a += g ⊙ b`, `∂b += g ⊙ a`.
+    fn mul_backward(a: Var, b: Var, values: &[Vec<f32>], g: &[f32], grads: &mut [Vec<f32>]) {
+        for (v, other) in [(a, b), (b, a)] {
+            for ((d, &g), &o) in grads[v.0].iter_mut().zip(g).zip(&values[other.0]) {
+                *d += g * o;
+            }
+        }
+    }
+
     /// The sum of all values of `a`: a scalar.
     ///
     /// # Errors
@@ -415,6 +455,13 @@ impl Tape {
     pub fn sum(&mut self, a: Var) -> Result<Var, TapeError> {
         let s = self.value(a)?.iter().sum();
         Ok(self.push(vec![s], Shape::SCALAR, Op::Sum(a)))
+    }
+
+    /// The local derivative of [`sum`](Self::sum): `∂aₖ += g`.
+    fn sum_backward(a: Var, g: &[f32], grads: &mut [Vec<f32>]) {
+        for d in &mut grads[a.0] {
+            *d += g[0];
+        }
     }
 
     /// The mean of scalars (a batch's per-sample losses): `Σ sᵢ / n`.
@@ -438,6 +485,14 @@ impl Tape {
         Ok(self.push(vec![mean], Shape::SCALAR, Op::Mean(scalars.to_vec())))
     }
 
+    /// The local derivative of [`mean`](Self::mean): `∂sᵢ += g / n`.
+    fn mean_backward(scalars: &[Var], g: &[f32], grads: &mut [Vec<f32>]) {
+        let share = g[0] / scalars.len() as f32;
+        for v in scalars {
+            grads[v.0][0] += share;
+        }
+    }
+
     /// An activation function applied to `a` (elementwise, or over the whole vector for
     /// softmax).
     ///
@@ -457,6 +512,30 @@ impl Tape {
             f => x.iter().map(|&x| scalar_function(f, x)).collect(),
         };
         Ok(self.push(out, shape, Op::Apply(function, a)))
+    }
+
+    /// The local derivative of [`apply`](Self::apply), from the input `a` and the `out`put:
+    /// `∂aᵢ += sᵢ (gᵢ - Σⱼ gⱼ sⱼ)` for softmax, else `∂a += g ⊙ f'(a)` elementwise (see
+    /// [`scalar_derivative`]).
+    fn apply_backward(
+        function: Function,
+        a: Var,
+        values: &[Vec<f32>],
+        out: &[f32],
+        g: &[f32],
+        grads: &mut [Vec<f32>],
+    ) {
+        if function == Function::Softmax {
+            let dot: f32 = g.iter().zip(out).map(|(g, s)| g * s).sum();
+            for ((d, &g), &s) in grads[a.0].iter_mut().zip(g).zip(out) {
+                *d += s * (g - dot);
+            }
+            return;
+        }
+        let x = &values[a.0];
+        for (((d, &g), &o), &x) in grads[a.0].iter_mut().zip(g).zip(out).zip(x) {
+            *d += g * scalar_derivative(function, x, o);
+        }
     }
 
     /// [`apply`](Self::apply) with [`Function::Sigmoid`].
@@ -526,6 +605,14 @@ impl Tape {
         )
     }
 
+    /// The local derivative of [`mse`](Self::mse): `∂a += g · 2(a - y) / n`.
+    fn mse_backward(a: Var, y: Var, values: &[Vec<f32>], g: &[f32], grads: &mut [Vec<f32>]) {
+        let scale = 2.0 * g[0] / values[a.0].len() as f32;
+        for ((d, &a), &y) in grads[a.0].iter_mut().zip(&values[a.0]).zip(&values[y.0]) {
+            *d += scale * (a - y);
+        }
+    }
+
     /// Cross-entropy `-Σ y ln p` of probabilities `p` (a softmax output) against a target `y`.
     ///
     /// # Errors
@@ -545,6 +632,21 @@ impl Tape {
             },
             Op::CrossEntropy,
         )
+    }
+
+    /// The local derivative of [`cross_entropy`](Self::cross_entropy): `∂p += -g · y / p`.
+    fn cross_entropy_backward(
+        p: Var,
+        y: Var,
+        values: &[Vec<f32>],
+        g: &[f32],
+        grads: &mut [Vec<f32>],
+    ) {
+        for ((d, &p), &y) in grads[p.0].iter_mut().zip(&values[p.0]).zip(&values[y.0]) {
+            if y != 0.0 {
+                *d -= g[0] * y / p;
+            }
+        }
     }
 
     /// Binary cross-entropy `-Σ [y ln p + (1-y) ln(1-p)] / n` of probabilities `p` (a sigmoid
@@ -568,6 +670,28 @@ impl Tape {
             },
             Op::BinaryCrossEntropy,
         )
+    }
+
+    /// The local derivative of [`binary_cross_entropy`](Self::binary_cross_entropy):
+    /// `∂p += -g · (y/p - (1-y)/(1-p)) / n`, each term left out where its coefficient is 0.
+    fn binary_cross_entropy_backward(
+        p: Var,
+        y: Var,
+        values: &[Vec<f32>],
+        g: &[f32],
+        grads: &mut [Vec<f32>],
+    ) {
+        let scale = g[0] / values[p.0].len() as f32;
+        for ((d, &p), &y) in grads[p.0].iter_mut().zip(&values[p.0]).zip(&values[y.0]) {
+            let mut local = 0.0;
+            if y != 0.0 {
+                local += y / p;
+            }
+            if y != 1.0 {
+                local -= (1.0 - y) / (1.0 - p);
+            }
+            *d -= scale * local;
+        }
     }
 
     /// Backpropagation: sets every gradient to `∂loss/∂value`, walking the tape from `loss`
@@ -633,8 +757,29 @@ fn scalar_function(f: Function, x: f32) -> f32 {
     }
 }
 
-/// One node's share of the chain rule: adds `out_grad` times the node's local derivative to the
-/// gradients of the nodes it read (all earlier on the tape, so all in `grads`).
+/// The derivative of an elementwise activation at input `x`, whose output was `o`: from the
+/// output where it can be (`s(1 - s)`, `1 - t²`), else from the input.
+fn scalar_derivative(f: Function, x: f32, o: f32) -> f32 {
+    match f {
+        Function::Sigmoid => o * (1.0 - o),
+        Function::Tanh => 1.0 - o * o,
+        Function::Relu => {
+            if x > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Function::Softplus => crate::activation::sigmoid(x),
+        Function::Linear => 1.0,
+        // Step's derivative is 0 wherever it exists; softmax is handled by `apply_backward`.
+        Function::Step | Function::Softmax => 0.0,
+    }
+}
+
+/// One node's share of the chain rule: adds `g` (the gradient arriving at the node's output)
+/// times the node's local derivative to the gradients of the nodes it read (all earlier on the
+/// tape, so all in `grads`). Each derivative is written beside its operation's forward.
 fn local_backward(
     (_, op): &(Shape, Op),
     values: &[Vec<f32>],
@@ -644,101 +789,16 @@ fn local_backward(
 ) {
     match op {
         Op::Leaf => {}
-        Op::MatVec(m, x) => {
-            let (mv, xv) = (&values[m.0], &values[x.0]);
-            // x is a vector as long as m has columns (checked when recorded).
-            let cols = xv.len();
-            if cols == 0 {
-                return;
-            }
-            for (row, &gi) in grads[m.0].chunks_exact_mut(cols).zip(g) {
-                for (dm, &xj) in row.iter_mut().zip(xv) {
-                    *dm += gi * xj;
-                }
-            }
-            let dx = &mut grads[x.0];
-            for (mrow, &gi) in mv.chunks_exact(cols).zip(g) {
-                for (dx, &mij) in dx.iter_mut().zip(mrow) {
-                    *dx += mij * gi;
-                }
-            }
-        }
-        Op::Add(a, b) => {
-            for v in [a, b] {
-                for (d, &g) in grads[v.0].iter_mut().zip(g) {
-                    *d += g;
-                }
-            }
-        }
-        Op::Mul(a, b) => {
-            for (v, other) in [(a, b), (b, a)] {
-                for ((d, &g), &o) in grads[v.0].iter_mut().zip(g).zip(&values[other.0]) {
-                    *d += g * o;
-                }
-            }
-        }
-        Op::Sum(a) => {
-            for d in &mut grads[a.0] {
-                *d += g[0];
-            }
-        }
-        Op::Mean(vs) => {
-            let share = g[0] / vs.len() as f32;
-            for v in vs {
-                grads[v.0][0] += share;
-            }
-        }
-        Op::Apply(Function::Softmax, a) => {
-            let dot: f32 = g.iter().zip(out).map(|(g, s)| g * s).sum();
-            for ((d, &g), &s) in grads[a.0].iter_mut().zip(g).zip(out) {
-                *d += s * (g - dot);
-            }
-        }
-        Op::Apply(f, a) => {
-            let x = &values[a.0];
-            for (((d, &g), &o), &x) in grads[a.0].iter_mut().zip(g).zip(out).zip(x) {
-                let local = match f {
-                    Function::Sigmoid => o * (1.0 - o),
-                    Function::Tanh => 1.0 - o * o,
-                    Function::Relu => {
-                        if x > 0.0 {
-                            1.0
-                        } else {
-                            0.0
-                        }
-                    }
-                    Function::Softplus => crate::activation::sigmoid(x),
-                    Function::Linear => 1.0,
-                    Function::Step | Function::Softmax => 0.0,
-                };
-                *d += g * local;
-            }
-        }
-        Op::Mse(a, y) => {
-            let scale = 2.0 * g[0] / values[a.0].len() as f32;
-            for ((d, &a), &y) in grads[a.0].iter_mut().zip(&values[a.0]).zip(&values[y.0]) {
-                *d += scale * (a - y);
-            }
-        }
-        Op::CrossEntropy(p, y) => {
-            for ((d, &p), &y) in grads[p.0].iter_mut().zip(&values[p.0]).zip(&values[y.0]) {
-                if y != 0.0 {
-                    *d -= g[0] * y / p;
-                }
-            }
-        }
+        Op::MatVec(m, x) => Tape::matvec_backward(*m, *x, values, g, grads),
+        Op::Add(a, b) => Tape::add_backward(*a, *b, g, grads),
+        Op::Mul(a, b) => Tape::mul_backward(*a, *b, values, g, grads),
+        Op::Sum(a) => Tape::sum_backward(*a, g, grads),
+        Op::Mean(scalars) => Tape::mean_backward(scalars, g, grads),
+        Op::Apply(f, a) => Tape::apply_backward(*f, *a, values, out, g, grads),
+        Op::Mse(a, y) => Tape::mse_backward(*a, *y, values, g, grads),
+        Op::CrossEntropy(p, y) => Tape::cross_entropy_backward(*p, *y, values, g, grads),
         Op::BinaryCrossEntropy(p, y) => {
-            let scale = g[0] / values[p.0].len() as f32;
-            for ((d, &p), &y) in grads[p.0].iter_mut().zip(&values[p.0]).zip(&values[y.0]) {
-                let mut local = 0.0;
-                if y != 0.0 {
-                    local += y / p;
-                }
-                if y != 1.0 {
-                    local -= (1.0 - y) / (1.0 - p);
-                }
-                *d -= scale * local;
-            }
+            Tape::binary_cross_entropy_backward(*p, *y, values, g, grads);
         }
     }
 }

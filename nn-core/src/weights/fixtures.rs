@@ -2,7 +2,6 @@
 
 use safetensors::tensor::{Dtype, TensorView};
 
-use super::WeightsError;
 use crate::network::Network;
 
 pub(super) type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -33,29 +32,7 @@ pub(super) fn bits<N: Network>(network: &N) -> Vec<u32> {
         .collect()
 }
 
-/// The error of `result`, or a test failure if it succeeded.
-pub(super) fn error_of<T>(
-    result: Result<T, WeightsError>,
-) -> Result<WeightsError, Box<dyn std::error::Error>> {
-    match result {
-        Ok(_) => Err("expected an error, got Ok".into()),
-        Err(e) => Ok(e),
-    }
-}
-
-/// Checks that `message` contains every one of `parts` and reads as an embeddable message.
-pub(super) fn assert_mentions(message: &str, parts: &[&str]) {
-    for part in parts {
-        assert!(
-            message.contains(part),
-            "{message:?} should mention {part:?}"
-        );
-    }
-    assert!(
-        !message.ends_with('.'),
-        "{message:?} should end without a period"
-    );
-}
+pub(super) use nn_test_support::entries;
 
 /// A safetensors file of the given `(name, dtype, shape, data)` tensors, written by the
 /// safetensors crate's own serializer.

@@ -257,11 +257,11 @@ fn read_file<N: Network>(path: &Path) -> Result<Vec<u8>, WeightsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_dir::TempDir;
     use crate::weights::fixtures::{
-        assert_mentions, bits, error_of, file_of, le, tiny, tiny_tensors, TestResult, Tiny,
+        bits, entries, file_of, le, tiny, tiny_tensors, TestResult, Tiny,
     };
     use crate::weights::{save, tensor_names, to_bytes};
+    use nn_test_support::{assert_mentions, error_of};
     use std::error::Error as _;
     use std::fs;
 
@@ -569,8 +569,8 @@ mod tests {
 
     #[test]
     fn save_and_load_a_file() -> TestResult {
-        let dir = TempDir::new("weights")?;
-        let path = dir.path("tiny.safetensors");
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("tiny.safetensors");
         save(&tiny(), &path)?;
         assert_eq!(fs::read(&path)?, to_bytes(&tiny())?);
         let back: Tiny = load(&path)?;
@@ -581,14 +581,14 @@ mod tests {
         other.out.set_bias(&[7.0, 8.0]);
         save(&other, &path)?;
         assert_eq!(fs::read(&path)?, to_bytes(&other)?);
-        assert_eq!(dir.entries()?, ["tiny.safetensors"]);
+        assert_eq!(entries(dir.path())?, ["tiny.safetensors"]);
         Ok(())
     }
 
     #[test]
     fn file_errors_name_the_file() -> TestResult {
-        let dir = TempDir::new("weights")?;
-        let missing = dir.path("missing.safetensors");
+        let dir = tempfile::tempdir()?;
+        let missing = dir.path().join("missing.safetensors");
         let e = error_of(load::<Tiny>(&missing))?;
         assert!(
             matches!(&e, WeightsError::Read { path, .. } if path == &missing),
@@ -599,7 +599,7 @@ mod tests {
             &["cannot read", &missing.display().to_string()],
         );
 
-        let path = dir.path("bad.safetensors");
+        let path = dir.path().join("bad.safetensors");
         let mut tensors = tiny_tensors();
         tensors[2].2 = vec![1, 4];
         fs::write(&path, file_of(&tensors)?)?;

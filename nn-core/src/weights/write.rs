@@ -82,8 +82,8 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_dir::TempDir;
-    use crate::weights::fixtures::{assert_mentions, error_of, tiny, TestResult};
+    use crate::weights::fixtures::{entries, tiny, TestResult};
+    use nn_test_support::{assert_mentions, error_of};
     use safetensors::SafeTensors;
     use std::fs;
 
@@ -162,17 +162,17 @@ mod tests {
 
     #[test]
     fn a_failed_save_leaves_the_old_file() -> TestResult {
-        let dir = TempDir::new("weights")?;
-        let path = dir.path("tiny.safetensors");
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("tiny.safetensors");
         save(&tiny(), &path)?;
         let mut diverged = tiny();
         diverged.layer1.weights_mut()[0][0] = f32::NAN;
         error_of(save(&diverged, &path))?;
         assert_eq!(fs::read(&path)?, to_bytes(&tiny())?);
-        assert_eq!(dir.entries()?, ["tiny.safetensors"]);
+        assert_eq!(entries(dir.path())?, ["tiny.safetensors"]);
 
         // A folder that does not exist: a write error naming the path.
-        let missing = dir.path("no-such-folder").join("tiny.safetensors");
+        let missing = dir.path().join("no-such-folder").join("tiny.safetensors");
         let e = error_of(save(&tiny(), &missing))?;
         assert!(
             matches!(&e, WeightsError::Write { path, .. } if path == &missing),
@@ -184,9 +184,9 @@ mod tests {
         );
 
         // A path that is a folder: the rename fails, nothing is left behind.
-        let e = error_of(save(&tiny(), &dir.0))?;
+        let e = error_of(save(&tiny(), dir.path()))?;
         assert!(matches!(e, WeightsError::Write { .. }), "{e:?}");
-        assert_eq!(dir.entries()?, ["tiny.safetensors"]);
+        assert_eq!(entries(dir.path())?, ["tiny.safetensors"]);
         Ok(())
     }
 }
