@@ -35,6 +35,8 @@
 
 use core::fmt::Debug;
 
+use crate::{kernel, math};
+
 /// How a layer's weights are drawn when a network is built from a seed.
 ///
 /// Biases always start at zero.
@@ -142,25 +144,21 @@ pub trait Differentiable<L = ()>: Activation {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Sigmoid;
 
-/// The stable logistic function shared by [`Sigmoid`] and [`Softplus`]' derivative.
+/// The stable logistic function `1 / (1 + e^-z)` of one value.
+#[deprecated(note = "use nn::math::logistic")]
 #[inline]
 pub fn sigmoid(z: f32) -> f32 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
+    math::logistic(z)
 }
 
 impl Activation for Sigmoid {
     const NAME: &'static str = "sigmoid";
     const INIT: Init = Init::Xavier;
-    /// See [`kernel::sigmoid`](crate::kernel::sigmoid): SIMD in groups of eight where the CPU
-    /// has AVX2 and FMA, [`sigmoid`] for the rest.
+    /// See [`kernel::logistic_in_place`]: SIMD in groups of eight where the CPU has AVX2 and
+    /// FMA, [`math::logistic`] for the rest.
     #[inline]
     fn apply(v: &mut [f32]) {
-        crate::kernel::sigmoid(v);
+        kernel::logistic_in_place(v);
     }
 }
 
@@ -252,9 +250,10 @@ impl<L> Differentiable<L> for Relu {
 pub struct Softplus;
 
 /// The stable softplus `ln(1 + e^z)` of one value.
+#[deprecated(note = "use nn::math::softplus")]
 #[inline]
 pub fn softplus(z: f32) -> f32 {
-    z.max(0.0) + (-z.abs()).exp().ln_1p()
+    math::softplus(z)
 }
 
 impl Activation for Softplus {
@@ -263,7 +262,7 @@ impl Activation for Softplus {
     #[inline]
     fn apply(v: &mut [f32]) {
         for x in v {
-            *x = softplus(*x);
+            *x = math::softplus(*x);
         }
     }
 }
@@ -272,7 +271,7 @@ impl<L> Differentiable<L> for Softplus {
     #[inline]
     fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
         for (g, &z) in grad.iter_mut().zip(z) {
-            *g *= sigmoid(z);
+            *g *= math::logistic(z);
         }
     }
 }
@@ -425,7 +424,7 @@ mod tests {
         assert_eq!(sp[0], 100.0);
         assert!(sp[1] > 0.0 && (sp[1] - (-100.0f32).exp()).abs() < 1e-45);
         // sigmoid(-100) is tiny but positive, as it truly is.
-        assert!(sigmoid(-100.0) > 0.0);
+        assert!(math::logistic(-100.0) > 0.0);
     }
 
     /// `f(z)` and `f'(z)` of an elementwise activation, through `apply` and `backward`.
@@ -459,10 +458,10 @@ mod tests {
             let (got, slope) = value_and_slope::<Sigmoid>(z);
             assert!(close(got, s), "sigmoid({z}) = {got}, want {s}");
             assert!(close(slope, ds), "sigmoid'({z}) = {slope}, want {ds}");
-            assert_eq!(sigmoid(z), got);
+            assert_eq!(math::logistic(z), got);
         }
         // The mirrored sigmoid 1/(1 + e^a) is sigmoid(-a).
-        assert!(close(sigmoid(-(100.0f32)), e100) && sigmoid(-(-100.0f32)) == 1.0);
+        assert!(close(math::logistic(-(100.0f32)), e100) && math::logistic(-(-100.0f32)) == 1.0);
 
         // tanh(±100) = ±(1 - 2e^-200) = ±1 in f32; tanh' = 1 - t² = 0.
         for (z, t) in [(100.0, 1.0), (-100.0, -1.0), (1000.0, 1.0), (-1000.0, -1.0)] {
@@ -480,7 +479,7 @@ mod tests {
             let (got, slope) = value_and_slope::<Softplus>(z);
             assert!(close(got, sp), "softplus({z}) = {got}, want {sp}");
             assert!(close(slope, ds), "softplus'({z}) = {slope}, want {ds}");
-            assert_eq!(softplus(z), got);
+            assert_eq!(math::softplus(z), got);
         }
 
         for z in [100.0f32, -100.0, 1000.0, -1000.0] {

@@ -6,6 +6,7 @@
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`, each a
 //!   zero-sized type with its function and derivative.
 //! - [`loss`]: mean squared error, cross-entropy on softmax, binary cross-entropy on sigmoid.
+//! - [`math`]: the scalar functions behind them, [`math::logistic`] and [`math::softplus`].
 //! - [`optim`]: gradient descent, momentum and Adam.
 //! - [`Network`] and [`Train`]: what every generated network implements, for generic code.
 //! - [`train`]: the training loop ([`Trainer::fit`]): shuffled mini-batches over epochs, per-epoch
@@ -23,8 +24,8 @@
 //!
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 //!
-//! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s AVX2/FMA
-//! kernels, which the CPU's features select at run time; see that module for why and how it is
+//! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s x86 SIMD
+//! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see that module for why and how it is
 //! kept sound.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -38,6 +39,7 @@ pub mod gradcheck;
 pub mod kernel;
 pub mod least_squares;
 pub mod loss;
+pub mod math;
 pub mod network;
 pub mod optim;
 pub mod parallel;
@@ -58,9 +60,10 @@ pub mod __private;
 pub use generic_array;
 pub use typenum;
 
+#[allow(deprecated)]
+pub use activation::{sigmoid, softplus};
 pub use activation::{
-    sigmoid, softplus, Activation, Differentiable, Init, Linear, Relu, Sigmoid, Softmax, Softplus,
-    Step, Tanh,
+    Activation, Differentiable, Init, Linear, Relu, Sigmoid, Softmax, Softplus, Step, Tanh,
 };
 pub use dense::Dense;
 pub use error::Error;

@@ -27,7 +27,8 @@
 //! assert!((ce - 2f32.ln()).abs() < 1e-6);
 //! ```
 
-use crate::activation::{softplus, Activation, Differentiable, Sigmoid, Softmax};
+use crate::activation::{Activation, Differentiable, Sigmoid, Softmax};
+use crate::math::softplus;
 
 /// A loss function that can judge an output layer with activation `A`.
 #[diagnostic::on_unimplemented(

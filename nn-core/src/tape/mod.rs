@@ -616,10 +616,10 @@ fn bce_term(c: f32, ln_x: f32) -> f32 {
 /// An elementwise activation of one value.
 fn scalar_function(f: Function, x: f32) -> f32 {
     match f {
-        Function::Sigmoid => crate::activation::sigmoid(x),
+        Function::Sigmoid => crate::math::logistic(x),
         Function::Tanh => x.tanh(),
         Function::Relu => x.max(0.0),
-        Function::Softplus => crate::activation::softplus(x),
+        Function::Softplus => crate::math::softplus(x),
         Function::Linear => x,
         Function::Step => {
             if x > 0.0 {
@@ -707,7 +707,7 @@ fn local_backward(
                             0.0
                         }
                     }
-                    Function::Softplus => crate::activation::sigmoid(x),
+                    Function::Softplus => crate::math::logistic(x),
                     Function::Linear => 1.0,
                     Function::Step | Function::Softmax => 0.0,
                 };
