@@ -165,9 +165,7 @@ impl Activation for Sigmoid {
 impl<L> Differentiable<L> for Sigmoid {
     #[inline]
     fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
-        for (g, &s) in grad.iter_mut().zip(a) {
-            *g *= s * (1.0 - s);
-        }
+        kernel::logistic_backward(a, grad);
     }
 }
 
@@ -187,18 +185,14 @@ impl Activation for Tanh {
     const INIT: Init = Init::Xavier;
     #[inline]
     fn apply(v: &mut [f32]) {
-        for x in v {
-            *x = x.tanh();
-        }
+        kernel::tanh_in_place(v);
     }
 }
 
 impl<L> Differentiable<L> for Tanh {
     #[inline]
     fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
-        for (g, &t) in grad.iter_mut().zip(a) {
-            *g *= 1.0 - t * t;
-        }
+        kernel::tanh_backward(a, grad);
     }
 }
 
@@ -218,20 +212,14 @@ impl Activation for Relu {
     const INIT: Init = Init::He;
     #[inline]
     fn apply(v: &mut [f32]) {
-        for x in v {
-            *x = x.max(0.0);
-        }
+        kernel::relu_in_place(v);
     }
 }
 
 impl<L> Differentiable<L> for Relu {
     #[inline]
     fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
-        for (g, &z) in grad.iter_mut().zip(z) {
-            if z <= 0.0 {
-                *g = 0.0;
-            }
-        }
+        kernel::relu_backward(z, grad);
     }
 }
 
@@ -261,18 +249,14 @@ impl Activation for Softplus {
     const INIT: Init = Init::He;
     #[inline]
     fn apply(v: &mut [f32]) {
-        for x in v {
-            *x = math::softplus(*x);
-        }
+        kernel::softplus_in_place(v);
     }
 }
 
 impl<L> Differentiable<L> for Softplus {
     #[inline]
     fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
-        for (g, &z) in grad.iter_mut().zip(z) {
-            *g *= math::logistic(z);
-        }
+        kernel::softplus_backward(z, grad);
     }
 }
 
@@ -307,26 +291,14 @@ impl Activation for Softmax {
     const ELEMENTWISE: bool = false;
     #[inline]
     fn apply(v: &mut [f32]) {
-        let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for x in v.iter_mut() {
-            *x = (*x - m).exp();
-            sum += *x;
-        }
-        let inv = 1.0 / sum;
-        for x in v.iter_mut() {
-            *x *= inv;
-        }
+        kernel::softmax_in_place(v);
     }
 }
 
 impl<L> Differentiable<L> for Softmax {
     #[inline]
     fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
-        let dot: f32 = a.iter().zip(grad.iter()).map(|(a, g)| a * g).sum();
-        for (g, &a) in grad.iter_mut().zip(a) {
-            *g = a * (*g - dot);
-        }
+        kernel::softmax_backward(a, grad);
     }
 }
 

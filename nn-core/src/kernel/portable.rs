@@ -27,6 +27,100 @@ pub(super) fn logistic(v: &mut [f32]) {
     }
 }
 
+// The backward passes of sigmoid, tanh and relu and the relu itself: loops that every back end
+// compiles from this one source (the x86 ones with their features enabled, so in wider
+// vectors), and so give the same bits everywhere. Rust never fuses `a·b + c` on its own.
+
+/// See [`super::logistic_backward`].
+#[inline(always)]
+pub(super) fn logistic_backward(a: &[f32], g: &mut [f32]) {
+    for (g, &s) in g.iter_mut().zip(a) {
+        *g *= s * (1.0 - s);
+    }
+}
+
+/// See [`super::tanh_backward`].
+#[inline(always)]
+pub(super) fn tanh_backward(a: &[f32], g: &mut [f32]) {
+    for (g, &t) in g.iter_mut().zip(a) {
+        *g *= 1.0 - t * t;
+    }
+}
+
+/// See [`super::relu_in_place`].
+#[inline(always)]
+pub(super) fn relu(v: &mut [f32]) {
+    for x in v {
+        *x = x.max(0.0);
+    }
+}
+
+/// See [`super::relu_backward`].
+#[inline(always)]
+pub(super) fn relu_backward(z: &[f32], g: &mut [f32]) {
+    for (g, &z) in g.iter_mut().zip(z) {
+        if z <= 0.0 {
+            *g = 0.0;
+        }
+    }
+}
+
+/// See [`super::tanh_in_place`]: `f32::tanh` of every value.
+#[inline]
+pub(super) fn tanh(v: &mut [f32]) {
+    for x in v {
+        *x = x.tanh();
+    }
+}
+
+/// See [`super::softplus_in_place`]: [`math::softplus`] of every value.
+#[inline]
+pub(super) fn softplus(v: &mut [f32]) {
+    for x in v {
+        *x = math::softplus(*x);
+    }
+}
+
+/// See [`super::softplus_backward`]: `g ← g·σ(z)` with [`math::logistic`].
+#[inline]
+pub(super) fn softplus_backward(z: &[f32], g: &mut [f32]) {
+    for (g, &z) in g.iter_mut().zip(z) {
+        *g *= math::logistic(z);
+    }
+}
+
+/// See [`super::softmax_in_place`]: `e^(z - max z)` in order, their sum in order, then each
+/// times the sum's reciprocal.
+#[inline]
+pub(super) fn softmax(v: &mut [f32]) {
+    let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - m).exp();
+        sum += *x;
+    }
+    let inv = 1.0 / sum;
+    for x in v.iter_mut() {
+        *x *= inv;
+    }
+}
+
+/// See [`super::softmax_backward`]: `g ← a ⊙ (g - a·g)`, the dot product summed in order.
+#[inline]
+pub(super) fn softmax_backward(a: &[f32], g: &mut [f32]) {
+    let dot: f32 = a.iter().zip(g.iter()).map(|(a, g)| a * g).sum();
+    for (g, &a) in g.iter_mut().zip(a) {
+        *g = a * (*g - dot);
+    }
+}
+
+/// See [`super::log_sum_exp`]: `m + ln Σ e^(z - m)`, the sum in order.
+#[inline]
+pub(super) fn log_sum_exp(z: &[f32]) -> f32 {
+    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    m + z.iter().map(|z| (z - m).exp()).sum::<f32>().ln()
+}
+
 impl Backend for Portable {
     fn name(&self) -> &'static str {
         "portable"
@@ -96,5 +190,45 @@ impl Backend for Portable {
 
     fn logistic(&self, v: &mut [f32]) {
         logistic(v);
+    }
+
+    fn logistic_backward(&self, a: &[f32], g: &mut [f32]) {
+        logistic_backward(a, g);
+    }
+
+    fn tanh(&self, v: &mut [f32]) {
+        tanh(v);
+    }
+
+    fn tanh_backward(&self, a: &[f32], g: &mut [f32]) {
+        tanh_backward(a, g);
+    }
+
+    fn relu(&self, v: &mut [f32]) {
+        relu(v);
+    }
+
+    fn relu_backward(&self, z: &[f32], g: &mut [f32]) {
+        relu_backward(z, g);
+    }
+
+    fn softplus(&self, v: &mut [f32]) {
+        softplus(v);
+    }
+
+    fn softplus_backward(&self, z: &[f32], g: &mut [f32]) {
+        softplus_backward(z, g);
+    }
+
+    fn softmax(&self, v: &mut [f32]) {
+        softmax(v);
+    }
+
+    fn softmax_backward(&self, a: &[f32], g: &mut [f32]) {
+        softmax_backward(a, g);
+    }
+
+    fn log_sum_exp(&self, z: &[f32]) -> f32 {
+        log_sum_exp(z)
     }
 }

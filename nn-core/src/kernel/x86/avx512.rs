@@ -23,7 +23,7 @@ use core::arch::x86_64::{
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm_prefetch, _MM_HINT_T1,
 };
 
-use super::{prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use super::{lanes, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
@@ -110,7 +110,57 @@ impl Backend for Avx512 {
 
     fn logistic(&self, v: &mut [f32]) {
         // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { super::logistic(v) }
+        unsafe { lanes::logistic(v) }
+    }
+
+    fn logistic_backward(&self, a: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::logistic_backward(a, g) }
+    }
+
+    fn tanh(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::tanh(v) }
+    }
+
+    fn tanh_backward(&self, a: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::tanh_backward(a, g) }
+    }
+
+    fn relu(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::relu(v) }
+    }
+
+    fn relu_backward(&self, z: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::relu_backward(z, g) }
+    }
+
+    fn softplus(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::softplus(v) }
+    }
+
+    fn softplus_backward(&self, z: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::softplus_backward(z, g) }
+    }
+
+    fn softmax(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::softmax(v) }
+    }
+
+    fn softmax_backward(&self, a: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::softmax_backward(a, g) }
+    }
+
+    fn log_sum_exp(&self, z: &[f32]) -> f32 {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::log_sum_exp(z) }
     }
 }
 
