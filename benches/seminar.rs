@@ -3,7 +3,8 @@
 //! sgemm).
 //!
 //! Network: `784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax`, cross-entropy, momentum, f32, one
-//! thread. A forward pass costs 2·(784·16 + 16·16 + 16·10) = 25,920 FLOP a sample and a
+//! thread (and, in the `deep_tanh` group, `64 -> 64 tanh ×4 -> 10 softmax`, whose time goes as
+//! much to its activations as to its products). A forward pass costs 2·(784·16 + 16·16 + 16·10) = 25,920 FLOP a sample and a
 //! training step about three times that (77,760): forward, weight gradients, input gradients of
 //! the two upper layers.
 //!
@@ -28,6 +29,13 @@ nn::network! {
     struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
 }
 
+nn::network! {
+    /// A deep narrow network whose cost is as much in its activations as in its products: four
+    /// hidden layers of 64 `tanh` neurons (2·(4·64·64 + 64·10) = 34,048 FLOP a sample forward,
+    /// 256 `tanh` values).
+    struct DeepTanh: 64 -> 64 tanh -> 64 tanh -> 64 tanh -> 64 tanh -> 10 softmax;
+}
+
 /// A reproducible batch: pixel-like inputs in `[0, 1)` and one-hot targets.
 fn batch(n: usize) -> (Vec<[f32; 784]>, Vec<[f32; 10]>) {
     let mut data = Data(0x2545_f491_4f6c_dd1d);
@@ -42,6 +50,63 @@ fn batch(n: usize) -> (Vec<[f32; 784]>, Vec<[f32; 10]>) {
         })
         .collect();
     (xs, ys)
+}
+
+/// [`batch`] for [`DeepTanh`]: inputs in `[-1, 1)`, one-hot targets.
+fn deep_batch(n: usize) -> (Vec<[f32; 64]>, Vec<[f32; 10]>) {
+    let (xs, ys) = batch(n);
+    let xs = xs
+        .iter()
+        .map(|x| core::array::from_fn(|k| 2.0 * x[k] - 1.0))
+        .collect();
+    (xs, ys)
+}
+
+/// The deep tanh network's inference and training step at batch 1, 32 and 256 (cross-entropy,
+/// momentum, one thread), in one group so that its two halves are read side by side.
+fn deep_tanh(c: &mut Criterion) {
+    let mut g = c.benchmark_group("deep_tanh");
+    let (xs, ys) = deep_batch(256);
+    let net = DeepTanh::new(1);
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(BenchmarkId::new("infer", 1), |b| {
+        b.iter(|| net.forward(black_box(&xs[0])))
+    });
+    for n in [32usize, 256] {
+        let mut ws = nn::Workspace::with_capacity(n);
+        let mut out = vec![[0.0f32; 10]; n];
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new("infer", n), |b| {
+            b.iter(|| {
+                net.forward_batch(black_box(&xs[..n]), &mut out, &mut ws)
+                    .expect("one output row per input");
+                black_box(&out);
+            })
+        });
+    }
+    for n in [1usize, 32, 256] {
+        let mut net = DeepTanh::new(1);
+        let mut grads = DeepTanh::zeros();
+        let mut opt = Momentum::new(0.01, 0.9);
+        let mut ws = nn::Workspace::with_capacity(n);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new("train", n), |b| {
+            b.iter(|| {
+                let loss = net
+                    .gradient_batch(
+                        CrossEntropy,
+                        black_box(&xs[..n]),
+                        &ys[..n],
+                        &mut grads,
+                        &mut ws,
+                    )
+                    .expect("a non-empty batch with one target per input");
+                opt.step(&mut net, &grads);
+                loss
+            })
+        });
+    }
+    g.finish();
 }
 
 fn inference(c: &mut Criterion) {
@@ -269,5 +334,12 @@ mod peak {
     }
 }
 
-criterion_group!(benches, inference, training, training_two_threads, roofline);
+criterion_group!(
+    benches,
+    inference,
+    training,
+    deep_tanh,
+    training_two_threads,
+    roofline
+);
 criterion_main!(benches);

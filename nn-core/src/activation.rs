@@ -36,6 +36,7 @@
 use core::fmt::Debug;
 
 use crate::model::ActivationKind;
+use crate::{kernel, math};
 
 /// How a layer's weights are drawn when a network is built from a seed.
 ///
@@ -146,34 +147,28 @@ pub trait Differentiable<L = ()>: Activation {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Sigmoid;
 
-/// The stable logistic function shared by [`Sigmoid`] and [`Softplus`]' derivative.
+/// The stable logistic function `1 / (1 + e^-z)` of one value.
+#[deprecated(note = "use nn::math::logistic")]
 #[inline]
 pub fn sigmoid(z: f32) -> f32 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
+    math::logistic(z)
 }
 
 impl Activation for Sigmoid {
     const KIND: ActivationKind = ActivationKind::Sigmoid;
     const INIT: Init = Init::Xavier;
-    /// See [`kernel::sigmoid`](crate::kernel::sigmoid): SIMD in groups of eight where the CPU
-    /// has AVX2 and FMA, [`sigmoid`] for the rest.
+    /// See [`kernel::logistic_in_place`]: SIMD in groups of eight where the CPU has AVX2 and
+    /// FMA, [`math::logistic`] for the rest.
     #[inline]
     fn apply(v: &mut [f32]) {
-        crate::kernel::sigmoid(v);
+        kernel::logistic_in_place(v);
     }
 }
 
 impl<L> Differentiable<L> for Sigmoid {
     #[inline]
     fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
-        for (g, &s) in grad.iter_mut().zip(a) {
-            *g *= s * (1.0 - s);
-        }
+        kernel::logistic_backward(a, grad);
     }
 }
 
@@ -193,18 +188,14 @@ impl Activation for Tanh {
     const INIT: Init = Init::Xavier;
     #[inline]
     fn apply(v: &mut [f32]) {
-        for x in v {
-            *x = x.tanh();
-        }
+        kernel::tanh_in_place(v);
     }
 }
 
 impl<L> Differentiable<L> for Tanh {
     #[inline]
     fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
-        for (g, &t) in grad.iter_mut().zip(a) {
-            *g *= 1.0 - t * t;
-        }
+        kernel::tanh_backward(a, grad);
     }
 }
 
@@ -224,20 +215,14 @@ impl Activation for Relu {
     const INIT: Init = Init::He;
     #[inline]
     fn apply(v: &mut [f32]) {
-        for x in v {
-            *x = x.max(0.0);
-        }
+        kernel::relu_in_place(v);
     }
 }
 
 impl<L> Differentiable<L> for Relu {
     #[inline]
     fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
-        for (g, &z) in grad.iter_mut().zip(z) {
-            if z <= 0.0 {
-                *g = 0.0;
-            }
-        }
+        kernel::relu_backward(z, grad);
     }
 }
 
@@ -256,9 +241,10 @@ impl<L> Differentiable<L> for Relu {
 pub struct Softplus;
 
 /// The stable softplus `ln(1 + e^z)` of one value.
+#[deprecated(note = "use nn::math::softplus")]
 #[inline]
 pub fn softplus(z: f32) -> f32 {
-    z.max(0.0) + (-z.abs()).exp().ln_1p()
+    math::softplus(z)
 }
 
 impl Activation for Softplus {
@@ -266,18 +252,14 @@ impl Activation for Softplus {
     const INIT: Init = Init::He;
     #[inline]
     fn apply(v: &mut [f32]) {
-        for x in v {
-            *x = softplus(*x);
-        }
+        kernel::softplus_in_place(v);
     }
 }
 
 impl<L> Differentiable<L> for Softplus {
     #[inline]
     fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
-        for (g, &z) in grad.iter_mut().zip(z) {
-            *g *= sigmoid(z);
-        }
+        kernel::softplus_backward(z, grad);
     }
 }
 
@@ -312,26 +294,14 @@ impl Activation for Softmax {
     const ELEMENTWISE: bool = false;
     #[inline]
     fn apply(v: &mut [f32]) {
-        let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for x in v.iter_mut() {
-            *x = (*x - m).exp();
-            sum += *x;
-        }
-        let inv = 1.0 / sum;
-        for x in v.iter_mut() {
-            *x *= inv;
-        }
+        kernel::softmax_in_place(v);
     }
 }
 
 impl<L> Differentiable<L> for Softmax {
     #[inline]
     fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
-        let dot: f32 = a.iter().zip(grad.iter()).map(|(a, g)| a * g).sum();
-        for (g, &a) in grad.iter_mut().zip(a) {
-            *g = a * (*g - dot);
-        }
+        kernel::softmax_backward(a, grad);
     }
 }
 
@@ -429,7 +399,7 @@ mod tests {
         assert_eq!(sp[0], 100.0);
         assert!(sp[1] > 0.0 && (sp[1] - (-100.0f32).exp()).abs() < 1e-45);
         // sigmoid(-100) is tiny but positive, as it truly is.
-        assert!(sigmoid(-100.0) > 0.0);
+        assert!(math::logistic(-100.0) > 0.0);
     }
 
     /// `f(z)` and `f'(z)` of an elementwise activation, through `apply` and `backward`.
@@ -463,10 +433,10 @@ mod tests {
             let (got, slope) = value_and_slope::<Sigmoid>(z);
             assert!(close(got, s), "sigmoid({z}) = {got}, want {s}");
             assert!(close(slope, ds), "sigmoid'({z}) = {slope}, want {ds}");
-            assert_eq!(sigmoid(z), got);
+            assert_eq!(math::logistic(z), got);
         }
         // The mirrored sigmoid 1/(1 + e^a) is sigmoid(-a).
-        assert!(close(sigmoid(-(100.0f32)), e100) && sigmoid(-(-100.0f32)) == 1.0);
+        assert!(close(math::logistic(-(100.0f32)), e100) && math::logistic(-(-100.0f32)) == 1.0);
 
         // tanh(±100) = ±(1 - 2e^-200) = ±1 in f32; tanh' = 1 - t² = 0.
         for (z, t) in [(100.0, 1.0), (-100.0, -1.0), (1000.0, 1.0), (-1000.0, -1.0)] {
@@ -484,7 +454,7 @@ mod tests {
             let (got, slope) = value_and_slope::<Softplus>(z);
             assert!(close(got, sp), "softplus({z}) = {got}, want {sp}");
             assert!(close(slope, ds), "softplus'({z}) = {slope}, want {ds}");
-            assert_eq!(softplus(z), got);
+            assert_eq!(math::softplus(z), got);
         }
 
         for z in [100.0f32, -100.0, 1000.0, -1000.0] {

@@ -41,7 +41,7 @@ use crate::kernel;
 /// let x = GenericArray::from_array([2.0, 5.0, 1.0]);
 /// let mut out = GenericArray::default();
 /// layer.forward(&x, &mut out);
-/// assert_eq!(out.as_slice(), &[nn_core::sigmoid(2.0), 0.5]);
+/// assert_eq!(out.as_slice(), &[nn_core::math::logistic(2.0), 0.5]);
 /// ```
 pub struct Dense<I: ArrayLength, O: ArrayLength, A> {
     weights: Box<GenericArray<GenericArray<f32, I>, O>>,

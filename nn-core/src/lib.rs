@@ -6,6 +6,7 @@
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`, each a
 //!   zero-sized type with its function and derivative.
 //! - [`loss`]: mean squared error, cross-entropy on softmax, binary cross-entropy on sigmoid.
+//! - [`math`]: the scalar functions behind them, [`math::logistic`] and [`math::softplus`].
 //! - [`optim`]: gradient descent, momentum and Adam.
 //! - [`Network`] and [`Trainable`]: what every generated network implements, for generic code.
 //! - [`model`]: a network's structure as one typed value ([`Network::LAYERS`]): each layer's
@@ -26,8 +27,8 @@
 //!
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 //!
-//! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s AVX2/FMA
-//! kernels, which the CPU's features select at run time; see that module for why and how it is
+//! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s x86 SIMD
+//! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see that module for why and how it is
 //! kept sound.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -42,6 +43,7 @@ pub mod gradcheck;
 pub mod kernel;
 pub mod least_squares;
 pub mod loss;
+pub mod math;
 pub mod network;
 pub mod optim;
 pub mod parallel;
@@ -64,9 +66,10 @@ pub use generic_array;
 pub use nn_model as model;
 pub use typenum;
 
+#[allow(deprecated)]
+pub use activation::{sigmoid, softplus};
 pub use activation::{
-    sigmoid, softplus, Activation, Differentiable, Init, Linear, Relu, Sigmoid, Softmax, Softplus,
-    Step, Tanh,
+    Activation, Differentiable, Init, Linear, Relu, Sigmoid, Softmax, Softplus, Step, Tanh,
 };
 pub use dense::Dense;
 pub use error::Error;

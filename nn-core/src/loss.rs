@@ -29,7 +29,8 @@
 
 use generic_array::{ArrayLength, GenericArray};
 
-use crate::activation::{softplus, Activation, Differentiable, Sigmoid, Softmax};
+use crate::activation::{Activation, Differentiable, Sigmoid, Softmax};
+use crate::math::softplus;
 
 /// A loss function that can judge an output layer with activation `A`.
 #[diagnostic::on_unimplemented(
@@ -148,8 +149,7 @@ impl Loss<Softmax> for CrossEntropy {
 
     #[inline]
     fn loss(&self, z: &[f32], _a: &[f32], y: &[f32]) -> f32 {
-        let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let lse = m + z.iter().map(|z| (z - m).exp()).sum::<f32>().ln();
+        let lse = crate::kernel::log_sum_exp(z);
         let total: f32 = y.iter().sum();
         let dot: f32 = y.iter().zip(z).map(|(y, z)| y * z).sum();
         total * lse - dot

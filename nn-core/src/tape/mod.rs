@@ -740,10 +740,10 @@ fn bce_term(c: f32, ln_x: f32) -> f32 {
 /// An elementwise activation of one value.
 fn scalar_function(f: Function, x: f32) -> f32 {
     match f {
-        Function::Sigmoid => crate::activation::sigmoid(x),
+        Function::Sigmoid => crate::math::logistic(x),
         Function::Tanh => x.tanh(),
         Function::Relu => x.max(0.0),
-        Function::Softplus => crate::activation::softplus(x),
+        Function::Softplus => crate::math::softplus(x),
         Function::Linear => x,
         Function::Step => {
             if x > 0.0 {
@@ -770,7 +770,7 @@ fn scalar_derivative(f: Function, x: f32, o: f32) -> f32 {
                 0.0
             }
         }
-        Function::Softplus => crate::activation::sigmoid(x),
+        Function::Softplus => crate::math::logistic(x),
         Function::Linear => 1.0,
         // Step's derivative is 0 wherever it exists; softmax is handled by `apply_backward`.
         Function::Step | Function::Softmax => 0.0,

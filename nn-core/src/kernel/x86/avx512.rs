@@ -1,10 +1,10 @@
-//! The AVX-512F versions of the three products, chosen at run time before the AVX2 ones.
+//! The AVX-512F back end, chosen before the AVX2 one when the CPU has AVX-512F.
 //!
-//! The same two kernels as the parent module, with sixteen-lane registers and twice as many
-//! accumulators (AVX-512 has 32 vector registers, AVX2 16). The `unsafe` follows the parent
-//! module's discipline: calls into `#[target_feature]` functions only through [`Avx512`], a
-//! token that only [`Avx512::detect`] makes; raw-pointer loads and stores only after one
-//! bounds assert per public method (each `SAFETY` comment says why they stay inside).
+//! The same two product kernels as the AVX2 back end, with sixteen-lane registers and twice as
+//! many accumulators (AVX-512 has 32 vector registers, AVX2 16). The `unsafe` follows the
+//! parent module's discipline: calls into `#[target_feature]` functions only through
+//! [`Avx512`], a token that only [`Avx512::detect`] makes; raw-pointer loads and stores only
+//! after one bounds check per method (each `SAFETY` comment says why they stay inside).
 //!
 //! Tails: a width that is not a multiple of sixteen (10, 16·49 = 784 is, 33 is not) ends in one
 //! masked vector. `_mm512_maskz_loadu_ps` reads only the lanes its mask selects (the others
@@ -15,41 +15,42 @@
 //! Sum order: each output is summed in an order fixed by the shapes alone (lanes of sixteen,
 //! fused multiply-adds), so a run is reproducible bit for bit on one machine. It is not the
 //! AVX2 kernels' order, so a CPU with AVX-512 and one with only AVX2 give results that differ
-//! by f32 rounding.
+//! by f32 rounding. The logistic function is the AVX2 back end's, eight lanes at a time, so it
+//! gives the same bits on both.
 
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_fmadd_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm_prefetch, _MM_HINT_T1,
 };
 
-use super::{holds, prefetch_head, prefetch_rows};
+use super::{lanes, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
 /// AVX-512F CPU has but which are checked anyway): only [`detect`](Self::detect) makes one.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub(in crate::kernel) struct Avx512 {
     _detected: (),
 }
 
 impl Avx512 {
     /// The token, if this CPU has AVX-512F, AVX2 and FMA (`std` caches the answer).
-    #[inline]
-    pub(in crate::kernel) fn detect() -> Option<Self> {
-        if is_x86_feature_detected!("avx512f")
+    pub(in crate::kernel) fn detect() -> Option<&'static Self> {
+        static TOKEN: Avx512 = Avx512 { _detected: () };
+        (is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-        {
-            Some(Self { _detected: () })
-        } else {
-            None
-        }
+            && is_x86_feature_detected!("fma"))
+        .then_some(&TOKEN)
+    }
+}
+
+impl Backend for Avx512 {
+    fn name(&self) -> &'static str {
+        "avx512"
     }
 
-    /// `out = X·Wᵀ + 1·bᵀ`, as [`crate::kernel::affine`].
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub(in crate::kernel) fn affine(
-        self,
+    fn affine(
+        &self,
         n: usize,
         i: usize,
         o: usize,
@@ -58,10 +59,9 @@ impl Avx512 {
         b: &[f32],
         out: &mut [f32],
     ) {
-        assert!(holds(x.len(), n, i) && holds(w.len(), o, i) && b.len() >= o);
-        assert!(holds(out.len(), n, o));
+        check_affine(n, i, o, x, w, b, out);
         // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold the matrices
-        // (asserted above).
+        // (checked above).
         unsafe {
             affine(
                 n,
@@ -75,11 +75,8 @@ impl Avx512 {
         }
     }
 
-    /// `gw = Δᵀ·X`, `gb = Σ_rows Δ`, as [`crate::kernel::weight_grad`].
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub(in crate::kernel) fn weight_grad(
-        self,
+    fn weight_grad(
+        &self,
         n: usize,
         i: usize,
         o: usize,
@@ -88,47 +85,82 @@ impl Avx512 {
         gw: &mut [f32],
         gb: &mut [f32],
     ) {
-        assert!(holds(x.len(), n, i) && holds(delta.len(), n, o));
-        assert!(holds(gw.len(), o, i) && gb.len() >= o);
-        crate::kernel::bias_grad(n, o, delta, gb);
+        check_weight_grad(n, i, o, x, delta, gw, gb);
+        bias_grad(n, o, delta, gb);
         // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = gw is o × i, A(m, p) = Δ[p][m] is
-        // o × n with row stride 1 and column stride o, B = X is n × i (asserted above).
+        // o × n with row stride 1 and column stride o, B = X is n × i (checked above).
         unsafe {
             scaled_rows(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
         }
     }
 
-    /// One step of momentum, as [`crate::kernel::momentum`].
-    #[inline]
-    pub(in crate::kernel) fn momentum(
-        self,
-        lr: f32,
-        mu: f32,
-        w: &mut [f32],
-        v: &mut [f32],
-        g: &[f32],
-    ) {
+    fn input_grad(&self, n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &mut [f32]) {
+        check_input_grad(n, i, o, delta, w, dx);
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = dx is n × i, A = Δ is n × o with
+        // row stride o and column stride 1, B = W is o × i (checked above).
+        unsafe {
+            scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
+        }
+    }
+
+    fn momentum(&self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
         // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the function is safe code otherwise.
         unsafe { momentum(lr, mu, w, v, g) }
     }
 
-    /// `dx = Δ·W`, as [`crate::kernel::input_grad`].
-    #[inline]
-    pub(in crate::kernel) fn input_grad(
-        self,
-        n: usize,
-        i: usize,
-        o: usize,
-        delta: &[f32],
-        w: &[f32],
-        dx: &mut [f32],
-    ) {
-        assert!(holds(delta.len(), n, o) && holds(w.len(), o, i) && holds(dx.len(), n, i));
-        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = dx is n × i, A = Δ is n × o with
-        // row stride o and column stride 1, B = W is o × i (asserted above).
-        unsafe {
-            scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
-        }
+    fn logistic(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::logistic(v) }
+    }
+
+    fn logistic_backward(&self, a: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::logistic_backward(a, g) }
+    }
+
+    fn tanh(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::tanh(v) }
+    }
+
+    fn tanh_backward(&self, a: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::tanh_backward(a, g) }
+    }
+
+    fn relu(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::relu(v) }
+    }
+
+    fn relu_backward(&self, z: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::relu_backward(z, g) }
+    }
+
+    fn softplus(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::softplus(v) }
+    }
+
+    fn softplus_backward(&self, z: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::softplus_backward(z, g) }
+    }
+
+    fn softmax(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::softmax(v) }
+    }
+
+    fn softmax_backward(&self, a: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::softmax_backward(a, g) }
+    }
+
+    fn log_sum_exp(&self, z: &[f32]) -> f32 {
+        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
+        unsafe { lanes::log_sum_exp(z) }
     }
 }
 
@@ -158,7 +190,7 @@ fn first_lanes(len: usize) -> __mmask16 {
 /// row tiles of 16 weight rows (16 independent FMA chains); leftover weight rows go by four,
 /// then one by one.
 ///
-/// While a tile of rows of `X` is summed, the rows [`PREFETCH_TILES`](super::PREFETCH_TILES) tiles
+/// While a tile of rows of `X` is summed, the rows [`PREFETCH_TILES`] tiles
 /// on are prefetched into L2 (see [`prefetch_rows`]), one cache line a row for each vector of the
 /// sum. A batch the caller has not just touched (the next batch of a data set) streams from L3 or
 /// memory; the hardware prefetcher alone left the FMA units waiting for it, and a batch of 256 took
@@ -186,7 +218,7 @@ unsafe fn affine(
     // SAFETY (for every call below): a tile of `r` rows from `r0` and `j` weight rows from `j0`
     // has `r0 + r <= n` and `j0 + j <= o`, so its rows of `x`, `w`, `b` and `out` are inside
     // the matrices.
-    prefetch_head(x, n.min(super::PREFETCH_TILES * R) * i);
+    prefetch_head(x, n.min(PREFETCH_TILES * R) * i);
     let mut j0 = 0;
     if n == 1 {
         while j0 + 2 * J <= o {

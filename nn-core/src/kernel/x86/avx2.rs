@@ -1,73 +1,37 @@
-//! The AVX2 + FMA versions of the three products, chosen at run time (and, in [`avx512`], the
-//! AVX-512F ones, chosen before them when the CPU has AVX-512F).
-//!
-//! This is the one module of nn-core that uses `unsafe` (with its submodule [`avx512`]), for
-//! two reasons only:
-//!
-//! - calling a `#[target_feature(enable = "avx2,fma")]` function is `unsafe` unless the caller
-//!   was compiled with those features, which a default `cargo build --release` (plain x86-64)
-//!   is not. [`Avx2Fma`] is a token that only [`Avx2Fma::detect`] makes, after
-//!   `is_x86_feature_detected!` has seen both features, so every call through it is sound;
-//! - the inner loops load and store through raw pointers, so that no bounds check sits between
-//!   two FMAs. Every public method asserts once, on entry, that each slice holds the matrix its
-//!   dimensions describe; every pointer below stays inside those bounds (each `SAFETY` comment
-//!   says why).
-//!
-//! The shapes are those of [`super`]: `n` samples, `i` inputs, `o` outputs, all row-major.
-//!
-//! - [`Avx2Fma::affine`], `Z = X·Wᵀ + b`: both operands are contiguous along the sum, so each
-//!   output is a dot product. A tile of `R` rows of `X` times `J` rows of `W` keeps `R·J`
-//!   eight-lane accumulators in registers and loads `R + J` vectors for `R·J` FMAs.
-//! - [`Avx2Fma::weight_grad`] (`Δᵀ·X`) and [`Avx2Fma::input_grad`] (`Δ·W`): the sum runs over
-//!   rows of the right operand, so each output row is a sum of scaled rows. A tile of `M` output
-//!   rows times 16 columns keeps `M·2` accumulators, broadcasting one element of `Δ` a row.
-//!
-//! Sum order: every output is summed in a fixed order that depends only on the shapes, so a run
-//! is reproducible bit for bit on one machine. It is not the order of the portable loops (lanes
-//! of eight, fused multiply-adds), so results differ from those of a CPU without AVX2/FMA by
-//! f32 rounding.
-
-mod avx512;
-pub(super) use avx512::Avx512;
+//! The AVX2 + FMA back end: eight-lane register-tiled products, chosen when the CPU has AVX2
+//! and FMA but not AVX-512F. The `unsafe` discipline is the parent module's.
 
 use core::arch::x86_64::{
-    __m256, __m256i, _mm256_add_epi32, _mm256_add_ps, _mm256_blendv_ps, _mm256_broadcast_ss,
-    _mm256_castps256_ps128, _mm256_castsi256_ps, _mm256_cmp_ps, _mm256_cvtps_epi32, _mm256_div_ps,
-    _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_fnmadd_ps, _mm256_loadu_ps, _mm256_max_ps,
-    _mm256_min_ps, _mm256_mul_ps, _mm256_or_ps, _mm256_round_ps, _mm256_set1_epi32, _mm256_set1_ps,
-    _mm256_setzero_ps, _mm256_slli_epi32, _mm256_srai_epi32, _mm256_storeu_ps, _mm256_sub_epi32,
-    _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehdup_ps, _mm_movehl_ps, _mm_prefetch,
-    _CMP_GE_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT, _MM_HINT_T0, _MM_HINT_T1,
+    _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+    _mm_prefetch, _MM_HINT_T1,
 };
+
+use super::lanes::{self, hsum};
+use super::{prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX2 and FMA: only [`detect`](Self::detect)
 /// makes one.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Avx2Fma {
+#[derive(Debug)]
+pub(in crate::kernel) struct Avx2Fma {
     _detected: (),
-}
-
-/// `len ≥ rows·cols`, without overflow: the precondition of every method below.
-fn holds(len: usize, rows: usize, cols: usize) -> bool {
-    rows.checked_mul(cols).is_some_and(|need| len >= need)
 }
 
 impl Avx2Fma {
     /// The token, if this CPU has AVX2 and FMA (`std` caches the answer).
-    #[inline]
-    pub(super) fn detect() -> Option<Self> {
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            Some(Self { _detected: () })
-        } else {
-            None
-        }
+    pub(in crate::kernel) fn detect() -> Option<&'static Self> {
+        static TOKEN: Avx2Fma = Avx2Fma { _detected: () };
+        (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")).then_some(&TOKEN)
+    }
+}
+
+impl Backend for Avx2Fma {
+    fn name(&self) -> &'static str {
+        "avx2"
     }
 
-    /// `out = X·Wᵀ + 1·bᵀ`, as [`super::affine`].
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn affine(
-        self,
+    fn affine(
+        &self,
         n: usize,
         i: usize,
         o: usize,
@@ -76,9 +40,8 @@ impl Avx2Fma {
         b: &[f32],
         out: &mut [f32],
     ) {
-        assert!(holds(x.len(), n, i) && holds(w.len(), o, i) && b.len() >= o);
-        assert!(holds(out.len(), n, o));
-        // SAFETY: `self` proves AVX2 and FMA; the slices hold the matrices (asserted above).
+        check_affine(n, i, o, x, w, b, out);
+        // SAFETY: `self` proves AVX2 and FMA; the slices hold the matrices (checked above).
         unsafe {
             affine(
                 n,
@@ -92,11 +55,8 @@ impl Avx2Fma {
         }
     }
 
-    /// `gw = Δᵀ·X`, `gb = Σ_rows Δ`, as [`super::weight_grad`].
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn weight_grad(
-        self,
+    fn weight_grad(
+        &self,
         n: usize,
         i: usize,
         o: usize,
@@ -105,154 +65,96 @@ impl Avx2Fma {
         gw: &mut [f32],
         gb: &mut [f32],
     ) {
-        assert!(holds(x.len(), n, i) && holds(delta.len(), n, o));
-        assert!(holds(gw.len(), o, i) && gb.len() >= o);
-        super::bias_grad(n, o, delta, gb);
+        check_weight_grad(n, i, o, x, delta, gw, gb);
+        bias_grad(n, o, delta, gb);
         // SAFETY: `self` proves AVX2 and FMA; C = gw is o × i, A(m, p) = Δ[p][m] is o × n
-        // with row stride 1 and column stride o, B = X is n × i (asserted above).
+        // with row stride 1 and column stride o, B = X is n × i (checked above).
         unsafe {
             scaled_rows(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
         }
     }
 
-    /// `dx = Δ·W`, as [`super::input_grad`].
-    #[inline]
-    pub(super) fn input_grad(
-        self,
-        n: usize,
-        i: usize,
-        o: usize,
-        delta: &[f32],
-        w: &[f32],
-        dx: &mut [f32],
-    ) {
-        assert!(holds(delta.len(), n, o) && holds(w.len(), o, i) && holds(dx.len(), n, i));
+    fn input_grad(&self, n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &mut [f32]) {
+        check_input_grad(n, i, o, delta, w, dx);
         // SAFETY: `self` proves AVX2 and FMA; C = dx is n × i, A = Δ is n × o with row
-        // stride o and column stride 1, B = W is o × i (asserted above).
+        // stride o and column stride 1, B = W is o × i (checked above).
         unsafe {
             scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
         }
     }
-}
 
-impl Avx2Fma {
-    /// The logistic sigmoid in place, eight values at a time, as [`super::sigmoid`]; returns
-    /// how many leading values it did (a multiple of eight).
-    #[inline]
-    pub(super) fn sigmoid(self, v: &mut [f32]) -> usize {
-        let full = v.len() - v.len() % 8;
-        // SAFETY: `self` proves AVX2 and FMA; `v` holds `full` values.
-        unsafe { sigmoid(v.as_mut_ptr(), full) };
-        full
-    }
-}
-
-impl Avx2Fma {
-    /// One momentum update of every weight, as [`super::momentum`].
-    #[inline]
-    pub(super) fn momentum(self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
+    fn momentum(&self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
         // SAFETY: `self` proves AVX2 and FMA; the function is safe code otherwise.
         unsafe { momentum(lr, mu, w, v, g) }
     }
+
+    fn logistic(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::logistic(v) }
+    }
+
+    fn logistic_backward(&self, a: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::logistic_backward(a, g) }
+    }
+
+    fn tanh(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::tanh(v) }
+    }
+
+    fn tanh_backward(&self, a: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::tanh_backward(a, g) }
+    }
+
+    fn relu(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::relu(v) }
+    }
+
+    fn relu_backward(&self, z: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::relu_backward(z, g) }
+    }
+
+    fn softplus(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::softplus(v) }
+    }
+
+    fn softplus_backward(&self, z: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::softplus_backward(z, g) }
+    }
+
+    fn softmax(&self, v: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::softmax(v) }
+    }
+
+    fn softmax_backward(&self, a: &[f32], g: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::softmax_backward(a, g) }
+    }
+
+    fn log_sum_exp(&self, z: &[f32]) -> f32 {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::log_sum_exp(z) }
+    }
 }
 
-/// [`super::momentum`]'s loop compiled for AVX2: eight weights an instruction instead of four.
+/// The portable momentum loop compiled for AVX2: eight weights an instruction instead of four.
 /// Rust never fuses `a·b + c` on its own, so the results are those of the portable loop, bit
 /// for bit.
 ///
 /// # Safety
 ///
 /// AVX2 and FMA are available (`unsafe` only for that, like every `#[target_feature]`
-/// function of this module: only the tokens may call them).
+/// function of this module: only the token may call them).
 #[target_feature(enable = "avx2,fma")]
 unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
-    super::portable::momentum(lr, mu, w, v, g);
-}
-
-/// `e^x` in each lane, within about one ulp of the correctly rounded value (the Cephes `expf`
-/// method): `e^x = 2^m · e^r` with `m = round(x·log₂e)` and `|r| ≤ ln2/2`, `e^r` by a degree-6
-/// polynomial, `2^m` as two factors `2^⌊m/2⌋ · 2^(m-⌊m/2⌋)` so that results down to the
-/// subnormal range come out right. Inputs are clamped to `[-104, 88.376]`, the range where
-/// `e^x` is neither 0 nor infinite in f32; NaN stays NaN.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn exp(x: __m256) -> __m256 {
-    // `max(lo, x)` and `min(hi, x)` return `x` when it is NaN.
-    let x = _mm256_min_ps(
-        _mm256_set1_ps(88.376_26),
-        _mm256_max_ps(_mm256_set1_ps(-104.0), x),
-    );
-    let m = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
-        x,
-        _mm256_set1_ps(core::f32::consts::LOG2_E),
-    ));
-    // r = x - m·ln2, with ln2 split in a part exact in f32 and a correction.
-    let r = _mm256_fnmadd_ps(m, _mm256_set1_ps(0.693_359_4), x);
-    let r = _mm256_fnmadd_ps(m, _mm256_set1_ps(-2.121_944_4e-4), r);
-    let mut p = _mm256_set1_ps(1.987_569_1e-4);
-    for c in [
-        1.398_2e-3,
-        8.333_452e-3,
-        4.166_579_6e-2,
-        1.666_666_5e-1,
-        0.5,
-    ] {
-        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
-    }
-    // e^r ≈ 1 + r + r²·p(r).
-    let er = _mm256_add_ps(
-        _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r),
-        _mm256_set1_ps(1.0),
-    );
-    let m = _mm256_cvtps_epi32(m);
-    let half = _mm256_srai_epi32::<1>(m);
-    _mm256_mul_ps(
-        _mm256_mul_ps(er, pow2(half)),
-        pow2(_mm256_sub_epi32(m, half)),
-    )
-}
-
-/// `2^e` in each lane, for `-126 ≤ e ≤ 127`: `e + 127` in the exponent bits.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn pow2(e: __m256i) -> __m256 {
-    _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
-        e,
-        _mm256_set1_epi32(127),
-    )))
-}
-
-/// `v[k] = 1 / (1 + e^-v[k])` for the first `len` values (`len` a multiple of eight), in the
-/// stable two-sided form of [`crate::sigmoid`]: with `e = e^-|z|`, `1 / (1 + e)` for `z ≥ 0`
-/// and `e / (1 + e)` below.
-///
-/// # Safety
-///
-/// AVX2 and FMA are available and `v` holds `len` values.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn sigmoid(v: *mut f32, len: usize) {
-    let sign = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MIN));
-    let one = _mm256_set1_ps(1.0);
-    let mut k = 0;
-    while k < len {
-        let z = _mm256_loadu_ps(v.add(k));
-        let e = exp(_mm256_or_ps(z, sign)); // e^-|z|
-        let pos = _mm256_div_ps(one, _mm256_add_ps(one, e));
-        let neg = _mm256_mul_ps(e, pos);
-        let nonneg = _mm256_cmp_ps::<_CMP_GE_OQ>(z, _mm256_setzero_ps());
-        _mm256_storeu_ps(v.add(k), _mm256_blendv_ps(neg, pos, nonneg));
-        k += 8;
-    }
-}
-
-/// The sum of the eight lanes of `v`, in a fixed order: `(l0+l4) + (l2+l6)` and
-/// `(l1+l5) + (l3+l7)`, then those two.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn hsum(v: __m256) -> f32 {
-    let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
-    _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)))
+    crate::kernel::portable::momentum(lr, mu, w, v, g);
 }
 
 /// `out = X·Wᵀ + 1·bᵀ` over raw row-major matrices: `x` is `n × i`, `w` is `o × i`, `b` has
@@ -342,52 +244,6 @@ unsafe fn affine(
             r0 += 1;
         }
         j0 += 1;
-    }
-}
-
-/// How many tiles of rows ahead [`affine`] prefetches the rows of `X`: of 1, 2, 4 and 8 tried
-/// on the peers harness's streamed batches, 2 was as fast as any and 8 the slowest.
-pub(super) const PREFETCH_TILES: usize = 2;
-
-/// The first of the `R` rows of `X` (`n × i`, row-major) that [`affine`] prefetches while it
-/// sums the tile of rows from `r0`: the tile [`PREFETCH_TILES`] tiles on, if `X` has one and
-/// this is the `first` pass over `X` (later passes find `X` in L2 already).
-///
-/// The rows go to L2 (`_MM_HINT_T1`): prefetching them into L1 measured the same, both for
-/// batches streamed from memory and for batches already in cache, and L2 leaves L1 to the tile
-/// of `W`.
-///
-/// # Safety
-///
-/// `x` addresses `n` rows of `i` values.
-#[inline]
-pub(super) unsafe fn prefetch_rows<const R: usize>(
-    n: usize,
-    i: usize,
-    x: *const f32,
-    r0: usize,
-    first: bool,
-) -> Option<*const f32> {
-    let ahead = r0 + PREFETCH_TILES * R;
-    // SAFETY: rows `ahead..ahead + R <= n` are inside `X`.
-    (first && ahead + R <= n).then(|| unsafe { x.add(ahead * i) })
-}
-
-/// Prefetches (into L1) every cache line of the first `len` values from `x`: the rows of `X`
-/// that [`affine`] sums first, which no tile before them prefetches. Issued together, their
-/// misses overlap. For a lone row (batch 1) this made inference 7% faster on a row streamed
-/// from memory and 15% faster on one already in cache (A/B runs of the peers harness and of
-/// `benches/seminar.rs`, alternated); the training step did not change.
-///
-/// # Safety
-///
-/// `x` addresses at least `len` values.
-#[inline]
-pub(super) unsafe fn prefetch_head(x: *const f32, len: usize) {
-    // One prefetch every sixteen values (64 bytes, a cache line).
-    for c in (0..len).step_by(16) {
-        // SAFETY: `c < len`; a prefetch only hints the cache and never faults.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(x.add(c).cast()) };
     }
 }
 

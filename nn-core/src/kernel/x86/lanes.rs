@@ -1,0 +1,411 @@
+//! The eight-lane math both x86 back ends share: `e^x`, `ln(1 + t)`, the horizontal sum and
+//! maximum, and the activations built on them (logistic, tanh, softplus, softmax,
+//! log-sum-exp), plus the portable activation loops recompiled with AVX2 enabled.
+//!
+//! Every function here is `#[target_feature(enable = "avx2,fma")]` and `unsafe` for that alone
+//! unless its `# Safety` section says more: only a back end token, which proves the features,
+//! calls them. Slices are read and written in whole vectors of eight and, for the last `len mod
+//! 8` values, one masked vector (`_mm256_maskload_ps` / `_mm256_maskstore_ps` touch only the
+//! lanes their mask selects, so no access goes past a slice; the other lanes read as zero).
+//! The logistic function alone keeps a scalar tail, so that its bits stay those it always had.
+
+use core::arch::x86_64::{
+    __m256, __m256i, _mm256_add_epi32, _mm256_add_ps, _mm256_and_ps, _mm256_andnot_ps,
+    _mm256_blendv_ps, _mm256_castps256_ps128, _mm256_castsi256_ps, _mm256_cmp_ps,
+    _mm256_cmpgt_epi32, _mm256_cvtps_epi32, _mm256_div_ps, _mm256_extractf128_ps, _mm256_fmadd_ps,
+    _mm256_fnmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_max_ps,
+    _mm256_min_ps, _mm256_mul_ps, _mm256_or_ps, _mm256_round_ps, _mm256_set1_epi32, _mm256_set1_ps,
+    _mm256_setr_epi32, _mm256_setzero_ps, _mm256_slli_epi32, _mm256_srai_epi32, _mm256_storeu_ps,
+    _mm256_sub_epi32, _mm256_sub_ps, _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_max_ps, _mm_max_ss,
+    _mm_movehdup_ps, _mm_movehl_ps, _CMP_GE_OQ, _CMP_GT_OQ, _CMP_LT_OQ, _MM_FROUND_NO_EXC,
+    _MM_FROUND_TO_NEAREST_INT,
+};
+
+use crate::kernel::portable;
+
+/// `e^x` in each lane, within about one ulp of the correctly rounded value (the Cephes `expf`
+/// method): `e^x = 2^m · e^r` with `m = round(x·log₂e)` and `|r| ≤ ln2/2`, `e^r` by a degree-6
+/// polynomial, `2^m` as two factors `2^⌊m/2⌋ · 2^(m-⌊m/2⌋)` so that results down to the
+/// subnormal range come out right. Inputs are clamped to `[-104, 88.376]`, the range where
+/// `e^x` is neither 0 nor infinite in f32; NaN stays NaN.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn exp(x: __m256) -> __m256 {
+    // `max(lo, x)` and `min(hi, x)` return `x` when it is NaN.
+    let x = _mm256_min_ps(
+        _mm256_set1_ps(88.376_26),
+        _mm256_max_ps(_mm256_set1_ps(-104.0), x),
+    );
+    let m = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+        x,
+        _mm256_set1_ps(core::f32::consts::LOG2_E),
+    ));
+    // r = x - m·ln2, with ln2 split in a part exact in f32 and a correction.
+    let r = _mm256_fnmadd_ps(m, _mm256_set1_ps(0.693_359_4), x);
+    let r = _mm256_fnmadd_ps(m, _mm256_set1_ps(-2.121_944_4e-4), r);
+    let mut p = _mm256_set1_ps(1.987_569_1e-4);
+    for c in [
+        1.398_2e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        1.666_666_5e-1,
+        0.5,
+    ] {
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+    }
+    // e^r ≈ 1 + r + r²·p(r).
+    let er = _mm256_add_ps(
+        _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r),
+        _mm256_set1_ps(1.0),
+    );
+    let m = _mm256_cvtps_epi32(m);
+    let half = _mm256_srai_epi32::<1>(m);
+    _mm256_mul_ps(
+        _mm256_mul_ps(er, pow2(half)),
+        pow2(_mm256_sub_epi32(m, half)),
+    )
+}
+
+/// `2^e` in each lane, for `-126 ≤ e ≤ 127`: `e + 127` in the exponent bits.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pow2(e: __m256i) -> __m256 {
+    _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+        e,
+        _mm256_set1_epi32(127),
+    )))
+}
+
+/// `ln(1 + t)` in each lane for `0 ≤ t ≤ 1`, within about one ulp: `u = 1 + t` rounded, then
+/// `ln u` by Cephes' `logf` (`u = 2^e·(1 + f)` with `√½ ≤ 1 + f < √2`, `ln(1 + f)` by a
+/// degree-8 polynomial, `e·ln2` split in an exact part and a correction), plus
+/// `(t - (u - 1))/u`, the first-order term of what the rounding of `u` lost (so a `t` too small
+/// to change `u` still comes out as `t`). NaN stays NaN.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn ln_1p(t: __m256) -> __m256 {
+    let one = _mm256_set1_ps(1.0);
+    let u = _mm256_add_ps(one, t);
+    // `u` in [1, 2]: halve it above √2 (so e = 1), keep it below (e = 0).
+    let big = _mm256_cmp_ps::<_CMP_GT_OQ>(u, _mm256_set1_ps(core::f32::consts::SQRT_2));
+    let f = _mm256_sub_ps(
+        _mm256_blendv_ps(u, _mm256_mul_ps(u, _mm256_set1_ps(0.5)), big),
+        one,
+    );
+    let e = _mm256_and_ps(big, one);
+    let mut p = _mm256_set1_ps(7.037_683_6e-2);
+    for c in [
+        -1.151_461e-1,
+        1.167_699_9e-1,
+        -1.242_014_1e-1,
+        1.424_932_3e-1,
+        -1.666_805_8e-1,
+        2.000_071_4e-1,
+        -2.499_999_4e-1,
+        3.333_333e-1,
+    ] {
+        p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(c));
+    }
+    let f2 = _mm256_mul_ps(f, f);
+    let y = _mm256_mul_ps(_mm256_mul_ps(p, f), f2);
+    let y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.121_944_4e-4), y);
+    let y = _mm256_fnmadd_ps(_mm256_set1_ps(0.5), f2, y);
+    let ln_u = _mm256_fmadd_ps(e, _mm256_set1_ps(0.693_359_4), _mm256_add_ps(f, y));
+    let lost = _mm256_div_ps(_mm256_sub_ps(t, _mm256_sub_ps(u, one)), u);
+    _mm256_add_ps(ln_u, lost)
+}
+
+/// The sum of the eight lanes of `v`, in a fixed order: `(l0+l4) + (l2+l6)` and
+/// `(l1+l5) + (l3+l7)`, then those two.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn hsum(v: __m256) -> f32 {
+    let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+    _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)))
+}
+
+/// The largest of the eight lanes of `v` (none of them NaN).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn hmax(v: __m256) -> f32 {
+    let quad = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let pair = _mm_max_ps(quad, _mm_movehl_ps(quad, quad));
+    _mm_cvtss_f32(_mm_max_ss(pair, _mm_movehdup_ps(pair)))
+}
+
+/// The mask of the first `len` lanes (`len < 8`), for `_mm256_maskload_ps` and
+/// `_mm256_maskstore_ps`: all bits set in a selected lane.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn first_lanes(len: usize) -> __m256i {
+    debug_assert!(len < 8);
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(len as i32),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
+}
+
+/// `v[k] ← f(v[k])` for every value, eight at a time, the last `len mod 8` in one masked vector.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map(v: &mut [f32], f: impl Fn(__m256) -> __m256) {
+    let (len, p) = (v.len(), v.as_mut_ptr());
+    let mut k = 0;
+    // SAFETY: `k + 8 <= len` values from `k` are inside `v`; the tail's mask selects the
+    // `len - k` values left.
+    unsafe {
+        while k + 8 <= len {
+            _mm256_storeu_ps(p.add(k), f(_mm256_loadu_ps(p.add(k))));
+            k += 8;
+        }
+        if k < len {
+            let mask = first_lanes(len - k);
+            _mm256_maskstore_ps(p.add(k), mask, f(_mm256_maskload_ps(p.add(k), mask)));
+        }
+    }
+}
+
+/// `g[k] ← f(x[k], g[k])` for the first `min(x.len(), g.len())` values, as [`map`].
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map2(x: &[f32], g: &mut [f32], f: impl Fn(__m256, __m256) -> __m256) {
+    let len = x.len().min(g.len());
+    let (xp, gp) = (x.as_ptr(), g.as_mut_ptr());
+    let mut k = 0;
+    // SAFETY: both slices hold `len` values; as in `map`.
+    unsafe {
+        while k + 8 <= len {
+            let r = f(_mm256_loadu_ps(xp.add(k)), _mm256_loadu_ps(gp.add(k)));
+            _mm256_storeu_ps(gp.add(k), r);
+            k += 8;
+        }
+        if k < len {
+            let mask = first_lanes(len - k);
+            let r = f(
+                _mm256_maskload_ps(xp.add(k), mask),
+                _mm256_maskload_ps(gp.add(k), mask),
+            );
+            _mm256_maskstore_ps(gp.add(k), mask, r);
+        }
+    }
+}
+
+/// `1 / (1 + e^-z)` in each lane, in the stable two-sided form of [`crate::math::logistic`]:
+/// with `e = e^-|z|`, `1 / (1 + e)` for `z ≥ 0` and `e / (1 + e)` below.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn logistic8(z: __m256) -> __m256 {
+    let sign = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MIN));
+    let one = _mm256_set1_ps(1.0);
+    let e = exp(_mm256_or_ps(z, sign)); // e^-|z|
+    let pos = _mm256_div_ps(one, _mm256_add_ps(one, e));
+    let neg = _mm256_mul_ps(e, pos);
+    let nonneg = _mm256_cmp_ps::<_CMP_GE_OQ>(z, _mm256_setzero_ps());
+    _mm256_blendv_ps(neg, pos, nonneg)
+}
+
+/// The logistic function in place, as [`crate::kernel::logistic_in_place`]: whole groups of
+/// eight values by [`logistic8`], the values past the last group with the scalar
+/// [`crate::math::logistic`] (the split it always had, so the same bits).
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn logistic(v: &mut [f32]) {
+    let full = v.len() - v.len() % 8;
+    let p = v.as_mut_ptr();
+    let mut k = 0;
+    while k < full {
+        // SAFETY: `k + 8 <= full <= v.len()`.
+        unsafe { _mm256_storeu_ps(p.add(k), logistic8(_mm256_loadu_ps(p.add(k)))) };
+        k += 8;
+    }
+    portable::logistic(&mut v[full..]);
+}
+
+/// `tanh` in each lane, as [`crate::kernel::tanh_in_place`] describes: Cephes' `tanhf` odd
+/// polynomial for `|z| < 0.625`, `1 - 2/(e^{2|z|} + 1)` above (no overflow: `e^x` clamps its
+/// input, so a large `|z|` gives `1 - 2/huge = 1`), then the sign of `z`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tanh8(z: __m256) -> __m256 {
+    let sign_bit = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MIN));
+    let one = _mm256_set1_ps(1.0);
+    let sign = _mm256_and_ps(z, sign_bit);
+    let x = _mm256_andnot_ps(sign_bit, z); // |z|
+    let x2 = _mm256_mul_ps(x, x);
+    let mut p = _mm256_set1_ps(-5.704_988_7e-3);
+    for c in [
+        2.063_909e-2,
+        -5.373_971_6e-2,
+        1.333_144_2e-1,
+        -3.333_328e-1,
+    ] {
+        p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(c));
+    }
+    let small = _mm256_fmadd_ps(_mm256_mul_ps(p, x2), x, x);
+    let e = exp(_mm256_add_ps(x, x));
+    let large = _mm256_sub_ps(
+        one,
+        _mm256_div_ps(_mm256_set1_ps(2.0), _mm256_add_ps(e, one)),
+    );
+    let is_small = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(0.625));
+    _mm256_or_ps(_mm256_blendv_ps(large, small, is_small), sign)
+}
+
+/// Tanh in place, as [`crate::kernel::tanh_in_place`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn tanh(v: &mut [f32]) {
+    // SAFETY (closure): AVX2 and FMA are available, as for this function.
+    map(v, |z| unsafe { tanh8(z) });
+}
+
+/// `max(z, 0) + ln(1 + e^-|z|)` in each lane, as [`crate::kernel::softplus_in_place`].
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn softplus8(z: __m256) -> __m256 {
+    let sign_bit = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MIN));
+    let t = exp(_mm256_or_ps(z, sign_bit)); // e^-|z|
+                                            // `max(z, 0)` returns 0 for a NaN `z`; `t` is NaN then, and so is the sum.
+    _mm256_add_ps(_mm256_max_ps(z, _mm256_setzero_ps()), ln_1p(t))
+}
+
+/// Softplus in place, as [`crate::kernel::softplus_in_place`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn softplus(v: &mut [f32]) {
+    // SAFETY (closure): AVX2 and FMA are available, as for this function.
+    map(v, |z| unsafe { softplus8(z) });
+}
+
+/// `g ← g·σ(z)`, as [`crate::kernel::softplus_backward`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn softplus_backward(z: &[f32], g: &mut [f32]) {
+    // SAFETY (closure): AVX2 and FMA are available, as for this function.
+    map2(z, g, |z, g| unsafe { _mm256_mul_ps(g, logistic8(z)) });
+}
+
+/// `max z` of a row, NaNs ignored as `f32::max` ignores them (`-∞` for an empty row or one
+/// of NaNs only): `_mm256_max_ps(x, acc)` returns `acc` where `x` is NaN.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn row_max(z: &[f32]) -> f32 {
+    let (len, p) = (z.len(), z.as_ptr());
+    let low = _mm256_set1_ps(f32::NEG_INFINITY);
+    let mut acc = low;
+    let mut k = 0;
+    // SAFETY: as in `map`.
+    unsafe {
+        while k + 8 <= len {
+            acc = _mm256_max_ps(_mm256_loadu_ps(p.add(k)), acc);
+            k += 8;
+        }
+        if k < len {
+            let mask = first_lanes(len - k);
+            let x = _mm256_maskload_ps(p.add(k), mask);
+            let x = _mm256_blendv_ps(low, x, _mm256_castsi256_ps(mask));
+            acc = _mm256_max_ps(x, acc);
+        }
+    }
+    hmax(acc)
+}
+
+/// `Σ e^(z - m)` of a row in eight lanes, writing each `e^(z - m)` to `out` if given (the
+/// same length as `z`).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sum_exp(z: *const f32, len: usize, m: f32, out: Option<*mut f32>) -> f32 {
+    let m = _mm256_set1_ps(m);
+    let mut acc = _mm256_setzero_ps();
+    let mut k = 0;
+    // SAFETY: `z` (and `out`) hold `len` values (the callers' promise); as in `map`.
+    unsafe {
+        while k + 8 <= len {
+            let e = exp(_mm256_sub_ps(_mm256_loadu_ps(z.add(k)), m));
+            if let Some(out) = out {
+                _mm256_storeu_ps(out.add(k), e);
+            }
+            acc = _mm256_add_ps(acc, e);
+            k += 8;
+        }
+        if k < len {
+            let mask = first_lanes(len - k);
+            let e = exp(_mm256_sub_ps(_mm256_maskload_ps(z.add(k), mask), m));
+            let e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));
+            if let Some(out) = out {
+                _mm256_maskstore_ps(out.add(k), mask, e);
+            }
+            acc = _mm256_add_ps(acc, e);
+        }
+    }
+    hsum(acc)
+}
+
+/// Softmax of one row in place, as [`crate::kernel::softmax_in_place`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn softmax(v: &mut [f32]) {
+    let m = row_max(v);
+    let p = v.as_mut_ptr();
+    // SAFETY: `p` holds `v.len()` values, read and written in place.
+    let sum = unsafe { sum_exp(p, v.len(), m, Some(p)) };
+    let inv = _mm256_set1_ps(1.0 / sum);
+    map(v, |e| _mm256_mul_ps(e, inv));
+}
+
+/// `g ← a ⊙ (g - a·g)` for one row, as [`crate::kernel::softmax_backward`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn softmax_backward(a: &[f32], g: &mut [f32]) {
+    let len = a.len().min(g.len());
+    let (ap, gp) = (a.as_ptr(), g.as_ptr());
+    let mut acc = _mm256_setzero_ps();
+    let mut k = 0;
+    // SAFETY: both slices hold `len` values; as in `map`.
+    unsafe {
+        while k + 8 <= len {
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(ap.add(k)), _mm256_loadu_ps(gp.add(k)), acc);
+            k += 8;
+        }
+        if k < len {
+            let mask = first_lanes(len - k);
+            let (av, gv) = (
+                _mm256_maskload_ps(ap.add(k), mask),
+                _mm256_maskload_ps(gp.add(k), mask),
+            );
+            acc = _mm256_fmadd_ps(av, gv, acc);
+        }
+    }
+    let dot = _mm256_set1_ps(hsum(acc));
+    map2(a, g, |a, g| _mm256_mul_ps(a, _mm256_sub_ps(g, dot)));
+}
+
+/// `m + ln Σ e^(z - m)` of a row, as [`crate::kernel::log_sum_exp`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn log_sum_exp(z: &[f32]) -> f32 {
+    let m = row_max(z);
+    // SAFETY: `z` holds `z.len()` values.
+    m + unsafe { sum_exp(z.as_ptr(), z.len(), m, None) }.ln()
+}
+
+// The portable loops that vectorise as they are, compiled with AVX2 (eight lanes instead of
+// the baseline's four): the same source, so the same bits as the portable back end.
+
+/// [`portable::logistic_backward`] with AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn logistic_backward(a: &[f32], g: &mut [f32]) {
+    portable::logistic_backward(a, g);
+}
+
+/// [`portable::tanh_backward`] with AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn tanh_backward(a: &[f32], g: &mut [f32]) {
+    portable::tanh_backward(a, g);
+}
+
+/// [`portable::relu`] with AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn relu(v: &mut [f32]) {
+    portable::relu(v);
+}
+
+/// [`portable::relu_backward`] with AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn relu_backward(z: &[f32], g: &mut [f32]) {
+    portable::relu_backward(z, g);
+}

@@ -1,0 +1,47 @@
+//! Scalar functions shared by the activations, the losses, the tape and the kernels.
+//!
+//! A leaf module: it uses nothing of the crate, so [`activation`](crate::activation),
+//! [`loss`](crate::loss), [`tape`](crate::tape) and [`kernel`](crate::kernel) can all import
+//! from it without a circle between them. Each function is written in its numerically stable
+//! form: no NaN and no infinity where the true value is finite.
+
+/// The logistic function `σ(z) = 1 / (1 + e^-z)`, what [`Sigmoid`](crate::Sigmoid) applies to
+/// every weighted sum. Derivative `σ'(z) = σ(z)(1 - σ(z))`.
+///
+/// Two-sided so that neither form overflows: `1 / (1 + e^-z)` for `z ≥ 0` and
+/// `e^z / (1 + e^z)` below, so `σ(-100) ≈ 3.7e-44` comes out as the positive subnormal it is
+/// and `σ(±1000)` is exactly `0` or `1`. A NaN stays NaN.
+///
+/// ```
+/// use nn_core::math::logistic;
+/// assert_eq!(logistic(0.0), 0.5);
+/// assert_eq!((logistic(-1000.0), logistic(1000.0)), (0.0, 1.0));
+/// assert!(logistic(-100.0) > 0.0);
+/// assert!((logistic(2.0) - 1.0 / (1.0 + (-2.0f32).exp())).abs() < 1e-7);
+/// ```
+#[inline]
+pub fn logistic(z: f32) -> f32 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Softplus `ln(1 + e^z)`, a smooth relu, what [`Softplus`](crate::Softplus) applies to every
+/// weighted sum. Derivative [`logistic`]`(z)`.
+///
+/// Computed as `max(z, 0) + ln(1 + e^-|z|)`, which never overflows: `softplus(1000) = 1000`,
+/// `softplus(-100) = e^-100`, a positive subnormal.
+///
+/// ```
+/// use nn_core::math::softplus;
+/// assert!((softplus(0.0) - 2f32.ln()).abs() < 1e-7);
+/// assert_eq!((softplus(1000.0), softplus(-1000.0)), (1000.0, 0.0));
+/// assert!(softplus(-100.0) > 0.0);
+/// ```
+#[inline]
+pub fn softplus(z: f32) -> f32 {
+    z.max(0.0) + (-z.abs()).exp().ln_1p()
+}
