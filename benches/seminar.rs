@@ -111,7 +111,8 @@ fn training_two_threads(c: &mut Criterion) {
             let mut net = Digits::new(1);
             let mut grads = Digits::zeros();
             let mut opt = Momentum::new(0.01, 0.9);
-            let mut parallel = nn::DataParallel::<Digits>::new(threads);
+            let mut parallel = nn::DataParallel::<Digits>::new(threads)
+                .expect("two threads are within the limit on any machine");
             parallel.set_min_chunk(1);
             g.throughput(Throughput::Elements(n as u64));
             g.bench_function(

@@ -98,10 +98,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for (k, (p, g)) in recorded.parameters().zip(grads.parameters()).enumerate() {
         let part = if k % 2 == 0 { "weights" } else { "biases " };
+        let layer = nn::model::Parameter::locate(Digits::LAYERS, k, 0).map_or("?", |p| p.layer);
         let scale = g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         println!(
-            "  gradient of {} {part}: largest difference {:.1e} (largest gradient {scale:.1e})",
-            Digits::LAYER_NAMES[k / 2],
+            "  gradient of {layer} {part}: largest difference {:.1e} (largest gradient {scale:.1e})",
             max_diff(tape.grad(p)?, g)
         );
     }

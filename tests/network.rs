@@ -1,6 +1,11 @@
 //! What a generated network is and does: its fields, shapes, forward passes and errors.
 
-use nn::{CrossEntropy, Error, Network};
+use nn::{ActivationKind, CrossEntropy, Error, LayerShape, Network, Shape};
+
+/// Each layer's output width, from the network's description.
+fn widths<N: Network>() -> Vec<usize> {
+    N::LAYERS.iter().map(|l| l.output.len()).collect()
+}
 
 nn::network! {
     /// Named layers become named fields.
@@ -80,7 +85,8 @@ fn any_width_works() {
     let x = [0.01f32; 1500];
     let y = net.forward(&x);
     assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-    assert_eq!(<Wide as Network>::WIDTHS, &[1, 3]);
+    assert_eq!(widths::<Wide>(), [1, 3]);
+    assert_eq!(Wide::LAYERS[0].input, Shape::Flat(1500));
 
     let wider = Wider::new(2);
     let y = wider.forward(&[1.0, -1.0, 0.5]);
@@ -105,16 +111,29 @@ fn a_step_network_runs_forward() {
 fn shape_constants() {
     assert_eq!(Digits::INPUT, 784);
     assert_eq!(Digits::OUTPUT, 10);
-    assert_eq!(<Digits as Network>::WIDTHS, &[16, 16, 10]);
+    assert_eq!(widths::<Digits>(), [16, 16, 10]);
+    let names = |layers: &[LayerShape]| layers.iter().map(|l| l.name).collect::<Vec<_>>();
+    assert_eq!(names(Digits::LAYERS), ["layer1", "layer2", "layer3"]);
+    assert_eq!(names(Tiny::LAYERS), ["hidden", "out"]);
+    let activations = Digits::LAYERS
+        .iter()
+        .map(|l| l.activation().map(ActivationKind::name));
     assert_eq!(
-        <Digits as Network>::LAYER_NAMES,
-        &["layer1", "layer2", "layer3"]
+        activations.collect::<Vec<_>>(),
+        [Some("sigmoid"), Some("sigmoid"), Some("softmax")]
     );
-    assert_eq!(<Tiny as Network>::LAYER_NAMES, &["hidden", "out"]);
     assert_eq!(
-        <Digits as Network>::ACTIVATIONS,
-        &["sigmoid", "sigmoid", "softmax"]
+        Tiny::LAYERS,
+        [
+            LayerShape::dense("hidden", 2, 3, ActivationKind::Tanh),
+            LayerShape::dense("out", 3, 1, ActivationKind::Sigmoid),
+        ]
     );
+    assert_eq!(
+        Digits::DECLARATION,
+        "784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax"
+    );
+    assert_eq!(Tiny::DECLARATION, "2 -> hidden: 3 tanh -> out: 1 sigmoid");
     assert_eq!(
         Digits::parameter_count(),
         784 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10

@@ -47,7 +47,7 @@ fn split_gradients_equal_the_one_thread_gradient() {
             .gradient_batch(CrossEntropy, &xs, &ys, &mut want, &mut ws)
             .unwrap();
 
-        let mut parallel = DataParallel::<Digits>::new(threads);
+        let mut parallel = DataParallel::<Digits>::new(threads).unwrap();
         parallel.set_min_chunk(1);
         assert_eq!(parallel.threads_for(n), threads);
         let mut got = Digits::zeros();
@@ -83,7 +83,7 @@ fn split_gradients_equal_the_one_thread_gradient() {
 fn small_batches_stay_on_the_calling_thread_and_match_exactly() {
     let net = Digits::new(5);
     let (xs, ys) = batch(40);
-    let mut parallel = DataParallel::<Digits>::new(2);
+    let mut parallel = DataParallel::<Digits>::new(2).unwrap();
     assert_eq!(
         parallel.min_chunk(),
         DataParallel::<Digits>::DEFAULT_MIN_CHUNK
@@ -109,7 +109,7 @@ fn training_on_two_threads_learns_like_one() {
     let (mut ga, mut gb) = (Digits::zeros(), Digits::zeros());
     let (mut oa, mut ob) = (Momentum::new(0.1, 0.9), Momentum::new(0.1, 0.9));
     let mut ws = nn::Workspace::new();
-    let mut parallel = DataParallel::<Digits>::new(2);
+    let mut parallel = DataParallel::<Digits>::new(2).unwrap();
     let (mut la, mut lb) = (0.0, 0.0);
     for _ in 0..10 {
         la = a
@@ -133,7 +133,7 @@ fn training_on_two_threads_learns_like_one() {
 #[test]
 fn malformed_batches_are_errors() {
     let net = Digits::new(1);
-    let mut parallel = DataParallel::<Digits>::new(2);
+    let mut parallel = DataParallel::<Digits>::new(2).unwrap();
     let mut grads = Digits::zeros();
     let (xs, ys) = batch(200);
     assert_eq!(

@@ -334,11 +334,10 @@ fn compare<N, L>(
         .unwrap();
     assert_close(&[tape_loss_value], &[l], &format!("{what}: loss"));
     for (k, (t, g)) in tape_grads.iter().zip(grads.parameters()).enumerate() {
-        let name = N::LAYER_NAMES[k / 2];
-        let part = if k % 2 == 0 { "weights" } else { "biases" };
-        assert_close(t, g, &format!("{what}: gradient of {name} {part}"));
+        let tensor = nn::model::Parameter::locate(N::LAYERS, k, 0).expect("a tensor per slice");
+        assert_close(t, g, &format!("{what}: gradient of {tensor}"));
     }
-    assert_eq!(tape_grads.len(), 2 * N::WIDTHS.len());
+    assert_eq!(tape_grads.len(), nn::model::tensor_count(N::LAYERS));
 }
 
 #[test]

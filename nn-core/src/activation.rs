@@ -35,6 +35,8 @@
 
 use core::fmt::Debug;
 
+use crate::model::ActivationKind;
+
 /// How a layer's weights are drawn when a network is built from a seed.
 ///
 /// Biases always start at zero.
@@ -70,8 +72,10 @@ impl Init {
 /// Implemented by zero-sized types, one per function. Implement it (and [`Differentiable`]) for a
 /// type of your own to use a new activation in a hand-written layer stack.
 pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
+    /// Which built-in activation this is, as a value: its name, its PyTorch module.
+    const KIND: ActivationKind;
     /// The name `network!` knows the activation by.
-    const NAME: &'static str;
+    const NAME: &'static str = Self::KIND.name();
     /// The weight initialisation that suits this activation.
     const INIT: Init;
     /// Whether `f` acts on each element alone (everything but softmax). An elementwise
@@ -154,7 +158,7 @@ pub fn sigmoid(z: f32) -> f32 {
 }
 
 impl Activation for Sigmoid {
-    const NAME: &'static str = "sigmoid";
+    const KIND: ActivationKind = ActivationKind::Sigmoid;
     const INIT: Init = Init::Xavier;
     /// See [`kernel::sigmoid`](crate::kernel::sigmoid): SIMD in groups of eight where the CPU
     /// has AVX2 and FMA, [`sigmoid`] for the rest.
@@ -185,7 +189,7 @@ impl<L> Differentiable<L> for Sigmoid {
 pub struct Tanh;
 
 impl Activation for Tanh {
-    const NAME: &'static str = "tanh";
+    const KIND: ActivationKind = ActivationKind::Tanh;
     const INIT: Init = Init::Xavier;
     #[inline]
     fn apply(v: &mut [f32]) {
@@ -216,7 +220,7 @@ impl<L> Differentiable<L> for Tanh {
 pub struct Relu;
 
 impl Activation for Relu {
-    const NAME: &'static str = "relu";
+    const KIND: ActivationKind = ActivationKind::Relu;
     const INIT: Init = Init::He;
     #[inline]
     fn apply(v: &mut [f32]) {
@@ -258,7 +262,7 @@ pub fn softplus(z: f32) -> f32 {
 }
 
 impl Activation for Softplus {
-    const NAME: &'static str = "softplus";
+    const KIND: ActivationKind = ActivationKind::Softplus;
     const INIT: Init = Init::He;
     #[inline]
     fn apply(v: &mut [f32]) {
@@ -282,7 +286,7 @@ impl<L> Differentiable<L> for Softplus {
 pub struct Linear;
 
 impl Activation for Linear {
-    const NAME: &'static str = "linear";
+    const KIND: ActivationKind = ActivationKind::Linear;
     const INIT: Init = Init::Xavier;
     #[inline]
     fn apply(_v: &mut [f32]) {}
@@ -303,7 +307,7 @@ impl<L> Differentiable<L> for Linear {
 pub struct Softmax;
 
 impl Activation for Softmax {
-    const NAME: &'static str = "softmax";
+    const KIND: ActivationKind = ActivationKind::Softmax;
     const INIT: Init = Init::Xavier;
     const ELEMENTWISE: bool = false;
     #[inline]
@@ -348,7 +352,7 @@ impl<L> Differentiable<L> for Softmax {
 pub struct Step;
 
 impl Activation for Step {
-    const NAME: &'static str = "step";
+    const KIND: ActivationKind = ActivationKind::Step;
     const INIT: Init = Init::Xavier;
     #[inline]
     fn apply(v: &mut [f32]) {

@@ -20,6 +20,7 @@
 //! by more than `h` times the input, or with a smaller `step`.
 
 use crate::error::Error;
+use crate::model::{tensor_count, Parameter};
 use crate::network::{Network, Train, Workspace};
 
 /// How the check nudges weights and when it calls a difference a mismatch.
@@ -46,10 +47,8 @@ impl Default for GradCheck {
 /// One parameter whose analytic and numerical derivatives differ by more than the tolerance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mismatch {
-    /// The layer's name.
-    pub layer: &'static str,
-    /// `(neuron, input)` of a weight, or `(neuron, None)` of a bias.
-    pub position: (usize, Option<usize>),
+    /// Which weight or bias: its layer, tensor and coordinates.
+    pub parameter: Parameter,
     /// `∂L/∂w` from the network's backward pass.
     pub analytic: f32,
     /// `∂L/∂w` from finite differences of the loss.
@@ -86,11 +85,11 @@ impl core::fmt::Display for GradCheckReport {
             self.checked, self.mismatch_count, self.max_abs_error, self.max_rel_error
         )?;
         for m in &self.mismatches {
-            match m.position {
-                (o, Some(i)) => write!(f, "\n  {} weight [{o}][{i}]", m.layer)?,
-                (o, None) => write!(f, "\n  {} bias [{o}]", m.layer)?,
-            }
-            write!(f, ": analytic {:e}, numeric {:e}", m.analytic, m.numeric)?;
+            write!(
+                f,
+                "\n  {}: analytic {:e}, numeric {:e}",
+                m.parameter, m.analytic, m.numeric
+            )?;
         }
         Ok(())
     }
@@ -129,7 +128,7 @@ where
         mismatches: Vec::new(),
         mismatch_count: 0,
     };
-    let tensors = 2 * N::WIDTHS.len();
+    let tensors = tensor_count(N::LAYERS);
     let mut flat = 0;
     for t in 0..tensors {
         let len = network.parameters().nth(t).map_or(0, <[f32]>::len);
@@ -154,23 +153,13 @@ where
             if !within || err.is_nan() {
                 report.mismatch_count += 1;
                 if report.mismatches.len() < 20 {
-                    let layer = t / 2;
-                    let inputs_of_layer = if layer == 0 {
-                        N::INPUT
-                    } else {
-                        N::WIDTHS[layer - 1]
-                    };
-                    let position = if t % 2 == 0 {
-                        (k / inputs_of_layer, Some(k % inputs_of_layer))
-                    } else {
-                        (k, None)
-                    };
-                    report.mismatches.push(Mismatch {
-                        layer: N::LAYER_NAMES[layer],
-                        position,
-                        analytic: a,
-                        numeric,
-                    });
+                    if let Some(parameter) = Parameter::locate(N::LAYERS, t, k) {
+                        report.mismatches.push(Mismatch {
+                            parameter,
+                            analytic: a,
+                            numeric,
+                        });
+                    }
                 }
             }
             report.checked += 1;

@@ -8,11 +8,14 @@
 //! - [`loss`]: mean squared error, cross-entropy on softmax, binary cross-entropy on sigmoid.
 //! - [`optim`]: gradient descent, momentum and Adam.
 //! - [`Network`] and [`Train`]: what every generated network implements, for generic code.
+//! - [`model`]: a network's structure as one typed value ([`Network::LAYERS`]): each layer's
+//!   name, kind and shapes, read by everything that needs the structure at run time.
 //! - [`train`]: the training loop ([`Trainer::fit`]): shuffled mini-batches over epochs, per-epoch
 //!   loss and test accuracy, a progress hook, a stop with the last finite weights on divergence.
 //! - [`parallel`]: data-parallel gradients ([`DataParallel`]): a batch split across threads.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
 //! - [`data`]: the IDX file format of MNIST, plain or gzipped.
+//! - [`file_check`]: the refusal of a FIFO, folder, socket or device given as a file to read.
 //! - [`least_squares`]: linear regression in closed form (simple regression, the normal
 //!   equations by QR): what a `linear` neuron trained by gradient descent converges to.
 //! - [`perceptron`]: Rosenblatt's learning rule for a network of one `step` layer.
@@ -34,6 +37,7 @@ mod atomic_file;
 pub mod data;
 pub mod dense;
 pub mod error;
+pub mod file_check;
 pub mod gradcheck;
 pub mod kernel;
 pub mod least_squares;
@@ -46,6 +50,9 @@ pub mod tape;
 pub mod train;
 pub mod weights;
 
+// The code `network!` writes names `::nn`; in nn-core's own tests that is nn-core itself.
+#[cfg(test)]
+extern crate self as nn;
 #[cfg(test)]
 mod test_network;
 
@@ -54,6 +61,7 @@ mod test_network;
 pub mod __private;
 
 pub use generic_array;
+pub use nn_model as model;
 pub use typenum;
 
 pub use activation::{
@@ -64,6 +72,7 @@ pub use dense::Dense;
 pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
+pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
 pub use network::{Network, Train, Workspace};
 pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
 pub use parallel::DataParallel;

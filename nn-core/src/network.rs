@@ -7,8 +7,11 @@
 
 use core::marker::PhantomData;
 
+use generic_array::{ArrayLength, GenericArray};
+
 use crate::activation::Activation;
 use crate::error::Error;
+use crate::model::LayerShape;
 
 /// A network declared with `network!`: its shape, its parameters and its forward pass.
 pub trait Network: Sized {
@@ -16,12 +19,12 @@ pub trait Network: Sized {
     const INPUT: usize;
     /// The number of outputs.
     const OUTPUT: usize;
-    /// Each layer's width (number of neurons), first hidden layer to output layer.
-    const WIDTHS: &'static [usize];
-    /// Each layer's name: the name given in the declaration, or `layerN` counting from 1.
-    const LAYER_NAMES: &'static [&'static str];
-    /// Each layer's activation, as written in the declaration.
-    const ACTIVATIONS: &'static [&'static str];
+    /// The network's structure: each layer's name, kind, input and output shape, first hidden
+    /// layer to output layer. Everything that needs the structure at run time reads this.
+    const LAYERS: &'static [LayerShape];
+    /// The declaration as `network!` reads it, e.g. `784 -> 16 sigmoid -> 10 softmax`, with
+    /// layer names where they are not the default `layerN`.
+    const DECLARATION: &'static str;
 
     /// One input sample, `[f32; INPUT]`.
     type Input: Copy + AsRef<[f32]> + AsMut<[f32]> + 'static;
@@ -58,13 +61,7 @@ pub trait Network: Sized {
 
     /// The number of parameters (weights and biases).
     fn parameter_count() -> usize {
-        let mut inputs = Self::INPUT;
-        let mut count = 0;
-        for &w in Self::WIDTHS {
-            count += w * inputs + w;
-            inputs = w;
-        }
-        count
+        crate::model::parameter_count(Self::LAYERS)
     }
 }
 
@@ -145,6 +142,27 @@ pub struct LayerBuffers {
     pub d: Vec<f32>,
 }
 
+impl LayerBuffers {
+    /// This layer's weighted sums, outputs and deltas for `n` samples, as typed rows.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    pub fn rows<W: ArrayLength>(
+        &mut self,
+        n: usize,
+    ) -> (
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, W>],
+    ) {
+        let len = n * W::USIZE;
+        (
+            GenericArray::chunks_from_slice_mut(&mut self.z[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.a[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.d[..len]).0,
+        )
+    }
+}
+
 /// The buffers a network's batch forward and backward passes work in: for each layer, room for
 /// the weighted sums, outputs and deltas of a batch.
 ///
@@ -161,7 +179,7 @@ impl<N: Network> Workspace<N> {
     /// An empty workspace; it allocates on first use.
     pub fn new() -> Self {
         Self {
-            layers: N::WIDTHS.iter().map(|_| LayerBuffers::default()).collect(),
+            layers: N::LAYERS.iter().map(|_| LayerBuffers::default()).collect(),
             capacity: 0,
             network: PhantomData,
         }
@@ -184,7 +202,8 @@ impl<N: Network> Workspace<N> {
         if batch <= self.capacity {
             return;
         }
-        for (buf, &w) in self.layers.iter_mut().zip(N::WIDTHS) {
+        for (buf, layer) in self.layers.iter_mut().zip(N::LAYERS) {
+            let w = layer.output.len();
             buf.z.resize(batch * w, 0.0);
             buf.a.resize(batch * w, 0.0);
             buf.d.resize(batch * w, 0.0);
@@ -197,7 +216,7 @@ impl<N: Network> Workspace<N> {
     pub fn layers<const K: usize>(&mut self, batch: usize) -> &mut [LayerBuffers; K] {
         const {
             assert!(
-                K == N::WIDTHS.len(),
+                K == N::LAYERS.len(),
                 "a workspace is used with another layer count"
             )
         };
@@ -230,7 +249,7 @@ impl<N: Network> core::fmt::Debug for Workspace<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Workspace")
             .field("capacity", &self.capacity)
-            .field("widths", &N::WIDTHS)
+            .field("layers", &N::DECLARATION)
             .finish()
     }
 }

@@ -23,13 +23,18 @@
 //! [`Train::gradient_batch`] by f32 rounding; for a given batch and thread count they are the
 //! same bits on every run.
 //!
+//! [`DataParallel::new`] starts at most [`max_threads`] threads, [`THREADS_PER_CORE`] for each
+//! thread the machine runs at once, and refuses more with [`Error::TooManyThreads`]: more
+//! threads than cores only slow a step down, and a mistaken count (65,536, or `usize::MAX`)
+//! would otherwise take seconds or never return.
+//!
 //! ```
 //! use nn_core::{DataParallel, Network};
 //! # use nn_core::{CrossEntropy, Train};
 //! # fn demo<N: Train<CrossEntropy> + Send + Sync>(
 //! #     net: &N, xs: &[N::Input], ys: &[N::Output],
 //! # ) -> Result<(), nn_core::Error> where N::Input: Sync, N::Output: Sync {
-//! let mut parallel = DataParallel::<N>::new(2);
+//! let mut parallel = DataParallel::<N>::new(2)?;
 //! let mut grads = N::zeros();
 //! let loss = parallel.gradient_batch(net, CrossEntropy, xs, ys, &mut grads)?;
 //! # let _ = loss; Ok(()) }
@@ -40,6 +45,22 @@ use std::time::Instant;
 
 use crate::error::Error;
 use crate::network::{check_batch, Network, Train, Workspace};
+
+/// How many threads [`DataParallel::new`] starts at most for each thread the machine runs at
+/// once: a few more than the cores leave room to try oversubscription, and no more, since each
+/// thread costs a stack and a copy of the network's gradients.
+pub const THREADS_PER_CORE: usize = 4;
+
+/// The most threads [`DataParallel::new`] starts: [`THREADS_PER_CORE`] times
+/// [`std::thread::available_parallelism`] (taken as 1 if unknown).
+pub fn max_threads() -> usize {
+    available_parallelism().saturating_mul(THREADS_PER_CORE)
+}
+
+/// The number of threads the machine runs at once, 1 if unknown.
+fn available_parallelism() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 /// One helper thread's share of a step: its buffers, and the result of its last chunk.
 struct Helper<N> {
@@ -79,7 +100,29 @@ impl<N: Network> DataParallel<N> {
     ///
     /// If the operating system refuses to start the workers, every batch runs on the calling
     /// thread ([`threads`](Self::threads) is then 1).
-    pub fn new(threads: usize) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooManyThreads`] for more than [`max_threads`] threads, before any is started.
+    pub fn new(threads: usize) -> Result<Self, Error> {
+        let limit = max_threads();
+        if threads > limit {
+            return Err(Error::TooManyThreads {
+                requested: threads,
+                limit,
+            });
+        }
+        Ok(Self::start(threads))
+    }
+
+    /// Buffers for as many threads as the machine runs at once
+    /// ([`std::thread::available_parallelism`], 1 if unknown).
+    pub fn available() -> Self {
+        Self::start(available_parallelism())
+    }
+
+    /// As [`new`](Self::new), for a number of threads already checked.
+    fn start(threads: usize) -> Self {
         let pool = (threads > 1)
             .then(|| {
                 rayon_core::ThreadPoolBuilder::new()
@@ -102,12 +145,6 @@ impl<N: Network> DataParallel<N> {
             pool,
             min_chunk: Self::DEFAULT_MIN_CHUNK,
         }
-    }
-
-    /// Buffers for as many threads as the machine runs at once
-    /// ([`std::thread::available_parallelism`], 1 if unknown).
-    pub fn available() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
     /// The number of threads a large batch is split across.

@@ -174,7 +174,7 @@ impl PerceptronRule {
     {
         const {
             assert!(
-                N::WIDTHS.len() == 1,
+                N::LAYERS.len() == 1,
                 "the perceptron rule trains a network of one `step` layer"
             )
         };

@@ -9,6 +9,7 @@ pub use crate::activation::{
 pub use crate::dense::Dense;
 pub use crate::error::Error;
 pub use crate::loss::{Loss, LossGradient};
+pub use crate::model::{ActivationKind, LayerShape};
 pub use crate::network::{check_batch, check_outputs, LayerBuffers, Network, Train, Workspace};
 
 use generic_array::{ArrayLength, GenericArray};
@@ -58,26 +59,5 @@ pub fn zeroed_box<const N: usize>() -> Box<[f32; N]> {
     match vec![0.0f32; N].into_boxed_slice().try_into() {
         Ok(b) => b,
         Err(_) => unreachable!("a vector of N values converts to [f32; N]"),
-    }
-}
-
-impl LayerBuffers {
-    /// This layer's weighted sums, outputs and deltas for `n` samples, as typed rows.
-    #[inline]
-    #[allow(clippy::type_complexity)]
-    pub fn rows<W: ArrayLength>(
-        &mut self,
-        n: usize,
-    ) -> (
-        &mut [GenericArray<f32, W>],
-        &mut [GenericArray<f32, W>],
-        &mut [GenericArray<f32, W>],
-    ) {
-        let len = n * W::USIZE;
-        (
-            GenericArray::chunks_from_slice_mut(&mut self.z[..len]).0,
-            GenericArray::chunks_from_slice_mut(&mut self.a[..len]).0,
-            GenericArray::chunks_from_slice_mut(&mut self.d[..len]).0,
-        )
     }
 }

@@ -1,4 +1,4 @@
-//! Turns the syntax tree into a checked model, collecting every problem.
+//! Turns the syntax tree into the checked [model](crate::model), collecting every problem.
 //!
 //! Each rule is a function below whose doc comment states it. All problems of an invocation are
 //! reported together, each spanned at the user's offending token.
@@ -8,9 +8,10 @@ use std::fmt::Display;
 
 use proc_macro2::Span;
 use quote::ToTokens;
-use syn::{Attribute, Ident, LitInt, Visibility};
+use syn::{Ident, LitInt};
 
 use crate::ast::{Invocation, LayerDecl, NetworkDecl};
+use crate::model::{Act, Dense, Layer, LayerKind, Network, Width};
 
 /// Collects errors; must be [`check`](Ctxt::check)ed before it is dropped (as serde_derive's).
 pub struct Ctxt {
@@ -64,107 +65,6 @@ impl Drop for Ctxt {
     }
 }
 
-/// The activations `network!` knows, by the name written in a declaration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Act {
-    /// `sigmoid`
-    Sigmoid,
-    /// `tanh`
-    Tanh,
-    /// `relu`
-    Relu,
-    /// `softplus`
-    Softplus,
-    /// `linear`
-    Linear,
-    /// `softmax`
-    Softmax,
-    /// `step`
-    Step,
-}
-
-impl Act {
-    /// Every activation, in the order messages list them.
-    pub const ALL: [Act; 7] = [
-        Act::Sigmoid,
-        Act::Tanh,
-        Act::Relu,
-        Act::Softplus,
-        Act::Linear,
-        Act::Softmax,
-        Act::Step,
-    ];
-
-    /// The name written in a declaration.
-    pub fn name(self) -> &'static str {
-        match self {
-            Act::Sigmoid => "sigmoid",
-            Act::Tanh => "tanh",
-            Act::Relu => "relu",
-            Act::Softplus => "softplus",
-            Act::Linear => "linear",
-            Act::Softmax => "softmax",
-            Act::Step => "step",
-        }
-    }
-
-    /// The nn-core type that implements it.
-    pub fn type_name(self) -> &'static str {
-        match self {
-            Act::Sigmoid => "Sigmoid",
-            Act::Tanh => "Tanh",
-            Act::Relu => "Relu",
-            Act::Softplus => "Softplus",
-            Act::Linear => "Linear",
-            Act::Softmax => "Softmax",
-            Act::Step => "Step",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Act> {
-        Act::ALL.into_iter().find(|a| a.name() == name)
-    }
-}
-
-/// A checked network, ready to expand.
-pub struct Network {
-    /// Attributes passed through to the struct.
-    pub attrs: Vec<Attribute>,
-    /// The struct's visibility.
-    pub vis: Visibility,
-    /// The struct's name.
-    pub name: Ident,
-    /// The input width.
-    pub input: Width,
-    /// The layers, first hidden layer to output layer.
-    pub layers: Vec<Layer>,
-}
-
-/// A width as written: its value and the literal's span.
-#[derive(Clone)]
-pub struct Width {
-    /// The number.
-    pub value: usize,
-    /// Where the user wrote it.
-    pub span: Span,
-}
-
-/// A checked layer.
-pub struct Layer {
-    /// Its position, counting from 1.
-    pub index: usize,
-    /// The struct field that holds it: the given name or `layerN`.
-    pub field: Ident,
-    /// Whether the user named it.
-    pub named: bool,
-    /// Its number of neurons.
-    pub width: Width,
-    /// Its activation.
-    pub act: Act,
-    /// Where the activation was written.
-    pub act_span: Span,
-}
-
 /// Checks every network of an invocation: returns the networks that passed, and every problem
 /// found in the others (so that a mistake in one network does not take its siblings down).
 pub fn check(inv: Invocation) -> (Vec<Network>, syn::Result<()>) {
@@ -189,32 +89,12 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
     }
     check_input_has_no_activation(cx, &decl);
     let last = decl.layers.len();
-    let mut layers = Vec::new();
-    for (i, layer) in decl.layers.iter().enumerate() {
-        let index = i + 1;
-        let width = width_value(cx, &layer.width);
-        if let Some(width) = &width {
-            check_layer_width(cx, &decl.name, layer, index, width);
-        }
-        let act = check_activation(cx, &decl.name, layer, index, index == last);
-        if let (Some(width), Some((act, act_span))) = (width, act) {
-            let (field, named) = match &layer.name {
-                Some(n) => (n.clone(), true),
-                None => (
-                    Ident::new(&format!("layer{index}"), layer.width.span()),
-                    false,
-                ),
-            };
-            layers.push(Layer {
-                index,
-                field,
-                named,
-                width,
-                act,
-                act_span,
-            });
-        }
-    }
+    let layers: Vec<Layer> = decl
+        .layers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, layer)| check_layer(cx, &decl.name, layer, i + 1, i + 1 == last))
+        .collect();
     check_unique_names(cx, &decl.name, &decl.layers);
     if count(cx) > before {
         return None;
@@ -228,6 +108,42 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
     })
 }
 
+/// Checks layer `index` (counting from 1) of `net`, recording its problems in `cx`, and builds
+/// its model; `None` if it had any.
+fn check_layer(
+    cx: &Ctxt,
+    net: &Ident,
+    layer: &LayerDecl,
+    index: usize,
+    is_output: bool,
+) -> Option<Layer> {
+    let width = width_value(cx, &layer.width);
+    if let Some(width) = &width {
+        check_layer_width(cx, net, layer, index, width);
+    }
+    let act = check_activation(cx, net, layer, index, is_output);
+    let (width, (act, act_span)) = (width?, act?);
+    let (field, named) = match &layer.name {
+        Some(n) => (n.clone(), true),
+        None => (
+            Ident::new(&format!("layer{index}"), layer.width.span()),
+            false,
+        ),
+    };
+    Some(Layer {
+        index,
+        field,
+        named,
+        output: is_output,
+        kind: LayerKind::Dense(Dense {
+            width,
+            act,
+            act_span,
+        }),
+    })
+}
+
+/// The number of problems recorded so far.
 fn count(cx: &Ctxt) -> usize {
     cx.errors.borrow().as_ref().map_or(0, Vec::len)
 }
@@ -466,7 +382,7 @@ mod tests {
         let l = &nets[0].layers;
         assert_eq!(l[0].field, "hidden");
         assert_eq!(l[1].field, "layer2");
-        assert_eq!(l[1].act, Act::Sigmoid);
+        assert_eq!(l[1].act(), Act::Sigmoid);
         assert_eq!(nets[0].input.value, 2);
     }
 

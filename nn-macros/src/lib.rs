@@ -1,13 +1,15 @@
 //! The `network!` procedural macro of `nn`. Use it through the facade crate `nn`, which
 //! documents it.
 //!
-//! The pipeline: `ast` parses the declaration, `check` turns it into a checked model and
-//! reports every problem at the user's tokens, `expand` writes the code. Each stage is a pure
-//! function over token streams.
+//! The pipeline: `ast` parses the declaration, `check` turns it into the checked `model` and
+//! reports every problem at the user's tokens, `expand` writes the code, asking the model the
+//! questions answered in `prop`. Each stage is a pure function over token streams.
 
 mod ast;
 mod check;
 mod expand;
+mod model;
+mod prop;
 
 use proc_macro::TokenStream;
 

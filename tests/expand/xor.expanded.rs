@@ -274,9 +274,21 @@ impl Xor {
 impl ::nn::__private::Network for Xor {
     const INPUT: usize = 2;
     const OUTPUT: usize = 1;
-    const WIDTHS: &'static [usize] = &[3, 1];
-    const LAYER_NAMES: &'static [&'static str] = &["hidden", "out"];
-    const ACTIVATIONS: &'static [&'static str] = &["tanh", "sigmoid"];
+    const LAYERS: &'static [::nn::__private::LayerShape] = &[
+        ::nn::__private::LayerShape::dense(
+            "hidden",
+            2,
+            3,
+            ::nn::__private::ActivationKind::Tanh,
+        ),
+        ::nn::__private::LayerShape::dense(
+            "out",
+            3,
+            1,
+            ::nn::__private::ActivationKind::Sigmoid,
+        ),
+    ];
+    const DECLARATION: &'static str = "2 -> hidden: 3 tanh -> out: 1 sigmoid";
     type Input = [f32; 2];
     type Output = [f32; 1];
     type OutputActivation = ::nn::__private::Sigmoid;

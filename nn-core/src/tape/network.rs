@@ -1,6 +1,7 @@
 //! A network declared with `network!`, recorded on a tape from its parameters.
 
 use super::{Function, Tape, TapeError, Var};
+use crate::model::{ActivationKind, LayerKind};
 use crate::network::Network;
 
 /// One layer on a tape: its weights (an `out × in` matrix), biases and activation.
@@ -15,7 +16,7 @@ struct Layer {
 /// recorded after them.
 ///
 /// Built from any [`Network`] through [`Network::parameters`] (weights row-major `[out][in]`,
-/// then biases, layer by layer), [`Network::WIDTHS`] and [`Network::ACTIVATIONS`]: the same
+/// then biases, layer by layer) and [`Network::LAYERS`]: the same
 /// numbers, run by the dynamic graph instead of the generated code. Each layer records
 /// `z = W·a + b` as a [`matvec`](Tape::matvec) and an [`add`](Tape::add), then
 /// `a = f(z)` as an [`apply`](Tape::apply).
@@ -30,18 +31,17 @@ impl TapeNetwork {
     ///
     /// # Errors
     ///
-    /// [`TapeError::UnknownActivation`] for an activation the tape does not know,
     /// [`TapeError::Parameters`] if the parameters do not have the sizes of the network's
     /// widths (only possible for a hand-written [`Network`] implementation).
     pub fn record<N: Network>(tape: &mut Tape, network: &N) -> Result<Self, TapeError> {
         let mut params = network.parameters();
-        let mut inputs = N::INPUT;
-        let mut layers = Vec::with_capacity(N::WIDTHS.len());
-        for (i, &width) in N::WIDTHS.iter().enumerate() {
-            let layer = N::LAYER_NAMES.get(i).copied().unwrap_or("?");
-            let name = N::ACTIVATIONS.get(i).copied().unwrap_or("?");
-            let function =
-                Function::from_name(name).ok_or(TapeError::UnknownActivation { layer, name })?;
+        let mut layers = Vec::with_capacity(N::LAYERS.len());
+        for shape in N::LAYERS {
+            let layer = shape.name;
+            let (inputs, width) = (shape.input.len(), shape.output.len());
+            let function = match shape.kind {
+                LayerKind::Dense { activation } => function_of(activation),
+            };
             let w = params.next().unwrap_or(&[]);
             if w.len() != width * inputs {
                 return Err(TapeError::Parameters {
@@ -65,7 +65,6 @@ impl TapeNetwork {
                 bias: tape.leaf(b),
                 function,
             });
-            inputs = width;
         }
         Ok(Self {
             layers,
@@ -99,5 +98,18 @@ impl TapeNetwork {
     /// then its biases.
     pub fn parameters(&self) -> impl Iterator<Item = Var> + '_ {
         self.layers.iter().flat_map(|l| [l.weights, l.bias])
+    }
+}
+
+/// The tape's function for a built-in activation.
+fn function_of(kind: ActivationKind) -> Function {
+    match kind {
+        ActivationKind::Sigmoid => Function::Sigmoid,
+        ActivationKind::Tanh => Function::Tanh,
+        ActivationKind::Relu => Function::Relu,
+        ActivationKind::Softplus => Function::Softplus,
+        ActivationKind::Linear => Function::Linear,
+        ActivationKind::Step => Function::Step,
+        ActivationKind::Softmax => Function::Softmax,
     }
 }

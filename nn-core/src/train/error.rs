@@ -1,58 +1,7 @@
 //! What can stop training, and where in the network a value went wrong.
 
-use core::fmt;
-
 use crate::error::Error;
-use crate::network::Network;
-
-/// A network parameter, located for a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Parameter {
-    /// The layer's name ([`Network::LAYER_NAMES`]).
-    pub layer: &'static str,
-    /// The neuron (row of the weight matrix, or index of the bias).
-    pub neuron: usize,
-    /// The input (column of the weight matrix), `None` for a bias.
-    pub input: Option<usize>,
-}
-
-impl Parameter {
-    /// Locates value `index` of the `slice`-th slice of [`Network::parameters`].
-    pub(super) fn locate<N: Network>(slice: usize, index: usize) -> Self {
-        let layer = slice / 2;
-        let name = N::LAYER_NAMES.get(layer).copied().unwrap_or("?");
-        if slice % 2 == 1 {
-            return Self {
-                layer: name,
-                neuron: index,
-                input: None,
-            };
-        }
-        let inputs = match layer.checked_sub(1) {
-            None => N::INPUT,
-            Some(previous) => N::WIDTHS.get(previous).copied().unwrap_or(0),
-        }
-        .max(1);
-        Self {
-            layer: name,
-            neuron: index / inputs,
-            input: Some(index % inputs),
-        }
-    }
-}
-
-impl fmt::Display for Parameter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.input {
-            Some(input) => write!(
-                f,
-                "weight [{}][{input}] of layer `{}`",
-                self.neuron, self.layer
-            ),
-            None => write!(f, "bias [{}] of layer `{}`", self.neuron, self.layer),
-        }
-    }
-}
+pub use crate::model::Parameter;
 
 /// Which value of a training step was not finite.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
@@ -138,6 +87,7 @@ pub enum TrainError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::Network;
     use crate::test_network::Pair;
 
     #[test]
@@ -155,11 +105,18 @@ mod tests {
             epoch: 3,
             batch: 17,
             what: NonFinite::Gradient {
-                at: Parameter {
-                    layer: "hidden",
-                    neuron: 2,
-                    input: Some(5),
-                },
+                // Weight [2][5] of a `6 -> hidden: 3 ...` layer: flat index 2·6 + 5.
+                at: Parameter::locate(
+                    &[crate::model::LayerShape::dense(
+                        "hidden",
+                        6,
+                        3,
+                        crate::model::ActivationKind::Tanh,
+                    )],
+                    0,
+                    17,
+                )
+                .expect("a weight of that layer"),
                 value: f32::NAN,
             },
         };
@@ -175,25 +132,14 @@ mod tests {
     #[test]
     fn parameters_are_located_by_layer_row_and_column() {
         // Pair: weights 2×2 (slice 0), bias 2 (slice 1).
+        let at = |slice, index| {
+            Parameter::locate(Pair::LAYERS, slice, index).map(|p| (p.layer, p.neuron(), p.input()))
+        };
+        assert_eq!(at(0, 3), Some(("layer", 1, Some(1))));
+        assert_eq!(at(1, 1), Some(("layer", 1, None)));
         assert_eq!(
-            Parameter::locate::<Pair>(0, 3),
-            Parameter {
-                layer: "layer",
-                neuron: 1,
-                input: Some(1)
-            }
-        );
-        assert_eq!(
-            Parameter::locate::<Pair>(1, 1),
-            Parameter {
-                layer: "layer",
-                neuron: 1,
-                input: None
-            }
-        );
-        assert_eq!(
-            Parameter::locate::<Pair>(1, 1).to_string(),
-            "bias [1] of layer `layer`"
+            Parameter::locate(Pair::LAYERS, 1, 1).map(|p| p.to_string()),
+            Some("bias [1] of layer `layer`".to_owned())
         );
     }
 }

@@ -172,7 +172,7 @@ fn first_non_finite<N: Network>(network: &N) -> Option<(Parameter, f32)> {
         .enumerate()
         .find_map(|(slice, values)| {
             let index = values.iter().position(|v| !v.is_finite())?;
-            Some((Parameter::locate::<N>(slice, index), values[index]))
+            Some((Parameter::locate(N::LAYERS, slice, index)?, values[index]))
         })
 }
 
@@ -189,6 +189,18 @@ mod tests {
     use crate::loss::MeanSquaredError;
     use crate::optim::GradientDescent;
     use crate::test_network::Line;
+
+    /// The first weight of the first tensor, checked to be where the test says it is.
+    fn located(
+        layers: &[crate::model::LayerShape],
+        layer: &str,
+        neuron: usize,
+        input: Option<usize>,
+    ) -> Parameter {
+        let p = Parameter::locate(layers, 0, 0).expect("the network has a first weight");
+        assert_eq!((p.layer, p.neuron(), p.input()), (layer, neuron, input));
+        p
+    }
 
     fn params<N: Network>(net: &N) -> Vec<u32> {
         net.parameters().flatten().map(|w| w.to_bits()).collect()
@@ -490,11 +502,7 @@ mod tests {
                 epoch: 1,
                 batch: 1,
                 what: NonFinite::Weight {
-                    at: Parameter {
-                        layer: "layer",
-                        neuron: 0,
-                        input: Some(0)
-                    },
+                    at: located(Line::LAYERS, "layer", 0, Some(0)),
                     value: f32::INFINITY
                 }
             }
@@ -526,11 +534,7 @@ mod tests {
                 epoch: 1,
                 batch: 1,
                 what: NonFinite::Gradient {
-                    at: Parameter {
-                        layer: "layer",
-                        neuron: 0,
-                        input: Some(0)
-                    },
+                    at: located(Line::LAYERS, "layer", 0, Some(0)),
                     value: f32::NEG_INFINITY
                 }
             }

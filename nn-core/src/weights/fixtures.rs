@@ -1,74 +1,15 @@
 //! The network and files the weights tests share (test builds only).
 
-use std::path::Path;
-
-use generic_array::GenericArray;
 use safetensors::tensor::{Dtype, TensorView};
-use typenum::{U2, U3};
 
-use crate::activation::{Softmax, Tanh};
-use crate::dense::Dense;
-use crate::error::Error;
-use crate::network::{Network, Workspace};
+use crate::network::Network;
 
 pub(super) type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// `3 -> 2 tanh -> out: 2 softmax`, written by hand as `network!` would write it.
-#[derive(Clone, Debug, PartialEq)]
-pub(super) struct Tiny {
-    pub(super) layer1: Dense<U3, U2, Tanh>,
-    pub(super) out: Dense<U2, U2, Softmax>,
-}
-
-impl Network for Tiny {
-    const INPUT: usize = 3;
-    const OUTPUT: usize = 2;
-    const WIDTHS: &'static [usize] = &[2, 2];
-    const LAYER_NAMES: &'static [&'static str] = &["layer1", "out"];
-    const ACTIVATIONS: &'static [&'static str] = &["tanh", "softmax"];
-    type Input = [f32; 3];
-    type Output = [f32; 2];
-    type OutputActivation = Softmax;
-
-    fn zeros() -> Self {
-        Self {
-            layer1: Dense::zeros(),
-            out: Dense::zeros(),
-        }
-    }
-
-    fn parameters(&self) -> impl Iterator<Item = &[f32]> {
-        [self.layer1.parameters(), self.out.parameters()]
-            .into_iter()
-            .flatten()
-    }
-
-    fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
-        [self.layer1.parameters_mut(), self.out.parameters_mut()]
-            .into_iter()
-            .flatten()
-    }
-
-    fn forward(&self, input: &[f32; 3]) -> [f32; 2] {
-        let mut hidden = GenericArray::default();
-        self.layer1
-            .forward(GenericArray::from_slice(input), &mut hidden);
-        let mut out = GenericArray::default();
-        self.out.forward(&hidden, &mut out);
-        out.into_array()
-    }
-
-    fn forward_batch(
-        &self,
-        inputs: &[[f32; 3]],
-        outputs: &mut [[f32; 2]],
-        _workspace: &mut Workspace<Self>,
-    ) -> Result<(), Error> {
-        for (x, y) in inputs.iter().zip(outputs) {
-            *y = self.forward(x);
-        }
-        Ok(())
-    }
+nn_macros::network! {
+    /// `3 -> 2 tanh -> out: 2 softmax`: two layers, one named.
+    #[derive(Clone, Debug, PartialEq)]
+    pub(crate) struct Tiny: 3 -> 2 tanh -> out: 2 softmax;
 }
 
 /// A `Tiny` whose every parameter is distinct, including values that a lossy round trip
@@ -89,16 +30,6 @@ pub(super) fn bits<N: Network>(network: &N) -> Vec<u32> {
         .parameters()
         .flat_map(|p| p.iter().map(|v| v.to_bits()))
         .collect()
-}
-
-/// The names of the entries of the folder `dir`, sorted.
-pub(super) fn entries(dir: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        names.push(entry?.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
 }
 
 /// A safetensors file of the given `(name, dtype, shape, data)` tensors, written by the

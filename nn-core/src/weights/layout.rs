@@ -1,6 +1,7 @@
 //! The layout of a network's file: PyTorch's `nn.Sequential` of `nn.Linear` layers, its tensor
 //! names and shapes, and the declaration recorded in the header.
 
+use crate::model::{tensor_count, LayerKind, LayerShape};
 use crate::network::Network;
 
 /// The `__metadata__` key under which a file records the network's declaration.
@@ -27,20 +28,46 @@ impl Spec {
     }
 }
 
-/// The network's tensors in [`Network::parameters`] order: each layer's weights, then biases.
+/// One module of the equivalent `nn.Sequential`, in order: its Python source and the layer
+/// whose parameters it holds (`None` for a parameter-free module such as an activation).
+struct Module {
+    source: String,
+    layer: Option<&'static LayerShape>,
+}
+
+/// The modules of the `nn.Sequential` equivalent to `layers`, numbered as PyTorch numbers them
+/// (parameter-free modules included): a dense layer is an `nn.Linear` followed by its
+/// activation's module.
+fn modules(layers: &'static [LayerShape]) -> Vec<Module> {
+    let mut modules = Vec::with_capacity(2 * layers.len());
+    for layer in layers {
+        match layer.kind {
+            LayerKind::Dense { activation } => {
+                modules.push(Module {
+                    source: format!("nn.Linear({}, {})", layer.input.len(), layer.output.len()),
+                    layer: Some(layer),
+                });
+                modules.push(Module {
+                    source: activation.pytorch_module().to_owned(),
+                    layer: None,
+                });
+            }
+        }
+    }
+    modules
+}
+
+/// The network's tensors in [`Network::parameters`] order, named `MODULE.ROLE` after the module
+/// of the equivalent `nn.Sequential` that holds them.
 pub(super) fn specs<N: Network>() -> Vec<Spec> {
-    let mut inputs = N::INPUT;
-    let mut specs = Vec::with_capacity(2 * N::WIDTHS.len());
-    for (k, &width) in N::WIDTHS.iter().enumerate() {
-        specs.push(Spec {
-            name: format!("{}.weight", 2 * k),
-            shape: vec![width, inputs],
-        });
-        specs.push(Spec {
-            name: format!("{}.bias", 2 * k),
-            shape: vec![width],
-        });
-        inputs = width;
+    let mut specs = Vec::with_capacity(tensor_count(N::LAYERS));
+    for (index, module) in modules(N::LAYERS).iter().enumerate() {
+        for tensor in module.layer.iter().flat_map(|l| l.tensors()) {
+            specs.push(Spec {
+                name: format!("{index}.{}", tensor.role.name()),
+                shape: tensor.dims().to_vec(),
+            });
+        }
     }
     specs
 }
@@ -52,23 +79,11 @@ pub fn tensor_names<N: Network>() -> Vec<String> {
     specs::<N>().into_iter().map(|s| s.name).collect()
 }
 
-/// The network's declaration as `network!` reads it, e.g. `784 -> 16 sigmoid -> 10 softmax`,
-/// with layer names where they are not the default `layerN`. Saved in the file's metadata
-/// under [`NETWORK_KEY`].
+/// The network's declaration as `network!` reads it ([`Network::DECLARATION`]), e.g.
+/// `784 -> 16 sigmoid -> 10 softmax`, with layer names where they are not the default
+/// `layerN`. Saved in the file's metadata under [`NETWORK_KEY`].
 pub fn declaration<N: Network>() -> String {
-    let mut text = N::INPUT.to_string();
-    for (k, &width) in N::WIDTHS.iter().enumerate() {
-        text.push_str(" -> ");
-        let name = N::LAYER_NAMES.get(k).copied().unwrap_or_default();
-        if !name.is_empty() && name != format!("layer{}", k + 1) {
-            text.push_str(name);
-            text.push_str(": ");
-        }
-        text.push_str(&width.to_string());
-        text.push(' ');
-        text.push_str(N::ACTIVATIONS.get(k).copied().unwrap_or("?"));
-    }
-    text
+    N::DECLARATION.to_owned()
 }
 
 /// The PyTorch module that loads a network's file with `load_state_dict`, as Python source:
@@ -78,27 +93,8 @@ pub fn declaration<N: Network>() -> String {
 /// `linear` becomes `nn.Identity()`, which keeps the module numbering; `step` becomes `Step()`,
 /// a module you define (see the [module docs](super)).
 pub fn pytorch_sequential<N: Network>() -> String {
-    let mut modules = Vec::with_capacity(2 * N::WIDTHS.len());
-    let mut inputs = N::INPUT;
-    for (k, &width) in N::WIDTHS.iter().enumerate() {
-        modules.push(format!("nn.Linear({inputs}, {width})"));
-        let activation = N::ACTIVATIONS.get(k).copied().unwrap_or_default();
-        modules.push(
-            match activation {
-                "sigmoid" => "nn.Sigmoid()",
-                "tanh" => "nn.Tanh()",
-                "relu" => "nn.ReLU()",
-                "softplus" => "nn.Softplus()",
-                "linear" => "nn.Identity()",
-                "softmax" => "nn.Softmax(dim=-1)",
-                "step" => "Step()",
-                _ => "nn.Identity()",
-            }
-            .to_owned(),
-        );
-        inputs = width;
-    }
-    format!("nn.Sequential({})", modules.join(", "))
+    let sources: Vec<String> = modules(N::LAYERS).into_iter().map(|m| m.source).collect();
+    format!("nn.Sequential({})", sources.join(", "))
 }
 
 #[cfg(test)]

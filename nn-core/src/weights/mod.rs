@@ -3,41 +3,21 @@
 //! loads in PyTorch with one call (and the other way round).
 //!
 //! ```
+//! # // nn-core's doctests run without the facade crate `nn`, which `network!`'s code names.
+//! # extern crate nn_core as nn;
+//! # use nn_macros as macros;
 //! # fn main() -> Result<(), nn_core::weights::WeightsError> {
-//! # struct Digits(nn_core::Dense<nn_core::typenum::U2, nn_core::typenum::U1, nn_core::Sigmoid>);
-//! # // A stand-in for `nn::network! { struct Digits: 2 -> 1 sigmoid; }`.
-//! # impl nn_core::Network for Digits {
-//! #     const INPUT: usize = 2;
-//! #     const OUTPUT: usize = 1;
-//! #     const WIDTHS: &'static [usize] = &[1];
-//! #     const LAYER_NAMES: &'static [&'static str] = &["layer1"];
-//! #     const ACTIVATIONS: &'static [&'static str] = &["sigmoid"];
-//! #     type Input = [f32; 2];
-//! #     type Output = [f32; 1];
-//! #     type OutputActivation = nn_core::Sigmoid;
-//! #     fn zeros() -> Self { Digits(nn_core::Dense::zeros()) }
-//! #     fn parameters(&self) -> impl Iterator<Item = &[f32]> { self.0.parameters().into_iter() }
-//! #     fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
-//! #         self.0.parameters_mut().into_iter()
-//! #     }
-//! #     fn forward(&self, x: &[f32; 2]) -> [f32; 1] {
-//! #         let mut out = Default::default();
-//! #         self.0.forward(nn_core::generic_array::GenericArray::from_slice(x), &mut out);
-//! #         out.into_array()
-//! #     }
-//! #     fn forward_batch(&self, x: &[[f32; 2]], y: &mut [[f32; 1]],
-//! #         _: &mut nn_core::Workspace<Self>) -> Result<(), nn_core::Error> {
-//! #         for (x, y) in x.iter().zip(y) { *y = self.forward(x); }
-//! #         Ok(())
-//! #     }
-//! # }
+//! # use macros::network;
+//! network! {
+//!     struct Digits: 2 -> 1 sigmoid;
+//! }
 //! use nn_core::{weights, Network};
 //!
 //! let mut net = Digits::zeros();
-//! net.0.set_weights(&[[0.5, -1.5]]);
+//! net.layer1.set_weights(&[[0.5, -1.5]]);
 //! let bytes = weights::to_bytes(&net)?; // or weights::save(&net, "digits.safetensors")?
 //! let copy: Digits = weights::from_bytes(&bytes)?; // or weights::load("digits.safetensors")?
-//! assert_eq!(copy.0.weights()[0][1], -1.5);
+//! assert_eq!(copy.layer1.weights()[0][1], -1.5);
 //! # Ok(())
 //! # }
 //! ```

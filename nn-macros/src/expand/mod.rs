@@ -1,0 +1,89 @@
+//! Writes the Rust code of checked networks. Cannot fail.
+//!
+//! For each network: the struct (one `Dense` field per layer), a struct of every layer's
+//! activation, the inherent methods with literal array sizes in their signatures, and the
+//! `Network` and `Train` impls. Forward and backward are straight-line: one call per layer, in
+//! order and then in reverse, each with the chain-rule step it performs in a comment.
+//!
+//! One function per generated item, one file per group of items; [`expand_network`] lists them
+//! in the order they are written. The questions the items ask of the model are in
+//! [`prop`](crate::prop), the spelling of model values as tokens in [`tokens`].
+//!
+//! | file | items |
+//! |---|---|
+//! | `structs.rs` | the network struct, the activations struct |
+//! | `shape.rs` | `INPUT`/`OUTPUT`, the `Network` trait's constants |
+//! | `construct.rs` | `new`, `zeros` |
+//! | `forward.rs` | `forward`, `forward_all`, `forward_batch` |
+//! | `methods.rs` | `gradient`, `gradient_batch`, `loss`, `loss_batch` |
+//! | `backprop.rs` | the backprop body `__gradient_rows` |
+//! | `loss.rs` | the loss body `__loss_rows` |
+//! | `rows.rs` | what the two bodies share: workspace rows, the training forward pass |
+//! | `bounds.rs` | the training and evaluation `where` clauses |
+//! | `traits.rs` | `impl Network`, `impl Train<L>` |
+//! | `tokens.rs` | the runtime path, widths as literals and typenum types, buffer names |
+
+mod backprop;
+mod bounds;
+mod construct;
+mod forward;
+mod loss;
+mod methods;
+mod rows;
+mod shape;
+mod structs;
+mod tokens;
+mod traits;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::Network;
+
+/// The code of every network of an invocation.
+pub fn expand(networks: &[Network]) -> TokenStream {
+    networks.iter().map(expand_network).collect()
+}
+
+/// The code of one network: its structs, its inherent impl, its trait impls.
+fn expand_network(net: &Network) -> TokenStream {
+    let name = &net.name;
+    let network_struct = structs::network_struct(net);
+    let activations_struct = structs::activations_struct(net);
+    let consts = shape::inherent_consts(net);
+    let new = construct::new(net);
+    let zeros = construct::zeros(net);
+    let forward = forward::forward(net);
+    let forward_all = forward::forward_all(net);
+    let forward_batch = forward::forward_batch(net);
+    let gradient = methods::gradient(net);
+    let gradient_batch = methods::gradient_batch(net);
+    let gradient_rows = backprop::gradient_rows(net);
+    let loss = methods::loss(net);
+    let loss_batch = methods::loss_batch(net);
+    let loss_rows = loss::loss_rows(net);
+    let network_impl = traits::network_impl(net);
+    let train_impl = traits::train_impl(net);
+    quote! {
+        #network_struct
+        #activations_struct
+
+        impl #name {
+            #consts
+            #new
+            #zeros
+            #forward
+            #forward_all
+            #forward_batch
+            #gradient
+            #gradient_batch
+            #gradient_rows
+            #loss
+            #loss_batch
+            #loss_rows
+        }
+
+        #network_impl
+        #train_impl
+    }
+}

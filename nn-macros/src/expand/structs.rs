@@ -1,0 +1,85 @@
+//! The network struct (one field per layer) and the struct of every layer's output.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::expand::tokens::rt;
+use crate::model::{Layer, LayerKind, Network};
+
+/// `struct Name { layer: Dense<In, Out, Act>, ... }`, with the user's attributes.
+pub fn network_struct(net: &Network) -> TokenStream {
+    let Network {
+        attrs, vis, name, ..
+    } = net;
+    let fields = net.layers.iter().map(|layer| {
+        let field = &layer.field;
+        let doc = field_doc(net, layer);
+        let ty = field_type(net, layer);
+        quote! {
+            #[doc = #doc]
+            pub #field: #ty
+        }
+    });
+    quote! {
+        #(#attrs)*
+        #vis struct #name {
+            #(#fields,)*
+        }
+    }
+}
+
+/// The type of a layer's field: `Dense<In, Out, Act>` with the typenum widths.
+fn field_type(net: &Network, layer: &Layer) -> TokenStream {
+    let rt = rt();
+    match &layer.kind {
+        LayerKind::Dense(dense) => {
+            let in_ty = layer.input_of(net).width().typenum();
+            let out_ty = dense.width.typenum();
+            let act = layer.act_type();
+            quote!(#rt::Dense<#in_ty, #out_ty, #act>)
+        }
+    }
+}
+
+/// " Layer 2: 3 inputs to 1 neuron, `sigmoid`."
+fn field_doc(net: &Network, layer: &Layer) -> String {
+    let width = layer.width().value;
+    format!(
+        " Layer {}: {} inputs to {width} {}, `{}`.",
+        layer.index,
+        layer.input_of(net).width().value,
+        if width == 1 { "neuron" } else { "neurons" },
+        layer.act().name()
+    )
+}
+
+/// The name of the struct [`activations_struct`] writes: `XorActivations` for `Xor`.
+pub fn activations_name(net: &Network) -> Ident {
+    format_ident!("{}Activations", net.name)
+}
+
+/// `struct NameActivations { layer: [f32; WIDTH], ... }`: what `forward_all` returns.
+pub fn activations_struct(net: &Network) -> TokenStream {
+    let (vis, name) = (&net.vis, activations_name(net));
+    let doc = format!(
+        " Every layer's output from one forward pass of [`{}`].",
+        net.name
+    );
+    let fields = net.layers.iter().map(|layer| {
+        let (field, w) = (&layer.field, layer.width().lit());
+        let doc = format!(
+            " The output of {}, `{}`.",
+            layer.label(),
+            layer.act().name()
+        );
+        quote! { #[doc = #doc] pub #field: [f32; #w] }
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        #vis struct #name {
+            #(#fields,)*
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! How the model is spelled in generated code: the runtime's path, a width as a literal and as a
+//! typenum type, an activation's type, the names of a layer's buffers, and the public methods'
+//! names and array parameters with the user's spans.
+//!
+//! Every item's expansion writes these through the functions here, so a name such as `a2` or a
+//! span choice is decided once.
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use crate::model::{Act, Layer, Network, Width};
+use crate::prop::Input;
+
+/// The path of the runtime's hidden module.
+pub fn rt() -> TokenStream {
+    quote!(::nn::__private)
+}
+
+/// The runtime's hidden module with every token at `span`, so that a trait bound written with
+/// it is reported at the user's token.
+pub fn rt_at(span: Span) -> TokenStream {
+    quote_spanned!(span=> ::nn::__private)
+}
+
+/// The typenum type of `n`: `U{n}` where typenum names it, else built bit by bit as
+/// `UInt<UInt<UTerm, B1>, B0>...`, which works for any width.
+pub fn typenum(n: usize, span: Span) -> TokenStream {
+    let rt = rt();
+    if n <= 1024 {
+        let name = format_ident!("U{}", n, span = span);
+        return quote_spanned!(span=> #rt::typenum::#name);
+    }
+    let mut ty = quote_spanned!(span=> #rt::typenum::UTerm);
+    for bit in (0..usize::BITS - n.leading_zeros()).rev() {
+        let b = if (n >> bit) & 1 == 1 {
+            quote!(B1)
+        } else {
+            quote!(B0)
+        };
+        ty = quote_spanned!(span=> #rt::typenum::UInt<#ty, #rt::typenum::#b>);
+    }
+    ty
+}
+
+/// The nn-core type of an activation, at `span` (where the user wrote it).
+pub fn act_type(act: Act, span: Span) -> TokenStream {
+    let rt = rt_at(span);
+    let name = Ident::new(act.type_name(), span);
+    quote_spanned!(span=> #rt::#name)
+}
+
+impl Width {
+    /// The width as a literal carrying the user's span, so rustc's errors point at their `784`.
+    pub fn lit(&self) -> Literal {
+        let mut l = Literal::usize_unsuffixed(self.value);
+        l.set_span(self.span);
+        l
+    }
+
+    /// The width's typenum type, at the user's span (see [`typenum`]).
+    pub fn typenum(&self) -> TokenStream {
+        typenum(self.value, self.span)
+    }
+}
+
+impl Layer {
+    /// The nn-core type of its activation, at the user's activation token.
+    pub fn act_type(&self) -> TokenStream {
+        act_type(self.act(), self.act_span())
+    }
+
+    /// `a2`: its output (one sample's array, or a batch's rows).
+    pub fn a(&self) -> Ident {
+        format_ident!("a{}", self.index)
+    }
+
+    /// `z2`: its pre-activation rows, `W·x + b`.
+    pub fn z(&self) -> Ident {
+        format_ident!("z{}", self.index)
+    }
+
+    /// `d2`: its delta rows, `∂L/∂z` once backprop has reached it.
+    pub fn d(&self) -> Ident {
+        format_ident!("d{}", self.index)
+    }
+
+    /// `l2`: its entry of the workspace, split into the `z`, `a` and `d` rows.
+    pub fn entry(&self) -> Ident {
+        format_ident!("l{}", self.index)
+    }
+}
+
+impl Input<'_> {
+    /// The rows a batch method reads: `x` (the network's input rows) or the previous layer's
+    /// `a`.
+    pub fn rows(self) -> Ident {
+        match self {
+            Input::Network(_) => format_ident!("x"),
+            Input::Layer(prev) => prev.a(),
+        }
+    }
+
+    /// The same as a symbol in the chain-rule comments: `x` or `a1`.
+    pub fn symbol(self) -> String {
+        self.rows().to_string()
+    }
+
+    /// What the one-sample forward pass reads: the `input` parameter, or a reference to the
+    /// previous layer's array (`&a1`, or `&*a1` for a heap buffer).
+    pub fn sample(self) -> TokenStream {
+        match self {
+            Input::Network(_) => quote!(input),
+            Input::Layer(prev) => {
+                let a = prev.a();
+                if prev.sample_on_heap() {
+                    quote!(&*#a)
+                } else {
+                    quote!(&#a)
+                }
+            }
+        }
+    }
+}
+
+/// A public method's name at the struct name's span, so that rustc's "method defined here"
+/// notes point at the declaration.
+pub fn method(net: &Network, name: &str) -> Ident {
+    Ident::new(name, net.name.span())
+}
+
+/// `input: &[f32; IN]`, at the user's input width.
+pub fn input_param(net: &Network) -> TokenStream {
+    let (span, w) = (net.input.span, net.input.lit());
+    quote_spanned!(span=> input: &[f32; #w])
+}
+
+/// `inputs: &[[f32; IN]]`, at the user's input width.
+pub fn inputs_param(net: &Network) -> TokenStream {
+    let (span, w) = (net.input.span, net.input.lit());
+    quote_spanned!(span=> inputs: &[[f32; #w]])
+}
+
+/// `target: &[f32; OUT]`, at the user's output width.
+pub fn target_param(net: &Network) -> TokenStream {
+    let out = net.output_layer().width();
+    let (span, w) = (out.span, out.lit());
+    quote_spanned!(span=> target: &[f32; #w])
+}
+
+/// `targets: &[[f32; OUT]]`, at the user's output width.
+pub fn targets_param(net: &Network) -> TokenStream {
+    let out = net.output_layer().width();
+    let (span, w) = (out.span, out.lit());
+    quote_spanned!(span=> targets: &[[f32; #w]])
+}
+
+/// `outputs: &mut [[f32; OUT]]`, at the user's output width.
+pub fn outputs_param(net: &Network) -> TokenStream {
+    let out = net.output_layer().width();
+    let (span, w) = (out.span, out.lit());
+    quote_spanned!(span=> outputs: &mut [[f32; #w]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::parse_invocation;
+    use crate::check::check;
+
+    fn network(tokens: TokenStream) -> Network {
+        let (mut nets, errors) = check(parse_invocation(tokens));
+        assert!(errors.is_ok());
+        nets.remove(0)
+    }
+
+    #[test]
+    fn typenum_names_small_widths_and_builds_large_ones() {
+        let span = Span::call_site();
+        assert_eq!(
+            typenum(1024, span).to_string(),
+            quote!(::nn::__private::typenum::U1024).to_string()
+        );
+        for n in [1025, 1500, 4097, 60_000] {
+            let ty = typenum(n, span);
+            assert!(syn::parse2::<syn::Type>(ty.clone()).is_ok(), "{n}: {ty}");
+            // `UInt<UInt<UTerm, B1>, B0>` reads its bits from the most significant one.
+            let text = ty.to_string();
+            let bits: String = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter_map(|word| match word {
+                    "B0" => Some('0'),
+                    "B1" => Some('1'),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(bits, format!("{n:b}"), "{n}: {text}");
+            assert!(text.contains("UTerm"));
+        }
+    }
+
+    #[test]
+    fn input_tokens_for_each_layer() {
+        let net = network(quote! { struct N: 2 -> 5000 relu -> 3 tanh -> 1 sigmoid; });
+        let spell = |k: usize| {
+            let input = net.layers[k].input_of(&net);
+            (
+                input.rows().to_string(),
+                input.symbol(),
+                input.sample().to_string(),
+            )
+        };
+        let code = |tokens: TokenStream| tokens.to_string();
+        assert_eq!(spell(0), ("x".into(), "x".into(), code(quote!(input))));
+        assert_eq!(spell(1), ("a1".into(), "a1".into(), code(quote!(&*a1))));
+        assert_eq!(spell(2), ("a2".into(), "a2".into(), code(quote!(&a2))));
+    }
+
+    #[test]
+    fn buffer_names_and_literals() {
+        let net = network(quote! { struct N: 2 -> h: 3 tanh -> 1 sigmoid; });
+        let out = net.output_layer();
+        let names = [out.a(), out.z(), out.d(), out.entry()].map(|i| i.to_string());
+        assert_eq!(names, ["a2", "z2", "d2", "l2"]);
+        assert_eq!(net.input.lit().to_string(), "2");
+        assert_eq!(
+            out.act_type().to_string(),
+            quote!(::nn::__private::Sigmoid).to_string()
+        );
+        assert_eq!(
+            target_param(&net).to_string(),
+            quote!(target: &[f32; 1]).to_string()
+        );
+    }
+}

@@ -1,0 +1,272 @@
+//! The questions expansion asks of the checked model.
+//!
+//! Where a layer reads from, whether it is the first or the output layer, which activations the
+//! hidden layers use, the declaration text: each is answered once here, so that the code in
+//! `expand` asks `layer.is_output()` or `layer.input_of(net)` instead of doing index arithmetic.
+//! Everything a layer kind decides (its width, its activation, its declaration) is matched on
+//! [`LayerKind`] here and nowhere else in the model.
+
+use proc_macro2::Span;
+use syn::Ident;
+
+use crate::model::{Act, Layer, LayerKind, Network, Width};
+
+/// Layers wider than this keep their per-sample buffers on the heap, not the stack.
+pub const STACK_WIDTH_LIMIT: usize = 4096;
+
+/// What a layer reads: the network's input or the output of the layer before it.
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    /// The network's input, `x`.
+    Network(&'a Width),
+    /// The previous layer's output.
+    Layer(&'a Layer),
+}
+
+impl<'a> Input<'a> {
+    /// The width of what the layer reads.
+    pub fn width(self) -> &'a Width {
+        match self {
+            Input::Network(width) => width,
+            Input::Layer(layer) => layer.width(),
+        }
+    }
+}
+
+/// Whether a declaration text names the layers (see [`Network::declaration`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerNames {
+    /// `2 -> hidden: 3 tanh -> out: 1 sigmoid`: each name that is not the default `layerN`, so
+    /// that `network!` reads the text back as the same network.
+    Shown,
+    /// `2 -> 3 tanh -> 1 sigmoid`: the shape alone.
+    Omitted,
+}
+
+impl Network {
+    /// The last layer, whose output is the network's output and what the loss reads.
+    pub fn output_layer(&self) -> &Layer {
+        self.layers
+            .last()
+            .expect("a checked network has at least one layer: the parser refuses none")
+    }
+
+    /// Every layer before the output layer (none for a one-layer network).
+    pub fn hidden_layers(&self) -> &[Layer] {
+        &self.layers[..self.layers.len() - 1]
+    }
+
+    /// Each activation the hidden layers use, once, at the span of its first use: the
+    /// activations whose derivative backprop needs (the output layer's is the loss's business).
+    pub fn hidden_activations(&self) -> Vec<(Act, Span)> {
+        let mut acts: Vec<(Act, Span)> = Vec::new();
+        for layer in self.hidden_layers() {
+            if !acts.iter().any(|&(act, _)| act == layer.act()) {
+                acts.push((layer.act(), layer.act_span()));
+            }
+        }
+        acts
+    }
+
+    /// The declaration as `network!` reads it, without the struct: `784 -> 16 sigmoid -> 10
+    /// softmax`, with or without the layer names (see [`LayerNames`]). The one place this text is
+    /// written, for the generated docs and for the declaration nn-core stores in weight files.
+    pub fn declaration(&self, names: LayerNames) -> String {
+        let mut text = self.input.value.to_string();
+        for layer in &self.layers {
+            text.push_str(" -> ");
+            text.push_str(&layer.declaration(names));
+        }
+        text
+    }
+}
+
+impl Layer {
+    /// Whether it reads the network's input.
+    pub fn is_first(&self) -> bool {
+        self.index == 1
+    }
+
+    /// Whether it is the output layer.
+    pub fn is_output(&self) -> bool {
+        self.output
+    }
+
+    /// What it reads: the network's input for the first layer, else the previous layer's
+    /// output. `net` is the network this layer belongs to.
+    pub fn input_of<'a>(&self, net: &'a Network) -> Input<'a> {
+        if self.is_first() {
+            Input::Network(&net.input)
+        } else {
+            // Layer k (counting from 1) is `layers[k - 1]`, so the one before it `layers[k - 2]`.
+            Input::Layer(&net.layers[self.index - 2])
+        }
+    }
+
+    /// Its number of outputs.
+    pub fn width(&self) -> &Width {
+        match &self.kind {
+            LayerKind::Dense(dense) => &dense.width,
+        }
+    }
+
+    /// Its activation.
+    pub fn act(&self) -> Act {
+        match &self.kind {
+            LayerKind::Dense(dense) => dense.act,
+        }
+    }
+
+    /// Where its activation was written.
+    pub fn act_span(&self) -> Span {
+        match &self.kind {
+            LayerKind::Dense(dense) => dense.act_span,
+        }
+    }
+
+    /// "layer 2 `out`" for a named layer, "layer 2" for an unnamed one, as generated comments
+    /// call it.
+    pub fn label(&self) -> String {
+        if self.named {
+            format!("layer {} `{}`", self.index, self.field)
+        } else {
+            format!("layer {}", self.index)
+        }
+    }
+
+    /// The name a declaration text shows: the given name unless it is the default `layerN`.
+    pub fn declared_name(&self) -> Option<&Ident> {
+        let default = format!("layer{}", self.index);
+        (self.named && self.field != default).then_some(&self.field)
+    }
+
+    /// Whether the one-sample forward pass keeps its output in a heap buffer: hidden layers
+    /// wider than [`STACK_WIDTH_LIMIT`]. The output layer's is returned by value, so it is
+    /// always an array.
+    pub fn sample_on_heap(&self) -> bool {
+        !self.is_output() && self.width().value > STACK_WIDTH_LIMIT
+    }
+
+    /// Its part of the declaration text after the `->`: `hidden: 3 tanh` or `3 tanh`.
+    pub fn declaration(&self, names: LayerNames) -> String {
+        let text = match &self.kind {
+            LayerKind::Dense(dense) => format!("{} {}", dense.width.value, dense.act.name()),
+        };
+        match (names, self.declared_name()) {
+            (LayerNames::Shown, Some(name)) => format!("{name}: {text}"),
+            _ => text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::parse_invocation;
+    use crate::check::check;
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    /// The one network `tokens` declares, checked.
+    fn network(tokens: TokenStream) -> Network {
+        let (mut nets, errors) = check(parse_invocation(tokens));
+        if let Err(e) = errors {
+            panic!("{e}");
+        }
+        assert_eq!(nets.len(), 1);
+        nets.remove(0)
+    }
+
+    fn xor() -> Network {
+        network(quote! { struct Xor: 2 -> hidden: 3 tanh -> out: 1 sigmoid; })
+    }
+
+    #[test]
+    fn first_and_output_layers() {
+        let net = network(quote! { struct N: 4 -> 3 relu -> 2 relu -> 1 sigmoid; });
+        let first: Vec<bool> = net.layers.iter().map(Layer::is_first).collect();
+        let output: Vec<bool> = net.layers.iter().map(Layer::is_output).collect();
+        assert_eq!(first, [true, false, false]);
+        assert_eq!(output, [false, false, true]);
+        assert_eq!(net.output_layer().index, 3);
+        assert_eq!(net.hidden_layers().len(), 2);
+
+        let one = network(quote! { struct One: 2 -> 1 relu; });
+        assert!(one.layers[0].is_first() && one.layers[0].is_output());
+        assert_eq!(one.output_layer().index, 1);
+        assert!(one.hidden_layers().is_empty());
+        assert!(one.hidden_activations().is_empty());
+    }
+
+    #[test]
+    fn each_layer_reads_the_input_or_the_previous_layer() {
+        let net = network(quote! { struct N: 4 -> a: 3 relu -> 2 relu -> 1 sigmoid; });
+        let first = net.layers[0].input_of(&net);
+        assert!(matches!(first, Input::Network(w) if w.value == 4));
+        assert_eq!(first.width().value, 4);
+        for k in 1..3 {
+            let input = net.layers[k].input_of(&net);
+            let Input::Layer(prev) = input else {
+                panic!("layer {} reads the network's input", k + 1)
+            };
+            assert_eq!(prev.index, k, "layer {}", k + 1);
+            assert_eq!(input.width().value, net.layers[k - 1].width().value);
+        }
+        assert_eq!(net.layers[1].input_of(&net).width().value, 3);
+    }
+
+    #[test]
+    fn widths_activations_and_labels() {
+        let net = xor();
+        let (hidden, out) = (&net.layers[0], &net.layers[1]);
+        assert_eq!((hidden.width().value, hidden.act()), (3, Act::Tanh));
+        assert_eq!((out.width().value, out.act()), (1, Act::Sigmoid));
+        assert_eq!(hidden.label(), "layer 1 `hidden`");
+        let unnamed = network(quote! { struct N: 2 -> 3 tanh -> 1 sigmoid; });
+        assert_eq!(unnamed.layers[1].label(), "layer 2");
+        assert_eq!(unnamed.layers[1].field, "layer2");
+    }
+
+    #[test]
+    fn hidden_activations_once_each_in_order() {
+        let net = network(quote! {
+            struct N: 4 -> 3 relu -> 3 tanh -> 3 relu -> 2 sigmoid -> 1 relu;
+        });
+        let acts: Vec<Act> = net.hidden_activations().iter().map(|a| a.0).collect();
+        assert_eq!(acts, [Act::Relu, Act::Tanh, Act::Sigmoid]);
+    }
+
+    #[test]
+    fn declaration_with_and_without_names() {
+        let net = xor();
+        assert_eq!(
+            net.declaration(LayerNames::Shown),
+            "2 -> hidden: 3 tanh -> out: 1 sigmoid"
+        );
+        assert_eq!(
+            net.declaration(LayerNames::Omitted),
+            "2 -> 3 tanh -> 1 sigmoid"
+        );
+        // A name that is the default one is not shown: the text reads back as the same network.
+        let net = network(quote! { struct T: 3 -> layer1: 2 tanh -> out: 2 softmax; });
+        assert_eq!(net.layers[0].declared_name(), None);
+        assert_eq!(
+            net.layers[1].declared_name().map(ToString::to_string),
+            Some("out".into())
+        );
+        assert_eq!(
+            net.declaration(LayerNames::Shown),
+            "3 -> 2 tanh -> out: 2 softmax"
+        );
+        let shown = net.declaration(LayerNames::Shown);
+        let again = network(format!("struct T: {shown};").parse().unwrap());
+        assert_eq!(again.declaration(LayerNames::Shown), shown);
+    }
+
+    #[test]
+    fn only_wide_hidden_layers_keep_samples_on_the_heap() {
+        let net = network(quote! { struct W: 2 -> 4096 relu -> 4097 relu -> 5000 linear; });
+        let heap: Vec<bool> = net.layers.iter().map(Layer::sample_on_heap).collect();
+        assert_eq!(heap, [false, true, false]);
+    }
+}
