@@ -183,12 +183,8 @@ fn weights_and_data_can_be_saved_under_a_255_byte_name() -> TestResult {
         assert_eq!(nn::data::read_labels(&path)?, [1, 2, 3]);
     }
     // The two files of each length and nothing else.
-    assert_eq!(
-        file_names(dir.path())?.len(),
-        8,
-        "{:?}",
-        file_names(dir.path())?
-    );
+    let names = file_names(dir.path())?;
+    assert_eq!(names.len(), 8, "{names:?}");
     Ok(())
 }
 

@@ -353,12 +353,8 @@ mod tests {
             assert_eq!(fs::read(&target)?, b"two", "a {len}-byte name");
             assert!(file_names(dir.path())?.contains(&name));
         }
-        assert_eq!(
-            file_names(dir.path())?.len(),
-            4,
-            "{:?}",
-            file_names(dir.path())?
-        );
+        let names = file_names(dir.path())?;
+        assert_eq!(names.len(), 4, "{names:?}");
         Ok(())
     }
 
