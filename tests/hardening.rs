@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use nn::{DataParallel, Network};
-use nn_test_support::entries;
+use nn_test_support::file_names;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -131,7 +131,7 @@ fn a_killed_save_leaves_the_old_or_new_file_and_the_next_save_cleans_up() -> Tes
         child.kill()?;
         child.wait()?;
 
-        let left = temporaries(&entries(dir.path())?, name);
+        let left = temporaries(&file_names(dir.path())?, name);
         if !left.is_empty() {
             kills_that_left_a_temporary += 1;
         }
@@ -144,7 +144,7 @@ fn a_killed_save_leaves_the_old_or_new_file_and_the_next_save_cleans_up() -> Tes
 
         nn::data::write_labels(&target, &labels(1))?;
         assert_eq!(
-            entries(dir.path())?,
+            file_names(dir.path())?,
             [name],
             "kill {attempt}: left {left:?}, and the next save did not remove it"
         );
@@ -183,7 +183,8 @@ fn weights_and_data_can_be_saved_under_a_255_byte_name() -> TestResult {
         assert_eq!(nn::data::read_labels(&path)?, [1, 2, 3]);
     }
     // The two files of each length and nothing else.
-    assert_eq!(entries(dir.path())?.len(), 8, "{:?}", entries(dir.path())?);
+    let names = file_names(dir.path())?;
+    assert_eq!(names.len(), 8, "{names:?}");
     Ok(())
 }
 

@@ -326,6 +326,7 @@ fn process_state(_pid: u32) -> Process {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nn_test_support::file_names;
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -336,7 +337,7 @@ mod tests {
         write_atomically(&target, &[b"old"])?;
         write_atomically(&target, &[b"new ", b"contents"])?;
         assert_eq!(fs::read(&target)?, b"new contents");
-        assert_eq!(nn_test_support::entries(dir.path())?, ["weights.bin"]);
+        assert_eq!(file_names(dir.path())?, ["weights.bin"]);
         Ok(())
     }
 
@@ -350,14 +351,10 @@ mod tests {
             write_atomically(&target, &[b"one"])?;
             write_atomically(&target, &[b"two"])?;
             assert_eq!(fs::read(&target)?, b"two", "a {len}-byte name");
-            assert!(nn_test_support::entries(dir.path())?.contains(&name));
+            assert!(file_names(dir.path())?.contains(&name));
         }
-        assert_eq!(
-            nn_test_support::entries(dir.path())?.len(),
-            4,
-            "{:?}",
-            nn_test_support::entries(dir.path())?
-        );
+        let names = file_names(dir.path())?;
+        assert_eq!(names.len(), 4, "{names:?}");
         Ok(())
     }
 
@@ -476,7 +473,7 @@ mod tests {
         #[cfg(unix)]
         want.push(link);
         want.sort();
-        assert_eq!(nn_test_support::entries(dir.path())?, want);
+        assert_eq!(file_names(dir.path())?, want);
         Ok(())
     }
 
@@ -496,7 +493,7 @@ mod tests {
             .set_modified(SystemTime::now() - STALE_AGE - Duration::from_secs(60))?;
 
         let saved = write_atomically(&target, &[b"saved"]);
-        let entries = nn_test_support::entries(dir.path());
+        let entries = file_names(dir.path());
         sleeper.kill()?;
         sleeper.wait()?;
         saved?;
@@ -504,7 +501,7 @@ mod tests {
 
         // Once the process is gone, its temporary is a leftover.
         write_atomically(&target, &[b"again"])?;
-        assert_eq!(nn_test_support::entries(dir.path())?, ["w.bin"]);
+        assert_eq!(file_names(dir.path())?, ["w.bin"]);
         assert_eq!(fs::read(&target)?, b"again");
         Ok(())
     }
@@ -532,7 +529,7 @@ mod tests {
                 .try_for_each(|h| h.join().expect("a save does not panic"))
         })?;
         assert!(contents.contains(&fs::read(&target)?));
-        assert_eq!(nn_test_support::entries(dir.path())?, ["w.bin"]);
+        assert_eq!(file_names(dir.path())?, ["w.bin"]);
         Ok(())
     }
 

@@ -21,6 +21,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::path::Path;
 
 /// A small deterministic generator of test data (xorshift64, shifts 13, 7, 17), not the
 /// library's: the same seed gives the same values on every machine.
@@ -92,20 +93,6 @@ pub fn error_of<T: fmt::Debug, E>(result: Result<T, E>) -> Result<E, Box<dyn Err
     }
 }
 
-/// The names of the entries of the folder `dir`, sorted.
-///
-/// # Errors
-///
-/// The folder or one of its entries cannot be read.
-pub fn entries(dir: &std::path::Path) -> Result<Vec<String>, Box<dyn Error>> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        names.push(entry?.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
-}
-
 /// Checks that `message` contains every one of `parts` and reads as a message that can be
 /// embedded in another: it starts in lower case and ends without a period.
 ///
@@ -128,6 +115,21 @@ pub fn assert_mentions(message: &str, parts: &[&str]) {
         start.starts_with(|c: char| !c.is_uppercase()) && !message.ends_with('.'),
         "{message:?} should start in lower case and end without a period"
     );
+}
+
+/// The names of the entries of the folder `dir`, sorted: what a test that writes files checks
+/// is left behind.
+///
+/// # Errors
+///
+/// The I/O error that stopped the listing.
+pub fn file_names(dir: &Path) -> Result<Vec<String>, Box<dyn Error>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        names.push(entry?.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -156,6 +158,19 @@ mod tests {
         assert_eq!(error_of::<(), _>(Err(3)).ok(), Some(3));
         let failure = error_of::<_, ()>(Ok(5)).map(|_| ()).unwrap_err();
         assert_eq!(failure.to_string(), "expected an error, got 5");
+    }
+
+    #[test]
+    fn file_names_lists_a_folder_sorted() -> Result<(), Box<dyn Error>> {
+        let dir = std::env::temp_dir().join(format!("nn-test-support-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        for name in ["b", "a", "c"] {
+            std::fs::write(dir.join(name), name)?;
+        }
+        let names = file_names(&dir);
+        std::fs::remove_dir_all(&dir)?;
+        assert_eq!(names?, ["a", "b", "c"]);
+        Ok(())
     }
 
     #[test]

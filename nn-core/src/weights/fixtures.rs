@@ -32,8 +32,6 @@ pub(super) fn bits<N: Network>(network: &N) -> Vec<u32> {
         .collect()
 }
 
-pub(super) use nn_test_support::entries;
-
 /// A safetensors file of the given `(name, dtype, shape, data)` tensors, written by the
 /// safetensors crate's own serializer.
 pub(super) fn file_of(

@@ -257,11 +257,9 @@ fn read_file<N: Network>(path: &Path) -> Result<Vec<u8>, WeightsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::weights::fixtures::{
-        bits, entries, file_of, le, tiny, tiny_tensors, TestResult, Tiny,
-    };
+    use crate::weights::fixtures::{bits, file_of, le, tiny, tiny_tensors, TestResult, Tiny};
     use crate::weights::{save, tensor_names, to_bytes};
-    use nn_test_support::{assert_mentions, error_of};
+    use nn_test_support::{assert_mentions, error_of, file_names};
     use std::error::Error as _;
     use std::fs;
 
@@ -581,7 +579,7 @@ mod tests {
         other.out.set_bias(&[7.0, 8.0]);
         save(&other, &path)?;
         assert_eq!(fs::read(&path)?, to_bytes(&other)?);
-        assert_eq!(entries(dir.path())?, ["tiny.safetensors"]);
+        assert_eq!(file_names(dir.path())?, ["tiny.safetensors"]);
         Ok(())
     }
 

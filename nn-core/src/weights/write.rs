@@ -82,8 +82,8 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::weights::fixtures::{entries, tiny, TestResult};
-    use nn_test_support::{assert_mentions, error_of};
+    use crate::weights::fixtures::{tiny, TestResult};
+    use nn_test_support::{assert_mentions, error_of, file_names};
     use safetensors::SafeTensors;
     use std::fs;
 
@@ -169,7 +169,7 @@ mod tests {
         diverged.layer1.weights_mut()[0][0] = f32::NAN;
         error_of(save(&diverged, &path))?;
         assert_eq!(fs::read(&path)?, to_bytes(&tiny())?);
-        assert_eq!(entries(dir.path())?, ["tiny.safetensors"]);
+        assert_eq!(file_names(dir.path())?, ["tiny.safetensors"]);
 
         // A folder that does not exist: a write error naming the path.
         let missing = dir.path().join("no-such-folder").join("tiny.safetensors");
@@ -186,7 +186,7 @@ mod tests {
         // A path that is a folder: the rename fails, nothing is left behind.
         let e = error_of(save(&tiny(), dir.path()))?;
         assert!(matches!(e, WeightsError::Write { .. }), "{e:?}");
-        assert_eq!(entries(dir.path())?, ["tiny.safetensors"]);
+        assert_eq!(file_names(dir.path())?, ["tiny.safetensors"]);
         Ok(())
     }
 }
