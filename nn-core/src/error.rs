@@ -20,9 +20,8 @@ pub enum Error {
     /// More threads were asked of [`DataParallel::new`](crate::DataParallel::new) than it
     /// starts: at most [`parallel::max_threads`](crate::parallel::max_threads).
     #[error(
-        "cannot start {requested} threads: expected at most {limit}, {} for each thread the \
-         machine runs at once",
-        crate::parallel::THREADS_PER_CORE
+        "cannot start {requested} threads: expected at most {limit}, a few for each thread the \
+         machine runs at once"
     )]
     TooManyThreads {
         /// The number of threads asked for.
