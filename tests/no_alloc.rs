@@ -39,6 +39,37 @@ fn allocations() -> usize {
 
 nn::network! {
     struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
+    struct Mlp: 784 -> 128 gelu -> batchnorm -> dropout 0.25 -> 64 leaky_relu -> layernorm
+        -> 10 softmax;
+}
+
+#[test]
+fn a_training_step_with_dropout_and_norms_allocates_nothing() {
+    let mut net = Mlp::new(1);
+    let mut grads = Mlp::zeros();
+    let mut opt = Adam::new(1e-3);
+    let mut ws = nn::Workspace::with_capacity(32);
+    let xs = vec![[0.25f32; 784]; 32];
+    let mut ys = vec![[0.0f32; 10]; 32];
+    for (i, y) in ys.iter_mut().enumerate() {
+        y[i % 10] = 1.0;
+    }
+    let mut out = vec![[0.0f32; 10]; 32];
+    // Adam's moments are allocated with its first step.
+    net.gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut ws)
+        .unwrap();
+    opt.step(&mut net, &grads);
+
+    let before = allocations();
+    for _ in 0..5 {
+        net.gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut ws)
+            .unwrap();
+        opt.step(&mut net, &grads);
+        net.loss_batch(CrossEntropy, &xs, &ys, &mut ws).unwrap();
+        net.forward_batch(&xs, &mut out, &mut ws).unwrap();
+        assert!(out[0][0].is_finite());
+    }
+    assert_eq!(allocations() - before, 0, "allocations in training steps");
 }
 
 #[test]

@@ -17,6 +17,43 @@
 //! | `linear` | [`Linear`] | `z` | `1` |
 //! | `softmax` | [`Softmax`] | `e^zᵢ / Σⱼ e^zⱼ` | `∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ - aⱼ)` |
 //! | `step` | [`Step`] | `1` if `z > 0`, else `0` | none: forward only |
+//! | `leaky_relu`, `leaky_relu S` | [`LeakyRelu`] | `z` if `z > 0`, else `S·z` (`S` = 0.01) | `1` if `z > 0`, else `S` |
+//! | `gelu` | [`Gelu`] | `z/2·(1 + tanh u)`, `u = √(2/π)(z + 0.044715z³)` | `(1 + tanh u)/2 + z/2·(1 - tanh²u)·u'` |
+//! | `silu`, `swish` | [`Silu`] | `z·sigmoid(z)` | `s(1 + z(1 - s))`, `s = sigmoid(z)` |
+//! | a path, `my::Act` | [`Custom<my::Act>`](Custom) | [`CustomActivation::function`] | [`CustomActivation::derivative`] |
+//!
+//! `gelu` is the tanh form, PyTorch's `nn.GELU(approximate='tanh')`: it differs from the exact
+//! `z·Φ(z)` by less than `5e-4` everywhere, and needs no `erf`.
+//!
+//! An activation of your own is a zero-sized type implementing [`CustomActivation`] (its name,
+//! its function and its derivative, one value at a time); `network!` takes a path to it where
+//! it takes a built-in name:
+//!
+//! ```
+//! # extern crate nn_core as nn;
+//! # use nn_macros::network;
+//! use nn_core::CustomActivation;
+//!
+//! /// `z / (1 + |z|)`, the softsign.
+//! #[derive(Debug, Clone, Copy, Default)]
+//! pub struct Softsign;
+//!
+//! impl CustomActivation for Softsign {
+//!     const NAME: &'static str = "Softsign";
+//!     fn function(z: f32) -> f32 {
+//!         z / (1.0 + z.abs())
+//!     }
+//!     fn derivative(z: f32, _a: f32) -> f32 {
+//!         1.0 / ((1.0 + z.abs()) * (1.0 + z.abs()))
+//!     }
+//! }
+//!
+//! network! {
+//!     struct Soft: 2 -> 3 Softsign -> 1 sigmoid;
+//! }
+//! let out = Soft::new(1).forward(&[0.5, -0.5]);
+//! assert!(out[0] > 0.0 && out[0] < 1.0);
+//! ```
 //!
 //! Every function is numerically stable at large `|z|`: no NaN and no infinity where the true
 //! value is finite.
@@ -34,8 +71,9 @@
 //! ```
 
 use core::fmt::Debug;
+use core::marker::PhantomData;
 
-use crate::model::ActivationKind;
+use crate::model::{ActivationKind, Real};
 use crate::{kernel, math};
 
 /// How a layer's weights are drawn when a network is built from a seed.
@@ -332,6 +370,192 @@ impl Activation for Step {
     }
 }
 
+/// The leaky rectified linear unit: `f(z) = z` for `z > 0`, else `slope·z`, with the slope's
+/// `f32` bits as the const parameter (`0.01`, PyTorch's default, unless `network!` reads
+/// `leaky_relu 0.2`). Derivative `1` for `z > 0`, else `slope`, as PyTorch takes it at 0.
+///
+/// ```
+/// use nn_core::{Activation, LeakyRelu};
+/// let mut v = [-2.0, 0.0, 3.0];
+/// LeakyRelu::<{ 0.5f32.to_bits() }>::apply(&mut v);
+/// assert_eq!(v, [-1.0, 0.0, 3.0]);
+/// assert_eq!(<LeakyRelu>::SLOPE, 0.01);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct LeakyRelu<const SLOPE_BITS: u32 = 0x3C23_D70A>;
+
+impl<const SLOPE_BITS: u32> LeakyRelu<SLOPE_BITS> {
+    /// The slope for `z ≤ 0`.
+    pub const SLOPE: f32 = f32::from_bits(SLOPE_BITS);
+}
+
+impl<const SLOPE_BITS: u32> Activation for LeakyRelu<SLOPE_BITS> {
+    const KIND: ActivationKind = ActivationKind::LeakyRelu {
+        slope: Real::new(f32::from_bits(SLOPE_BITS)),
+    };
+    const INIT: Init = Init::He;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        let slope = Self::SLOPE;
+        for x in v {
+            if *x <= 0.0 {
+                *x *= slope;
+            }
+        }
+    }
+}
+
+impl<L, const SLOPE_BITS: u32> Differentiable<L> for LeakyRelu<SLOPE_BITS> {
+    #[inline]
+    fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
+        let slope = Self::SLOPE;
+        for (g, &z) in grad.iter_mut().zip(z) {
+            if z <= 0.0 {
+                *g *= slope;
+            }
+        }
+    }
+}
+
+/// `√(2/π)`, in the tanh form of GELU.
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+/// The cubic coefficient of the tanh form of GELU.
+const GELU_CUBIC: f32 = 0.044_715;
+
+/// The Gaussian error linear unit, tanh form (PyTorch's `nn.GELU(approximate='tanh')`):
+/// `f(z) = z/2 · (1 + tanh u)` with `u = √(2/π)·(z + 0.044715·z³)`. Derivative
+/// `f'(z) = (1 + tanh u)/2 + z/2 · (1 - tanh²u) · √(2/π)·(1 + 3·0.044715·z²)`, from `z`.
+///
+/// ```
+/// use nn_core::{Activation, Gelu};
+/// let mut v = [0.0, 10.0, -10.0];
+/// Gelu::apply(&mut v);
+/// assert_eq!(v, [0.0, 10.0, -0.0]);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Gelu;
+
+impl Gelu {
+    /// `f(z)` of one value.
+    #[inline]
+    pub fn function(z: f32) -> f32 {
+        let u = SQRT_2_OVER_PI * (z + GELU_CUBIC * z * z * z);
+        0.5 * z * (1.0 + u.tanh())
+    }
+
+    /// `f'(z)` of one value.
+    #[inline]
+    pub fn derivative(z: f32) -> f32 {
+        let u = SQRT_2_OVER_PI * (z + GELU_CUBIC * z * z * z);
+        let t = u.tanh();
+        let du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * z * z);
+        0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du
+    }
+}
+
+impl Activation for Gelu {
+    const KIND: ActivationKind = ActivationKind::Gelu;
+    const INIT: Init = Init::He;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        for x in v {
+            *x = Self::function(*x);
+        }
+    }
+}
+
+impl<L> Differentiable<L> for Gelu {
+    #[inline]
+    fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
+        for (g, &z) in grad.iter_mut().zip(z) {
+            *g *= Self::derivative(z);
+        }
+    }
+}
+
+/// The sigmoid-weighted linear unit, also called swish: `f(z) = z·s` with `s = sigmoid(z)`.
+/// Derivative `f'(z) = s·(1 + z·(1 - s))`, from `z`.
+///
+/// ```
+/// use nn_core::{Activation, Silu};
+/// let mut v = [0.0, 100.0, -100.0];
+/// Silu::apply(&mut v);
+/// assert_eq!(v[..2], [0.0, 100.0]);
+/// assert!(v[2] <= 0.0 && v[2] > -1e-30);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Silu;
+
+impl Activation for Silu {
+    const KIND: ActivationKind = ActivationKind::Silu;
+    const INIT: Init = Init::He;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        for x in v {
+            *x *= math::logistic(*x);
+        }
+    }
+}
+
+impl<L> Differentiable<L> for Silu {
+    #[inline]
+    fn backward(z: &[f32], _a: &[f32], grad: &mut [f32]) {
+        for (g, &z) in grad.iter_mut().zip(z) {
+            let s = math::logistic(z);
+            *g *= s * (1.0 + z * (1.0 - s));
+        }
+    }
+}
+
+/// An activation of your own, one value at a time: its name, its function and its derivative.
+///
+/// Implement it for a zero-sized type and write a path to the type where `network!` takes an
+/// activation (`-> 16 my::Softsign`); the network's field is then a
+/// `Dense<In, Out, Custom<my::Softsign>>`. See the [module docs](self) for an example.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is used as an activation, but it does not implement `nn::CustomActivation`",
+    label = "not an activation",
+    note = "an activation of your own is a type implementing `nn::CustomActivation`: its `NAME`, \
+            its `function(z)` and its `derivative(z, a)`; or write one of the built-in names \
+            (`sigmoid`, `tanh`, `relu`, `gelu`, ...)"
+)]
+pub trait CustomActivation: Copy + Default + Debug + Send + Sync + 'static {
+    /// The name messages and the PyTorch module text use (`Softsign` becomes `Softsign()`).
+    const NAME: &'static str;
+    /// The weight initialisation that suits it: Xavier unless you say otherwise.
+    const INIT: Init = Init::Xavier;
+
+    /// `f(z)`.
+    fn function(z: f32) -> f32;
+
+    /// `f'(z)`, given `z` and `a = f(z)` (use whichever is cheaper).
+    fn derivative(z: f32, a: f32) -> f32;
+}
+
+/// The [`Activation`] of a [`CustomActivation`] type `T`: what `network!` writes for a path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Custom<T>(PhantomData<T>);
+
+impl<T: CustomActivation> Activation for Custom<T> {
+    const KIND: ActivationKind = ActivationKind::Custom { name: T::NAME };
+    const INIT: Init = T::INIT;
+    #[inline]
+    fn apply(v: &mut [f32]) {
+        for x in v {
+            *x = T::function(*x);
+        }
+    }
+}
+
+impl<T: CustomActivation, L> Differentiable<L> for Custom<T> {
+    #[inline]
+    fn backward(z: &[f32], a: &[f32], grad: &mut [f32]) {
+        for ((g, &z), &a) in grad.iter_mut().zip(z).zip(a) {
+            *g *= T::derivative(z, a);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,6 +590,89 @@ mod tests {
         }
     }
 
+    /// `z / (1 + |z|)`, a custom activation for the tests.
+    #[derive(Debug, Clone, Copy, Default)]
+    struct Softsign;
+
+    impl CustomActivation for Softsign {
+        const NAME: &'static str = "Softsign";
+        fn function(z: f32) -> f32 {
+            z / (1.0 + z.abs())
+        }
+        fn derivative(z: f32, _a: f32) -> f32 {
+            1.0 / ((1.0 + z.abs()) * (1.0 + z.abs()))
+        }
+    }
+
+    /// The new activations against f64 finite differences of their definitions (computed in
+    /// f64 here, independently of the f32 code), on points away from the kinks.
+    #[test]
+    fn new_derivatives_match_f64_finite_differences() {
+        fn f64_check<A: Differentiable>(f: impl Fn(f64) -> f64) {
+            for &z in &[-4.0f32, -2.5, -1.2, -0.3, 0.2, 0.7, 1.1, 2.7, 5.0] {
+                let h = 1e-5;
+                let z64 = f64::from(z);
+                let numeric = (f(z64 + h) - f(z64 - h)) / (2.0 * h);
+                let analytic = analytic_derivative::<A>(z);
+                assert!(
+                    (f64::from(analytic) - numeric).abs() < 1e-5 * (1.0 + numeric.abs()),
+                    "{}: f'({z}) = {analytic}, finite difference {numeric}",
+                    A::NAME
+                );
+                let value = apply_one::<A>(z);
+                assert!(
+                    (f64::from(value) - f(z64)).abs() < 1e-6 * (1.0 + f(z64).abs()),
+                    "{}: f({z}) = {value}, want {}",
+                    A::NAME,
+                    f(z64)
+                );
+            }
+        }
+        let leaky = |s: f64| move |z: f64| if z > 0.0 { z } else { s * z };
+        f64_check::<LeakyRelu>(leaky(0.01));
+        f64_check::<LeakyRelu<{ 0.2f32.to_bits() }>>(leaky(f64::from(0.2f32)));
+        let gelu = |z: f64| {
+            let u = (2.0 / core::f64::consts::PI).sqrt() * (z + 0.044715 * z * z * z);
+            0.5 * z * (1.0 + u.tanh())
+        };
+        f64_check::<Gelu>(gelu);
+        f64_check::<Silu>(|z| z / (1.0 + (-z).exp()));
+        f64_check::<Custom<Softsign>>(|z| z / (1.0 + z.abs()));
+        // The tanh form stays within 5e-4 of the exact z·Φ(z) (Φ by its series, in f64).
+        let phi = |z: f64| {
+            let (mut term, mut sum, mut k) = (z, z, 0.0);
+            while term.abs() > 1e-17 {
+                k += 1.0;
+                term *= -z * z / 2.0 / k;
+                sum += term / (2.0 * k + 1.0);
+            }
+            0.5 + sum / (2.0 * core::f64::consts::PI).sqrt()
+        };
+        for i in -60..=60 {
+            let z = f64::from(i) / 10.0;
+            assert!((gelu(z) - z * phi(z)).abs() < 5e-4, "gelu({z})");
+        }
+    }
+
+    #[test]
+    fn new_kinds_and_defaults() {
+        assert_eq!(<LeakyRelu>::SLOPE, ActivationKind::DEFAULT_LEAKY_SLOPE);
+        assert_eq!(
+            <LeakyRelu>::KIND,
+            ActivationKind::from_name("leaky_relu").unwrap()
+        );
+        assert_eq!(
+            <LeakyRelu<{ 0.2f32.to_bits() }>>::KIND.to_string(),
+            "leaky_relu 0.2"
+        );
+        assert_eq!(Custom::<Softsign>::KIND.name(), "Softsign");
+        assert_eq!(Custom::<Softsign>::INIT, Init::Xavier);
+        assert_eq!(Gelu::NAME, "gelu");
+        assert_eq!(Silu::NAME, "silu");
+        // A slope at exactly zero takes PyTorch's side: the negative branch.
+        assert_eq!(analytic_derivative::<LeakyRelu>(0.0), 0.01);
+    }
+
     #[test]
     fn derivatives_match_finite_differences() {
         check_derivative::<Sigmoid>();
@@ -391,6 +698,9 @@ mod tests {
         finite_everywhere::<Softplus>();
         finite_everywhere::<Linear>();
         finite_everywhere::<Step>();
+        finite_everywhere::<LeakyRelu>();
+        finite_everywhere::<Gelu>();
+        finite_everywhere::<Silu>();
         let mut v = [1000.0, -1000.0, 0.0];
         Softmax::apply(&mut v);
         assert_eq!(v, [1.0, 0.0, 0.0]);

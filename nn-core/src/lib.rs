@@ -3,8 +3,11 @@
 //!
 //! - [`Dense<I, O, A>`](Dense): a fully connected layer of `O` neurons over `I` inputs with
 //!   activation `A`, shapes as typenum lengths, weights on the heap in `[out][in]` order.
-//! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`, each a
-//!   zero-sized type with its function and derivative.
+//! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`,
+//!   `leaky_relu`, `gelu`, `silu`, each a zero-sized type with its function and derivative, and
+//!   [`CustomActivation`] for one of your own.
+//! - [`layer`]: the other layer kinds, [`Dropout`], [`BatchNorm`], [`LayerNorm`], with the
+//!   design they share (how a kind is described, buffered and called; training and inference).
 //! - [`loss`]: mean squared error, cross-entropy on softmax, binary cross-entropy on sigmoid.
 //! - [`math`]: the scalar functions behind them, [`math::logistic`] and [`math::softplus`].
 //! - [`optim`]: gradient descent, momentum and Adam.
@@ -41,6 +44,7 @@ pub mod error;
 pub mod file_check;
 pub mod gradcheck;
 pub mod kernel;
+pub mod layer;
 pub mod least_squares;
 pub mod loss;
 pub mod math;
@@ -69,11 +73,13 @@ pub use typenum;
 #[allow(deprecated)]
 pub use activation::{sigmoid, softplus};
 pub use activation::{
-    Activation, Differentiable, Init, Linear, Relu, Sigmoid, Softmax, Softplus, Step, Tanh,
+    Activation, Custom, CustomActivation, Differentiable, Gelu, Init, LeakyRelu, Linear, Relu,
+    Sigmoid, Silu, Softmax, Softplus, Step, Tanh,
 };
 pub use dense::Dense;
 pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
+pub use layer::{BatchNorm, Dropout, LayerNorm};
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
 #[allow(deprecated)]

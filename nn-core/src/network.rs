@@ -11,7 +11,7 @@ use generic_array::{ArrayLength, GenericArray};
 
 use crate::activation::Activation;
 use crate::error::Error;
-use crate::model::LayerShape;
+use crate::model::{LayerKind, LayerShape, PoolKind};
 
 /// A network declared with `network!`: its shape, its parameters and its forward pass.
 pub trait Network: Sized {
@@ -43,6 +43,17 @@ pub trait Network: Sized {
 
     /// The parameters as mutable slices, in the order of [`parameters`](Network::parameters).
     fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]>;
+
+    /// Folds the statistics a training step observed into the network's running statistics:
+    /// for each batch normalisation layer, `running = 0.9·running + 0.1·batch` (PyTorch's
+    /// momentum 0.1) and one more batch tracked. `step` is the gradient the step was computed
+    /// in, which carries the batch's mean and unbiased variance in its running-statistics
+    /// slots. Every [`Optimizer`](crate::Optimizer) calls this after updating the parameters,
+    /// so running statistics change only in training steps. A network without batch
+    /// normalisation has nothing to fold.
+    fn fold_statistics(&mut self, step: &Self) {
+        let _ = step;
+    }
 
     /// The forward pass of one sample.
     fn forward(&self, input: &Self::Input) -> Self::Output;
@@ -137,16 +148,99 @@ pub fn check_outputs(inputs: usize, outputs: usize) -> Result<usize, Error> {
 }
 
 /// One layer's buffers in a [`Workspace`]: weighted sums, outputs and deltas, each
-/// `capacity × width` values.
+/// `capacity × width` values, and what its kind needs besides ([`Aux`]).
 #[doc(hidden)]
 #[derive(Debug, Clone, Default)]
 pub struct LayerBuffers {
-    /// Weighted sums `z`.
+    /// Weighted sums `z` (a dropout layer's mask, a norm layer's normalised input `x̂`).
     pub z: Vec<f32>,
     /// Outputs `a = f(z)`.
     pub a: Vec<f32>,
     /// Deltas `∂L/∂z` (and, before the activation's backward, `∂L/∂a`).
     pub d: Vec<f32>,
+    /// What the layer's kind keeps besides.
+    pub aux: Aux,
+}
+
+/// The buffers a layer kind needs besides `z`, `a` and `d`, sized by [`Workspace`] from the
+/// layer's [`LayerShape`] (see [`Aux::lens`]).
+///
+/// | kind | `stats` | `index` | `scratch` |
+/// | --- | --- | --- | --- |
+/// | batchnorm | the batch's mean and variance per channel (`2 × channels`) | | |
+/// | layernorm | each sample's mean and `1/σ` (`2 × batch`) | | |
+/// | maxpool | | the position of each output's maximum (`batch × out`) | |
+/// | conv | | | the kernel's scratch (`Conv2d::scratch_len(batch)`) |
+///
+/// A dropout layer keeps its mask in `z` and takes its bits from `seed`, which the workspace
+/// sets for each layer (see [`Workspace::set_seed`]).
+#[derive(Debug, Clone, Default)]
+pub struct Aux {
+    /// Per-channel or per-sample statistics.
+    pub stats: Vec<f32>,
+    /// Positions (a max-pool's argmax).
+    pub index: Vec<u32>,
+    /// Scratch space of a kernel.
+    pub scratch: Vec<f32>,
+    /// The seed of this layer's dropout mask in the current training step.
+    pub seed: u64,
+}
+
+/// The lengths of a layer's [`Aux`] buffers for a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuxLens {
+    /// `stats` values.
+    pub stats: usize,
+    /// `index` values.
+    pub index: usize,
+    /// `scratch` values.
+    pub scratch: usize,
+}
+
+impl Aux {
+    /// What a layer of this shape needs for `batch` samples.
+    pub fn lens(layer: &LayerShape, batch: usize) -> AuxLens {
+        let none = AuxLens::default();
+        match layer.kind {
+            LayerKind::BatchNorm => AuxLens {
+                stats: 2 * layer.input.channels(),
+                ..none
+            },
+            LayerKind::LayerNorm => AuxLens {
+                stats: 2 * batch,
+                ..none
+            },
+            LayerKind::Pool {
+                kind: PoolKind::Max,
+                ..
+            } => AuxLens {
+                index: batch * layer.output.len(),
+                ..none
+            },
+            LayerKind::Conv { .. } => AuxLens {
+                scratch: crate::layer::scratch_len(layer, batch),
+                ..none
+            },
+            LayerKind::Dense { .. }
+            | LayerKind::Dropout { .. }
+            | LayerKind::Pool {
+                kind: PoolKind::Average,
+                ..
+            } => none,
+        }
+    }
+
+    fn reserve(&mut self, lens: AuxLens) {
+        if self.stats.len() < lens.stats {
+            self.stats.resize(lens.stats, 0.0);
+        }
+        if self.index.len() < lens.index {
+            self.index.resize(lens.index, 0);
+        }
+        if self.scratch.len() < lens.scratch {
+            self.scratch.resize(lens.scratch, 0.0);
+        }
+    }
 }
 
 impl LayerBuffers {
@@ -168,6 +262,27 @@ impl LayerBuffers {
             GenericArray::chunks_from_slice_mut(&mut self.d[..len]).0,
         )
     }
+
+    /// [`rows`](Self::rows) and the layer's [`Aux`] buffers, for the layer kinds that need them.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    pub fn parts<W: ArrayLength>(
+        &mut self,
+        n: usize,
+    ) -> (
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, W>],
+        &mut Aux,
+    ) {
+        let len = n * W::USIZE;
+        (
+            GenericArray::chunks_from_slice_mut(&mut self.z[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.a[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.d[..len]).0,
+            &mut self.aux,
+        )
+    }
 }
 
 /// The buffers a network's batch forward and backward passes work in: for each layer, room for
@@ -176,9 +291,18 @@ impl LayerBuffers {
 /// Create one per network and reuse it across steps. It grows to the largest batch it has seen
 /// and never shrinks, so after the first step of a given size, a training step allocates
 /// nothing.
+///
+/// It also holds the training mode's randomness: dropout masks come from a seeded generator
+/// (xoshiro256++), reseeded for each layer and each training step from the workspace's seed
+/// ([`set_seed`](Self::set_seed), 0 by default) and its step count. The same seed and the same
+/// sequence of calls give the same masks, bit for bit. Each `gradient_batch` starts a new step
+/// (fresh masks for every sample); `loss_batch` uses the masks of the latest step, so it
+/// evaluates the very function whose gradient that step computed.
 pub struct Workspace<N> {
     layers: Box<[LayerBuffers]>,
     capacity: usize,
+    seed: u64,
+    step: u64,
     network: PhantomData<fn() -> N>,
 }
 
@@ -188,8 +312,28 @@ impl<N: Network> Workspace<N> {
         Self {
             layers: N::LAYERS.iter().map(|_| LayerBuffers::default()).collect(),
             capacity: 0,
+            seed: 0,
+            step: 0,
             network: PhantomData,
         }
+    }
+
+    /// Sets the seed of the dropout masks (and starts counting steps again).
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+        self.step = 0;
+    }
+
+    /// The seed of the dropout masks.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Starts a new training step: fresh dropout masks from here on. Called by the code
+    /// `network!` writes at the start of each gradient computation of a network with dropout.
+    #[doc(hidden)]
+    pub fn next_step(&mut self) {
+        self.step = self.step.wrapping_add(1);
     }
 
     /// A workspace with room for batches of up to `batch` samples.
@@ -214,6 +358,7 @@ impl<N: Network> Workspace<N> {
             buf.z.resize(batch * w, 0.0);
             buf.a.resize(batch * w, 0.0);
             buf.d.resize(batch * w, 0.0);
+            buf.aux.reserve(Aux::lens(layer, batch));
         }
         self.capacity = batch;
     }
@@ -228,12 +373,28 @@ impl<N: Network> Workspace<N> {
             )
         };
         self.reserve(batch);
+        let (seed, step) = (self.seed, self.step);
+        for (k, buf) in self.layers.iter_mut().enumerate() {
+            buf.aux.seed = mask_seed(seed, step, k);
+        }
         match <&mut [LayerBuffers; K]>::try_from(&mut self.layers[..]) {
             Ok(layers) => layers,
             // `new` makes one entry per layer and `K` is checked above.
             Err(_) => unreachable!("a workspace holds one buffer set per layer"),
         }
     }
+}
+
+/// The seed of layer `layer`'s dropout mask in training step `step` of a workspace seeded with
+/// `seed`: the three mixed by SplitMix64's finaliser, so neighbouring steps and layers get
+/// unrelated streams.
+fn mask_seed(seed: u64, step: u64, layer: usize) -> u64 {
+    let mut x = seed
+        ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (layer as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 impl<N: Network> Default for Workspace<N> {
@@ -247,6 +408,8 @@ impl<N: Network> Clone for Workspace<N> {
         Self {
             layers: self.layers.clone(),
             capacity: self.capacity,
+            seed: self.seed,
+            step: self.step,
             network: PhantomData,
         }
     }

@@ -16,6 +16,9 @@ use crate::network::Network;
 /// Something that updates a network's parameters from their gradient.
 pub trait Optimizer<N: Network> {
     /// One update of `network` from `grads`, the gradient of the loss (shaped like the network).
+    /// Every optimizer here ends its step with [`Network::fold_statistics`], so batch
+    /// normalisation's running statistics follow the training steps; an optimizer of your own
+    /// should do the same.
     fn step(&mut self, network: &mut N, grads: &N);
 }
 
@@ -47,6 +50,7 @@ impl<N: Network> Optimizer<N> for GradientDescent {
                 *w -= lr * g;
             }
         }
+        network.fold_statistics(grads);
     }
 }
 
@@ -98,6 +102,7 @@ impl<N: Network> Optimizer<N> for Momentum<N> {
         {
             crate::kernel::momentum(lr, mu, w, v, g);
         }
+        network.fold_statistics(grads);
     }
 }
 
@@ -204,6 +209,7 @@ impl<N: Network> Optimizer<N> for Adam<N> {
                 *w -= lr * m_hat / (v_hat.sqrt() + eps);
             }
         }
+        network.fold_statistics(grads);
     }
 }
 

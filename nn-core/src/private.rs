@@ -4,13 +4,17 @@ pub use generic_array;
 pub use typenum;
 
 pub use crate::activation::{
-    Activation, Differentiable, Linear, Relu, Sigmoid, Softmax, Softplus, Step, Tanh,
+    Activation, Custom, CustomActivation, Differentiable, Gelu, LeakyRelu, Linear, Relu, Sigmoid,
+    Silu, Softmax, Softplus, Step, Tanh,
 };
 pub use crate::dense::Dense;
 pub use crate::error::Error;
+pub use crate::layer::{Backward, BatchNorm, Dropout, Layer, LayerNorm};
 pub use crate::loss::{Loss, LossGradient};
-pub use crate::model::{ActivationKind, LayerShape};
-pub use crate::network::{check_batch, check_outputs, LayerBuffers, Network, Trainable, Workspace};
+pub use crate::model::{ActivationKind, LayerKind, LayerShape, PoolKind, Real, Shape};
+pub use crate::network::{
+    check_batch, check_outputs, Aux, LayerBuffers, Network, Trainable, Workspace,
+};
 
 use generic_array::{ArrayLength, GenericArray};
 use rand::SeedableRng;

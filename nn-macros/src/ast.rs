@@ -2,18 +2,32 @@
 //!
 //! ```text
 //! invocation := network*
-//! network    := attribute* visibility `struct` Ident `:` width activation? layer+ `;`
-//! layer      := `->` (Ident `:`)? width activation?
-//! width      := integer literal
-//! activation := Ident
+//! network    := attribute* visibility `struct` Ident `:` input activation? layer+ `;`
+//! input      := WIDTH | CxHxW                        `784`, or `1x28x28` (channels x height x width)
+//! layer      := `->` (Ident `:`)? body
+//! body       := WIDTH activation?                    dense: `16 sigmoid`
+//!             | `conv` FILTERS KERNEL option* activation?   `conv 6 5x5 pad 2 relu`
+//!             | `maxpool` KERNEL (`stride` S)?       `maxpool 2x2`
+//!             | `avgpool` KERNEL (`stride` S)?       `avgpool 3x3 stride 2`
+//!             | `dropout` RATE                       `dropout 0.25`
+//!             | `batchnorm` | `layernorm`
+//! option     := `stride` S | `pad` P
+//! KERNEL     := K | KhxKw                            `5` is `5x5`
+//! activation := path (`leaky_relu` NUMBER?)           `relu`, `leaky_relu 0.2`, `my::Softsign`
+//! WIDTH, FILTERS, S, P := integer literal;  RATE, NUMBER := float or integer literal
 //! ```
+//!
+//! `5x5` and `1x28x28` are integer literals whose suffix is `x5`, `x28x28` to Rust's lexer; the
+//! checker reads the suffix. An activation is a built-in name (`sigmoid`, `tanh`, `relu`,
+//! `softplus`, `linear`, `softmax`, `step`, `leaky_relu`, `gelu`, `silu` or `swish`) or a path to
+//! a type implementing `nn::CustomActivation`.
 //!
 //! Activations are optional here so that a missing one is reported by the checker with a
 //! helpful message, together with every other problem, instead of as a parse error.
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, Ident, LitInt, Token, Visibility};
+use syn::{Attribute, Ident, Lit, LitInt, Path, Token, Visibility};
 
 /// Every network declared in one invocation, and the errors of those that did not parse.
 pub struct Invocation {
@@ -31,7 +45,7 @@ pub struct NetworkDecl {
     pub vis: Visibility,
     /// The struct's name.
     pub name: Ident,
-    /// The input width.
+    /// The input width, or `CxHxW` (a literal with the suffix `xHxW`).
     pub input: LitInt,
     /// An activation written after the input width (always an error, kept for its message).
     pub input_activation: Option<Ident>,
@@ -39,15 +53,109 @@ pub struct NetworkDecl {
     pub layers: Vec<LayerDecl>,
 }
 
-/// One `-> [name:] WIDTH [ACTIVATION]` layer.
+/// One `-> [name:] body` layer.
 pub struct LayerDecl {
     /// The layer's name, if given.
     pub name: Option<Ident>,
-    /// The number of neurons.
-    pub width: LitInt,
-    /// The activation, if written.
-    pub activation: Option<Ident>,
+    /// What the layer is.
+    pub body: LayerBody,
 }
+
+/// A layer's declaration after its name.
+pub enum LayerBody {
+    /// `WIDTH [ACTIVATION]`.
+    Dense {
+        /// The number of neurons.
+        width: LitInt,
+        /// The activation, if written.
+        activation: Option<ActDecl>,
+    },
+    /// `conv FILTERS KERNEL [stride S] [pad P] [ACTIVATION]`.
+    Conv {
+        /// The `conv` keyword.
+        keyword: Ident,
+        /// The number of filters.
+        filters: LitInt,
+        /// `K` or `KhxKw`.
+        kernel: LitInt,
+        /// `stride S`, if written.
+        stride: Option<LitInt>,
+        /// `pad P`, if written.
+        pad: Option<LitInt>,
+        /// The activation, if written.
+        activation: Option<ActDecl>,
+    },
+    /// `maxpool KERNEL [stride S]` or `avgpool KERNEL [stride S]`.
+    Pool {
+        /// The `maxpool` or `avgpool` keyword.
+        keyword: Ident,
+        /// `K` or `KhxKw`.
+        window: LitInt,
+        /// `stride S`, if written.
+        stride: Option<LitInt>,
+    },
+    /// `dropout RATE`.
+    Dropout {
+        /// The `dropout` keyword.
+        keyword: Ident,
+        /// The rate as written.
+        rate: Lit,
+    },
+    /// `batchnorm` or `layernorm`.
+    Norm {
+        /// The keyword.
+        keyword: Ident,
+    },
+}
+
+/// An activation as written: a name or a path, and `leaky_relu`'s slope.
+pub struct ActDecl {
+    /// `relu`, `leaky_relu`, `my::Softsign`.
+    pub path: Path,
+    /// The number after `leaky_relu`, if written.
+    pub arg: Option<Lit>,
+}
+
+impl ActDecl {
+    /// The single identifier the path is, if it is one (`relu`, `Softsign`).
+    pub fn ident(&self) -> Option<&Ident> {
+        self.path.get_ident()
+    }
+}
+
+impl quote::ToTokens for ActDecl {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.path.to_tokens(tokens);
+        self.arg.to_tokens(tokens);
+    }
+}
+
+impl LayerBody {
+    /// The token a message about the whole layer points at: its width or its keyword.
+    pub fn head(&self) -> TokenStream {
+        use quote::ToTokens;
+        match self {
+            LayerBody::Dense { width, .. } => width.to_token_stream(),
+            LayerBody::Conv { keyword, .. }
+            | LayerBody::Pool { keyword, .. }
+            | LayerBody::Dropout { keyword, .. }
+            | LayerBody::Norm { keyword } => keyword.to_token_stream(),
+        }
+    }
+
+    /// The activation written, for the kinds that take one.
+    pub fn activation(&self) -> Option<&ActDecl> {
+        match self {
+            LayerBody::Dense { activation, .. } | LayerBody::Conv { activation, .. } => {
+                activation.as_ref()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The layer kinds introduced by a keyword, as messages list them.
+const KINDS: &str = "`conv`, `maxpool`, `avgpool`, `dropout`, `batchnorm` or `layernorm`";
 
 /// Parses a whole invocation, network by network: the input is split at each top-level `;`, so
 /// one malformed declaration is reported and the next ones are still read.
@@ -188,6 +296,39 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
     } else {
         None
     };
+    if input.peek(Ident) && !input.peek2(Token![::]) {
+        let keyword: Ident = input.fork().parse()?;
+        let body = match keyword.to_string().as_str() {
+            "conv" => parse_conv(input)?,
+            "maxpool" | "avgpool" => parse_pool(input)?,
+            "dropout" => {
+                let keyword: Ident = input.parse()?;
+                if !(input.peek(syn::LitFloat) || input.peek(LitInt)) {
+                    return Err(input.error(
+                        "expected the dropout rate after `dropout`, a number at least 0 and \
+                         below 1, as in `dropout 0.25`",
+                    ));
+                }
+                LayerBody::Dropout {
+                    keyword,
+                    rate: input.parse()?,
+                }
+            }
+            "batchnorm" | "layernorm" => LayerBody::Norm {
+                keyword: input.parse()?,
+            },
+            _ => {
+                return Err(syn::Error::new(
+                    keyword.span(),
+                    format!(
+                        "expected layer {index}'s width or kind after `->`, found `{keyword}`: a \
+                         layer is a number of neurons (`-> 16 sigmoid`) or one of {KINDS}"
+                    ),
+                ))
+            }
+        };
+        return Ok(LayerDecl { name, body });
+    }
     if !input.peek(LitInt) {
         let msg = if input.is_empty() {
             format!("expected layer {index}'s width after `->`, as in `-> 10 softmax`")
@@ -201,16 +342,114 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
         return Err(input.error(msg));
     }
     let width: LitInt = input.parse()?;
-    let activation = if input.peek(Ident) {
+    let activation = parse_activation(input)?;
+    Ok(LayerDecl {
+        name,
+        body: LayerBody::Dense { width, activation },
+    })
+}
+
+/// `conv FILTERS KERNEL [stride S] [pad P] [ACTIVATION]`, the options in either order.
+fn parse_conv(input: ParseStream) -> syn::Result<LayerBody> {
+    let keyword: Ident = input.parse()?;
+    if !input.peek(LitInt) {
+        return Err(
+            input.error("expected the number of filters after `conv`, as in `conv 6 5x5 relu`")
+        );
+    }
+    let filters: LitInt = input.parse()?;
+    if !input.peek(LitInt) {
+        return Err(input.error(format!(
+            "expected the kernel size after `conv {filters}`, as in `conv {filters} 5x5 relu`"
+        )));
+    }
+    let kernel: LitInt = input.parse()?;
+    let (mut stride, mut pad) = (None, None);
+    loop {
+        let slot = if peek_word(input, "stride") {
+            &mut stride
+        } else if peek_word(input, "pad") {
+            &mut pad
+        } else {
+            break;
+        };
+        let word: Ident = input.parse()?;
+        if slot.is_some() {
+            return Err(syn::Error::new(
+                word.span(),
+                format!("`{word}` is written twice"),
+            ));
+        }
+        *slot = Some(parse_option_value(input, &word)?);
+    }
+    let activation = parse_activation(input)?;
+    Ok(LayerBody::Conv {
+        keyword,
+        filters,
+        kernel,
+        stride,
+        pad,
+        activation,
+    })
+}
+
+/// `maxpool KERNEL [stride S]` or `avgpool KERNEL [stride S]`.
+fn parse_pool(input: ParseStream) -> syn::Result<LayerBody> {
+    let keyword: Ident = input.parse()?;
+    if !input.peek(LitInt) {
+        return Err(input.error(format!(
+            "expected the window size after `{keyword}`, as in `{keyword} 2x2`"
+        )));
+    }
+    let window: LitInt = input.parse()?;
+    let stride = if peek_word(input, "stride") {
+        let word: Ident = input.parse()?;
+        Some(parse_option_value(input, &word)?)
+    } else {
+        None
+    };
+    Ok(LayerBody::Pool {
+        keyword,
+        window,
+        stride,
+    })
+}
+
+/// Whether the next token is the identifier `word`.
+fn peek_word(input: ParseStream, word: &str) -> bool {
+    input
+        .cursor()
+        .ident()
+        .is_some_and(|(ident, _)| ident == word)
+}
+
+/// The number after `stride` or `pad`.
+fn parse_option_value(input: ParseStream, word: &Ident) -> syn::Result<LitInt> {
+    if !input.peek(LitInt) {
+        return Err(input.error(format!(
+            "expected a number after `{word}`, as in `{word} 2`"
+        )));
+    }
+    input.parse()
+}
+
+/// An optional activation: a name or a path, and after `leaky_relu` an optional slope.
+fn parse_activation(input: ParseStream) -> syn::Result<Option<ActDecl>> {
+    let starts_path = input.peek(Ident)
+        || input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![self])
+        || input.peek(Token![super]);
+    if !starts_path {
+        return Ok(None);
+    }
+    let path = Path::parse_mod_style(input)?;
+    let arg = if path.is_ident("leaky_relu") && (input.peek(syn::LitFloat) || input.peek(LitInt)) {
         Some(input.parse()?)
     } else {
         None
     };
-    Ok(LayerDecl {
-        name,
-        width,
-        activation,
-    })
+    Ok(Some(ActDecl { path, arg }))
 }
 
 #[cfg(test)]
@@ -232,14 +471,20 @@ mod tests {
         assert_eq!(d.attrs.len(), 2);
         assert_eq!(d.name, "Digits");
         assert_eq!(d.layers.len(), 3);
-        assert_eq!(d.layers[2].width.to_string(), "10");
+        assert!(
+            matches!(&d.layers[2].body, LayerBody::Dense { width, .. } if width.to_string() == "10")
+        );
         let x = &inv.networks[1];
         assert_eq!(
             x.layers[0].name.as_ref().map(|n| n.to_string()),
             Some("hidden".into())
         );
         assert_eq!(
-            x.layers[1].activation.as_ref().map(|n| n.to_string()),
+            x.layers[1]
+                .body
+                .activation()
+                .and_then(ActDecl::ident)
+                .map(|n| n.to_string()),
             Some("sigmoid".into())
         );
     }
@@ -248,7 +493,90 @@ mod tests {
     fn missing_activation_still_parses() {
         let inv = parse_invocation(quote! { struct N: 784 -> 16 -> 10 sigmoid; });
         assert!(inv.errors.is_empty());
-        assert!(inv.networks[0].layers[0].activation.is_none());
+        assert!(inv.networks[0].layers[0].body.activation().is_none());
+    }
+
+    #[test]
+    fn parses_every_layer_kind() {
+        let inv = parse_invocation(quote! {
+            pub struct LeNet: 1x28x28
+                -> features: conv 6 5x5 pad 2 relu
+                -> maxpool 2x2
+                -> conv 16 5 stride 1 leaky_relu 0.2
+                -> avgpool 2x2 stride 2
+                -> dropout 0.25
+                -> batchnorm
+                -> 120 my::Softsign
+                -> layernorm
+                -> 10 softmax;
+        });
+        assert!(inv.errors.is_empty(), "{}", inv.errors[0]);
+        let l = &inv.networks[0].layers;
+        assert_eq!(inv.networks[0].input.suffix(), "x28x28");
+        let LayerBody::Conv {
+            filters,
+            kernel,
+            stride,
+            pad,
+            activation,
+            ..
+        } = &l[0].body
+        else {
+            panic!("layer 1 is not a conv");
+        };
+        assert_eq!((filters.to_string(), kernel.suffix()), ("6".into(), "x5"));
+        assert!(stride.is_none() && pad.as_ref().is_some_and(|p| p.to_string() == "2"));
+        assert!(activation.as_ref().is_some_and(|a| a.path.is_ident("relu")));
+        let LayerBody::Conv {
+            activation: Some(leaky),
+            stride: Some(_),
+            ..
+        } = &l[2].body
+        else {
+            panic!("layer 3");
+        };
+        assert!(leaky.arg.is_some());
+        assert!(matches!(
+            &l[3].body,
+            LayerBody::Pool {
+                stride: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(&l[4].body, LayerBody::Dropout { .. }));
+        assert!(matches!(&l[5].body, LayerBody::Norm { keyword } if keyword == "batchnorm"));
+        let custom = l[6].body.activation().unwrap();
+        assert_eq!(custom.path.segments.len(), 2);
+    }
+
+    #[test]
+    fn malformed_layers_say_what_is_missing() {
+        let inv = parse_invocation(quote! {
+            struct A: 1x8x8 -> conv relu -> 10 softmax;
+            struct B: 1x8x8 -> conv 6 relu -> 10 softmax;
+            struct C: 4 -> dropout -> 10 softmax;
+            struct D: 4 -> dense 3 relu;
+            struct E: 1x8x8 -> maxpool stride 2 -> 1 relu;
+        });
+        let msgs: Vec<String> = inv.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(msgs.len(), 5, "{msgs:?}");
+        assert!(
+            msgs[0].contains("number of filters after `conv`"),
+            "{}",
+            msgs[0]
+        );
+        assert!(
+            msgs[1].contains("kernel size after `conv 6`"),
+            "{}",
+            msgs[1]
+        );
+        assert!(msgs[2].contains("dropout rate"), "{}", msgs[2]);
+        assert!(msgs[3].contains("found `dense`"), "{}", msgs[3]);
+        assert!(
+            msgs[4].contains("window size after `maxpool`"),
+            "{}",
+            msgs[4]
+        );
     }
 
     #[test]

@@ -6,12 +6,13 @@
 use std::cell::RefCell;
 use std::fmt::Display;
 
+use nn_model::{ActivationKind, PoolKind, Real, Shape};
 use proc_macro2::Span;
 use quote::ToTokens;
-use syn::{Ident, LitInt};
+use syn::{Ident, Lit, LitInt};
 
-use crate::ast::{Invocation, LayerDecl, NetworkDecl};
-use crate::model::{Act, Dense, Layer, LayerKind, Network, Width};
+use crate::ast::{Invocation, LayerBody, LayerDecl, NetworkDecl};
+use crate::model::{Act, Conv, Dense, Layer, LayerKind, Network, Pool, Width};
 
 /// Collects errors; must be [`check`](Ctxt::check)ed before it is dropped (as serde_derive's).
 pub struct Ctxt {
@@ -83,64 +84,303 @@ pub fn check(inv: Invocation) -> (Vec<Network>, syn::Result<()>) {
 /// Checks one network, recording its problems in `cx`; `None` if it had any.
 fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
     let before = count(cx);
-    let input = width_value(cx, &decl.input);
-    if let Some(input) = &input {
-        check_input_width(cx, &decl.name, input);
+    let input = input_shape(cx, &decl.input);
+    if let Some((width, shape)) = &input {
+        check_input_width(cx, &decl.name, width, *shape);
     }
     check_input_has_no_activation(cx, &decl);
     let last = decl.layers.len();
-    let layers: Vec<Layer> = decl
-        .layers
-        .iter()
-        .enumerate()
-        .filter_map(|(i, layer)| check_layer(cx, &decl.name, layer, i + 1, i + 1 == last))
-        .collect();
+    // Each layer reads the shape the one before it gives; after a layer whose shape is unknown
+    // (it had an error), the shape checks stop, the other checks go on.
+    let mut shape = input.as_ref().map(|(_, s)| *s).filter(|s| !s.is_empty());
+    let mut layers = Vec::new();
+    for (i, layer) in decl.layers.iter().enumerate() {
+        let checked = check_layer(cx, &decl.name, layer, i + 1, i + 1 == last, shape);
+        shape = checked.as_ref().map(|l| l.output_shape);
+        layers.extend(checked);
+    }
     check_unique_names(cx, &decl.name, &decl.layers);
     if count(cx) > before {
         return None;
     }
+    let (input, input_shape) = input?;
     Some(Network {
         attrs: decl.attrs,
         vis: decl.vis,
         name: decl.name,
-        input: input?,
+        input,
+        input_shape,
         layers,
     })
 }
 
-/// Checks layer `index` (counting from 1) of `net`, recording its problems in `cx`, and builds
-/// its model; `None` if it had any.
+/// Checks layer `index` (counting from 1) of `net`, which reads `input` (unknown after an
+/// earlier error), recording its problems in `cx`, and builds its model; `None` if it had any.
 fn check_layer(
     cx: &Ctxt,
     net: &Ident,
     layer: &LayerDecl,
     index: usize,
     is_output: bool,
+    input: Option<Shape>,
 ) -> Option<Layer> {
-    let width = width_value(cx, &layer.width);
-    if let Some(width) = &width {
-        check_layer_width(cx, net, layer, index, width);
+    let head = layer.body.head();
+    if is_output && !matches!(layer.body, LayerBody::Dense { .. }) {
+        cx.error_spanned_by(
+            &head,
+            format!(
+                "the output layer of `{net}` is `{}`: a network ends with a dense layer, whose \
+                 activation the loss reads, as in `-> 10 softmax`",
+                declared(&layer.body)
+            ),
+        );
     }
-    let act = check_activation(cx, net, layer, index, is_output);
-    let (width, (act, act_span)) = (width?, act?);
+    let fits = Fits {
+        cx,
+        net,
+        layer,
+        index,
+    };
+    let (kind, output) = match &layer.body {
+        LayerBody::Dense { width, .. } => {
+            let width = width_value(cx, width);
+            if let Some(width) = &width {
+                check_layer_width(cx, net, layer, index, width);
+            }
+            let act = check_activation(cx, net, layer, index, is_output);
+            let (width, (act, act_span)) = (width?, act?);
+            let output = Shape::Flat(width.value);
+            (
+                LayerKind::Dense(Dense {
+                    width,
+                    act,
+                    act_span,
+                }),
+                output,
+            )
+        }
+        LayerBody::Conv {
+            filters,
+            kernel,
+            stride,
+            pad,
+            ..
+        } => {
+            let filters = width_value(cx, filters).and_then(|f| {
+                fits.at_least_one(
+                    f.value,
+                    f.span,
+                    "filters",
+                    "a convolution needs at least one",
+                )
+            });
+            let kernel = dims(cx, kernel, "kernel");
+            let stride = option_value(cx, stride.as_ref(), 1, true);
+            let pad = option_value(cx, pad.as_ref(), 0, false);
+            let act = check_activation(cx, net, layer, index, is_output);
+            let (filters, kernel, stride, pad, (act, act_span)) =
+                (filters?, kernel?, stride?, pad?, act?);
+            let (height, width) = fits.window(input?, kernel, stride, pad)?;
+            (
+                LayerKind::Conv(Conv {
+                    filters,
+                    kernel,
+                    stride,
+                    pad,
+                    act,
+                    act_span,
+                }),
+                Shape::Image {
+                    channels: filters,
+                    height,
+                    width,
+                },
+            )
+        }
+        LayerBody::Pool {
+            keyword,
+            window,
+            stride,
+        } => {
+            let window = dims(cx, window, "window");
+            let kind = if keyword == "maxpool" {
+                PoolKind::Max
+            } else {
+                PoolKind::Average
+            };
+            // The stride defaults to the window, as PyTorch's does.
+            let stride = option_value(cx, stride.as_ref(), window.map_or(1, |[h, _]| h), true);
+            let (window, stride) = (window?, stride?);
+            let input = input?;
+            let (height, width) = fits.window(input, window, stride, 0)?;
+            (
+                LayerKind::Pool(Pool {
+                    kind,
+                    window,
+                    stride,
+                }),
+                Shape::Image {
+                    channels: input.channels(),
+                    height,
+                    width,
+                },
+            )
+        }
+        LayerBody::Dropout { rate, .. } => {
+            let rate = dropout_rate(cx, rate)?;
+            (LayerKind::Dropout(Real::new(rate)), input?)
+        }
+        LayerBody::Norm { keyword } => {
+            let input = input?;
+            if keyword == "layernorm" {
+                if input.len() == 1 {
+                    cx.error_spanned_by(
+                        keyword,
+                        format!(
+                            "`layernorm` on layer {index} of `{net}` has nothing to normalise: \
+                             {} 1 value a sample, and one value normalised over itself is \
+                             always 0",
+                            source(index, input)
+                        ),
+                    );
+                    return None;
+                }
+                (LayerKind::LayerNorm, input)
+            } else {
+                (LayerKind::BatchNorm, input)
+            }
+        }
+    };
+    let input = input?;
+    let head_span = head
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span());
     let (field, named) = match &layer.name {
         Some(n) => (n.clone(), true),
-        None => (
-            Ident::new(&format!("layer{index}"), layer.width.span()),
-            false,
-        ),
+        None => (Ident::new(&format!("layer{index}"), head_span), false),
     };
     Some(Layer {
         index,
         field,
         named,
         output: is_output,
-        kind: LayerKind::Dense(Dense {
-            width,
-            act,
-            act_span,
-        }),
+        kind,
+        input,
+        output_shape: output,
+        out: Width {
+            value: output.len(),
+            span: head_span,
+        },
     })
+}
+
+/// What the checks of a layer's fit to its input share: where to report and how to name it.
+struct Fits<'a> {
+    cx: &'a Ctxt,
+    net: &'a Ident,
+    layer: &'a LayerDecl,
+    index: usize,
+}
+
+impl Fits<'_> {
+    /// A count (filters) is at least 1.
+    fn at_least_one(&self, value: usize, span: Span, what: &str, why: &str) -> Option<usize> {
+        if value == 0 {
+            self.cx.error_at(
+                span,
+                format!(
+                    "layer {} `{}` of `{}` has no {what}: {why}",
+                    self.index,
+                    declared(&self.layer.body),
+                    self.net
+                ),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
+    /// A window (a kernel or a pool) of `window` with `stride` and `pad` fits an image input:
+    /// the padded input is at least the window. Returns the output's height and width, PyTorch's
+    /// floor rule `(in + 2·pad - window) / stride + 1`.
+    fn window(
+        &self,
+        input: Shape,
+        [kh, kw]: [usize; 2],
+        stride: usize,
+        pad: usize,
+    ) -> Option<(usize, usize)> {
+        let what = format!(
+            "layer {} `{}` of `{}`",
+            self.index,
+            declared(&self.layer.body),
+            self.net
+        );
+        let head = self.layer.body.head();
+        let Shape::Image { height, width, .. } = input else {
+            self.cx.error_spanned_by(
+                &head,
+                format!(
+                    "{what} reads an image (channels x height x width), but {} {} flat values: \
+                     declare the network's input as an image, as in `1x28x28`, and keep image \
+                     layers before the dense ones",
+                    source(self.index, input),
+                    input.len()
+                ),
+            );
+            return None;
+        };
+        let (ph, pw) = (height + 2 * pad, width + 2 * pad);
+        if ph < kh || pw < kw {
+            let padded = if pad > 0 {
+                format!(" ({ph}x{pw} with its padding of {pad})")
+            } else {
+                String::new()
+            };
+            self.cx.error_spanned_by(
+                &head,
+                format!(
+                    "{what} needs an input of at least {kh}x{kw}, but {} {input}{padded}",
+                    source(self.index, input)
+                ),
+            );
+            return None;
+        }
+        Some(((ph - kh) / stride + 1, (pw - kw) / stride + 1))
+    }
+}
+
+/// "the input is" for layer 1, "layer 3 gives" for layer 4: what layer `index` reads, as
+/// misfit messages say it before the shape.
+fn source(index: usize, _input: Shape) -> String {
+    if index == 1 {
+        "the input is".to_string()
+    } else {
+        format!("layer {} gives", index - 1)
+    }
+}
+
+/// The layer as declared, without its activation: `conv 16 5x5`, `maxpool 2x2`, `dropout 1.5`,
+/// `batchnorm`, `16`.
+fn declared(body: &LayerBody) -> String {
+    match body {
+        LayerBody::Dense { width, .. } => width.to_string(),
+        LayerBody::Conv {
+            keyword,
+            filters,
+            kernel,
+            ..
+        } => format!("{keyword} {filters} {kernel}"),
+        LayerBody::Pool {
+            keyword, window, ..
+        } => format!("{keyword} {window}"),
+        LayerBody::Dropout { keyword, rate } => {
+            format!("{keyword} {}", rate.to_token_stream())
+        }
+        LayerBody::Norm { keyword } => keyword.to_string(),
+    }
 }
 
 /// The number of problems recorded so far.
@@ -160,11 +400,16 @@ fn width_value(cx: &Ctxt, lit: &LitInt) -> Option<Width> {
         );
         return None;
     }
-    match lit.base10_parse::<usize>() {
-        Ok(value) => Some(Width {
-            value,
-            span: lit.span(),
-        }),
+    number(cx, lit, lit.base10_digits()).map(|value| Width {
+        value,
+        span: lit.span(),
+    })
+}
+
+/// `digits` as a `usize`, or an error at `lit`.
+fn number(cx: &Ctxt, lit: &LitInt, digits: &str) -> Option<usize> {
+    match digits.parse::<usize>() {
+        Ok(value) => Some(value),
         Err(_) => {
             cx.error_spanned_by(
                 lit,
@@ -175,16 +420,137 @@ fn width_value(cx: &Ctxt, lit: &LitInt) -> Option<Width> {
     }
 }
 
-/// The input width is at least 1: a network reads at least one number.
-fn check_input_width(cx: &Ctxt, net: &Ident, input: &Width) {
-    if input.value == 0 {
-        cx.error_at(
-            input.span,
+/// The parts of `AxBxC` (Rust reads `1x28x28` as the literal `1` with the suffix `x28x28`).
+fn split_x(lit: &LitInt) -> Option<Vec<&str>> {
+    let suffix = lit.suffix();
+    let mut parts = vec![lit.base10_digits()];
+    for part in suffix.strip_prefix('x')?.split('x') {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        parts.push(part);
+    }
+    Some(parts)
+}
+
+/// The input is a width (`784`) or channels x height x width (`1x28x28`).
+fn input_shape(cx: &Ctxt, lit: &LitInt) -> Option<(Width, Shape)> {
+    if lit.suffix().is_empty() {
+        return width_value(cx, lit).map(|w| {
+            let shape = Shape::Flat(w.value);
+            (w, shape)
+        });
+    }
+    let Some(parts) = split_x(lit).filter(|p| p.len() == 3) else {
+        cx.error_spanned_by(
+            lit,
             format!(
+                "the input is a width, as in `784`, or channels x height x width, as in \
+                 `1x28x28`: write `{}` or `{}x28x28` instead of `{lit}`",
+                lit.base10_digits(),
+                lit.base10_digits()
+            ),
+        );
+        return None;
+    };
+    let [c, h, w] = [0, 1, 2].map(|i| number(cx, lit, parts[i]));
+    let shape = Shape::Image {
+        channels: c?,
+        height: h?,
+        width: w?,
+    };
+    let Some(value) = c?.checked_mul(h?).and_then(|v| v.checked_mul(w?)) else {
+        cx.error_spanned_by(
+            lit,
+            format!("the input `{lit}` is too large for this machine"),
+        );
+        return None;
+    };
+    Some((
+        Width {
+            value,
+            span: lit.span(),
+        },
+        shape,
+    ))
+}
+
+/// A kernel or window size is `K` (square) or `KhxKw`, each at least 1.
+fn dims(cx: &Ctxt, lit: &LitInt, what: &str) -> Option<[usize; 2]> {
+    let parts = if lit.suffix().is_empty() {
+        Some(vec![lit.base10_digits(), lit.base10_digits()])
+    } else {
+        split_x(lit).filter(|p| p.len() == 2)
+    };
+    let Some(parts) = parts else {
+        cx.error_spanned_by(
+            lit,
+            format!("a {what} size is `K` or `KhxKw`, as in `5x5` or `3x5`, not `{lit}`"),
+        );
+        return None;
+    };
+    let [h, w] = [0, 1].map(|i| number(cx, lit, parts[i]));
+    let (h, w) = (h?, w?);
+    if h == 0 || w == 0 {
+        cx.error_spanned_by(
+            lit,
+            format!("a {what} of `{lit}` covers nothing: each side is at least 1"),
+        );
+        return None;
+    }
+    Some([h, w])
+}
+
+/// `stride S` (at least 1) or `pad P` (at least 0), or `default` when not written.
+fn option_value(cx: &Ctxt, lit: Option<&LitInt>, default: usize, positive: bool) -> Option<usize> {
+    let Some(lit) = lit else {
+        return Some(default);
+    };
+    let value = width_value(cx, lit)?.value;
+    if positive && value == 0 {
+        cx.error_spanned_by(lit, "a stride of 0 never moves: the stride is at least 1");
+        return None;
+    }
+    Some(value)
+}
+
+/// A dropout rate is a number at least 0 and below 1.
+fn dropout_rate(cx: &Ctxt, lit: &Lit) -> Option<f32> {
+    let value = match lit {
+        Lit::Float(f) => f.base10_parse::<f32>().ok(),
+        Lit::Int(i) => i.base10_parse::<f32>().ok(),
+        _ => None,
+    };
+    match value {
+        Some(rate) if (0.0..1.0).contains(&rate) => Some(rate),
+        _ => {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "`dropout {}` must be at least 0 and below 1: it is the probability of \
+                     zeroing each value, as in `dropout 0.25`",
+                    lit.to_token_stream()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The input has at least one value: a network reads at least one number.
+fn check_input_width(cx: &Ctxt, net: &Ident, input: &Width, shape: Shape) {
+    if input.value == 0 {
+        let msg = match shape {
+            Shape::Flat(_) => format!(
                 "the input width of `{net}` is 0: a network reads at least one number, as in \
                  `struct {net}: 2 -> 1 sigmoid;`"
             ),
-        );
+            Shape::Image { .. } => format!(
+                "the input `{shape}` of `{net}` holds no values: each of channels, height and \
+                 width is at least 1"
+            ),
+        };
+        cx.error_at(input.span, msg);
     }
 }
 
@@ -194,7 +560,7 @@ fn check_input_has_no_activation(cx: &Ctxt, decl: &NetworkDecl) {
         let first = decl
             .layers
             .first()
-            .map_or_else(|| "16".to_string(), |l| l.width.to_string());
+            .map_or_else(|| "16".to_string(), |l| declared(&l.body));
         cx.error_spanned_by(
             act,
             format!(
@@ -219,8 +585,9 @@ fn check_layer_width(cx: &Ctxt, net: &Ident, layer: &LayerDecl, index: usize, wi
     }
 }
 
-/// Every layer names its activation, one of the known ones (`linear` for none); `softmax` is
-/// only allowed on the output layer.
+/// Every dense and convolution layer names its activation: a known one (`linear` for none) or a
+/// path to the user's type; `softmax` is only allowed on the output layer, and `leaky_relu`'s
+/// slope is a finite number.
 fn check_activation(
     cx: &Ctxt,
     net: &Ident,
@@ -228,36 +595,75 @@ fn check_activation(
     index: usize,
     is_output: bool,
 ) -> Option<(Act, Span)> {
-    let Some(ident) = &layer.activation else {
-        let w = &layer.width;
+    let Some(decl) = layer.body.activation() else {
+        let w = declared(&layer.body);
         cx.error_spanned_by(
-            w,
+            layer.body.head(),
             format!(
                 "{} has no activation: write `{w} linear` for none, or name one, as in \
-                 `{w} sigmoid`",
-                describe(net, layer, index)
+                 `{w} {}`",
+                describe(net, layer, index),
+                if matches!(layer.body, LayerBody::Dense { .. }) {
+                    "sigmoid"
+                } else {
+                    "relu"
+                }
             ),
         );
         return None;
     };
+    let span = decl
+        .path
+        .segments
+        .last()
+        .map_or_else(Span::call_site, |s| s.ident.span());
+    let Some(ident) = decl.ident() else {
+        return Some((Act::Custom(decl.path.clone()), span));
+    };
     let name = ident.to_string();
     let Some(act) = Act::from_name(&name) else {
+        let hint = suggest(&name);
+        if hint.is_none() && name.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return Some((Act::Custom(decl.path.clone()), span));
+        }
         let known: Vec<_> = Act::ALL.iter().map(|a| format!("`{}`", a.name())).collect();
-        let hint = match suggest(&name) {
+        let hint = match hint {
             Some(s) => format!("did you mean `{s}`? "),
             None => String::new(),
         };
         cx.error_spanned_by(
             ident,
             format!(
-                "unknown activation `{name}` on {}: {hint}the activations are {}",
+                "unknown activation `{name}` on {}: {hint}the activations are {}, or a path to \
+                 a type implementing `nn::CustomActivation`",
                 describe(net, layer, index),
                 known.join(", ")
             ),
         );
         return None;
     };
-    if act == Act::Softmax && !is_output {
+    let act = match (&act, &decl.arg) {
+        (Act::Builtin(kind), Some(arg)) if kind.is_leaky_relu() => {
+            let slope = match arg {
+                Lit::Float(f) => f.base10_parse::<f32>().ok(),
+                Lit::Int(i) => i.base10_parse::<f32>().ok(),
+                _ => None,
+            }
+            .filter(|s| s.is_finite());
+            let Some(slope) = slope else {
+                cx.error_spanned_by(
+                    arg,
+                    "the slope of `leaky_relu` is a finite number, as in `leaky_relu 0.2`",
+                );
+                return None;
+            };
+            Act::Builtin(ActivationKind::LeakyRelu {
+                slope: Real::new(slope),
+            })
+        }
+        _ => act,
+    };
+    if act.is(ActivationKind::Softmax) && !is_output {
         cx.error_spanned_by(
             ident,
             format!(
@@ -316,11 +722,16 @@ fn check_unique_names(cx: &Ctxt, net: &Ident, layers: &[LayerDecl]) {
     }
 }
 
-/// "layer 2 (`hidden`, 16 wide) of `Xor`" or "layer 2 (16 wide) of `Xor`".
+/// "layer 2 (`hidden`, 16 wide) of `Xor`" or "layer 2 (16 wide) of `Xor`"; "layer 1
+/// (`features`, `conv 6 5x5`) of `LeNet`" for the other kinds.
 fn describe(net: &Ident, layer: &LayerDecl, index: usize) -> String {
+    let what = match &layer.body {
+        LayerBody::Dense { width, .. } => format!("{width} wide"),
+        body => format!("`{}`", declared(body)),
+    };
     match &layer.name {
-        Some(n) => format!("layer {index} (`{n}`, {} wide) of `{net}`", layer.width),
-        None => format!("layer {index} ({} wide) of `{net}`", layer.width),
+        Some(n) => format!("layer {index} (`{n}`, {what}) of `{net}`"),
+        None => format!("layer {index} ({what}) of `{net}`"),
     }
 }
 
@@ -340,6 +751,7 @@ fn suggest(name: &str) -> Option<&'static str> {
     Act::ALL
         .iter()
         .map(|a| (levenshtein(&lower, a.name()), a.name()))
+        .chain([(levenshtein(&lower, "swish"), "swish")])
         .filter(|(d, n)| *d <= 2.max(n.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
@@ -382,7 +794,7 @@ mod tests {
         let l = &nets[0].layers;
         assert_eq!(l[0].field, "hidden");
         assert_eq!(l[1].field, "layer2");
-        assert_eq!(l[1].act(), Act::Sigmoid);
+        assert!(l[1].act().is_some_and(|a| a.is(ActivationKind::Sigmoid)));
         assert_eq!(nets[0].input.value, 2);
     }
 

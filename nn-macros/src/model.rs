@@ -1,13 +1,16 @@
 //! The checked model of a network: what `check` returns and `expand` reads.
 //!
 //! Every value here has passed the checks, so expansion can trust it: a network has at least one
-//! layer, every width is at least 1, `softmax` sits only on the output layer. The questions
-//! expansion asks of the model (which layer is the output, what a layer reads, the declaration
-//! text) are answered in [`prop`](crate::prop); how the model is spelled in generated code (the
-//! typenum type of a width, the name of a layer's buffer) is in `expand/tokens.rs`.
+//! layer, every width is at least 1, every shape fits the layer that reads it, `softmax` sits
+//! only on the output layer, which is dense. The questions expansion asks of the model (which
+//! layer is the output, what a layer reads, the declaration text) are answered in
+//! [`prop`](crate::prop); how the model is spelled in generated code (the typenum type of a
+//! width, the name of a layer's buffer) is in `expand/tokens.rs`.
 
+use nn_model::{ActivationKind, PoolKind, Real, Shape};
 use proc_macro2::Span;
-use syn::{Attribute, Ident, Visibility};
+use quote::ToTokens;
+use syn::{Attribute, Ident, Path, Visibility};
 
 /// A checked network, ready to expand.
 pub struct Network {
@@ -17,8 +20,10 @@ pub struct Network {
     pub vis: Visibility,
     /// The struct's name.
     pub name: Ident,
-    /// The input width.
+    /// The input's length (`784` for `1x28x28`), at the input literal.
     pub input: Width,
+    /// The input's shape.
+    pub input_shape: Shape,
     /// The layers, first hidden layer to output layer; never empty.
     pub layers: Vec<Layer>,
 }
@@ -32,7 +37,8 @@ pub struct Width {
     pub span: Span,
 }
 
-/// A checked layer: where it sits in the network, the struct field that holds it, and its kind.
+/// A checked layer: where it sits in the network, the struct field that holds it, its kind and
+/// the shapes it reads and writes.
 pub struct Layer {
     /// Its position, counting from 1.
     pub index: usize,
@@ -45,6 +51,12 @@ pub struct Layer {
     pub output: bool,
     /// What kind of layer it is, with what that kind needs.
     pub kind: LayerKind,
+    /// The shape of one sample's input.
+    pub input: Shape,
+    /// The shape of one sample's output.
+    pub output_shape: Shape,
+    /// The output's length, at the layer's first token (its width or keyword).
+    pub out: Width,
 }
 
 /// The kinds of layer `network!` knows. Each variant holds what its declaration says; the
@@ -53,6 +65,16 @@ pub struct Layer {
 pub enum LayerKind {
     /// `WIDTH ACTIVATION`: every neuron reads every input, nn-core's `Dense`.
     Dense(Dense),
+    /// `conv FILTERS KxK [stride S] [pad P] ACTIVATION`, nn-core's `Conv2d`.
+    Conv(Conv),
+    /// `maxpool KxK [stride S]` or `avgpool KxK [stride S]`, nn-core's `MaxPool2d`, `AvgPool2d`.
+    Pool(Pool),
+    /// `dropout P`, nn-core's `Dropout`.
+    Dropout(Real),
+    /// `batchnorm`, nn-core's `BatchNorm`.
+    BatchNorm,
+    /// `layernorm`, nn-core's `LayerNorm`.
+    LayerNorm,
 }
 
 /// A fully connected layer: `act(W·x + b)`.
@@ -65,6 +87,75 @@ pub struct Dense {
     pub act_span: Span,
 }
 
-/// The activations `network!` knows: nn-model's table, shared with the runtime, so the names,
-/// the runtime types and the PyTorch modules are written down once.
-pub use nn_model::ActivationKind as Act;
+/// A 2-D convolution: `act(W ⋆ x + b)`.
+pub struct Conv {
+    /// The number of filters.
+    pub filters: usize,
+    /// The kernel's `[height, width]`.
+    pub kernel: [usize; 2],
+    /// The stride.
+    pub stride: usize,
+    /// The zero padding on each side.
+    pub pad: usize,
+    /// Its activation.
+    pub act: Act,
+    /// Where the activation was written.
+    pub act_span: Span,
+}
+
+/// A 2-D pooling layer.
+pub struct Pool {
+    /// Largest value or mean.
+    pub kind: PoolKind,
+    /// The window's `[height, width]`.
+    pub window: [usize; 2],
+    /// The stride.
+    pub stride: usize,
+}
+
+/// An activation: a built-in one from nn-model's table (shared with the runtime, so the names,
+/// the runtime types and the PyTorch modules are written down once), or a path to the user's
+/// type implementing `nn::CustomActivation`.
+#[derive(Clone)]
+pub enum Act {
+    /// `sigmoid`, `leaky_relu 0.2`, ...
+    Builtin(ActivationKind),
+    /// `my::Softsign`.
+    Custom(Path),
+}
+
+impl Act {
+    /// The built-in activations.
+    pub const ALL: [ActivationKind; 10] = ActivationKind::ALL;
+
+    /// The built-in activation a declaration calls `name`.
+    pub fn from_name(name: &str) -> Option<Act> {
+        ActivationKind::from_name(name).map(Act::Builtin)
+    }
+
+    /// Whether it is the built-in `kind`.
+    pub fn is(&self, kind: ActivationKind) -> bool {
+        matches!(self, Act::Builtin(k) if *k == kind)
+    }
+
+    /// As the declaration writes it: `sigmoid`, `leaky_relu 0.2`, `my::Softsign`.
+    pub fn name(&self) -> String {
+        match self {
+            Act::Builtin(kind) => kind.to_string(),
+            Act::Custom(path) => path
+                .to_token_stream()
+                .to_string()
+                .replace(" :: ", "::")
+                .replace(":: ", "::"),
+        }
+    }
+
+    /// Whether two activations are the same one (the same kind, or the same path as written).
+    pub fn same(&self, other: &Act) -> bool {
+        match (self, other) {
+            (Act::Builtin(a), Act::Builtin(b)) => a == b,
+            (Act::Custom(_), Act::Custom(_)) => self.name() == other.name(),
+            _ => false,
+        }
+    }
+}

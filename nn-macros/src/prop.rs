@@ -9,6 +9,8 @@
 use proc_macro2::Span;
 use syn::Ident;
 
+use nn_model::PoolKind;
+
 use crate::model::{Act, Layer, LayerKind, Network, Width};
 
 /// Layers wider than this keep their per-sample buffers on the heap, not the stack.
@@ -61,18 +63,52 @@ impl Network {
     pub fn hidden_activations(&self) -> Vec<(Act, Span)> {
         let mut acts: Vec<(Act, Span)> = Vec::new();
         for layer in self.hidden_layers() {
-            if !acts.iter().any(|&(act, _)| act == layer.act()) {
-                acts.push((layer.act(), layer.act_span()));
+            let (Some(act), Some(span)) = (layer.act(), layer.act_span()) else {
+                continue;
+            };
+            if !acts.iter().any(|(seen, _)| seen.same(act)) {
+                acts.push((act.clone(), span));
             }
         }
         acts
+    }
+
+    /// Every activation that is a path to the user's type, once each, at the span of its first
+    /// use: the ones the expansion checks implement `nn::CustomActivation`.
+    pub fn custom_activations(&self) -> Vec<(&syn::Path, Span)> {
+        let mut found: Vec<(&syn::Path, Span)> = Vec::new();
+        for layer in &self.layers {
+            if let (Some(act @ Act::Custom(path)), Some(span)) = (layer.act(), layer.act_span()) {
+                if !found
+                    .iter()
+                    .any(|(p, _)| Act::Custom((*p).clone()).same(act))
+                {
+                    found.push((path, span));
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether every layer is dense: the chain whose one-sample passes run on stack arrays.
+    pub fn is_dense_only(&self) -> bool {
+        self.layers
+            .iter()
+            .all(|l| matches!(l.kind, LayerKind::Dense(_)))
+    }
+
+    /// Whether a layer draws dropout masks, so each gradient step starts a new mask step.
+    pub fn has_dropout(&self) -> bool {
+        self.layers
+            .iter()
+            .any(|l| matches!(l.kind, LayerKind::Dropout(_)))
     }
 
     /// The declaration as `network!` reads it, without the struct: `784 -> 16 sigmoid -> 10
     /// softmax`, with or without the layer names (see [`LayerNames`]). The one place this text is
     /// written, for the generated docs and for the declaration nn-core stores in weight files.
     pub fn declaration(&self, names: LayerNames) -> String {
-        let mut text = self.input.value.to_string();
+        let mut text = self.input_shape.to_string();
         for layer in &self.layers {
             text.push_str(" -> ");
             text.push_str(&layer.declaration(names));
@@ -103,25 +139,32 @@ impl Layer {
         }
     }
 
-    /// Its number of outputs.
+    /// Its number of outputs (an image's channels × height × width), at its first token.
     pub fn width(&self) -> &Width {
-        match &self.kind {
-            LayerKind::Dense(dense) => &dense.width,
-        }
+        &self.out
     }
 
-    /// Its activation.
-    pub fn act(&self) -> Act {
+    /// Its activation, if its kind has one (dense and convolution layers).
+    pub fn act(&self) -> Option<&Act> {
         match &self.kind {
-            LayerKind::Dense(dense) => dense.act,
+            LayerKind::Dense(dense) => Some(&dense.act),
+            LayerKind::Conv(conv) => Some(&conv.act),
+            _ => None,
         }
     }
 
     /// Where its activation was written.
-    pub fn act_span(&self) -> Span {
+    pub fn act_span(&self) -> Option<Span> {
         match &self.kind {
-            LayerKind::Dense(dense) => dense.act_span,
+            LayerKind::Dense(dense) => Some(dense.act_span),
+            LayerKind::Conv(conv) => Some(conv.act_span),
+            _ => None,
         }
+    }
+
+    /// Whether it is a dense layer.
+    pub fn is_dense(&self) -> bool {
+        matches!(self.kind, LayerKind::Dense(_))
     }
 
     /// "layer 2 `out`" for a named layer, "layer 2" for an unnamed one, as generated comments
@@ -151,6 +194,32 @@ impl Layer {
     pub fn declaration(&self, names: LayerNames) -> String {
         let text = match &self.kind {
             LayerKind::Dense(dense) => format!("{} {}", dense.width.value, dense.act.name()),
+            LayerKind::Conv(conv) => {
+                let [kh, kw] = conv.kernel;
+                let mut text = format!("conv {} {kh}x{kw}", conv.filters);
+                if conv.stride != 1 {
+                    text.push_str(&format!(" stride {}", conv.stride));
+                }
+                if conv.pad != 0 {
+                    text.push_str(&format!(" pad {}", conv.pad));
+                }
+                format!("{text} {}", conv.act.name())
+            }
+            LayerKind::Pool(pool) => {
+                let [kh, kw] = pool.window;
+                let name = match pool.kind {
+                    PoolKind::Max => "maxpool",
+                    PoolKind::Average => "avgpool",
+                };
+                if pool.stride == kh {
+                    format!("{name} {kh}x{kw}")
+                } else {
+                    format!("{name} {kh}x{kw} stride {}", pool.stride)
+                }
+            }
+            LayerKind::Dropout(rate) => format!("dropout {rate}"),
+            LayerKind::BatchNorm => "batchnorm".to_string(),
+            LayerKind::LayerNorm => "layernorm".to_string(),
         };
         match (names, self.declared_name()) {
             (LayerNames::Shown, Some(name)) => format!("{name}: {text}"),
@@ -219,8 +288,14 @@ mod tests {
     fn widths_activations_and_labels() {
         let net = xor();
         let (hidden, out) = (&net.layers[0], &net.layers[1]);
-        assert_eq!((hidden.width().value, hidden.act()), (3, Act::Tanh));
-        assert_eq!((out.width().value, out.act()), (1, Act::Sigmoid));
+        assert_eq!(hidden.width().value, 3);
+        assert!(hidden
+            .act()
+            .is_some_and(|a| a.is(nn_model::ActivationKind::Tanh)));
+        assert_eq!(out.width().value, 1);
+        assert!(out
+            .act()
+            .is_some_and(|a| a.is(nn_model::ActivationKind::Sigmoid)));
         assert_eq!(hidden.label(), "layer 1 `hidden`");
         let unnamed = network(quote! { struct N: 2 -> 3 tanh -> 1 sigmoid; });
         assert_eq!(unnamed.layers[1].label(), "layer 2");
@@ -232,8 +307,57 @@ mod tests {
         let net = network(quote! {
             struct N: 4 -> 3 relu -> 3 tanh -> 3 relu -> 2 sigmoid -> 1 relu;
         });
-        let acts: Vec<Act> = net.hidden_activations().iter().map(|a| a.0).collect();
-        assert_eq!(acts, [Act::Relu, Act::Tanh, Act::Sigmoid]);
+        let acts: Vec<String> = net
+            .hidden_activations()
+            .iter()
+            .map(|a| a.0.name())
+            .collect();
+        assert_eq!(acts, ["relu", "tanh", "sigmoid"]);
+    }
+
+    #[test]
+    fn image_shapes_and_declarations() {
+        let net = network(quote! {
+            struct LeNet: 1x28x28
+                -> conv 6 5x5 pad 2 relu -> maxpool 2x2 -> conv 16 5x5 relu -> maxpool 2x2
+                -> dropout 0.25 -> 120 relu -> batchnorm -> 84 leaky_relu 0.2 -> layernorm
+                -> 10 softmax;
+        });
+        let shapes: Vec<String> = net
+            .layers
+            .iter()
+            .map(|l| l.output_shape.to_string())
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                "6x28x28", "6x14x14", "16x10x10", "16x5x5", "16x5x5", "120", "120", "84", "84",
+                "10"
+            ]
+        );
+        assert_eq!(
+            net.declaration(LayerNames::Omitted),
+            "1x28x28 -> conv 6 5x5 pad 2 relu -> maxpool 2x2 -> conv 16 5x5 relu -> maxpool 2x2 \
+             -> dropout 0.25 -> 120 relu -> batchnorm -> 84 leaky_relu 0.2 -> layernorm -> 10 softmax"
+        );
+        assert_eq!(net.input.value, 784);
+        let acts: Vec<String> = net
+            .hidden_activations()
+            .iter()
+            .map(|a| a.0.name())
+            .collect();
+        assert_eq!(acts, ["relu", "leaky_relu 0.2"]);
+        assert!(!net.is_dense_only() && net.has_dropout());
+        // The floor rule: a 3x3 pool of 28x28 keeps 9x9 windows; a strided conv likewise.
+        let net = network(quote! {
+            struct P: 2x28x28 -> maxpool 3x3 -> conv 4 3x5 stride 2 gelu -> 1 sigmoid;
+        });
+        let shapes: Vec<String> = net
+            .layers
+            .iter()
+            .map(|l| l.output_shape.to_string())
+            .collect();
+        assert_eq!(shapes, ["2x9x9", "4x4x3", "1"]);
     }
 
     #[test]

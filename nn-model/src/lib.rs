@@ -70,6 +70,70 @@ impl Shape {
     pub const fn is_empty(self) -> bool {
         self.len() == 0
     }
+
+    /// The number of channels: an image's `channels`, a flat vector's length (each value is a
+    /// feature of its own, as PyTorch's `BatchNorm1d` sees a `[batch, features]` input).
+    ///
+    /// ```
+    /// # use nn_model::Shape;
+    /// assert_eq!(Shape::Flat(64).channels(), 64);
+    /// assert_eq!(Shape::Image { channels: 6, height: 14, width: 14 }.channels(), 6);
+    /// ```
+    pub const fn channels(self) -> usize {
+        match self {
+            Shape::Flat(n) => n,
+            Shape::Image { channels, .. } => channels,
+        }
+    }
+
+    /// The values per channel: `height × width` for an image, `1` for a flat vector.
+    pub const fn spatial(self) -> usize {
+        match self {
+            Shape::Flat(_) => 1,
+            Shape::Image { height, width, .. } => height * width,
+        }
+    }
+}
+
+/// A real number written in a declaration (a dropout rate, a slope), held as its `f32` bits so
+/// that the values holding it stay `Eq` and `Hash`.
+///
+/// ```
+/// # use nn_model::Real;
+/// let r = Real::new(0.25);
+/// assert_eq!((r.get(), r.to_string()), (0.25, "0.25".to_string()));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Real(u32);
+
+impl Real {
+    /// The number `value`.
+    pub const fn new(value: f32) -> Self {
+        Real(value.to_bits())
+    }
+
+    /// The number back.
+    pub const fn get(self) -> f32 {
+        f32::from_bits(self.0)
+    }
+
+    /// Its `f32` bits (what a const generic parameter of the runtime holds).
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+}
+
+/// The shortest decimal that reads back as the same `f32`: `0.01`, `0.2`.
+impl fmt::Display for Real {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.get())
+    }
+}
+
+impl fmt::Debug for Real {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.get())
+    }
 }
 
 /// As a declaration writes it: `784`, or `1x28x28` for channels × height × width.
@@ -86,7 +150,7 @@ impl fmt::Display for Shape {
     }
 }
 
-/// A built-in activation function, as a value.
+/// An activation function, as a value.
 ///
 /// Each activation type of the runtime (`nn::Sigmoid`, ...) names its kind, so generic code can
 /// ask a layer what it applies without matching strings.
@@ -109,11 +173,32 @@ pub enum ActivationKind {
     Softmax,
     /// `1` if `z > 0`, else `0`: the perceptron's threshold.
     Step,
+    /// `z` if `z > 0`, else `slope·z` (PyTorch's `negative_slope`, 0.01 unless written as
+    /// `leaky_relu 0.2`).
+    LeakyRelu {
+        /// The slope for `z ≤ 0`.
+        slope: Real,
+    },
+    /// The Gaussian error linear unit in its tanh form (PyTorch's `nn.GELU(approximate='tanh')`):
+    /// `z/2 · (1 + tanh(√(2/π)·(z + 0.044715·z³)))`.
+    Gelu,
+    /// `z · sigmoid(z)`, also called swish.
+    Silu,
+    /// A user's own activation: a type implementing `nn::CustomActivation`, known by the name
+    /// that trait gives it.
+    Custom {
+        /// The name the type gives itself (`CustomActivation::NAME`).
+        name: &'static str,
+    },
 }
 
 impl ActivationKind {
-    /// Every built-in activation, in the order messages list them.
-    pub const ALL: [ActivationKind; 7] = [
+    /// The slope `leaky_relu` has when none is written, PyTorch's default `negative_slope`.
+    pub const DEFAULT_LEAKY_SLOPE: f32 = 0.01;
+
+    /// Every built-in activation, in the order messages list them (`leaky_relu` with its default
+    /// slope).
+    pub const ALL: [ActivationKind; 10] = [
         ActivationKind::Sigmoid,
         ActivationKind::Tanh,
         ActivationKind::Relu,
@@ -121,9 +206,14 @@ impl ActivationKind {
         ActivationKind::Linear,
         ActivationKind::Softmax,
         ActivationKind::Step,
+        ActivationKind::LeakyRelu {
+            slope: Real::new(Self::DEFAULT_LEAKY_SLOPE),
+        },
+        ActivationKind::Gelu,
+        ActivationKind::Silu,
     ];
 
-    /// The name a declaration writes: `sigmoid`, `tanh`, ...
+    /// The name a declaration writes: `sigmoid`, `tanh`, ... (a custom activation's own name).
     pub const fn name(self) -> &'static str {
         match self {
             ActivationKind::Sigmoid => "sigmoid",
@@ -133,10 +223,15 @@ impl ActivationKind {
             ActivationKind::Linear => "linear",
             ActivationKind::Softmax => "softmax",
             ActivationKind::Step => "step",
+            ActivationKind::LeakyRelu { .. } => "leaky_relu",
+            ActivationKind::Gelu => "gelu",
+            ActivationKind::Silu => "silu",
+            ActivationKind::Custom { name } => name,
         }
     }
 
-    /// The name of the runtime type that implements it (`Sigmoid`, ...).
+    /// The name of the runtime type that implements it (`Sigmoid`, ...; `LeakyRelu` takes its
+    /// slope's bits as a const parameter; a custom activation is the user's type).
     pub const fn type_name(self) -> &'static str {
         match self {
             ActivationKind::Sigmoid => "Sigmoid",
@@ -146,64 +241,179 @@ impl ActivationKind {
             ActivationKind::Linear => "Linear",
             ActivationKind::Softmax => "Softmax",
             ActivationKind::Step => "Step",
+            ActivationKind::LeakyRelu { .. } => "LeakyRelu",
+            ActivationKind::Gelu => "Gelu",
+            ActivationKind::Silu => "Silu",
+            ActivationKind::Custom { name } => name,
         }
     }
 
-    /// The activation a declaration calls `name`.
+    /// The built-in activation a declaration calls `name` (`swish` is `silu`; `leaky_relu`
+    /// has its default slope).
     ///
     /// ```
     /// # use nn_model::ActivationKind;
     /// assert_eq!(ActivationKind::from_name("tanh"), Some(ActivationKind::Tanh));
+    /// assert_eq!(ActivationKind::from_name("swish"), Some(ActivationKind::Silu));
     /// assert_eq!(ActivationKind::from_name("Tanh"), None);
     /// ```
     pub fn from_name(name: &str) -> Option<Self> {
+        if name == "swish" {
+            return Some(ActivationKind::Silu);
+        }
         Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// Whether it is `leaky_relu` (whatever its slope).
+    pub const fn is_leaky_relu(self) -> bool {
+        matches!(self, ActivationKind::LeakyRelu { .. })
     }
 
     /// The PyTorch module that computes it, as Python source with `nn` being `torch.nn`.
     ///
     /// `linear` is `nn.Identity()`, which keeps `nn.Sequential`'s module numbering; `step` is
-    /// `Step()`, a module the user defines (PyTorch has none), documented in `nn::weights`.
-    pub const fn pytorch_module(self) -> &'static str {
-        match self {
-            ActivationKind::Sigmoid => "nn.Sigmoid()",
-            ActivationKind::Tanh => "nn.Tanh()",
-            ActivationKind::Relu => "nn.ReLU()",
-            ActivationKind::Softplus => "nn.Softplus()",
-            ActivationKind::Linear => "nn.Identity()",
-            ActivationKind::Softmax => "nn.Softmax(dim=-1)",
-            ActivationKind::Step => "Step()",
+    /// `Step()` and a custom activation `Name()`, modules the user defines (PyTorch has none),
+    /// documented in `nn::weights`.
+    ///
+    /// ```
+    /// # use nn_model::{ActivationKind, Real};
+    /// let leaky = ActivationKind::LeakyRelu { slope: Real::new(0.2) };
+    /// assert_eq!(leaky.pytorch_module().to_string(), "nn.LeakyReLU(0.2)");
+    /// ```
+    pub const fn pytorch_module(self) -> PytorchModule {
+        PytorchModule(self)
+    }
+}
+
+/// An activation's PyTorch module as Python source, from [`ActivationKind::pytorch_module`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PytorchModule(ActivationKind);
+
+impl fmt::Display for PytorchModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ActivationKind::Sigmoid => f.write_str("nn.Sigmoid()"),
+            ActivationKind::Tanh => f.write_str("nn.Tanh()"),
+            ActivationKind::Relu => f.write_str("nn.ReLU()"),
+            ActivationKind::Softplus => f.write_str("nn.Softplus()"),
+            ActivationKind::Linear => f.write_str("nn.Identity()"),
+            ActivationKind::Softmax => f.write_str("nn.Softmax(dim=-1)"),
+            ActivationKind::Step => f.write_str("Step()"),
+            ActivationKind::LeakyRelu { slope } => write!(f, "nn.LeakyReLU({slope})"),
+            ActivationKind::Gelu => f.write_str("nn.GELU(approximate='tanh')"),
+            ActivationKind::Silu => f.write_str("nn.SiLU()"),
+            ActivationKind::Custom { name } => write!(f, "{name}()"),
         }
     }
 }
 
+/// As a declaration writes it: `sigmoid`, or `leaky_relu 0.2` for a slope other than the
+/// default.
 impl fmt::Display for ActivationKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match *self {
+            ActivationKind::LeakyRelu { slope }
+                if slope != Real::new(Self::DEFAULT_LEAKY_SLOPE) =>
+            {
+                write!(f, "leaky_relu {slope}")
+            }
+            other => f.write_str(other.name()),
+        }
     }
 }
 
-/// What a layer computes.
+/// Whether a pooling layer takes the largest value of each window or their mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PoolKind {
+    /// `maxpool`: the largest value (PyTorch's `nn.MaxPool2d`).
+    Max,
+    /// `avgpool`: the mean (PyTorch's `nn.AvgPool2d`).
+    Average,
+}
+
+/// What a layer computes, with the hyper-parameters its declaration gives.
 ///
 /// Exhaustive on purpose, like [`ActivationKind`]: a new kind is matched everywhere it matters.
+/// The tensors each kind holds, in the order of a PyTorch `state_dict`, are listed by
+/// [`LayerShape::tensors`] (trained parameters) and [`LayerShape::buffers`] (saved, not trained).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LayerKind {
     /// A fully connected layer, `a = f(W·x + b)`: a weight tensor `[out, in]` (row-major, as
-    /// PyTorch's `nn.Linear.weight`), then a bias tensor `[out]`.
+    /// PyTorch's `nn.Linear.weight`), then a bias tensor `[out]`. An image input is read flat,
+    /// channel-major, as `torch.flatten` lays it out.
     Dense {
         /// The activation `f`.
         activation: ActivationKind,
     },
+    /// A 2-D convolution of an image, `a = f(W ⋆ x + b)`: a weight tensor `[filters, channels,
+    /// kernel_height, kernel_width]` (as `nn.Conv2d.weight`), then a bias tensor `[filters]`.
+    Conv {
+        /// The number of filters: the output's channels.
+        filters: usize,
+        /// The kernel's `[height, width]`.
+        kernel: [usize; 2],
+        /// The step between windows, in both directions.
+        stride: usize,
+        /// The zeros added on every side.
+        pad: usize,
+        /// The activation `f`.
+        activation: ActivationKind,
+    },
+    /// A 2-D pooling of an image, each channel alone, no parameters. The output keeps only the
+    /// windows that fit whole (PyTorch's floor rule): `out = (in - window) / stride + 1`,
+    /// rounded down.
+    Pool {
+        /// Largest value or mean.
+        kind: PoolKind,
+        /// The window's `[height, width]`.
+        window: [usize; 2],
+        /// The step between windows, in both directions (the window's height when not written).
+        stride: usize,
+    },
+    /// Dropout: while training, each value is zeroed with probability `rate` and the rest are
+    /// scaled by `1 / (1 - rate)`; at inference it passes its input through. No parameters.
+    Dropout {
+        /// The probability of zeroing a value, in `[0, 1)`.
+        rate: Real,
+    },
+    /// Batch normalisation of each channel (each feature of a flat input) over the batch, then a
+    /// learned scale and shift: tensors `weight [channels]`, `bias [channels]`, and the buffers
+    /// `running_mean [channels]`, `running_var [channels]`, `num_batches_tracked []`.
+    BatchNorm,
+    /// Layer normalisation of each sample over all its values, then a learned scale and shift
+    /// per value: tensors `weight` and `bias` of the input's shape (`[n]`, or `[c, h, w]`).
+    LayerNorm,
 }
 
 impl LayerKind {
-    /// The kind's name in messages: `dense`, ...
+    /// The kind's name in messages: `dense`, `conv`, `maxpool`, `avgpool`, `dropout`,
+    /// `batchnorm`, `layernorm`.
     pub const fn name(self) -> &'static str {
         match self {
             LayerKind::Dense { .. } => "dense",
+            LayerKind::Conv { .. } => "conv",
+            LayerKind::Pool {
+                kind: PoolKind::Max,
+                ..
+            } => "maxpool",
+            LayerKind::Pool {
+                kind: PoolKind::Average,
+                ..
+            } => "avgpool",
+            LayerKind::Dropout { .. } => "dropout",
+            LayerKind::BatchNorm => "batchnorm",
+            LayerKind::LayerNorm => "layernorm",
         }
     }
 }
+
+/// The momentum of batch normalisation's running statistics, PyTorch's default:
+/// `running = (1 - 0.1)·running + 0.1·batch`.
+pub const BATCH_NORM_MOMENTUM: f32 = 0.1;
+
+/// The `ε` added to a variance before its square root in batch and layer normalisation,
+/// PyTorch's default.
+pub const NORM_EPSILON: f32 = 1e-5;
 
 /// One layer of a network: its name, what it computes, and the shapes it reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -220,6 +430,16 @@ pub struct LayerShape {
 }
 
 impl LayerShape {
+    /// A layer of any kind.
+    pub const fn new(name: &'static str, kind: LayerKind, input: Shape, output: Shape) -> Self {
+        Self {
+            name,
+            kind,
+            input,
+            output,
+        }
+    }
+
     /// A dense layer of `outputs` neurons over `inputs` values.
     pub const fn dense(
         name: &'static str,
@@ -238,44 +458,112 @@ impl LayerShape {
     /// The activation the layer applies, if its kind has one.
     pub const fn activation(&self) -> Option<ActivationKind> {
         match self.kind {
-            LayerKind::Dense { activation } => Some(activation),
+            LayerKind::Dense { activation } | LayerKind::Conv { activation, .. } => {
+                Some(activation)
+            }
+            _ => None,
         }
     }
 
-    /// The layer's parameter tensors, in the order the network's `parameters()` yields them.
+    /// The layer's parameter tensors (the ones training changes), in the order the network's
+    /// `parameters()` yields them.
+    ///
+    /// ```
+    /// # use nn_model::{LayerKind, LayerShape, Shape, ActivationKind, TensorRole};
+    /// let conv = LayerShape::new(
+    ///     "features",
+    ///     LayerKind::Conv { filters: 6, kernel: [5, 5], stride: 1, pad: 2, activation: ActivationKind::Relu },
+    ///     Shape::Image { channels: 1, height: 28, width: 28 },
+    ///     Shape::Image { channels: 6, height: 28, width: 28 },
+    /// );
+    /// let dims: Vec<_> = conv.tensors().map(|t| (t.role, t.dims().to_vec())).collect();
+    /// assert_eq!(dims, [(TensorRole::Weight, vec![6, 1, 5, 5]), (TensorRole::Bias, vec![6])]);
+    /// ```
     pub fn tensors(&self) -> impl Iterator<Item = TensorShape> {
-        let (first, second) = match self.kind {
-            LayerKind::Dense { .. } => (
-                TensorShape::new(TensorRole::Weight, &[self.output.len(), self.input.len()]),
-                TensorShape::new(TensorRole::Bias, &[self.output.len()]),
+        let (input, output) = (self.input, self.output);
+        let pair = |weight: TensorShape, bias: TensorShape| [Some(weight), Some(bias)];
+        let tensors = match self.kind {
+            LayerKind::Dense { .. } => pair(
+                TensorShape::new(TensorRole::Weight, &[output.len(), input.len()]),
+                TensorShape::new(TensorRole::Bias, &[output.len()]),
+            ),
+            LayerKind::Conv {
+                filters, kernel, ..
+            } => pair(
+                TensorShape::new(
+                    TensorRole::Weight,
+                    &[filters, input.channels(), kernel[0], kernel[1]],
+                ),
+                TensorShape::new(TensorRole::Bias, &[filters]),
+            ),
+            LayerKind::Pool { .. } | LayerKind::Dropout { .. } => [None, None],
+            LayerKind::BatchNorm => pair(
+                TensorShape::new(TensorRole::Weight, &[input.channels()]),
+                TensorShape::new(TensorRole::Bias, &[input.channels()]),
+            ),
+            LayerKind::LayerNorm => pair(
+                TensorShape::of_shape(TensorRole::Weight, input),
+                TensorShape::of_shape(TensorRole::Bias, input),
             ),
         };
-        [first, second].into_iter()
+        tensors.into_iter().flatten()
     }
 
-    /// The number of parameters (weights and biases).
+    /// The layer's buffers: tensors a file saves after its parameters but training does not
+    /// change by gradient (batch normalisation's running statistics and its step count), in
+    /// PyTorch's `state_dict` order.
+    pub fn buffers(&self) -> impl Iterator<Item = TensorShape> {
+        let c = self.input.channels();
+        let buffers = match self.kind {
+            LayerKind::BatchNorm => [
+                Some(TensorShape::new(TensorRole::RunningMean, &[c])),
+                Some(TensorShape::new(TensorRole::RunningVar, &[c])),
+                Some(TensorShape::new(TensorRole::NumBatchesTracked, &[])),
+            ],
+            _ => [None, None, None],
+        };
+        buffers.into_iter().flatten()
+    }
+
+    /// The number of parameters (weights and biases, not buffers).
     pub fn parameter_count(&self) -> usize {
         self.tensors().map(|t| t.len()).sum()
     }
 }
 
-/// Which parameter tensor of a layer: named as PyTorch names a module's attributes.
+/// Which tensor of a layer: named as PyTorch names a module's attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TensorRole {
-    /// The weights (`weight`).
+    /// The weights (`weight`): a dense or convolution layer's weights, a norm layer's scale.
     Weight,
-    /// The biases (`bias`).
+    /// The biases (`bias`): a norm layer's shift.
     Bias,
+    /// Batch normalisation's running mean (`running_mean`), a buffer.
+    RunningMean,
+    /// Batch normalisation's running variance (`running_var`, unbiased), a buffer.
+    RunningVar,
+    /// The number of training steps batch normalisation has seen (`num_batches_tracked`, an
+    /// integer in PyTorch), a buffer.
+    NumBatchesTracked,
 }
 
 impl TensorRole {
-    /// PyTorch's attribute name: `weight` or `bias`.
+    /// PyTorch's attribute name: `weight`, `bias`, `running_mean`, `running_var`,
+    /// `num_batches_tracked`.
     pub const fn name(self) -> &'static str {
         match self {
             TensorRole::Weight => "weight",
             TensorRole::Bias => "bias",
+            TensorRole::RunningMean => "running_mean",
+            TensorRole::RunningVar => "running_var",
+            TensorRole::NumBatchesTracked => "num_batches_tracked",
         }
+    }
+
+    /// Whether training changes it by gradient (a parameter) rather than keeping it (a buffer).
+    pub const fn is_parameter(self) -> bool {
+        matches!(self, TensorRole::Weight | TensorRole::Bias)
     }
 }
 
@@ -307,6 +595,18 @@ impl TensorShape {
             role,
             dims: all,
             rank,
+        }
+    }
+
+    /// A tensor shaped like one sample of `shape`: `[n]` or `[channels, height, width]`.
+    pub fn of_shape(role: TensorRole, shape: Shape) -> Self {
+        match shape {
+            Shape::Flat(n) => Self::new(role, &[n]),
+            Shape::Image {
+                channels,
+                height,
+                width,
+            } => Self::new(role, &[channels, height, width]),
         }
     }
 
@@ -430,11 +730,12 @@ impl Parameter {
         self.coords.as_slice().first().copied().unwrap_or(0)
     }
 
-    /// The input a weight reads (its tensor's second coordinate); `None` for a bias.
+    /// The input a weight reads (its tensor's second coordinate; a convolution's input
+    /// channel); `None` for a bias or a one-dimensional weight.
     pub fn input(&self) -> Option<usize> {
         match self.tensor {
             TensorRole::Weight => self.coords.as_slice().get(1).copied(),
-            TensorRole::Bias => None,
+            _ => None,
         }
     }
 }
@@ -474,7 +775,11 @@ mod tests {
         for a in ActivationKind::ALL {
             assert_eq!(ActivationKind::from_name(a.name()), Some(a));
         }
-        assert_eq!(ActivationKind::from_name("gelu"), None);
+        assert_eq!(
+            ActivationKind::from_name("gelu"),
+            Some(ActivationKind::Gelu)
+        );
+        assert_eq!(ActivationKind::from_name("mish"), None);
     }
 
     #[test]

@@ -83,12 +83,13 @@ impl Xor {
         all
     }
     /// The forward pass of a batch into `outputs` (one row per input), with the hidden
-    /// layers' outputs in `workspace`. Allocates nothing once the workspace has held a
-    /// batch this large.
+    /// layers' outputs in `workspace`; inference (no dropout, running statistics).
+    /// Allocates nothing once the workspace has held a batch this large.
     ///
     /// # Errors
     ///
     /// `Error::BatchMismatch` if `outputs` does not have one row per input.
+    #[allow(unused_doc_comments)]
     pub fn forward_batch(
         &self,
         inputs: &[[f32; 2]],
@@ -228,10 +229,14 @@ impl ::nn::__private::Network for Xor {
         Self::zeros()
     }
     fn parameters(&self) -> impl Iterator<Item = &[f32]> {
-        [self.hidden.parameters(), self.out.parameters()].into_iter().flatten()
+        ::core::iter::empty::<&[f32]>()
+            .chain(self.hidden.parameters())
+            .chain(self.out.parameters())
     }
     fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
-        [self.hidden.parameters_mut(), self.out.parameters_mut()].into_iter().flatten()
+        ::core::iter::empty::<&mut [f32]>()
+            .chain(self.hidden.parameters_mut())
+            .chain(self.out.parameters_mut())
     }
     fn forward(&self, input: &Self::Input) -> Self::Output {
         Self::forward(self, input)

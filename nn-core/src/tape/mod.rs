@@ -204,6 +204,14 @@ pub enum TapeError {
         /// The activation's name.
         name: &'static str,
     },
+    /// A network layer of a kind the tape does not record.
+    #[error("layer {layer} is a `{kind}` layer, which the tape does not record: it records dense layers")]
+    UnknownLayer {
+        /// The layer's name.
+        layer: &'static str,
+        /// The layer's kind (`conv`, `dropout`, ...).
+        kind: &'static str,
+    },
     /// A network's parameters do not have the sizes its shape says.
     #[error("layer {layer}: found {found} {what}, expected {expected} from the network's widths")]
     Parameters {

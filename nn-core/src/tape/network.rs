@@ -32,7 +32,9 @@ impl TapeNetwork {
     /// # Errors
     ///
     /// [`TapeError::Parameters`] if the parameters do not have the sizes of the network's
-    /// widths (only possible for a hand-written [`Network`] implementation).
+    /// widths (only possible for a hand-written [`Network`] implementation);
+    /// [`TapeError::UnknownActivation`] or [`TapeError::UnknownLayer`] for a layer the tape
+    /// cannot record (it knows dense layers with the seven classic activations).
     pub fn record<N: Network>(tape: &mut Tape, network: &N) -> Result<Self, TapeError> {
         let mut params = network.parameters();
         let mut layers = Vec::with_capacity(N::LAYERS.len());
@@ -40,7 +42,18 @@ impl TapeNetwork {
             let layer = shape.name;
             let (inputs, width) = (shape.input.len(), shape.output.len());
             let function = match shape.kind {
-                LayerKind::Dense { activation } => function_of(activation),
+                LayerKind::Dense { activation } => {
+                    function_of(activation).ok_or(TapeError::UnknownActivation {
+                        layer,
+                        name: activation.name(),
+                    })?
+                }
+                kind => {
+                    return Err(TapeError::UnknownLayer {
+                        layer,
+                        kind: kind.name(),
+                    })
+                }
             };
             let w = params.next().unwrap_or(&[]);
             if w.len() != width * inputs {
@@ -101,9 +114,9 @@ impl TapeNetwork {
     }
 }
 
-/// The tape's function for a built-in activation.
-fn function_of(kind: ActivationKind) -> Function {
-    match kind {
+/// The tape's function for an activation, if the tape knows it.
+fn function_of(kind: ActivationKind) -> Option<Function> {
+    Some(match kind {
         ActivationKind::Sigmoid => Function::Sigmoid,
         ActivationKind::Tanh => Function::Tanh,
         ActivationKind::Relu => Function::Relu,
@@ -111,5 +124,9 @@ fn function_of(kind: ActivationKind) -> Function {
         ActivationKind::Linear => Function::Linear,
         ActivationKind::Step => Function::Step,
         ActivationKind::Softmax => Function::Softmax,
-    }
+        ActivationKind::LeakyRelu { .. }
+        | ActivationKind::Gelu
+        | ActivationKind::Silu
+        | ActivationKind::Custom { .. } => return None,
+    })
 }

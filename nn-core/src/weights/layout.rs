@@ -1,7 +1,8 @@
-//! The layout of a network's file: PyTorch's `nn.Sequential` of `nn.Linear` layers, its tensor
-//! names and shapes, and the declaration recorded in the header.
+//! The layout of a network's file: the PyTorch `nn.Sequential` equivalent to the network (its
+//! modules numbered as PyTorch numbers them), its tensor names and shapes, and the declaration
+//! recorded in the header.
 
-use crate::model::{tensor_count, LayerKind, LayerShape};
+use crate::model::{tensor_count, LayerKind, LayerShape, PoolKind, Shape};
 use crate::network::Network;
 
 /// The `__metadata__` key under which a file records the network's declaration.
@@ -36,21 +37,83 @@ struct Module {
 }
 
 /// The modules of the `nn.Sequential` equivalent to `layers`, numbered as PyTorch numbers them
-/// (parameter-free modules included): a dense layer is an `nn.Linear` followed by its
-/// activation's module.
+/// (parameter-free modules included):
+///
+/// | layer | modules |
+/// | --- | --- |
+/// | dense | `nn.Flatten()` if it reads an image, `nn.Linear(in, out)`, its activation |
+/// | conv | `nn.Conv2d(in, filters, kernel_size=(kh, kw), stride=s, padding=p)`, its activation |
+/// | maxpool, avgpool | `nn.MaxPool2d(kernel_size=(kh, kw), stride=s)`, `nn.AvgPool2d(...)` |
+/// | dropout | `nn.Dropout(p=rate)` |
+/// | batchnorm | `nn.BatchNorm1d(features)`, or `nn.BatchNorm2d(channels)` after an image |
+/// | layernorm | `nn.LayerNorm(n)`, or `nn.LayerNorm([c, h, w])` after an image |
 fn modules(layers: &'static [LayerShape]) -> Vec<Module> {
     let mut modules = Vec::with_capacity(2 * layers.len());
+    let mut push = |source: String, layer: Option<&'static LayerShape>| {
+        modules.push(Module { source, layer });
+    };
     for layer in layers {
+        let (input, output) = (layer.input, layer.output);
         match layer.kind {
             LayerKind::Dense { activation } => {
-                modules.push(Module {
-                    source: format!("nn.Linear({}, {})", layer.input.len(), layer.output.len()),
-                    layer: Some(layer),
-                });
-                modules.push(Module {
-                    source: activation.pytorch_module().to_owned(),
-                    layer: None,
-                });
+                if matches!(input, Shape::Image { .. }) {
+                    push("nn.Flatten()".to_owned(), None);
+                }
+                push(
+                    format!("nn.Linear({}, {})", input.len(), output.len()),
+                    Some(layer),
+                );
+                push(activation.pytorch_module().to_string(), None);
+            }
+            LayerKind::Conv {
+                filters,
+                kernel: [kh, kw],
+                stride,
+                pad,
+                activation,
+            } => {
+                push(
+                    format!(
+                        "nn.Conv2d({}, {filters}, kernel_size=({kh}, {kw}), stride={stride}, \
+                         padding={pad})",
+                        input.channels()
+                    ),
+                    Some(layer),
+                );
+                push(activation.pytorch_module().to_string(), None);
+            }
+            LayerKind::Pool {
+                kind,
+                window: [kh, kw],
+                stride,
+            } => {
+                let module = match kind {
+                    PoolKind::Max => "MaxPool2d",
+                    PoolKind::Average => "AvgPool2d",
+                };
+                push(
+                    format!("nn.{module}(kernel_size=({kh}, {kw}), stride={stride})"),
+                    None,
+                );
+            }
+            LayerKind::Dropout { rate } => push(format!("nn.Dropout(p={rate})"), None),
+            LayerKind::BatchNorm => {
+                let source = match input {
+                    Shape::Flat(n) => format!("nn.BatchNorm1d({n})"),
+                    Shape::Image { channels, .. } => format!("nn.BatchNorm2d({channels})"),
+                };
+                push(source, Some(layer));
+            }
+            LayerKind::LayerNorm => {
+                let source = match input {
+                    Shape::Flat(n) => format!("nn.LayerNorm({n})"),
+                    Shape::Image {
+                        channels,
+                        height,
+                        width,
+                    } => format!("nn.LayerNorm([{channels}, {height}, {width}])"),
+                };
+                push(source, Some(layer));
             }
         }
     }

@@ -7,8 +7,8 @@ use quote::quote;
 
 use crate::expand::rows::{self, Deltas};
 use crate::expand::{bounds, tokens::rt};
-use crate::model::{Layer, Network};
-use crate::prop::Input;
+use crate::model::{Act, Layer, Network};
+use crate::prop::{Input, LayerNames};
 
 /// `impl<L> GradientRows<L> for Name where (the training bounds) { fn gradient_rows(&self,
 /// loss, x, y, grads, workspace) -> f32 }`, over a non-empty batch.
@@ -17,6 +17,7 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
     let name = &net.name;
     let bounds = bounds::training(net);
     let (x_ty, y_ty) = (net.input.typenum(), net.output_layer().width().typenum());
+    let step = rows::next_mask_step(net);
     let take = rows::take_workspace(net);
     let split = rows::split_rows(net, Deltas::Kept);
     let forward = rows::forward_train(net);
@@ -45,6 +46,7 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
                 workspace: &mut #rt::Workspace<Self>,
             ) -> f32 {
                 let n = x.len();
+                #step
                 #take
                 #(#split)*
                 #(#forward)*
@@ -76,9 +78,51 @@ fn output_delta(net: &Network) -> TokenStream {
 /// One layer's step back: its delta from the gradient of its output (the output layer's came
 /// from the loss), then its weights' and biases' gradients and the gradient of what it read.
 fn backward_step(net: &Network, layer: &Layer) -> TokenStream {
+    if !layer.is_dense() {
+        return layer_backward(net, layer);
+    }
     let delta = (!layer.is_output()).then(|| activation_backward(layer));
     let params = parameters_backward(net, layer);
     quote!(#delta #params)
+}
+
+/// `Backward::<L>::backward_rows(&self.drop, a1, z2, a2, d2, c2, &mut grads.drop, Some(d1));`
+/// for the kinds besides dense: their parameters' gradients and `∂L/∂x` from `∂L/∂a`.
+fn layer_backward(net: &Network, layer: &Layer) -> TokenStream {
+    let rt = rt();
+    let (field, z, a, d, aux) = (&layer.field, layer.z(), layer.a(), layer.d(), layer.aux());
+    let from = layer.input_of(net);
+    let input = from.rows();
+    let decl = layer.declaration(LayerNames::Omitted);
+    let (dx, comment) = match from {
+        Input::Network(_) => (
+            quote!(None),
+            format!(
+                " {}: the gradient of `{decl}`'s parameters from ∂L/∂a{i} (no input gradient: \
+                 nothing consumes it)",
+                layer.label(),
+                i = layer.index
+            ),
+        ),
+        Input::Layer(prev) => {
+            let pd = prev.d();
+            (
+                quote!(Some(#pd)),
+                format!(
+                    " {}: ∂L/∂{} through `{decl}` from ∂L/∂a{i}, and its parameters' gradient",
+                    layer.label(),
+                    from.symbol(),
+                    i = layer.index
+                ),
+            )
+        }
+    };
+    quote! {
+        #[doc = #comment]
+        #rt::Backward::<L>::backward_rows(
+            &self.#field, #input, #z, #a, #d, #aux, &mut grads.#field, #dx,
+        );
+    }
 }
 
 /// `self.hidden.activation_backward::<L>(z1, a1, d1);`: δ = ∂L/∂a ⊙ f'(z), in place.
@@ -87,7 +131,7 @@ fn activation_backward(layer: &Layer) -> TokenStream {
     let comment = format!(
         " {}: δ{i} = ∂L/∂a{i} ⊙ {}'(z{i})",
         layer.label(),
-        layer.act().name(),
+        layer.act().map(Act::name).unwrap_or_default(),
         i = layer.index
     );
     quote! {

@@ -14,11 +14,11 @@ use crate::model::Network;
 /// `L: LossGradient<Sigmoid>, Tanh: Differentiable<L>`, each activation once.
 pub fn training(net: &Network) -> Vec<TokenStream> {
     let out = net.output_layer();
-    let span = out.act_span();
+    let span = out.act_span().unwrap_or(out.out.span);
     let (rt, act) = (rt_at(span), out.act_type());
     let mut bounds = vec![quote_spanned!(span=> L: #rt::LossGradient<#act>)];
     for (act, span) in net.hidden_activations() {
-        let (act, rt) = (act_type(act, span), rt_at(span));
+        let (act, rt) = (act_type(&act, span), rt_at(span));
         bounds.push(quote_spanned!(span=> #act: #rt::Differentiable<L>));
     }
     bounds
@@ -27,7 +27,7 @@ pub fn training(net: &Network) -> Vec<TokenStream> {
 /// The loss fits the output activation: `L: Loss<Sigmoid>`.
 pub fn evaluation(net: &Network) -> TokenStream {
     let out = net.output_layer();
-    let span = out.act_span();
+    let span = out.act_span().unwrap_or(out.out.span);
     let (rt, act) = (rt_at(span), out.act_type());
     quote_spanned!(span=> L: #rt::Loss<#act>)
 }

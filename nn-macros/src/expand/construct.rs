@@ -1,6 +1,6 @@
 //! The constructors: `new(seed)` with random weights and `zeros()`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use crate::expand::tokens::rt;
@@ -11,8 +11,9 @@ use crate::prop::LayerNames;
 pub fn new(net: &Network) -> TokenStream {
     let rt = rt();
     let fields = net.layers.iter().map(|layer| {
-        let (field, ty) = (&layer.field, layer_type(layer));
-        quote!(#field: #ty::random(&mut rng))
+        let field = &layer.field;
+        let value = constructor(layer, Start::Seeded);
+        quote!(#field: #value)
     });
     let doc = format!(
         " A `{}` network with weights drawn from `seed` (Xavier/Glorot uniform before \
@@ -33,8 +34,9 @@ pub fn new(net: &Network) -> TokenStream {
 /// `fn zeros() -> Self`.
 pub fn zeros(net: &Network) -> TokenStream {
     let fields = net.layers.iter().map(|layer| {
-        let (field, ty) = (&layer.field, layer_type(layer));
-        quote!(#field: #ty::zeros())
+        let field = &layer.field;
+        let value = constructor(layer, Start::Zeros);
+        quote!(#field: #value)
     });
     quote! {
         /// A network of this shape with every weight and bias zero: the starting value of a
@@ -45,11 +47,31 @@ pub fn zeros(net: &Network) -> TokenStream {
     }
 }
 
-/// The runtime type whose constructors build a layer, its type arguments inferred from the
-/// field: `Dense`.
-fn layer_type(layer: &Layer) -> TokenStream {
+/// Which constructor a layer is built with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// `new(seed)`: weights from the generator `rng`, the other kinds as PyTorch starts them.
+    Seeded,
+    /// `zeros()`: every value zero.
+    Zeros,
+}
+
+/// A layer's constructor call, its type arguments inferred from the field: `Dense::random(&mut
+/// rng)`, `Dropout::new(0.25)`, `BatchNorm::new()`, ...
+fn constructor(layer: &Layer, start: Start) -> TokenStream {
     let rt = rt();
-    match layer.kind {
-        LayerKind::Dense(_) => quote!(#rt::Dense),
+    let zeros = start == Start::Zeros;
+    match &layer.kind {
+        LayerKind::Dense(_) if zeros => quote!(#rt::Dense::zeros()),
+        LayerKind::Dense(_) => quote!(#rt::Dense::random(&mut rng)),
+        LayerKind::Dropout(rate) => {
+            let rate = Literal::f32_unsuffixed(rate.get());
+            quote!(#rt::Dropout::new(#rate))
+        }
+        LayerKind::BatchNorm if zeros => quote!(#rt::BatchNorm::zeros()),
+        LayerKind::BatchNorm => quote!(#rt::BatchNorm::new()),
+        LayerKind::LayerNorm if zeros => quote!(#rt::LayerNorm::zeros()),
+        LayerKind::LayerNorm => quote!(#rt::LayerNorm::new()),
+        LayerKind::Conv(_) | LayerKind::Pool(_) => quote!(()),
     }
 }

@@ -7,8 +7,8 @@ use quote::quote;
 
 use crate::expand::structs::activations_name;
 use crate::expand::tokens::{input_param, inputs_param, method, outputs_param, rt};
-use crate::model::{Layer, Network};
-use crate::prop::Input;
+use crate::model::{Act, Layer, Network};
+use crate::prop::{Input, LayerNames};
 
 /// `fn forward(&self, input: &[f32; IN]) -> [f32; OUT]`, on stack buffers (heap buffers for
 /// very wide hidden layers).
@@ -17,6 +17,22 @@ pub fn forward(net: &Network) -> TokenStream {
     let input = input_param(net);
     let out = net.output_layer();
     let (out_lit, out_a) = (out.width().lit(), out.a());
+    if !net.is_dense_only() {
+        let rt = rt();
+        return quote! {
+            /// The forward pass of one sample (inference: no dropout, running statistics), as a
+            /// batch of one in a workspace of its own. In a loop, use
+            /// [`forward_batch`](Self::forward_batch) with a workspace you keep.
+            pub fn #method(&self, #input) -> [f32; #out_lit] {
+                let mut workspace = #rt::Workspace::<Self>::new();
+                let mut out = [[0.0f32; #out_lit]];
+                match self.forward_batch(::core::slice::from_ref(input), &mut out, &mut workspace) {
+                    Ok(()) => out[0],
+                    Err(_) => unreachable!("one input row and one output row always match"),
+                }
+            }
+        };
+    }
     let steps = net.layers.iter().map(|layer| forward_step(net, layer));
     quote! {
         /// The forward pass of one sample: each layer's `f(W·a + b)` in turn.
@@ -38,7 +54,7 @@ fn forward_step(net: &Network, layer: &Layer) -> TokenStream {
     let comment = format!(
         " {}: {a} = {}(W{i}·{} + b{i})",
         layer.label(),
-        layer.act().name(),
+        layer.act().map(Act::name).unwrap_or_default(),
         from.symbol(),
         i = layer.index
     );
@@ -69,6 +85,35 @@ pub fn forward_all(net: &Network) -> TokenStream {
         let (field, w) = (&layer.field, layer.width().lit());
         quote!(#field: [0.0f32; #w])
     });
+    if !net.is_dense_only() {
+        let count = Literal::usize_unsuffixed(net.layers.len());
+        let out = net.output_layer();
+        let (out_field, out_lit) = (&out.field, out.width().lit());
+        let copies = net.hidden_layers().iter().enumerate().map(|(k, layer)| {
+            let (field, k, w) = (
+                &layer.field,
+                Literal::usize_unsuffixed(k),
+                layer.width().lit(),
+            );
+            quote! { all.#field.copy_from_slice(&layers[#k].a[..#w]); }
+        });
+        return quote! {
+            /// The forward pass of one sample (inference), returning every layer's output.
+            #[allow(clippy::large_stack_arrays)]
+            pub fn #method(&self, #input) -> #acts {
+                let mut workspace = #rt::Workspace::<Self>::new();
+                let mut out = [[0.0f32; #out_lit]];
+                if self.forward_batch(::core::slice::from_ref(input), &mut out, &mut workspace).is_err() {
+                    unreachable!("one input row and one output row always match");
+                }
+                let mut all = #acts { #(#init,)* };
+                let layers = workspace.layers::<#count>(1);
+                #(#copies)*
+                all.#out_field = out[0];
+                all
+            }
+        };
+    }
     let steps = net.layers.iter().map(|layer| {
         let field = &layer.field;
         let input = match layer.input_of(net) {
@@ -109,24 +154,37 @@ pub fn forward_batch(net: &Network) -> TokenStream {
     let count = Literal::usize_unsuffixed(net.layers.len());
     let steps = net.layers.iter().map(|layer| {
         let (field, input) = (&layer.field, layer.input_of(net).rows());
+        let (entry, a, ty) = (layer.entry(), layer.a(), layer.width().typenum());
         if layer.is_output() {
             quote! { self.#field.forward_rows(#input, #rt::rows_mut(outputs)); }
-        } else {
-            let (entry, a, ty) = (layer.entry(), layer.a(), layer.width().typenum());
+        } else if layer.is_dense() {
             quote! {
                 let (_, #a, _) = #entry.rows::<#ty>(n);
                 self.#field.forward_rows(#input, #a);
+            }
+        } else {
+            let aux = layer.aux();
+            let comment = format!(
+                " {}: `{}`",
+                layer.label(),
+                layer.declaration(LayerNames::Omitted)
+            );
+            quote! {
+                #[doc = #comment]
+                let (_, #a, _, #aux) = #entry.parts::<#ty>(n);
+                #rt::Layer::forward_rows(&self.#field, #input, #a, #aux);
             }
         }
     });
     quote! {
         /// The forward pass of a batch into `outputs` (one row per input), with the hidden
-        /// layers' outputs in `workspace`. Allocates nothing once the workspace has held a
-        /// batch this large.
+        /// layers' outputs in `workspace`; inference (no dropout, running statistics).
+        /// Allocates nothing once the workspace has held a batch this large.
         ///
         /// # Errors
         ///
         /// `Error::BatchMismatch` if `outputs` does not have one row per input.
+        #[allow(unused_doc_comments)]
         pub fn #method(
             &self,
             #inputs,

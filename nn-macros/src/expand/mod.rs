@@ -45,6 +45,23 @@ pub fn expand(networks: &[Network]) -> TokenStream {
     networks.iter().map(expand_network).collect()
 }
 
+/// For each activation that is a path to the user's type, a check that the type implements
+/// `nn::CustomActivation`, spanned at the path: the first error a user sees names that trait.
+fn custom_activation_checks(net: &Network) -> TokenStream {
+    net.custom_activations()
+        .into_iter()
+        .map(|(path, span)| {
+            let rt = tokens::rt_at(span);
+            quote::quote_spanned! {span=>
+                const _: () = {
+                    fn implements_custom_activation<T: #rt::CustomActivation>() {}
+                    let _ = implements_custom_activation::<#path>;
+                };
+            }
+        })
+        .collect()
+}
+
 /// The code of one network: its structs, its inherent impl, its trait impls.
 fn expand_network(net: &Network) -> TokenStream {
     let name = &net.name;
@@ -65,8 +82,10 @@ fn expand_network(net: &Network) -> TokenStream {
     let network_impl = traits::network_impl(net);
     let train_impl = traits::train_impl(net);
     let rows_impl = traits::rows_impl(net);
+    let custom = custom_activation_checks(net);
     quote! {
         #network_struct
+        #custom
         #activations_struct
 
         impl #name {

@@ -4,13 +4,26 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use crate::expand::tokens::rt;
 use crate::model::Network;
+use crate::prop::LayerNames;
 
 /// `let [l1, l2] = workspace.layers::<2>(n);`: one workspace entry per layer.
 pub fn take_workspace(net: &Network) -> TokenStream {
     let entries = net.layers.iter().map(|layer| layer.entry());
     let count = Literal::usize_unsuffixed(net.layers.len());
     quote! { let [#(#entries),*] = workspace.layers::<#count>(n); }
+}
+
+/// `workspace.next_step();` for a network with dropout: each gradient step draws fresh masks
+/// (the loss body reuses the latest step's).
+pub fn next_mask_step(net: &Network) -> Option<TokenStream> {
+    net.has_dropout().then(|| {
+        quote! {
+            /// A new training step: fresh dropout masks.
+            workspace.next_step();
+        }
+    })
 }
 
 /// Whether a body needs the delta rows (backprop does, the loss does not).
@@ -35,7 +48,12 @@ pub fn split_rows(net: &Network, deltas: Deltas) -> Vec<TokenStream> {
                 }
                 Deltas::Unused => quote!(_),
             };
-            quote! { let (#z, #a, #d) = #entry.rows::<#ty>(n); }
+            if layer.is_dense() {
+                quote! { let (#z, #a, #d) = #entry.rows::<#ty>(n); }
+            } else {
+                let aux = layer.aux();
+                quote! { let (#z, #a, #d, #aux) = #entry.parts::<#ty>(n); }
+            }
         })
         .collect()
 }
@@ -48,14 +66,29 @@ pub fn forward_train(net: &Network) -> Vec<TokenStream> {
         .map(|layer| {
             let (field, z, a) = (&layer.field, layer.z(), layer.a());
             let from = layer.input_of(net);
+            let input = from.rows();
+            let Some(act) = layer.act().filter(|_| layer.is_dense()) else {
+                let rt = rt();
+                let aux = layer.aux();
+                let comment = format!(
+                    " {}: a{i} = `{}`({}), training mode",
+                    layer.label(),
+                    layer.declaration(LayerNames::Omitted),
+                    from.symbol(),
+                    i = layer.index
+                );
+                return quote! {
+                    #[doc = #comment]
+                    #rt::Layer::forward_train(&self.#field, #input, #z, #a, #aux);
+                };
+            };
             let comment = format!(
                 " {}: z{i} = W{i}·{} + b{i}, a{i} = {}(z{i})",
                 layer.label(),
                 from.symbol(),
-                layer.act().name(),
+                act.name(),
                 i = layer.index
             );
-            let input = from.rows();
             quote! {
                 #[doc = #comment]
                 self.#field.forward_train(#input, #z, #a);

@@ -1,11 +1,11 @@
 //! The shape as constants: the inherent `INPUT`/`OUTPUT` and the `Network` trait's description
 //! of the layers.
 
-use proc_macro2::{Literal, Span, TokenStream};
+use nn_model::{PoolKind, Shape};
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
-use syn::Ident;
 
-use super::tokens::rt;
+use super::tokens::{act_kind, rt, shape_value};
 use crate::model::{Layer, LayerKind, Network};
 use crate::prop::LayerNames;
 
@@ -36,16 +36,55 @@ pub fn trait_consts(net: &Network) -> TokenStream {
     }
 }
 
-/// One layer's entry in `LAYERS`.
+/// One layer's entry in `LAYERS`: `LayerShape::dense(...)` for a flat dense layer (as it has
+/// always read), `LayerShape::new(name, kind, input, output)` for the rest.
 fn layer_shape(net: &Network, layer: &Layer) -> TokenStream {
     let rt = rt();
     let name = layer.field.to_string();
-    let inputs = Literal::usize_unsuffixed(layer.input_of(net).width().value);
-    match &layer.kind {
+    let usize_lit = Literal::usize_unsuffixed;
+    let kind = match &layer.kind {
         LayerKind::Dense(dense) => {
-            let outputs = Literal::usize_unsuffixed(dense.width.value);
-            let act = Ident::new(dense.act.type_name(), Span::call_site());
-            quote! { #rt::LayerShape::dense(#name, #inputs, #outputs, #rt::ActivationKind::#act) }
+            if let Shape::Flat(inputs) = layer.input {
+                let inputs = usize_lit(inputs);
+                let outputs = usize_lit(dense.width.value);
+                let act = act_kind(&dense.act);
+                let _ = net;
+                return quote! { #rt::LayerShape::dense(#name, #inputs, #outputs, #act) };
+            }
+            let act = act_kind(&dense.act);
+            quote!(#rt::LayerKind::Dense { activation: #act })
         }
-    }
+        LayerKind::Conv(conv) => {
+            let [f, kh, kw, s, p] = [
+                conv.filters,
+                conv.kernel[0],
+                conv.kernel[1],
+                conv.stride,
+                conv.pad,
+            ]
+            .map(usize_lit);
+            let act = act_kind(&conv.act);
+            quote! {
+                #rt::LayerKind::Conv {
+                    filters: #f, kernel: [#kh, #kw], stride: #s, pad: #p, activation: #act
+                }
+            }
+        }
+        LayerKind::Pool(pool) => {
+            let [kh, kw, s] = [pool.window[0], pool.window[1], pool.stride].map(usize_lit);
+            let kind = match pool.kind {
+                PoolKind::Max => quote!(#rt::PoolKind::Max),
+                PoolKind::Average => quote!(#rt::PoolKind::Average),
+            };
+            quote!(#rt::LayerKind::Pool { kind: #kind, window: [#kh, #kw], stride: #s })
+        }
+        LayerKind::Dropout(rate) => {
+            let bits = Literal::u32_unsuffixed(rate.bits());
+            quote!(#rt::LayerKind::Dropout { rate: #rt::Real::new(f32::from_bits(#bits)) })
+        }
+        LayerKind::BatchNorm => quote!(#rt::LayerKind::BatchNorm),
+        LayerKind::LayerNorm => quote!(#rt::LayerKind::LayerNorm),
+    };
+    let (input, output) = (shape_value(layer.input), shape_value(layer.output_shape));
+    quote! { #rt::LayerShape::new(#name, #kind, #input, #output) }
 }

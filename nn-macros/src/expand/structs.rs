@@ -1,11 +1,13 @@
 //! The network struct (one field per layer) and the struct of every layer's output.
 
-use proc_macro2::TokenStream;
+use nn_model::Shape;
+use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::expand::tokens::rt;
 use crate::model::{Layer, LayerKind, Network};
+use crate::prop::LayerNames;
 
 /// `struct Name { layer: Dense<In, Out, Act>, ... }`, with the user's attributes.
 pub fn network_struct(net: &Network) -> TokenStream {
@@ -29,29 +31,52 @@ pub fn network_struct(net: &Network) -> TokenStream {
     }
 }
 
-/// The type of a layer's field: `Dense<In, Out, Act>` with the typenum widths.
+/// The type of a layer's field: `Dense<In, Out, Act>` with the typenum widths,
+/// `Dropout<N>`, `BatchNorm<N, CHANNELS>`, `LayerNorm<N>`.
 fn field_type(net: &Network, layer: &Layer) -> TokenStream {
     let rt = rt();
+    let in_ty = layer.input_of(net).width().typenum();
+    let out_ty = layer.width().typenum();
     match &layer.kind {
-        LayerKind::Dense(dense) => {
-            let in_ty = layer.input_of(net).width().typenum();
-            let out_ty = dense.width.typenum();
+        LayerKind::Dense(_) => {
             let act = layer.act_type();
             quote!(#rt::Dense<#in_ty, #out_ty, #act>)
         }
+        LayerKind::Dropout(_) => quote!(#rt::Dropout<#out_ty>),
+        LayerKind::BatchNorm => {
+            let c = Literal::usize_unsuffixed(layer.input.channels());
+            quote!(#rt::BatchNorm<#out_ty, #c>)
+        }
+        LayerKind::LayerNorm => quote!(#rt::LayerNorm<#out_ty>),
+        LayerKind::Conv(_) | LayerKind::Pool(_) => quote!(()),
     }
 }
 
-/// " Layer 2: 3 inputs to 1 neuron, `sigmoid`."
+/// " Layer 2: 3 inputs to 1 neuron, `sigmoid`." for a dense layer; " Layer 1: `conv 6 5x5 pad 2
+/// relu`, 1x28x28 to 6x28x28." for the other kinds: the shapes the macro computed.
 fn field_doc(net: &Network, layer: &Layer) -> String {
-    let width = layer.width().value;
-    format!(
-        " Layer {}: {} inputs to {width} {}, `{}`.",
-        layer.index,
-        layer.input_of(net).width().value,
-        if width == 1 { "neuron" } else { "neurons" },
-        layer.act().name()
-    )
+    let (input, output) = (layer.input, layer.output_shape);
+    match &layer.kind {
+        LayerKind::Dense(dense) => {
+            let width = layer.width().value;
+            let inputs = match input {
+                Shape::Flat(n) => format!("{n} inputs"),
+                image => format!("{} inputs ({image}, flattened channel-major)", image.len()),
+            };
+            let _ = net;
+            format!(
+                " Layer {}: {inputs} to {width} {}, `{}`.",
+                layer.index,
+                if width == 1 { "neuron" } else { "neurons" },
+                dense.act.name()
+            )
+        }
+        _ => format!(
+            " Layer {}: `{}`, {input} to {output}.",
+            layer.index,
+            layer.declaration(LayerNames::Omitted)
+        ),
+    }
 }
 
 /// The name of the struct [`activations_struct`] writes: `XorActivations` for `Xor`.
@@ -68,11 +93,15 @@ pub fn activations_struct(net: &Network) -> TokenStream {
     );
     let fields = net.layers.iter().map(|layer| {
         let (field, w) = (&layer.field, layer.width().lit());
-        let doc = format!(
-            " The output of {}, `{}`.",
-            layer.label(),
-            layer.act().name()
-        );
+        let doc = match layer.act().filter(|_| layer.is_dense()) {
+            Some(act) => format!(" The output of {}, `{}`.", layer.label(), act.name()),
+            None => format!(
+                " The output of {}, `{}`: {}.",
+                layer.label(),
+                layer.declaration(LayerNames::Omitted),
+                layer.output_shape
+            ),
+        };
         quote! { #[doc = #doc] pub #field: [f32; #w] }
     });
     quote! {

@@ -9,6 +9,8 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
+use nn_model::{ActivationKind, Shape};
+
 use crate::model::{Act, Layer, Network, Width};
 use crate::prop::Input;
 
@@ -43,11 +45,59 @@ pub fn typenum(n: usize, span: Span) -> TokenStream {
     ty
 }
 
-/// The nn-core type of an activation, at `span` (where the user wrote it).
-pub fn act_type(act: Act, span: Span) -> TokenStream {
+/// The nn-core type of an activation, at `span` (where the user wrote it): `Sigmoid`,
+/// `LeakyRelu<BITS>` with the slope's `f32` bits, `Custom<my::Softsign>`.
+pub fn act_type(act: &Act, span: Span) -> TokenStream {
     let rt = rt_at(span);
-    let name = Ident::new(act.type_name(), span);
-    quote_spanned!(span=> #rt::#name)
+    match act {
+        Act::Builtin(ActivationKind::LeakyRelu { slope }) => {
+            let bits = Literal::u32_unsuffixed(slope.bits());
+            quote_spanned!(span=> #rt::LeakyRelu<#bits>)
+        }
+        Act::Builtin(kind) => {
+            let name = Ident::new(kind.type_name(), span);
+            quote_spanned!(span=> #rt::#name)
+        }
+        Act::Custom(path) => quote_spanned!(span=> #rt::Custom<#path>),
+    }
+}
+
+/// The `ActivationKind` value of an activation, for `LAYERS`: a custom one is known by the name
+/// its type gives itself.
+pub fn act_kind(act: &Act) -> TokenStream {
+    let rt = rt();
+    match act {
+        Act::Builtin(ActivationKind::LeakyRelu { slope }) => {
+            let bits = Literal::u32_unsuffixed(slope.bits());
+            quote!(#rt::ActivationKind::LeakyRelu { slope: #rt::Real::new(f32::from_bits(#bits)) })
+        }
+        Act::Builtin(kind) => {
+            let name = Ident::new(kind.type_name(), Span::call_site());
+            quote!(#rt::ActivationKind::#name)
+        }
+        Act::Custom(path) => quote! {
+            #rt::ActivationKind::Custom { name: <#path as #rt::CustomActivation>::NAME }
+        },
+    }
+}
+
+/// A shape as an `nn_model::Shape` value.
+pub fn shape_value(shape: Shape) -> TokenStream {
+    let rt = rt();
+    match shape {
+        Shape::Flat(n) => {
+            let n = Literal::usize_unsuffixed(n);
+            quote!(#rt::Shape::Flat(#n))
+        }
+        Shape::Image {
+            channels,
+            height,
+            width,
+        } => {
+            let [c, h, w] = [channels, height, width].map(Literal::usize_unsuffixed);
+            quote!(#rt::Shape::Image { channels: #c, height: #h, width: #w })
+        }
+    }
 }
 
 impl Width {
@@ -65,9 +115,18 @@ impl Width {
 }
 
 impl Layer {
-    /// The nn-core type of its activation, at the user's activation token.
+    /// The nn-core type of its activation, at the user's activation token (`Linear`, the
+    /// identity, for the kinds without one; the output layer, which asks, is always dense).
     pub fn act_type(&self) -> TokenStream {
-        act_type(self.act(), self.act_span())
+        match (self.act(), self.act_span()) {
+            (Some(act), Some(span)) => act_type(act, span),
+            _ => act_type(&Act::Builtin(ActivationKind::Linear), self.out.span),
+        }
+    }
+
+    /// `c2`: its `Aux` buffers in the workspace.
+    pub fn aux(&self) -> Ident {
+        format_ident!("c{}", self.index)
     }
 
     /// `a2`: its output (one sample's array, or a batch's rows).

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::expand::{bounds, shape, tokens::rt};
-use crate::model::Network;
+use crate::model::{LayerKind, Network};
 
 /// `impl Network for Name`.
 pub fn network_impl(net: &Network) -> TokenStream {
@@ -15,6 +15,19 @@ pub fn network_impl(net: &Network) -> TokenStream {
     let out = net.output_layer();
     let (in_lit, out_lit, out_act) = (net.input.lit(), out.width().lit(), out.act_type());
     let fields: Vec<_> = net.layers.iter().map(|layer| &layer.field).collect();
+    let norms: Vec<_> = net
+        .layers
+        .iter()
+        .filter(|l| matches!(l.kind, LayerKind::BatchNorm))
+        .map(|l| &l.field)
+        .collect();
+    let fold = (!norms.is_empty()).then(|| {
+        quote! {
+            fn fold_statistics(&mut self, step: &Self) {
+                #(self.#norms.fold_statistics(&step.#norms);)*
+            }
+        }
+    });
     quote! {
         impl #rt::Network for #name {
             #consts
@@ -27,12 +40,16 @@ pub fn network_impl(net: &Network) -> TokenStream {
             }
 
             fn parameters(&self) -> impl Iterator<Item = &[f32]> {
-                [#(self.#fields.parameters()),*].into_iter().flatten()
+                ::core::iter::empty::<&[f32]>()
+                    #(.chain(self.#fields.parameters()))*
             }
 
             fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
-                [#(self.#fields.parameters_mut()),*].into_iter().flatten()
+                ::core::iter::empty::<&mut [f32]>()
+                    #(.chain(self.#fields.parameters_mut()))*
             }
+
+            #fold
 
             fn forward(&self, input: &Self::Input) -> Self::Output {
                 Self::forward(self, input)

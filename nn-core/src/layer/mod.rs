@@ -1,0 +1,117 @@
+//! The layer kinds besides [`Dense`](crate::Dense): dropout, batch and layer normalisation (and
+//! the image layers, convolution and pooling), each in its own file with its forward, its
+//! backward and its parameters side by side.
+//!
+//! # How a layer kind is described, stored and called
+//!
+//! - **Described** once, in [`nn_model`](crate::model): a [`LayerKind`] variant holds the
+//!   hyper-parameters the declaration gives (`Conv { filters, kernel, stride, pad, activation }`,
+//!   `Pool { kind, window, stride }`, `Dropout { rate }`, `BatchNorm`, `LayerNorm`), and each
+//!   layer's [`LayerShape`] holds its input and output [`Shape`](crate::model::Shape) (`Flat(n)`,
+//!   or `Image { channels, height, width }` stored channel-major). The macro computes every
+//!   shape; [`LayerShape::tensors`] lists the trained tensors in `state_dict` order and
+//!   [`LayerShape::buffers`] the saved, untrained ones (batch normalisation's `running_mean`,
+//!   `running_var`, `num_batches_tracked`).
+//! - **Stored** in the network's struct as one field per layer: a type of this module whose
+//!   type arguments are typenum lengths of one sample's input and output (and, where the kind has
+//!   them, its activation and channel count), so a layer that does not fit its neighbours does
+//!   not compile.
+//! - **Buffered** by the [`Workspace`](crate::Workspace): for every layer `z`, `a` and `d` rows
+//!   of its output width, and the [`Aux`] buffers its kind needs, sized
+//!   from its `LayerShape` by [`Aux::lens`](crate::network::Aux::lens). A dropout layer keeps
+//!   its mask in `z`, a norm layer its normalised input `x̂`.
+//! - **Called** uniformly by the generated code through the two traits here: [`Layer`] (the
+//!   inference and the training forward pass) and [`Backward<L>`] (the chain rule), one call per
+//!   layer, in order and then in reverse. Dense layers keep their own calls (they fuse the
+//!   output delta with the loss).
+//!
+//! # Training and inference
+//!
+//! `forward`, `forward_batch` and [`Layer::forward_rows`] are inference: `&self`, no mask, the
+//! running statistics. The gradient and loss paths are training: [`Layer::forward_train`] masks
+//! with bits drawn from a generator seeded by [`Aux::seed`](crate::network::Aux::seed) (which the
+//! workspace derives from its seed, the step and the layer, see [`Workspace`](crate::Workspace))
+//! and normalises with the batch's own statistics. The network stays `&self` in training too:
+//! batch normalisation's backward writes the batch's mean and unbiased variance into the
+//! gradient's running-statistics slots, and the optimizer's step folds them into the network
+//! with PyTorch's momentum 0.1 ([`Network::fold_statistics`](crate::Network::fold_statistics)),
+//! so running statistics change only in training steps.
+
+mod batch_norm;
+mod dropout;
+mod layer_norm;
+
+pub use batch_norm::BatchNorm;
+pub use dropout::Dropout;
+pub use layer_norm::LayerNorm;
+
+use generic_array::{ArrayLength, GenericArray};
+
+use crate::model::{LayerKind, LayerShape};
+use crate::network::Aux;
+
+/// A layer's forward passes over a batch, one row a sample.
+pub trait Layer {
+    /// One sample's input length.
+    type In: ArrayLength;
+    /// One sample's output length.
+    type Out: ArrayLength;
+
+    /// Inference: writes the first `x.len()` rows of `out`.
+    fn forward_rows(
+        &self,
+        x: &[GenericArray<f32, Self::In>],
+        out: &mut [GenericArray<f32, Self::Out>],
+        aux: &mut Aux,
+    );
+
+    /// Training: writes the first `x.len()` rows of `a`, and keeps in `z` and `aux` what
+    /// [`Backward::backward_rows`] needs.
+    fn forward_train(
+        &self,
+        x: &[GenericArray<f32, Self::In>],
+        z: &mut [GenericArray<f32, Self::Out>],
+        a: &mut [GenericArray<f32, Self::Out>],
+        aux: &mut Aux,
+    );
+}
+
+/// A layer's chain rule, for training with the loss `L` (which only matters to the activations
+/// a layer applies, as for [`Differentiable<L>`](crate::Differentiable)).
+pub trait Backward<L>: Layer + Sized {
+    /// From the layer's input `x`, what [`Layer::forward_train`] kept (`z`, `a`, `aux`) and
+    /// `delta = ∂L/∂a` (which it may overwrite), writes the gradient of the layer's parameters
+    /// into `grad` (overwriting it) and, if asked, `∂L/∂x` into `dx`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_rows(
+        &self,
+        x: &[GenericArray<f32, Self::In>],
+        z: &[GenericArray<f32, Self::Out>],
+        a: &[GenericArray<f32, Self::Out>],
+        delta: &mut [GenericArray<f32, Self::Out>],
+        aux: &Aux,
+        grad: &mut Self,
+        dx: Option<&mut [GenericArray<f32, Self::In>]>,
+    );
+}
+
+/// The scratch a layer's kernel needs for `batch` samples (a convolution's; none elsewhere).
+pub fn scratch_len(layer: &LayerShape, batch: usize) -> usize {
+    match layer.kind {
+        LayerKind::Conv { .. } => {
+            let _ = batch;
+            0
+        }
+        _ => 0,
+    }
+}
+
+/// A zeroed heap slice of `len` values.
+fn zeroed(len: usize) -> Box<[f32]> {
+    vec![0.0; len].into_boxed_slice()
+}
+
+/// A heap slice of `len` copies of `value`.
+fn filled(len: usize, value: f32) -> Box<[f32]> {
+    vec![value; len].into_boxed_slice()
+}
