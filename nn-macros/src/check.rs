@@ -69,6 +69,7 @@ impl Drop for Ctxt {
 /// found in the others (so that a mistake in one network does not take its siblings down).
 pub fn check(inv: Invocation) -> (Vec<Network>, syn::Result<()>) {
     let cx = Ctxt::new();
+    check_not_empty(&cx, &inv);
     for e in inv.errors {
         cx.syn_error(e);
     }
@@ -85,6 +86,18 @@ pub fn check(inv: Invocation) -> (Vec<Network>, syn::Result<()>) {
         })
         .collect();
     (networks, cx.check())
+}
+
+/// An invocation declares at least one network: `network! {}` is a mistake, not a no-op.
+fn check_not_empty(cx: &Ctxt, inv: &Invocation) {
+    if inv.networks.is_empty() && inv.errors.is_empty() {
+        // An empty invocation has no token of its own; the macro call is the only place.
+        cx.error_at(
+            Span::call_site(),
+            "declare at least one network in `network!`, as in \
+             `nn::network! { struct Digits: 784 -> 16 sigmoid -> 10 softmax; }`",
+        );
+    }
 }
 
 /// No two networks of one invocation share a name: the second is reported at its name, with
@@ -196,8 +209,20 @@ fn count(cx: &Ctxt) -> usize {
     cx.errors.borrow().as_ref().map_or(0, Vec::len)
 }
 
-/// A width is a plain decimal number without a suffix that fits in `usize`.
+/// A width is a plain decimal number without a sign or a suffix that fits in `usize`.
 fn width_value(cx: &Ctxt, lit: &LitInt) -> Option<Width> {
+    if lit.base10_digits().starts_with('-') {
+        // syn reads `-3` as one literal spanned at the `-`.
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "a width is a positive number, the count of neurons or inputs: `{lit}` is \
+                 negative; write `{}`",
+                lit.base10_digits().trim_start_matches('-')
+            ),
+        );
+        return None;
+    }
     if !lit.suffix().is_empty() {
         cx.error_spanned_by(
             lit,
@@ -480,6 +505,23 @@ mod tests {
         let names: Vec<String> = nets.iter().map(|n| n.name.to_string()).collect();
         assert_eq!(names, ["Net", "Other"]);
         assert_eq!(nets[0].input.value, 2, "the first `Net` is the one built");
+    }
+
+    #[test]
+    fn an_empty_invocation_is_an_error() {
+        let e = errors(quote! {});
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("declare at least one network"), "{}", e[0]);
+    }
+
+    #[test]
+    fn a_negative_width_says_so() {
+        let e = errors(quote! { struct X: -2 -> 3 relu -> -3 relu; });
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("a width is a positive number"), "{}", e[0]);
+        assert!(e[0].contains("`-2` is negative; write `2`"), "{}", e[0]);
+        assert!(e[1].contains("`-3` is negative"), "{}", e[1]);
+        assert!(!e[1].contains("too large"), "{}", e[1]);
     }
 
     #[test]
