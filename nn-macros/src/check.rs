@@ -494,7 +494,11 @@ mod tests {
             struct Other: 2 -> 1 relu;
             struct Net: 4 -> 1 relu;
         }));
-        let e: Vec<String> = errors.unwrap_err().into_iter().map(|e| e.to_string()).collect();
+        let e: Vec<String> = errors
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].starts_with("`Net` is declared twice"), "{}", e[0]);
         assert!(
