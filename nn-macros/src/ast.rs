@@ -4,7 +4,7 @@
 //! invocation := network*
 //! network    := attribute* visibility `struct` Ident `:` input activation? layer+ `;`
 //! input      := WIDTH | CxHxW                        `784`, or `1x28x28` (channels x height x width)
-//! layer      := `->` (Ident `:`)? body
+//! layer      := `->` (Ident `:`)? body              (the name is not a keyword)
 //! body       := WIDTH activation?                    dense: `16 sigmoid`
 //!             | `conv` FILTERS KERNEL option* activation?   `conv 6 5x5 pad 2 relu`
 //!             | `maxpool` KERNEL (`stride` S)?       `maxpool 2x2`
@@ -26,6 +26,7 @@
 //! helpful message, together with every other problem, instead of as a parse error.
 
 use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Ident, Lit, LitInt, Path, Token, Visibility};
 
@@ -288,7 +289,9 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
         };
         return Err(input.error(msg));
     }
-    input.parse::<Token![->]>()?;
+    let arrow: Token![->] = input.parse()?;
+    check_layer_follows(input, &arrow, net, index)?;
+    check_name_is_not_keyword(input)?;
     let name = if input.peek(Ident) && input.peek2(Token![:]) {
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
@@ -330,9 +333,7 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
         return Ok(LayerDecl { name, body });
     }
     if !input.peek(LitInt) {
-        let msg = if input.is_empty() {
-            format!("expected layer {index}'s width after `->`, as in `-> 10 softmax`")
-        } else if input.peek(Token![->]) {
+        let msg = if input.peek(Token![->]) {
             format!(
                 "expected layer {index}'s width between the two arrows, as in `-> 16 sigmoid ->`"
             )
@@ -450,6 +451,51 @@ fn parse_activation(input: ParseStream) -> syn::Result<Option<ActDecl>> {
         None
     };
     Ok(Some(ActDecl { path, arg }))
+}
+
+/// A `->` is followed by a layer: a trailing arrow is reported at the arrow itself (the end of
+/// the declaration has no token of its own to point at).
+fn check_layer_follows(
+    input: ParseStream,
+    arrow: &Token![->],
+    net: &Ident,
+    index: usize,
+) -> syn::Result<()> {
+    if input.is_empty() {
+        return Err(syn::Error::new_spanned(
+            arrow,
+            format!(
+                "a layer is missing after this `->`: layer {index} of `{net}` needs a width and \
+                 an activation, as in `-> 10 softmax`, or remove the arrow"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A layer's name is an identifier, not a Rust keyword such as `type` or `self` (it becomes a
+/// struct field), and not `_`.
+fn check_name_is_not_keyword(input: ParseStream) -> syn::Result<()> {
+    // `Ident` does not parse keywords, so they would read as a missing width; the cursor sees
+    // every identifier-like token.
+    let Some((word, rest)) = input.cursor().ident() else {
+        return Ok(());
+    };
+    let followed_by_colon = rest.punct().is_some_and(|(p, _)| p.as_char() == ':');
+    if !followed_by_colon || syn::parse2::<Ident>(word.to_token_stream()).is_ok() {
+        return Ok(());
+    }
+    let msg = if word == "_" {
+        "`_` cannot name a layer: a layer's name becomes a struct field; choose a name, as in \
+         `hidden: 16 relu`, or leave the layer unnamed"
+            .to_string()
+    } else {
+        format!(
+            "a keyword cannot name a layer: `{word}` is a Rust keyword, and a layer's name \
+             becomes a struct field; choose another name, as in `hidden: 16 relu`"
+        )
+    };
+    Err(syn::Error::new(word.span(), msg))
 }
 
 #[cfg(test)]
@@ -599,5 +645,42 @@ mod tests {
         );
         assert!(msgs[2].contains("between the two arrows"), "{}", msgs[2]);
         assert!(msgs[3].contains("has no layers"), "{}", msgs[3]);
+    }
+
+    fn messages(tokens: TokenStream) -> Vec<String> {
+        parse_invocation(tokens)
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn keywords_cannot_name_layers() {
+        for word in ["type", "self", "fn", "struct"] {
+            let kw = proc_macro2::Ident::new(word, proc_macro2::Span::call_site());
+            let msgs = messages(quote! { struct N: 2 -> #kw: 3 relu -> 1 sigmoid; });
+            assert_eq!(msgs.len(), 1, "{msgs:?}");
+            assert!(
+                msgs[0].contains(&format!("a keyword cannot name a layer: `{word}`")),
+                "{}",
+                msgs[0]
+            );
+        }
+        let msgs = messages(quote! { struct N: 2 -> _: 3 relu; });
+        assert!(msgs[0].contains("`_` cannot name a layer"), "{msgs:?}");
+        let ok = parse_invocation(quote! { struct N: 2 -> r#type: 3 relu; });
+        assert!(ok.errors.is_empty());
+    }
+
+    #[test]
+    fn a_trailing_arrow_is_reported_at_the_arrow() {
+        let msgs = messages(quote! { struct N: 2 -> 3 relu ->; });
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(
+            msgs[0].contains("a layer is missing after this `->`: layer 2 of `N`"),
+            "{}",
+            msgs[0]
+        );
     }
 }
