@@ -41,6 +41,38 @@ nn::network! {
     struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
     struct Mlp: 784 -> 128 gelu -> batchnorm -> dropout 0.25 -> 64 leaky_relu -> layernorm
         -> 10 softmax;
+    struct LeNet: 1x28x28 -> conv 6 5x5 pad 2 relu -> maxpool 2x2 -> conv 16 5x5 relu
+        -> maxpool 2x2 -> dropout 0.25 -> 120 relu -> 84 relu -> 10 softmax;
+}
+
+#[test]
+fn a_lenet_training_step_allocates_nothing() {
+    let mut net = LeNet::new(1);
+    let mut grads = LeNet::zeros();
+    let mut opt = Momentum::new(0.01, 0.9);
+    let mut ws = nn::Workspace::with_capacity(8);
+    let xs = vec![[0.25f32; 784]; 8];
+    let mut ys = vec![[0.0f32; 10]; 8];
+    for (i, y) in ys.iter_mut().enumerate() {
+        y[i % 10] = 1.0;
+    }
+    let mut out = vec![[0.0f32; 10]; 8];
+
+    let before = allocations();
+    for _ in 0..3 {
+        net.gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut ws)
+            .unwrap();
+        opt.step(&mut net, &grads);
+        net.gradient(CrossEntropy, &xs[0], &ys[0], &mut grads, &mut ws);
+        opt.step(&mut net, &grads);
+        net.forward_batch(&xs, &mut out, &mut ws).unwrap();
+        assert!(out[0][0].is_finite());
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in LeNet's training steps"
+    );
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`,
 //!   `leaky_relu`, `gelu`, `silu`, each a zero-sized type with its function and derivative, and
 //!   [`CustomActivation`] for one of your own.
-//! - [`layer`]: the other layer kinds, [`Dropout`], [`BatchNorm`], [`LayerNorm`], with the
+//! - [`layer`]: the other layer kinds, [`Conv`], [`MaxPool`], [`AvgPool`], [`Dropout`],
+//!   [`BatchNorm`], [`LayerNorm`], with the
 //!   design they share (how a kind is described, buffered and called; training and inference).
 //! - [`loss`]: mean squared error, cross-entropy on softmax, binary cross-entropy on sigmoid.
 //! - [`math`]: the scalar functions behind them, [`math::logistic`] and [`math::softplus`].
@@ -79,7 +80,7 @@ pub use activation::{
 pub use dense::Dense;
 pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
-pub use layer::{BatchNorm, Dropout, LayerNorm};
+pub use layer::{AvgPool, BatchNorm, Conv, Dropout, LayerNorm, MaxPool};
 pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
 #[allow(deprecated)]

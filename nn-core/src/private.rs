@@ -9,7 +9,7 @@ pub use crate::activation::{
 };
 pub use crate::dense::Dense;
 pub use crate::error::Error;
-pub use crate::layer::{Backward, BatchNorm, Dropout, Layer, LayerNorm};
+pub use crate::layer::{AvgPool, Backward, BatchNorm, Conv, Dropout, Layer, LayerNorm, MaxPool};
 pub use crate::loss::{Loss, LossGradient};
 pub use crate::model::{ActivationKind, LayerKind, LayerShape, PoolKind, Real, Shape};
 pub use crate::network::{

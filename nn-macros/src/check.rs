@@ -494,22 +494,18 @@ fn number(cx: &Ctxt, lit: &LitInt, digits: &str) -> Option<usize> {
     }
 }
 
-/// The parts of `AxBxC` (Rust reads `1x28x28` as the literal `1` with the suffix `x28x28`).
-fn split_x(lit: &LitInt) -> Option<Vec<&str>> {
-    let suffix = lit.suffix();
-    let mut parts = vec![lit.base10_digits()];
-    for part in suffix.strip_prefix('x')?.split('x') {
-        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        parts.push(part);
-    }
-    Some(parts)
+/// The parts of `AxBxC` as written (Rust reads `1x28x28` as the literal `1` with the suffix
+/// `x28x28`, and `0x3` as a hexadecimal 3, so the literal's text is split, not its value).
+fn split_x(lit: &LitInt) -> Option<Vec<String>> {
+    let text = lit.to_string();
+    let parts: Vec<String> = text.split('x').map(str::to_owned).collect();
+    let decimal = |p: &String| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    (parts.len() > 1 && parts.iter().all(decimal)).then_some(parts)
 }
 
 /// The input is a width (`784`) or channels x height x width (`1x28x28`).
 fn input_shape(cx: &Ctxt, lit: &LitInt) -> Option<(Width, Shape)> {
-    if lit.suffix().is_empty() {
+    if lit.suffix().is_empty() && !lit.to_string().contains('x') {
         return width_value(cx, lit).map(|w| {
             let shape = Shape::Flat(w.value);
             (w, shape)
@@ -527,7 +523,7 @@ fn input_shape(cx: &Ctxt, lit: &LitInt) -> Option<(Width, Shape)> {
         );
         return None;
     };
-    let [c, h, w] = [0, 1, 2].map(|i| number(cx, lit, parts[i]));
+    let [c, h, w] = [0, 1, 2].map(|i| number(cx, lit, &parts[i]));
     let shape = Shape::Image {
         channels: c?,
         height: h?,
@@ -551,8 +547,11 @@ fn input_shape(cx: &Ctxt, lit: &LitInt) -> Option<(Width, Shape)> {
 
 /// A kernel or window size is `K` (square) or `KhxKw`, each at least 1.
 fn dims(cx: &Ctxt, lit: &LitInt, what: &str) -> Option<[usize; 2]> {
-    let parts = if lit.suffix().is_empty() {
-        Some(vec![lit.base10_digits(), lit.base10_digits()])
+    let parts = if lit.suffix().is_empty() && !lit.to_string().contains('x') {
+        Some(vec![
+            lit.base10_digits().to_owned(),
+            lit.base10_digits().to_owned(),
+        ])
     } else {
         split_x(lit).filter(|p| p.len() == 2)
     };
@@ -563,7 +562,7 @@ fn dims(cx: &Ctxt, lit: &LitInt, what: &str) -> Option<[usize; 2]> {
         );
         return None;
     };
-    let [h, w] = [0, 1].map(|i| number(cx, lit, parts[i]));
+    let [h, w] = [0, 1].map(|i| number(cx, lit, &parts[i]));
     let (h, w) = (h?, w?);
     if h == 0 || w == 0 {
         cx.error_spanned_by(
@@ -939,6 +938,47 @@ mod tests {
         assert!(e[0].contains("`-2` is negative; write `2`"), "{}", e[0]);
         assert!(e[1].contains("`-3` is negative"), "{}", e[1]);
         assert!(!e[1].contains("too large"), "{}", e[1]);
+    }
+
+    #[test]
+    fn image_layers_that_do_not_fit_say_so_in_numbers() {
+        let e = errors(quote! {
+            struct A: 1x12x12 -> conv 6 5x5 relu -> maxpool 2x2 -> conv 16 5x5 relu -> 1 relu;
+            struct B: 784 -> maxpool 2x2 -> 1 relu;
+            struct C: 1x2x2 -> conv 1 5x5 pad 1 relu -> 1 relu;
+            struct D: 1x8x8 -> conv 0 3 relu -> conv 2 0x3 relu -> maxpool 2 stride 0 -> 1 relu;
+            struct E: 1x8u8 -> dropout 1 -> dropout 0.5 -> 2 relu;
+        });
+        assert_eq!(e.len(), 8, "{e:#?}");
+        assert!(e[0].contains("layer 3 `conv 16 5x5` of `A` needs an input of at least 5x5, but layer 2 gives 6x4x4"), "{}", e[0]);
+        assert!(e[1].contains("layer 1 `maxpool 2x2` of `B` reads an image (channels x height x width), but the input is 784 flat values"), "{}", e[1]);
+        assert!(e[2].contains("needs an input of at least 5x5, but the input is 1x2x2 (4x4 with its padding of 1)"), "{}", e[2]);
+        assert!(
+            e[3].contains("layer 1 `conv 0 3` of `D` has no filters"),
+            "{}",
+            e[3]
+        );
+        assert!(
+            e[4].contains("a kernel of `0x3` covers nothing"),
+            "{}",
+            e[4]
+        );
+        assert!(e[5].contains("a stride of 0 never moves"), "{}", e[5]);
+        assert!(
+            e[6].contains("write `1` or `1x28x28` instead of `1x8u8`"),
+            "{}",
+            e[6]
+        );
+        assert!(
+            e[7].contains("`dropout 1` must be at least 0 and below 1"),
+            "{}",
+            e[7]
+        );
+        let o = errors(quote! { struct F: 4 -> 3 relu -> dropout 0.1; });
+        assert!(
+            o[0].contains("the output layer of `F` is `dropout 0.1`"),
+            "{o:?}"
+        );
     }
 
     #[test]

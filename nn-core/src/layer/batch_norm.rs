@@ -226,7 +226,7 @@ impl<N: ArrayLength, const C: usize, L> Backward<L> for BatchNorm<N, C> {
         z: &[GenericArray<f32, N>],
         _a: &[GenericArray<f32, N>],
         delta: &mut [GenericArray<f32, N>],
-        aux: &Aux,
+        aux: &mut Aux,
         grad: &mut Self,
         dx: Option<&mut [GenericArray<f32, N>]>,
     ) {

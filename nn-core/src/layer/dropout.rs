@@ -127,7 +127,7 @@ impl<N: ArrayLength, L> Backward<L> for Dropout<N> {
         z: &[GenericArray<f32, N>],
         _a: &[GenericArray<f32, N>],
         delta: &mut [GenericArray<f32, N>],
-        _aux: &Aux,
+        _aux: &mut Aux,
         _grad: &mut Self,
         dx: Option<&mut [GenericArray<f32, N>]>,
     ) {
@@ -208,7 +208,7 @@ mod tests {
             &z,
             &a,
             &mut delta,
-            &aux,
+            &mut aux,
             &mut g,
             Some(&mut dx),
         );

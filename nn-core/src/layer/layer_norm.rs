@@ -138,7 +138,7 @@ impl<N: ArrayLength, L> Backward<L> for LayerNorm<N> {
         z: &[GenericArray<f32, N>],
         _a: &[GenericArray<f32, N>],
         delta: &mut [GenericArray<f32, N>],
-        aux: &Aux,
+        aux: &mut Aux,
         grad: &mut Self,
         dx: Option<&mut [GenericArray<f32, N>]>,
     ) {

@@ -1,5 +1,5 @@
-//! The layer kinds besides [`Dense`](crate::Dense): dropout, batch and layer normalisation (and
-//! the image layers, convolution and pooling), each in its own file with its forward, its
+//! The layer kinds besides [`Dense`](crate::Dense): convolution, pooling, dropout, batch and layer
+//! normalisation, each in its own file with its forward, its
 //! backward and its parameters side by side.
 //!
 //! # How a layer kind is described, stored and called
@@ -7,7 +7,7 @@
 //! - **Described** once, in [`nn_model`](crate::model): a [`LayerKind`] variant holds the
 //!   hyper-parameters the declaration gives (`Conv { filters, kernel, stride, pad, activation }`,
 //!   `Pool { kind, window, stride }`, `Dropout { rate }`, `BatchNorm`, `LayerNorm`), and each
-//!   layer's [`LayerShape`] holds its input and output [`Shape`](crate::model::Shape) (`Flat(n)`,
+//!   layer's [`LayerShape`] holds its input and output [`Shape`] (`Flat(n)`,
 //!   or `Image { channels, height, width }` stored channel-major). The macro computes every
 //!   shape; [`LayerShape::tensors`] lists the trained tensors in `state_dict` order and
 //!   [`LayerShape::buffers`] the saved, untrained ones (batch normalisation's `running_mean`,
@@ -38,16 +38,28 @@
 //! so running statistics change only in training steps.
 
 mod batch_norm;
+mod conv;
 mod dropout;
 mod layer_norm;
+mod pool;
+pub mod reference;
 
 pub use batch_norm::BatchNorm;
+pub use conv::Conv;
 pub use dropout::Dropout;
 pub use layer_norm::LayerNorm;
+pub use pool::{AvgPool, MaxPool};
+
+/// The convolution and pooling kernels the layers call: the scalar [`reference`] ones until
+/// `nn::kernel::conv` and `nn::kernel::pool` (same types, same signatures) take their place.
+mod kernels {
+    pub use super::reference as conv;
+    pub use super::reference as pool;
+}
 
 use generic_array::{ArrayLength, GenericArray};
 
-use crate::model::{LayerKind, LayerShape};
+use crate::model::{LayerKind, LayerShape, Shape};
 use crate::network::Aux;
 
 /// A layer's forward passes over a batch, one row a sample.
@@ -89,21 +101,47 @@ pub trait Backward<L>: Layer + Sized {
         z: &[GenericArray<f32, Self::Out>],
         a: &[GenericArray<f32, Self::Out>],
         delta: &mut [GenericArray<f32, Self::Out>],
-        aux: &Aux,
+        aux: &mut Aux,
         grad: &mut Self,
         dx: Option<&mut [GenericArray<f32, Self::In>]>,
     );
 }
 
+/// The geometry of a convolution layer, from its description.
+pub fn conv_geometry(layer: &LayerShape) -> Option<kernels::conv::Conv2d> {
+    let LayerKind::Conv {
+        filters,
+        kernel: [kernel_height, kernel_width],
+        stride,
+        pad,
+        ..
+    } = layer.kind
+    else {
+        return None;
+    };
+    let Shape::Image {
+        channels,
+        height,
+        width,
+    } = layer.input
+    else {
+        return None;
+    };
+    Some(kernels::conv::Conv2d {
+        in_channels: channels,
+        in_height: height,
+        in_width: width,
+        out_channels: filters,
+        kernel_height,
+        kernel_width,
+        stride,
+        pad,
+    })
+}
+
 /// The scratch a layer's kernel needs for `batch` samples (a convolution's; none elsewhere).
 pub fn scratch_len(layer: &LayerShape, batch: usize) -> usize {
-    match layer.kind {
-        LayerKind::Conv { .. } => {
-            let _ = batch;
-            0
-        }
-        _ => 0,
-    }
+    conv_geometry(layer).map_or(0, |g| g.scratch_len(batch))
 }
 
 /// A zeroed heap slice of `len` values.

@@ -1,5 +1,6 @@
 //! The constructors: `new(seed)` with random weights and `zeros()`.
 
+use nn_model::PoolKind;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
@@ -72,6 +73,11 @@ fn constructor(layer: &Layer, start: Start) -> TokenStream {
         LayerKind::BatchNorm => quote!(#rt::BatchNorm::new()),
         LayerKind::LayerNorm if zeros => quote!(#rt::LayerNorm::zeros()),
         LayerKind::LayerNorm => quote!(#rt::LayerNorm::new()),
-        LayerKind::Conv(_) | LayerKind::Pool(_) => quote!(()),
+        LayerKind::Conv(_) if zeros => quote!(#rt::Conv::zeros()),
+        LayerKind::Conv(_) => quote!(#rt::Conv::random(&mut rng)),
+        LayerKind::Pool(pool) => match pool.kind {
+            PoolKind::Max => quote!(#rt::MaxPool::new()),
+            PoolKind::Average => quote!(#rt::AvgPool::new()),
+        },
     }
 }

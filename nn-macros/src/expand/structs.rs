@@ -1,6 +1,6 @@
 //! The network struct (one field per layer) and the struct of every layer's output.
 
-use nn_model::Shape;
+use nn_model::{PoolKind, Shape};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
@@ -48,8 +48,47 @@ fn field_type(net: &Network, layer: &Layer) -> TokenStream {
             quote!(#rt::BatchNorm<#out_ty, #c>)
         }
         LayerKind::LayerNorm => quote!(#rt::LayerNorm<#out_ty>),
-        LayerKind::Conv(_) | LayerKind::Pool(_) => quote!(()),
+        LayerKind::Conv(conv) => {
+            let act = layer.act_type();
+            let (c, h, w) = image(layer.input);
+            let [f, kh, kw, st, p] = [
+                conv.filters,
+                conv.kernel[0],
+                conv.kernel[1],
+                conv.stride,
+                conv.pad,
+            ]
+            .map(Literal::usize_unsuffixed);
+            quote!(#rt::Conv<#in_ty, #out_ty, #act, #c, #h, #w, #f, #kh, #kw, #st, #p>)
+        }
+        LayerKind::Pool(pool) => {
+            let (c, h, w) = image(layer.input);
+            let [kh, kw, st] =
+                [pool.window[0], pool.window[1], pool.stride].map(Literal::usize_unsuffixed);
+            let ty = match pool.kind {
+                PoolKind::Max => quote!(#rt::MaxPool),
+                PoolKind::Average => quote!(#rt::AvgPool),
+            };
+            quote!(#ty<#in_ty, #out_ty, #c, #h, #w, #kh, #kw, #st>)
+        }
     }
+}
+
+/// An image's channels, height and width as literals (a checked image layer reads an image).
+fn image(shape: Shape) -> (Literal, Literal, Literal) {
+    let (c, h, w) = match shape {
+        Shape::Image {
+            channels,
+            height,
+            width,
+        } => (channels, height, width),
+        Shape::Flat(n) => (1, 1, n),
+    };
+    (
+        Literal::usize_unsuffixed(c),
+        Literal::usize_unsuffixed(h),
+        Literal::usize_unsuffixed(w),
+    )
 }
 
 /// " Layer 2: 3 inputs to 1 neuron, `sigmoid`." for a dense layer; " Layer 1: `conv 6 5x5 pad 2

@@ -1,0 +1,398 @@
+//! A convolutional network, LeNet, learns to read handwritten digits: the issue's declaration
+//! of two convolutions with max pooling, dropout, and three dense layers.
+//!
+//! ```text
+//! cargo run --release --example cnn
+//! cargo run --release --example cnn -- --epochs 5 --learning-rate 0.002 --batch-size 64
+//! NN_MNIST_DIR=~/mnist cargo run --release --example cnn   # the full 60,000 / 10,000 files
+//! ```
+//!
+//! Trains with cross-entropy and Adam on the 8,000 training digits shipped in `data/mnist`,
+//! reports the accuracy on the 1,000 test digits after every epoch, writes the loss and
+//! accuracy curves to `out/cnn-curves.svg` and the trained weights to `out/cnn.safetensors`
+//! (in the layout of the equivalent `torch.nn.Sequential`), and shows a few test digits with
+//! what the network read. The images go in as IDX stores them, 784 values row by row: one
+//! channel of 28×28, channel-major, as `forward(&[f32; 784])` takes them.
+
+use std::error::Error;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use nn::data::Mnist;
+use nn::{Adam, CrossEntropy, Progress, Samples, Trainer};
+
+nn::network! {
+    /// LeNet-style digit classifier on 28x28 greyscale images.
+    pub struct Digits: 1x28x28
+        -> conv 6 5x5 pad 2 relu       // 6 filters of 5x5, stride 1: 6x28x28
+        -> maxpool 2x2                 // 6x14x14 (stride defaults to the window)
+        -> conv 16 5x5 relu            // 16x10x10
+        -> maxpool 2x2                 // 16x5x5
+        -> dropout 0.25
+        -> 120 relu                    // a dense layer flattens channel-major, as torch.flatten
+        -> 84 relu
+        -> 10 softmax;
+}
+
+/// Train LeNet on MNIST and report its test accuracy.
+#[derive(Parser, Debug)]
+#[command(name = "cnn", version)]
+struct Args {
+    /// Passes over the training set
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
+    epochs: usize,
+
+    /// Step size α of Adam
+    #[arg(long, default_value_t = 0.001, value_parser = positive, allow_negative_numbers = true)]
+    learning_rate: f32,
+
+    /// Samples per mini-batch
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
+    batch_size: usize,
+
+    /// Seed of the initial weights and of the shuffling: the same seed gives the same run
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// Folder with train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz),
+    /// t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz)
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "NN_MNIST_DIR",
+        default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")
+    )]
+    data: PathBuf,
+
+    /// Folder for the plot and the weights; created if missing
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    out: PathBuf,
+
+    /// How many test digits to draw, besides the first two the network gets wrong
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    show: usize,
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("expected at least 1, found 0".into()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(format!("expected a whole number: {e}")),
+    }
+}
+
+fn positive(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) => Err(format!("expected a finite number above 0, found {v}")),
+        Err(e) => Err(format!("expected a number: {e}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
+    let mnist = Mnist::load(&args.data).map_err(|e| {
+        Context::new(
+            format!(
+                "cannot load MNIST from {} (point --data or NN_MNIST_DIR at a folder with the \
+                 four MNIST files)",
+                args.data.display()
+            ),
+            e,
+        )
+    })?;
+    // Before training, so that a bad --out does not cost a training run.
+    fs::create_dir_all(&args.out).map_err(|e| {
+        Context::new(
+            format!("cannot create the output folder {}", args.out.display()),
+            e,
+        )
+    })?;
+
+    println!(
+        "MNIST: {} training and {} test digits from {}",
+        mnist.train.len(),
+        mnist.test.len(),
+        args.data.display()
+    );
+    println!(
+        "training {} ({} parameters): cross-entropy, Adam at learning rate {}, batches of {}, \
+         {} epoch{}, seed {}",
+        <Digits as nn::Network>::DECLARATION,
+        <Digits as nn::Network>::parameter_count(),
+        number(args.learning_rate),
+        args.batch_size,
+        args.epochs,
+        if args.epochs == 1 { "" } else { "s" },
+        args.seed
+    );
+
+    let mut net = Digits::new(args.seed);
+    let mut optimizer = Adam::new(args.learning_rate);
+    let trainer = Trainer {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        seed: args.seed,
+    };
+    let train = Samples::new(&mnist.train.inputs, &mnist.train.targets);
+    let test = Samples::new(&mnist.test.inputs, &mnist.test.targets);
+
+    let batches = mnist.train.len().div_ceil(args.batch_size.max(1));
+    let bar = ProgressBar::new((args.epochs.saturating_mul(batches)) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {msg} [{elapsed_precise}]")?.progress_chars("=> "),
+    );
+    let mut last_accuracy = String::from("-");
+    let started = Instant::now();
+    let history = trainer.fit(
+        &mut net,
+        &mut optimizer,
+        CrossEntropy,
+        train,
+        Some(test),
+        &mut |progress| match progress {
+            Progress::Batch(b) => {
+                bar.inc(1);
+                if b.batch % 10 == 0 || b.batch == b.batches {
+                    bar.set_message(format!(
+                        "epoch {}/{}  loss {:.4}  accuracy {last_accuracy}",
+                        b.epoch, b.epochs, b.epoch_loss
+                    ));
+                }
+            }
+            Progress::Epoch(e) => {
+                if let Some(acc) = e.test_accuracy {
+                    last_accuracy = format!("{:.2}%", 100.0 * acc);
+                }
+                bar.suspend(|| {
+                    println!(
+                        "epoch {:>3}/{}  loss {:.4}  test accuracy {last_accuracy}",
+                        e.epoch, e.epochs, e.train_loss
+                    );
+                });
+            }
+            _ => {}
+        },
+    );
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    let history = history?;
+
+    let accuracy = history.last().and_then(|e| e.test_accuracy).unwrap_or(0.0);
+    println!(
+        "test accuracy {:.2}% ({} of {} digits) after {} epoch{}; training took {:.2} s",
+        100.0 * accuracy,
+        (accuracy * mnist.test.len() as f32).round(),
+        mnist.test.len(),
+        args.epochs,
+        if args.epochs == 1 { "" } else { "s" },
+        elapsed.as_secs_f64()
+    );
+
+    let plot = args.out.join("cnn-curves.svg");
+    plot_curves(&history, &plot)?;
+    println!("loss and accuracy curves: {}", plot.display());
+    let weights = args.out.join("cnn.safetensors");
+    nn::weights::save(&net, &weights)?;
+    // Read them back as a check: the same weights classify the same digits.
+    let reloaded: Digits = nn::weights::load(&weights)?;
+    let reloaded_accuracy = nn::accuracy(&reloaded, test)?;
+    println!(
+        "weights: {} (safetensors in PyTorch's nn.Sequential layout; reloaded: {:.2}%)",
+        weights.display(),
+        100.0 * reloaded_accuracy
+    );
+
+    show_digits(&net, &mnist, args.show);
+    Ok(())
+}
+
+/// An error with what was being done, the cause kept as its `source()`.
+#[derive(Debug)]
+struct Context {
+    what: String,
+    cause: Box<dyn Error>,
+}
+
+impl Context {
+    fn new(what: String, cause: impl Error + 'static) -> Self {
+        Self {
+            what,
+            cause: Box::new(cause),
+        }
+    }
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl Error for Context {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(self.cause.as_ref())
+    }
+}
+
+/// `v` as written by a person: `0.1`, `1e-5`, `1e38`.
+fn number(v: f32) -> String {
+    if v != 0.0 && !(1e-3..1e4).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Writes the training loss and test accuracy per epoch side by side as an SVG, all at once
+/// through a temporary file so an existing plot is never left half-written.
+fn plot_curves(history: &nn::History, path: &Path) -> Result<(), Box<dyn Error>> {
+    use plotters::prelude::*;
+
+    let epochs = history.epochs.len().max(1) as f32;
+    let loss: Vec<(f32, f32)> = history
+        .epochs
+        .iter()
+        .map(|e| (e.epoch as f32, e.train_loss))
+        .collect();
+    let accuracy: Vec<(f32, f32)> = history
+        .epochs
+        .iter()
+        .filter_map(|e| Some((e.epoch as f32, 100.0 * e.test_accuracy?)))
+        .collect();
+    let max_loss = loss.iter().map(|p| p.1).fold(0.0f32, f32::max) * 1.1;
+    let min_acc = accuracy.iter().map(|p| p.1).fold(100.0f32, f32::min);
+    let acc_floor = ((min_acc - 2.0) / 5.0).floor().max(0.0) * 5.0;
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 400)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (left, right) = root.split_horizontally(480);
+        let panels = [
+            (
+                &left,
+                "training loss (cross-entropy)",
+                0.0..max_loss.max(1e-3),
+                &loss,
+                RED,
+                1,
+            ),
+            (
+                &right,
+                "test accuracy (%)",
+                acc_floor..100.0,
+                &accuracy,
+                BLUE,
+                0,
+            ),
+        ];
+        for (area, title, y_range, points, color, decimals) in panels {
+            let mut chart = ChartBuilder::on(area)
+                .caption(title, ("sans-serif", 20))
+                .margin(15)
+                .x_label_area_size(40)
+                .y_label_area_size(50)
+                .build_cartesian_2d(0.0f32..epochs, y_range)?;
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|y| format!("{y:.decimals$}"))
+                .draw()?;
+            chart.draw_series(
+                LineSeries::new(points.iter().copied(), color.stroke_width(2)).point_size(3),
+            )?;
+        }
+        root.present()?;
+    }
+    let temp = path.with_extension("svg.tmp");
+    fs::write(&temp, svg)
+        .and_then(|()| fs::rename(&temp, path))
+        .map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            Context::new(format!("cannot write {}", path.display()), e)
+        })?;
+    Ok(())
+}
+
+/// Draws the first `count` test digits and the first two the network gets wrong, two side by
+/// side, with the network's reading.
+fn show_digits(net: &Digits, mnist: &Mnist, count: usize) {
+    let test = &mnist.test;
+    let reading = |i: usize| {
+        let out = net.forward(&test.inputs[i]);
+        let digit = nn::argmax(&out);
+        (digit, out[digit])
+    };
+    let mistakes = (count..test.len())
+        .filter(|&i| reading(i).0 != usize::from(test.labels[i]))
+        .take(2);
+    let shown: Vec<usize> = (0..count.min(test.len())).chain(mistakes).collect();
+    if shown.is_empty() {
+        return;
+    }
+    const COLUMN: usize = 36;
+    println!();
+    for pair in shown.chunks(2) {
+        let header: Vec<String> = pair
+            .iter()
+            .map(|&i| {
+                let (digit, confidence) = reading(i);
+                let label = test.labels[i];
+                let verdict = if digit == usize::from(label) {
+                    "right"
+                } else {
+                    "WRONG"
+                };
+                format!(
+                    "#{i} read {digit} ({:.0}%), is {label}: {verdict}",
+                    100.0 * confidence
+                )
+            })
+            .collect();
+        let art: Vec<[String; 14]> = pair.iter().map(|&i| digit_art(&test.inputs[i])).collect();
+        let lines = core::iter::once(header)
+            .chain((0..14).map(|row| art.iter().map(|a| a[row].clone()).collect::<Vec<_>>()));
+        for cells in lines {
+            let line: String = cells.iter().map(|c| format!("{c:<COLUMN$}")).collect();
+            println!("{}", format!("  {line}").trim_end());
+        }
+        println!();
+    }
+}
+
+/// A 28×28 digit as 14 lines of 28 characters: each character is the mean of two pixels one
+/// above the other (terminal cells are about twice as tall as wide), by intensity from ' ' to
+/// '@'.
+fn digit_art(pixels: &[f32; 784]) -> [String; 14] {
+    const RAMP: &[u8] = b" .:-=+*#%@";
+    core::array::from_fn(|row| {
+        (0..28)
+            .map(|col| {
+                let v = (pixels[2 * row * 28 + col] + pixels[(2 * row + 1) * 28 + col]) / 2.0;
+                let level = (v.clamp(0.0, 1.0) * (RAMP.len() - 1) as f32).round() as usize;
+                char::from(RAMP[level.min(RAMP.len() - 1)])
+            })
+            .collect()
+    })
+}
