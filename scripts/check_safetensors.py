@@ -2,7 +2,7 @@
 """Check a weights file written by `nn::weights::save` from Python, independently of the Rust code.
 
     pip install safetensors numpy
-    python3 scripts/check_safetensors.py                      # the fixtures in tests/fixtures/weights
+    python3 scripts/check_safetensors.py                      # the fixtures in tests/fixtures/weights (digits, lenet)
     python3 scripts/check_safetensors.py mnist.safetensors    # any file nn wrote
     python3 scripts/check_safetensors.py WEIGHTS IO           # and compare outputs with IO
     python3 scripts/check_safetensors.py --write-python-copy  # rewrite digits-from-python.safetensors
@@ -11,14 +11,18 @@ What it checks:
 
 1. The file parses with the `safetensors` Python package, and its `__metadata__` holds the
    network's declaration under `nn.network` (e.g. "784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax").
-2. Its tensors are exactly the keys of PyTorch's `nn.Sequential(Linear, Act, Linear, ...)` state
-   dict for that declaration -- `0.weight`, `0.bias`, `2.weight`, ... -- each float32, weights
-   [out, in] and biases [out], so `load_state_dict` (strict) accepts them.
+2. Its tensors are exactly the keys of the state dict of the equivalent PyTorch `nn.Sequential`
+   for that declaration -- `0.weight`, `0.bias`, `2.weight`, ... for `Linear, Act, Linear, ...`;
+   convolutions, pooling, dropout, flatten and layer norm modules counted as PyTorch counts them
+   -- each float32, dense weights [out, in], conv weights [out, in, kh, kw], biases [out], so
+   `load_state_dict` (strict) accepts them.
 3. Read by hand (8-byte little-endian header length, JSON header, raw data), each tensor's bytes
    are the little-endian row-major values the package returned.
 4. With an IO file (tensors `inputs` [n, in] and `outputs` [n, out], written by the Rust test
-   `fixtures_are_current`), a forward pass written here in numpy, in float64, on the loaded
-   weights matches the outputs the Rust forward pass computed, to within 1e-5.
+   `fixtures_are_current` and `lenet_fixtures_are_current`), a forward pass written here in
+   numpy, in float64, on the loaded weights (convolution, pooling and layer norm included;
+   dropout is the identity at inference) matches the outputs the Rust forward pass computed, to
+   within 1e-5.
 
 Exits with status 1 and a message on the first failed check.
 
@@ -38,7 +42,12 @@ from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "weights"
-FIXTURE_DECLARATION = "784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax"
+# The fixtures checked when the script runs without arguments: the seminar's network and LeNet.
+FIXTURE_DECLARATIONS = {
+    "digits": "784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax",
+    "lenet": "1x28x28 -> conv 6 5x5 pad 2 relu -> maxpool 2x2 -> conv 16 5x5 relu -> maxpool 2x2 "
+    "-> dropout 0.25 -> 120 relu -> 84 relu -> 10 softmax",
+}
 TOLERANCE = 1e-5
 
 
@@ -48,19 +57,54 @@ def fail(message):
 
 
 def parse_declaration(text):
-    """'784 -> h: 16 sigmoid -> 10 softmax' -> (784, [(16, 'sigmoid'), (10, 'softmax')])."""
+    """'1x28x28 -> c: conv 6 5x5 pad 2 relu -> maxpool 2x2 -> 10 softmax' -> (input shape, layers).
+
+    The input shape is (n,) or (c, h, w); each layer is a dict with its `kind` and what its
+    declaration gives (see nn-macros/src/ast.rs for the grammar).
+    """
     parts = [p.strip() for p in text.split("->")]
+    dims = tuple(int(d) for d in parts[0].split("x"))
     layers = []
     for part in parts[1:]:
         if ":" in part:
             part = part.split(":", 1)[1].strip()
-        width, activation = part.split()
-        layers.append((int(width), activation))
-    return int(parts[0]), layers
+        words = part.split()
+        kind = words[0]
+        if kind == "conv":
+            kh, kw = kernel(words[2])
+            options = dict(zip(words[3:-1:2], map(int, words[4:-1:2])))
+            layers.append(dict(kind="conv", filters=int(words[1]), kernel=(kh, kw),
+                               stride=options.get("stride", 1), pad=options.get("pad", 0),
+                               activation=activation(words[-1:])))
+        elif kind in ("maxpool", "avgpool"):
+            kh, kw = kernel(words[1])
+            stride = int(words[3]) if len(words) > 3 and words[2] == "stride" else kh
+            layers.append(dict(kind=kind, window=(kh, kw), stride=stride))
+        elif kind == "dropout":
+            layers.append(dict(kind="dropout", rate=float(words[1])))
+        elif kind in ("batchnorm", "layernorm"):
+            layers.append(dict(kind=kind))
+        else:
+            layers.append(dict(kind="dense", width=int(words[0]), activation=activation(words[1:])))
+    return dims, layers
 
 
-def activate(name, z):
+def kernel(text):
+    """'5x5' -> (5, 5); '3' -> (3, 3)."""
+    sides = [int(v) for v in text.split("x")]
+    return (sides[0], sides[-1])
+
+
+def activation(words):
+    """['leaky_relu', '0.2'] -> ('leaky_relu', 0.2); ['relu'] -> ('relu', None)."""
+    if words[0] == "leaky_relu":
+        return ("leaky_relu", float(words[1]) if len(words) > 1 else 0.01)
+    return (words[0], None)
+
+
+def activate(act, z):
     """The activations of nn, in float64 (see nn-core/src/activation.rs for their formulas)."""
+    name, slope = act
     if name == "sigmoid":
         return 1.0 / (1.0 + np.exp(-z))
     if name == "tanh":
@@ -76,7 +120,52 @@ def activate(name, z):
         return e / e.sum(axis=-1, keepdims=True)
     if name == "step":
         return (z > 0).astype(np.float64)
-    fail(f"unknown activation {name!r}")
+    if name == "leaky_relu":
+        return np.where(z > 0, z, slope * z)
+    if name == "gelu":
+        return 0.5 * z * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (z + 0.044715 * z**3)))
+    if name in ("silu", "swish"):
+        return z / (1.0 + np.exp(-z))
+    fail(f"unknown activation {name!r} (a custom activation has no numpy twin here)")
+
+
+def modules(dims, layers):
+    """The modules of the equivalent nn.Sequential, numbered as PyTorch numbers them, each with
+    the layer it belongs to and its parameter shapes; and each layer's input shape."""
+    out = []
+    shape = dims
+    for layer in layers:
+        kind = layer["kind"]
+        layer["input"] = shape
+        if kind == "dense":
+            n = int(np.prod(shape))
+            if len(shape) == 3:
+                out.append(("nn.Flatten()", None, {}))
+            out.append((f"nn.Linear({n}, {layer['width']})", layer,
+                        {"weight": (layer["width"], n), "bias": (layer["width"],)}))
+            out.append((layer["activation"][0], None, {}))
+            shape = (layer["width"],)
+        elif kind == "conv":
+            c, h, w = shape
+            (kh, kw), s, p, f = layer["kernel"], layer["stride"], layer["pad"], layer["filters"]
+            out.append((f"nn.Conv2d({c}, {f}, kernel_size=({kh}, {kw}), stride={s}, padding={p})",
+                        layer, {"weight": (f, c, kh, kw), "bias": (f,)}))
+            out.append((layer["activation"][0], None, {}))
+            shape = (f, (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1)
+        elif kind in ("maxpool", "avgpool"):
+            c, h, w = shape
+            (kh, kw), s = layer["window"], layer["stride"]
+            module = "MaxPool2d" if kind == "maxpool" else "AvgPool2d"
+            out.append((f"nn.{module}(kernel_size=({kh}, {kw}), stride={s})", None, {}))
+            shape = (c, (h - kh) // s + 1, (w - kw) // s + 1)
+        elif kind == "dropout":
+            out.append((f"nn.Dropout(p={layer['rate']})", None, {}))
+        elif kind == "layernorm":
+            out.append((f"nn.LayerNorm({list(shape)})", layer, {"weight": shape, "bias": shape}))
+        else:
+            fail("batchnorm's running statistics are not in nn's files yet: this script checks "
+                 "networks without batchnorm")
+    return out
 
 
 def check_weights(path):
@@ -86,14 +175,14 @@ def check_weights(path):
     declaration = metadata.get("nn.network")
     if declaration is None:
         fail(f"{path}: no nn.network in __metadata__ (found {metadata})")
-    inputs, layers = parse_declaration(declaration)
+    dims, layers = parse_declaration(declaration)
 
     expected = {}
-    width_in = inputs
-    for k, (width, _) in enumerate(layers):
-        expected[f"{2 * k}.weight"] = (width, width_in)
-        expected[f"{2 * k}.bias"] = (width,)
-        width_in = width
+    mods = modules(dims, layers)
+    for index, (_, layer, params) in enumerate(mods):
+        for role, shape in params.items():
+            expected[f"{index}.{role}"] = tuple(shape)
+            layer[role] = f"{index}.{role}"
     if set(tensors) != set(expected):
         fail(f"{path}: tensors {sorted(tensors)}, expected {sorted(expected)}")
     for name, shape in expected.items():
@@ -119,24 +208,63 @@ def check_weights(path):
         if not np.array_equal(values, tensors[name]):
             fail(f"{path}: the bytes of {name} are not its values in row-major little-endian order")
 
-    modules = []
-    width_in = inputs
-    for width, activation in layers:
-        modules.append(f"nn.Linear({width_in}, {width})")
-        modules.append(activation)
-        width_in = width
     print(f"ok: {path.name} holds `{declaration}`: {', '.join(sorted(expected))}, all float32")
-    print(f"    state-dict keys of nn.Sequential({', '.join(modules)})")
+    print(f"    state-dict keys of nn.Sequential({', '.join(m[0] for m in mods)})")
     return declaration, layers, tensors
 
 
+def conv2d(x, w, b, stride, pad):
+    """x [n, c, h, w], w [f, c, kh, kw] -> [n, f, oh, ow], zeros outside the image."""
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    out = np.empty((n, f, oh, ow))
+    for oy in range(oh):
+        for ox in range(ow):
+            window = x[:, :, oy * stride : oy * stride + kh, ox * stride : ox * stride + kw]
+            out[:, :, oy, ox] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out
+
+
+def pool2d(x, window, stride, reduce):
+    """Each channel alone; only the windows that fit whole (PyTorch's floor rule)."""
+    n, c, h, w = x.shape
+    kh, kw = window
+    oh, ow = (h - kh) // stride + 1, (w - kw) // stride + 1
+    out = np.empty((n, c, oh, ow))
+    for oy in range(oh):
+        for ox in range(ow):
+            out[:, :, oy, ox] = reduce(
+                x[:, :, oy * stride : oy * stride + kh, ox * stride : ox * stride + kw], axis=(2, 3)
+            )
+    return out
+
+
 def forward(layers, tensors, x):
+    """Inference in float64: dropout passes its input through."""
     a = x.astype(np.float64)
-    for k, (_, activation) in enumerate(layers):
-        w = tensors[f"{2 * k}.weight"].astype(np.float64)
-        b = tensors[f"{2 * k}.bias"].astype(np.float64)
-        a = activate(activation, a @ w.T + b)
-    return a
+    for layer in layers:
+        kind = layer["kind"]
+        param = lambda role: tensors[layer[role]].astype(np.float64)
+        if kind == "dense":
+            a = a.reshape(len(a), -1)
+            a = activate(layer["activation"], a @ param("weight").T + param("bias"))
+        elif kind == "conv":
+            a = a.reshape((len(a),) + tuple(layer["input"]))
+            z = conv2d(a, param("weight"), param("bias"), layer["stride"], layer["pad"])
+            a = activate(layer["activation"], z)
+        elif kind in ("maxpool", "avgpool"):
+            a = a.reshape((len(a),) + tuple(layer["input"]))
+            a = pool2d(a, layer["window"], layer["stride"], np.max if kind == "maxpool" else np.mean)
+        elif kind == "layernorm":
+            shape = (len(a),) + tuple(layer["input"])
+            flat = a.reshape(len(a), -1)
+            mu = flat.mean(axis=1, keepdims=True)
+            var = flat.var(axis=1, keepdims=True)
+            norm = ((flat - mu) / np.sqrt(var + 1e-5)).reshape(shape)
+            a = norm * param("weight") + param("bias")
+    return a.reshape(len(a), -1)
 
 
 def check_outputs(io_path, layers, tensors):
@@ -170,13 +298,16 @@ def main(args):
         return
     if len(args) > 2:
         fail("usage: check_safetensors.py [WEIGHTS [IO]]")
-    weights = Path(args[0]) if args else FIXTURES / "digits.safetensors"
-    io = Path(args[1]) if len(args) > 1 else (None if args else FIXTURES / "digits-io.safetensors")
-    declaration, layers, tensors = check_weights(weights)
-    if not args and declaration != FIXTURE_DECLARATION:
-        fail(f"the fixture holds `{declaration}`, expected `{FIXTURE_DECLARATION}`")
-    if io is not None:
-        check_outputs(io, layers, tensors)
+    if not args:
+        for name, expected in FIXTURE_DECLARATIONS.items():
+            declaration, layers, tensors = check_weights(FIXTURES / f"{name}.safetensors")
+            if declaration != expected:
+                fail(f"the fixture {name} holds `{declaration}`, expected `{expected}`")
+            check_outputs(FIXTURES / f"{name}-io.safetensors", layers, tensors)
+        return
+    declaration, layers, tensors = check_weights(Path(args[0]))
+    if len(args) > 1:
+        check_outputs(Path(args[1]), layers, tensors)
 
 
 if __name__ == "__main__":
