@@ -59,13 +59,17 @@ impl<N: ArrayLength, const C: usize> BatchNorm<N, C> {
         }
     }
 
-    /// Every value zero (the starting value of a gradient).
+    /// Every parameter zero (the starting value of a gradient), the running statistics at their
+    /// start (mean 0, variance 1, no batch tracked). A gradient's running-statistics slots are
+    /// overwritten by each backward pass; a network built by `zeros()` and filled by
+    /// `nn::weights::load`, whose files do not hold the running statistics yet, infers with
+    /// these neutral ones.
     pub fn zeros() -> Self {
         Self {
             gamma: zeroed(C),
             beta: zeroed(C),
             running_mean: zeroed(C),
-            running_var: zeroed(C),
+            running_var: filled(C, 1.0),
             batches: 0,
             width: PhantomData,
         }
