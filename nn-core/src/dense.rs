@@ -23,6 +23,7 @@ use rand::{Rng, RngExt};
 
 use crate::activation::{Activation, Differentiable};
 use crate::kernel;
+use crate::plain_array::PlainArray;
 
 /// A fully connected layer of `O` neurons over `I` inputs with activation `A`.
 ///
@@ -109,28 +110,27 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
 
     /// Sets every weight from a plain array, `weights[neuron][input]`.
     ///
-    /// The array's size is checked at compile time: an `[[f32; NI]; NO]` that is not
-    /// `O × I` does not build.
-    pub fn set_weights<const NI: usize, const NO: usize>(&mut self, weights: &[[f32; NI]; NO]) {
-        const {
-            assert!(
-                NI == I::USIZE && NO == O::USIZE,
-                "the weight array's shape is not the layer's [neurons][inputs]"
-            )
-        };
-        self.weights_flat_mut()
-            .copy_from_slice(weights.as_flattened());
+    /// The parameter's type is the layer's own `&[[f32; INPUTS]; NEURONS]` (through
+    /// [`PlainArray`]), so an array of another shape is an ordinary type error in numbers:
+    /// ``expected `&[[f32; 3]; 2]`, found `&[[f32; 4]; 2]` ``. Layers more than 1024 wide on
+    /// either side are set through [`weights_flat_mut`](Self::weights_flat_mut).
+    pub fn set_weights(&mut self, weights: &<O as PlainArray>::Of<<I as PlainArray>::Of<f32>>)
+    where
+        I: PlainArray,
+        O: PlainArray,
+    {
+        for (row, values) in self.weights.iter_mut().zip(O::as_slice(weights)) {
+            row.copy_from_slice(I::as_slice(values));
+        }
     }
 
-    /// Sets every bias from a plain array, checked at compile time to hold `O` values.
-    pub fn set_bias<const NO: usize>(&mut self, bias: &[f32; NO]) {
-        const {
-            assert!(
-                NO == O::USIZE,
-                "the bias array's length is not the layer's number of neurons"
-            )
-        };
-        self.bias.copy_from_slice(bias);
+    /// Sets every bias from a plain array, the layer's own `&[f32; NEURONS]` (see
+    /// [`set_weights`](Self::set_weights)).
+    pub fn set_bias(&mut self, bias: &<O as PlainArray>::Of<f32>)
+    where
+        O: PlainArray,
+    {
+        self.bias.copy_from_slice(O::as_slice(bias));
     }
 
     /// Sets every weight and bias to zero.
