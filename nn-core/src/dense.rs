@@ -45,8 +45,13 @@ use crate::plain_array::PlainArray;
 /// assert_eq!(out.as_slice(), &[nn_core::math::logistic(2.0), 0.5]);
 /// ```
 pub struct Dense<I: ArrayLength, O: ArrayLength, A> {
-    weights: Box<GenericArray<GenericArray<f32, I>, O>>,
+    /// `O × I` values, row-major. Kept flat so that it is allocated zeroed on the heap: a boxed
+    /// `GenericArray` of rows is built a row at a time through the stack, which overflows it
+    /// for rows of a few hundred thousand inputs in a debug build.
+    weights: Box<[f32]>,
     bias: Box<GenericArray<f32, O>>,
+    /// The input width, which the flat weights do not carry.
+    inputs: PhantomData<I>,
     activation: PhantomData<A>,
 }
 
@@ -59,8 +64,9 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// A layer whose weights and biases are all zero, allocated directly on the heap.
     pub fn zeros() -> Self {
         Self {
-            weights: GenericArray::default_boxed(),
+            weights: vec![0.0; O::USIZE * I::USIZE].into_boxed_slice(),
             bias: GenericArray::default_boxed(),
+            inputs: PhantomData,
             activation: PhantomData,
         }
     }
@@ -79,13 +85,21 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     }
 
     /// The weights, indexed `[neuron][input]`.
+    ///
+    /// # Panics
+    ///
+    /// For a layer of neurons over no inputs (`I` = 0, `O` > 0), which has no rows to show.
     pub fn weights(&self) -> &GenericArray<GenericArray<f32, I>, O> {
-        &self.weights
+        GenericArray::from_slice(GenericArray::chunks_from_slice(&self.weights).0)
     }
 
     /// The weights, mutable, indexed `[neuron][input]`.
+    ///
+    /// # Panics
+    ///
+    /// As [`weights`](Self::weights).
     pub fn weights_mut(&mut self) -> &mut GenericArray<GenericArray<f32, I>, O> {
-        &mut self.weights
+        GenericArray::from_mut_slice(GenericArray::chunks_from_slice_mut(&mut self.weights).0)
     }
 
     /// The biases, one per neuron.
@@ -100,12 +114,12 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
 
     /// All weights as one row-major slice of `O × I` values.
     pub fn weights_flat(&self) -> &[f32] {
-        GenericArray::slice_from_chunks(&self.weights)
+        &self.weights
     }
 
     /// All weights as one mutable row-major slice of `O × I` values.
     pub fn weights_flat_mut(&mut self) -> &mut [f32] {
-        GenericArray::slice_from_chunks_mut(&mut self.weights)
+        &mut self.weights
     }
 
     /// Sets every weight from a plain array, `weights[neuron][input]`.
@@ -119,7 +133,8 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
         I: PlainArray,
         O: PlainArray,
     {
-        for (row, values) in self.weights.iter_mut().zip(O::as_slice(weights)) {
+        let rows = self.weights.chunks_exact_mut(I::USIZE.max(1));
+        for (row, values) in rows.zip(O::as_slice(weights)) {
             row.copy_from_slice(I::as_slice(values));
         }
     }
@@ -230,7 +245,7 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
             O::USIZE,
             GenericArray::slice_from_chunks(x),
             delta,
-            GenericArray::slice_from_chunks_mut(&mut grad.weights),
+            &mut grad.weights,
             &mut grad.bias,
         );
         if let Some(dx) = input_grad {
@@ -247,29 +262,25 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
 
     /// The layer's parameters as two slices: weights (row-major) and biases.
     pub fn parameters(&self) -> [&[f32]; 2] {
-        [GenericArray::slice_from_chunks(&self.weights), &self.bias]
+        [&self.weights, &self.bias]
     }
 
     /// The layer's parameters as two mutable slices: weights (row-major) and biases.
     pub fn parameters_mut(&mut self) -> [&mut [f32]; 2] {
-        [
-            GenericArray::slice_from_chunks_mut(&mut self.weights),
-            &mut self.bias,
-        ]
+        [&mut self.weights, &mut self.bias]
     }
 }
 
 impl<I: ArrayLength, O: ArrayLength, A> Clone for Dense<I, O, A> {
     fn clone(&self) -> Self {
         // Clone through the heap: a derived clone would build the arrays on the stack first.
-        let mut weights = GenericArray::<GenericArray<f32, I>, O>::default_boxed();
-        GenericArray::slice_from_chunks_mut(&mut weights)
-            .copy_from_slice(GenericArray::slice_from_chunks(&self.weights));
+        let weights = self.weights.clone();
         let mut bias = GenericArray::<f32, O>::default_boxed();
         bias.copy_from_slice(&self.bias);
         Self {
             weights,
             bias,
+            inputs: PhantomData,
             activation: PhantomData,
         }
     }
