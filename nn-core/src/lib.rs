@@ -20,6 +20,7 @@
 //! - [`least_squares`]: linear regression in closed form (simple regression, the normal
 //!   equations by QR): what a `linear` neuron trained by gradient descent converges to.
 //! - [`perceptron`]: Rosenblatt's learning rule for a network of one `step` layer.
+//! - [`plain_array`]: the plain array `[T; N]` of a typenum length, for signatures in numbers.
 //! - [`tape`]: a dynamic computation graph (micrograd-style autograd over vectors), which runs
 //!   any generated network a second way and checks its gradients.
 //! - [`weights`]: saving and loading a network's weights as safetensors, in the layout of
@@ -48,6 +49,7 @@ pub mod network;
 pub mod optim;
 pub mod parallel;
 pub mod perceptron;
+pub mod plain_array;
 pub mod tape;
 pub mod train;
 pub mod weights;
