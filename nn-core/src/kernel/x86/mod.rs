@@ -1,6 +1,7 @@
 //! The two x86-64 back ends, AVX2 + FMA ([`avx2`]) and AVX-512F ([`avx512`]), and what they
 //! share: the feature detection and the prefetch helpers here, the eight-lane math (`e^x`,
-//! `ln(1 + t)`, the horizontal sum) and the activations in [`lanes`].
+//! `ln(1 + t)`, the horizontal sum) and the activations in [`lanes`]; their sixteen-lane
+//! versions, for the AVX-512F back end, in [`lanes16`].
 //!
 //! This is the one module of nn-core that uses `unsafe`, for two reasons only:
 //!
