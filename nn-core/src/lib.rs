@@ -29,8 +29,8 @@
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 //!
 //! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s x86 SIMD
-//! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see that module for why and how it is
-//! kept sound.
+//! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see
+//! that module for why and how it is kept sound.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -138,6 +138,16 @@ impl Backend for Avx2Fma {
         unsafe { lanes::softmax_backward(a, g) }
     }
 
+    fn softmax_rows(&self, v: &mut [f32], width: usize) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::softmax_rows(v, width) }
+    }
+
+    fn softmax_backward_rows(&self, a: &[f32], g: &mut [f32], width: usize) {
+        // SAFETY: `self` proves AVX2 and FMA.
+        unsafe { lanes::softmax_backward_rows(a, g, width) }
+    }
+
     fn log_sum_exp(&self, z: &[f32]) -> f32 {
         // SAFETY: `self` proves AVX2 and FMA.
         unsafe { lanes::log_sum_exp(z) }

@@ -15,15 +15,17 @@
 //! Sum order: each output is summed in an order fixed by the shapes alone (lanes of sixteen,
 //! fused multiply-adds), so a run is reproducible bit for bit on one machine. It is not the
 //! AVX2 kernels' order, so a CPU with AVX-512 and one with only AVX2 give results that differ
-//! by f32 rounding. The logistic function is the AVX2 back end's, eight lanes at a time, so it
-//! gives the same bits on both.
+//! by f32 rounding. The activations are in sixteen lanes ([`super::lanes16`]): the elementwise
+//! ones give the AVX2 back end's bits, softmax and log-sum-exp sum in sixteen lanes and so
+//! differ from it by f32 rounding; the exact loops (the backward passes of sigmoid, tanh and
+//! relu, and relu) are the AVX2 back end's.
 
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_fmadd_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm_prefetch, _MM_HINT_T1,
 };
 
-use super::{lanes, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use super::{lanes, lanes16, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
@@ -109,8 +111,8 @@ impl Backend for Avx512 {
     }
 
     fn logistic(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::logistic(v) }
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA.
+        unsafe { lanes16::logistic(v) }
     }
 
     fn logistic_backward(&self, a: &[f32], g: &mut [f32]) {
@@ -119,8 +121,8 @@ impl Backend for Avx512 {
     }
 
     fn tanh(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::tanh(v) }
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA.
+        unsafe { lanes16::tanh(v) }
     }
 
     fn tanh_backward(&self, a: &[f32], g: &mut [f32]) {
@@ -139,28 +141,38 @@ impl Backend for Avx512 {
     }
 
     fn softplus(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::softplus(v) }
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA.
+        unsafe { lanes16::softplus(v) }
     }
 
     fn softplus_backward(&self, z: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::softplus_backward(z, g) }
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA.
+        unsafe { lanes16::softplus_backward(z, g) }
     }
 
     fn softmax(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::softmax(v) }
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA.
+        unsafe { lanes16::softmax(v) }
     }
 
     fn softmax_backward(&self, a: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::softmax_backward(a, g) }
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA.
+        unsafe { lanes16::softmax_backward(a, g) }
+    }
+
+    fn softmax_rows(&self, v: &mut [f32], width: usize) {
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA.
+        unsafe { lanes16::softmax_rows(v, width) }
+    }
+
+    fn softmax_backward_rows(&self, a: &[f32], g: &mut [f32], width: usize) {
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA.
+        unsafe { lanes16::softmax_backward_rows(a, g, width) }
     }
 
     fn log_sum_exp(&self, z: &[f32]) -> f32 {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::log_sum_exp(z) }
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA.
+        unsafe { lanes16::log_sum_exp(z) }
     }
 }
 
@@ -177,7 +189,7 @@ unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
 
 /// The mask of the first `len` lanes, `len ≤ 16`.
 #[inline]
-fn first_lanes(len: usize) -> __mmask16 {
+pub(super) fn first_lanes(len: usize) -> __mmask16 {
     debug_assert!(len <= 16);
     ((1u32 << len) - 1) as __mmask16
 }

@@ -1,6 +1,7 @@
 //! The two x86-64 back ends, AVX2 + FMA ([`avx2`]) and AVX-512F ([`avx512`]), and what they
 //! share: the feature detection and the prefetch helpers here, the eight-lane math (`e^x`,
-//! `ln(1 + t)`, the horizontal sum) and the activations in [`lanes`].
+//! `ln(1 + t)`, the horizontal sum) and the activations in [`lanes`]; their sixteen-lane
+//! versions, for the AVX-512F back end, in [`lanes16`].
 //!
 //! This is the one module of nn-core that uses `unsafe`, for two reasons only:
 //!
@@ -31,6 +32,7 @@
 mod avx2;
 mod avx512;
 mod lanes;
+mod lanes16;
 
 use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
 
@@ -44,6 +46,23 @@ pub(super) fn detect() -> Option<&'static dyn Backend> {
         return Some(cpu);
     }
     avx2::Avx2Fma::detect().map(|cpu| cpu as &dyn Backend)
+}
+
+/// Calls `f(r)` for every row `r < n` of a batch of rows `width` values long, in an order in
+/// which each row is at least `reach` values past the row before it (rows `0, s, 2s, ...`, then
+/// `1, 1 + s, ...`, with `s = ⌈reach / width⌉`), so that a masked store at the end of one row
+/// does not overlap the vector the next row loads first: this CPU makes such a load wait for the
+/// store (see [`crate::kernel::softmax_rows`]). Safe code.
+#[inline]
+fn rows_apart(n: usize, width: usize, reach: usize, mut f: impl FnMut(usize)) {
+    let step = reach.div_ceil(width.max(1)).max(1);
+    for first in 0..step.min(n) {
+        let mut r = first;
+        while r < n {
+            f(r);
+            r += step;
+        }
+    }
 }
 
 /// How many tiles of rows ahead `affine` prefetches the rows of `X`: of 1, 2, 4 and 8 tried
