@@ -31,6 +31,10 @@ use core::arch::x86_64::{
 use super::avx512::first_lanes;
 use crate::kernel::portable;
 
+// The exact loops (no rounding of their own: each output is one multiply or one select) are
+// the eight-lane ones, so both x86 back ends give the same bits for them.
+pub(super) use super::lanes::{logistic_backward, relu, relu_backward, tanh_backward};
+
 /// [`super::lanes::exp`] in sixteen lanes.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
