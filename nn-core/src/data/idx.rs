@@ -35,6 +35,10 @@
 
 pub use super::dataset::Dataset;
 pub use super::error::IdxError;
-pub use super::format::{read_images, read_labels, write_images, write_labels, IdxImages};
+pub use super::format::{
+    read_images, read_images_with, read_labels, read_labels_with, write_images, write_labels,
+    IdxImages,
+};
+pub use super::limits::{Limit, Limits};
 pub use super::magic::{IMAGES_MAGIC, LABELS_MAGIC};
 pub use super::mnist::Mnist;

@@ -14,8 +14,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WeightsError {
-    /// The file could not be opened or read.
-    #[error("cannot read {}", .path.display())]
+    /// The file could not be opened or read, or is not a regular file. The message ends with
+    /// what the operating system reported; a FIFO, a folder or a device given as a file is
+    /// refused before anything is read (find the refusal with
+    /// [`NotRegularFile::find`](crate::file_check::NotRegularFile::find)).
+    #[error("cannot read {}: {source}", .path.display())]
     Read {
         /// The file that could not be read.
         path: PathBuf,
@@ -25,8 +28,9 @@ pub enum WeightsError {
     },
 
     /// The file (or its temporary sibling) could not be written or renamed into place. An
-    /// existing file at `path` is left as it was.
-    #[error("cannot write {}", .path.display())]
+    /// existing file at `path` is left as it was. The message ends with what the operating
+    /// system reported.
+    #[error("cannot write {}: {source}", .path.display())]
     Write {
         /// The file that could not be written.
         path: PathBuf,

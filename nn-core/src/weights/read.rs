@@ -1,7 +1,6 @@
 //! Reading a network's weights from safetensors: the header first, checked against the
 //! network, then the data, all checked before a single weight is written.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -10,6 +9,7 @@ use safetensors::SafeTensorError;
 
 use super::error::WeightsError;
 use super::layout::{specs, Spec, F32_LEN};
+use crate::file_check::open_regular;
 use crate::network::Network;
 
 /// The largest header the safetensors format allows, in bytes (the limit of the reference
@@ -225,7 +225,7 @@ fn read_file<N: Network>(path: &Path) -> Result<Vec<u8>, WeightsError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(read_error)?;
+    let mut file = open_regular(path).map_err(read_error)?;
     let len = file.metadata().map_err(read_error)?.len();
     let Some(following) = len.checked_sub(PREFIX_LEN as u64) else {
         return Err(WeightsError::format(format!(
