@@ -91,14 +91,17 @@
 //!   an existing file is either replaced whole or left as it was. It refuses to write non-finite
 //!   weights, which [`load`] would refuse to read back.
 
+mod dtype;
 mod error;
 #[cfg(test)]
 mod fixtures;
+mod header;
 mod layout;
 mod read;
 mod write;
 
+pub use dtype::Dtype;
 pub use error::{BoxError, WeightsError};
 pub use layout::{declaration, pytorch_sequential, tensor_names, NETWORK_KEY};
 pub use read::{from_bytes, from_bytes_into, load, load_into};
-pub use write::{save, to_bytes};
+pub use write::{save, save_as, to_bytes, to_bytes_as};
