@@ -308,7 +308,11 @@ fn decoded(view: &safetensors::tensor::TensorView<'_>) -> Vec<f64> {
             .collect(),
         Dtype::BF16 => data
             .chunks_exact(2)
-            .map(|c| f64::from(f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16)))
+            .map(|c| {
+                f64::from(f32::from_bits(
+                    u32::from(u16::from_le_bytes([c[0], c[1]])) << 16,
+                ))
+            })
             .collect(),
         Dtype::F16 => data
             .chunks_exact(2)
@@ -363,10 +367,7 @@ fn files_written_by_pytorch_in_each_dtype_load() -> TestResult {
             assert_eq!(view.dtype(), st_dtype, "{name}: {tensor}");
             let values = decoded(&view);
             assert!(
-                values
-                    .iter()
-                    .zip(loaded)
-                    .all(|(&v, &l)| v == f64::from(l)),
+                values.iter().zip(loaded).all(|(&v, &l)| v == f64::from(l)),
                 "{name}: {tensor} loaded other values than the file holds"
             );
             assert!(
@@ -406,7 +407,10 @@ fn save_as_writes_the_chosen_dtype() -> TestResult {
         weights::save_as(&net, &path, dtype)?;
         let bytes = fs::read(&path)?;
         let data_len = 13_002 * dtype.size();
-        assert!(bytes.len() > data_len && bytes.len() < data_len + 1024, "{dtype}");
+        assert!(
+            bytes.len() > data_len && bytes.len() < data_len + 1024,
+            "{dtype}"
+        );
         let back: Digits = weights::load(&path)?;
         let file = SafeTensors::deserialize(&bytes)?;
         for (tensor, (loaded, saved)) in weights::tensor_names::<Digits>()
@@ -423,7 +427,10 @@ fn save_as_writes_the_chosen_dtype() -> TestResult {
                     _ => 0.0,
                 };
                 let s = f64::from(s);
-                assert!((v - s).abs() <= step * s.abs().max(2f64.powi(-14)), "{v} vs {s}");
+                assert!(
+                    (v - s).abs() <= step * s.abs().max(2f64.powi(-14)),
+                    "{v} vs {s}"
+                );
             }
         }
     }

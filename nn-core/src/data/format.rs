@@ -18,8 +18,9 @@ const MAX_DATA_LEN: u64 = isize::MAX as u64;
 
 /// The smallest step by which the buffer for gzip data grows. Each step is a quarter of what
 /// has arrived so far, at least this, and never past the declared size, so the buffer holds at
-/// most `1.25 * arrived + GROW_STEP` bytes (and copying it as it grows costs at most four more
-/// passes over the data).
+/// most `1.25 * arrived + GROW_STEP` bytes (while it grows, the system allocator may hold the
+/// old block beside the new one for a moment: `2.25 * arrived` at worst), and copying it as it
+/// grows costs at most four more passes over the data.
 const GROW_STEP: usize = 64 << 10;
 
 /// The first two bytes of every gzip stream.
