@@ -537,3 +537,33 @@ fn a_network_saved_in_half_precision_loads_from_a_file() -> TestResult {
     }
     Ok(())
 }
+
+/// A safetensors file whose header names a tensor twice is refused when loaded from a file,
+/// where a JSON parser (and so the safetensors crate) would keep the second entry.
+#[test]
+fn a_weights_file_naming_a_tensor_twice_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("twice.safetensors");
+    let good = weights::to_bytes(&Digits::new(1))?;
+    let n = usize::try_from(u64::from_le_bytes(good[..8].try_into()?))?;
+    let header = std::str::from_utf8(&good[8..8 + n])?.trim_end();
+    // Append a second `2.bias` entry pointing at the same bytes as the first.
+    let first = header.find(r#""2.bias":"#).ok_or("no 2.bias")?;
+    let entry_end = first + header[first..].find('}').ok_or("no end")? + 1;
+    let entry = &header[first..entry_end];
+    let twice = format!("{},{entry}}}", &header[..header.len() - 1]);
+    let mut bytes = (twice.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(twice.as_bytes());
+    bytes.extend_from_slice(&good[8 + n..]);
+    fs::write(&path, bytes)?;
+    let e = error_of(weights::load::<Digits>(&path))?;
+    assert!(matches!(e, WeightsError::Format { .. }), "{e:?}");
+    assert_mentions(
+        &e.to_string(),
+        &[
+            &format!("{} is not a valid safetensors file", shown(&path)),
+            "its header names a key twice: `2.bias` appears twice in the header",
+        ],
+    );
+    Ok(())
+}

@@ -14,12 +14,19 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use nn::data::{self, Dataset, Limits};
 
-/// The two files each input is written to: a pair per fuzzing process.
+/// The two files each input is written to: a pair per fuzzing process, in memory (`/dev/shm`)
+/// where there is one, which makes the writes cheap.
 fn scratch() -> &'static [PathBuf; 2] {
     static PATHS: OnceLock<[PathBuf; 2]> = OnceLock::new();
     PATHS.get_or_init(|| {
         let id = std::process::id();
-        ["images", "labels"].map(|kind| std::env::temp_dir().join(format!("nn-fuzz-{id}-{kind}")))
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        ["images", "labels"].map(|kind| dir.join(format!("nn-fuzz-{id}-{kind}")))
     })
 }
 
