@@ -25,7 +25,7 @@ nn::network! {
         -> 3 tanh -> 2 sigmoid;
     struct Normed: 3x9x7 -> conv 4 3x3 silu -> batchnorm -> avgpool 3x3 stride 2 -> layernorm
         -> dropout 0.2 -> 3 softmax;
-    struct Stacked: 1x8x8 -> conv 2 3x3 tanh -> conv 3 2x2 stride 2 pad 1 tanh -> 2 linear;
+    struct Stacked: 1x8x8 -> conv 2 3x3 tanh -> conv 3 2x2 stride 2 pad 1 leaky_relu 0.2 -> 2 linear;
 }
 
 fn sample<const N: usize, const M: usize>(seed: u64, n: usize) -> (Vec<[f32; N]>, Vec<[f32; M]>) {
@@ -186,7 +186,7 @@ fn lenet_trains_and_infers_without_dropout() {
     let prototypes: Vec<[f32; 784]> = data.rows(10, Data::uniform);
     let mut xs = Vec::new();
     let mut ys = Vec::new();
-    for i in 0..40 {
+    for i in 0..20 {
         let mut x = prototypes[i % 10];
         for v in &mut x {
             *v += 0.1 * data.signed();
@@ -198,27 +198,27 @@ fn lenet_trains_and_infers_without_dropout() {
     }
     let mut net = LeNet::new(1);
     let mut grads = LeNet::zeros();
-    let mut opt = Adam::new(1e-3);
+    let mut opt = Adam::new(3e-3);
     let mut ws = Workspace::new();
     let first = net
         .gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut ws)
         .unwrap();
     let mut last = first;
-    for _ in 0..25 {
+    for _ in 0..20 {
         last = net
             .gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut ws)
             .unwrap();
         opt.step(&mut net, &grads);
     }
     assert!(last < 0.3 * first, "loss {first} -> {last}");
-    let mut out = vec![[0.0f32; 10]; 40];
+    let mut out = vec![[0.0f32; 10]; 20];
     net.forward_batch(&xs, &mut out, &mut ws).unwrap();
     let right = out
         .iter()
         .zip(&ys)
         .filter(|(o, y)| nn::argmax(&o[..]) == nn::argmax(&y[..]))
         .count();
-    assert!(right >= 36, "{right}/40");
+    assert!(right >= 18, "{right}/20");
     // Inference is deterministic (no dropout) and one sample is a batch of one.
     assert_eq!(net.forward(&xs[7]), out[7]);
     let all = net.forward_all(&xs[7]);

@@ -24,6 +24,7 @@
 //! - [`least_squares`]: linear regression in closed form (simple regression, the normal
 //!   equations by QR): what a `linear` neuron trained by gradient descent converges to.
 //! - [`perceptron`]: Rosenblatt's learning rule for a network of one `step` layer.
+//! - [`plain_array`]: the plain array `[T; N]` of a typenum length, for signatures in numbers.
 //! - [`tape`]: a dynamic computation graph (micrograd-style autograd over vectors), which runs
 //!   any generated network a second way and checks its gradients.
 //! - [`weights`]: saving and loading a network's weights as safetensors, in the layout of
@@ -32,8 +33,8 @@
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 //!
 //! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s x86 SIMD
-//! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see that module for why and how it is
-//! kept sound.
+//! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see
+//! that module for why and how it is kept sound.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -53,6 +54,7 @@ pub mod network;
 pub mod optim;
 pub mod parallel;
 pub mod perceptron;
+pub mod plain_array;
 pub mod tape;
 pub mod train;
 pub mod weights;

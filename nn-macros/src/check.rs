@@ -209,6 +209,9 @@ fn check_layer(
             if let Some(width) = &width {
                 check_layer_width(cx, net, layer, index, width);
             }
+            if let (Some(width), true) = (&width, is_output) {
+                check_output_width(cx, net, layer, index, width);
+            }
             let act = check_activation(cx, net, layer, index, is_output);
             let (width, (act, act_span)) = (width?, act?);
             let output = Shape::Flat(width.value);
@@ -645,6 +648,27 @@ fn check_input_has_no_activation(cx: &Ctxt, decl: &NetworkDecl) {
     }
 }
 
+/// The widest output layer `network!` accepts: 65536 neurons, 256 KiB of `f32`.
+pub const OUTPUT_WIDTH_LIMIT: usize = 1 << 16;
+
+/// The output layer is at most [`OUTPUT_WIDTH_LIMIT`] wide: `forward` returns it as an array,
+/// on the caller's stack, where a wider one risks overflowing a thread's stack (hidden layers
+/// of any width are fine: their wide buffers live on the heap).
+fn check_output_width(cx: &Ctxt, net: &Ident, layer: &LayerDecl, index: usize, width: &Width) {
+    if width.value > OUTPUT_WIDTH_LIMIT {
+        cx.error_at(
+            width.span,
+            format!(
+                "{} is the output layer and wider than the limit of {OUTPUT_WIDTH_LIMIT}: \
+                 `forward` returns the output as an array on the stack, which a wider one \
+                 could overflow; use at most {OUTPUT_WIDTH_LIMIT} outputs (hidden layers may \
+                 be wider)",
+                describe(net, layer, index)
+            ),
+        );
+    }
+}
+
 /// Every layer has at least one neuron.
 fn check_layer_width(cx: &Ctxt, net: &Ident, layer: &LayerDecl, index: usize, width: &Width) {
     if width.value == 0 {
@@ -978,6 +1002,20 @@ mod tests {
         assert!(
             o[0].contains("the output layer of `F` is `dropout 0.1`"),
             "{o:?}"
+        );
+    }
+
+    #[test]
+    fn the_output_layer_has_a_width_limit_and_hidden_layers_do_not() {
+        assert!(errors(quote! { struct X: 2 -> 3000000 relu -> 65536 linear; }).is_empty());
+        let e = errors(quote! { struct X: 2 -> 3 relu -> 65537 linear; });
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains(
+                "layer 2 (65537 wide) of `X` is the output layer and wider than the limit of 65536"
+            ),
+            "{}",
+            e[0]
         );
     }
 

@@ -68,7 +68,7 @@ impl Xor {
             .forward(::nn::__private::array(&a1), ::nn::__private::array_mut(&mut a2));
         a2
     }
-    /// The forward pass of one sample, returning every layer's output.
+    /// The forward pass of one sample, returning every layer's output (boxed for layers wider than 4096, so the result is small whatever the widths).
     #[allow(clippy::large_stack_arrays)]
     pub fn forward_all(
         &self,

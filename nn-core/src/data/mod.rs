@@ -18,9 +18,11 @@ mod error;
 mod fixtures;
 mod format;
 pub mod idx;
+mod limits;
 mod magic;
 mod mnist;
 
 pub use idx::{
-    read_images, read_labels, write_images, write_labels, Dataset, IdxError, IdxImages, Mnist,
+    read_images, read_images_with, read_labels, read_labels_with, write_images, write_labels,
+    Dataset, IdxError, IdxImages, Limit, Limits, Mnist,
 };

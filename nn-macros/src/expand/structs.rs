@@ -7,7 +7,7 @@ use syn::Ident;
 
 use crate::expand::tokens::rt;
 use crate::model::{Layer, LayerKind, Network};
-use crate::prop::LayerNames;
+use crate::prop::{LayerNames, STACK_WIDTH_LIMIT};
 
 /// `struct Name { layer: Dense<In, Out, Act>, ... }`, with the user's attributes.
 pub fn network_struct(net: &Network) -> TokenStream {
@@ -135,7 +135,15 @@ pub fn activations_path(net: &Network) -> TokenStream {
     quote!(#module::#name)
 }
 
-/// `struct NameActivations { layer: [f32; WIDTH], ... }`: what `forward_all` returns.
+/// Whether a layer's field of the activations struct is boxed: layers wider than
+/// [`STACK_WIDTH_LIMIT`], so that `forward_all` returns a small struct whatever the widths.
+pub fn activation_on_heap(layer: &Layer) -> bool {
+    layer.width().value > STACK_WIDTH_LIMIT
+}
+
+/// `struct NameActivations { layer: [f32; WIDTH], ... }`: what `forward_all` returns. A layer
+/// wider than [`STACK_WIDTH_LIMIT`] is a `Box<[f32; WIDTH]>` field instead (and the struct is
+/// then not `Copy`).
 ///
 /// It is defined in a hidden module and brought into the user's module by a glob import, so a
 /// type of the user's own named `NameActivations` shadows it instead of colliding with it (an
@@ -157,13 +165,24 @@ pub fn activations_struct(net: &Network) -> TokenStream {
                 layer.output_shape
             ),
         };
-        quote! { #[doc = #doc] pub #field: [f32; #w] }
+        let ty = if activation_on_heap(layer) {
+            quote!(::std::boxed::Box<[f32; #w]>)
+        } else {
+            quote!([f32; #w])
+        };
+        quote! { #[doc = #doc] pub #field: #ty }
     });
+    // A boxed field is not `Copy`; the struct is `Copy` when every field is an array.
+    let copy = if net.layers.iter().any(activation_on_heap) {
+        quote!()
+    } else {
+        quote!(Copy,)
+    };
     quote! {
         #[allow(non_snake_case)]
         mod #module {
             #[doc = #doc]
-            #[derive(Debug, Clone, Copy, PartialEq)]
+            #[derive(Debug, Clone, #copy PartialEq)]
             pub struct #name {
                 #(#fields,)*
             }
