@@ -170,8 +170,11 @@ def modules(dims, layers):
         elif kind == "layernorm":
             out.append((f"nn.LayerNorm({list(shape)})", layer, {"weight": shape, "bias": shape}))
         else:
-            fail("batchnorm's running statistics are not in nn's files yet: this script checks "
-                 "networks without batchnorm")
+            c = shape[0]
+            module = "BatchNorm2d" if len(shape) == 3 else "BatchNorm1d"
+            out.append((f"nn.{module}({c})", layer,
+                        {"weight": (c,), "bias": (c,), "running_mean": (c,), "running_var": (c,),
+                         "num_batches_tracked": ()}))
     return out
 
 
@@ -264,6 +267,16 @@ def forward(layers, tensors, x):
         elif kind in ("maxpool", "avgpool"):
             a = a.reshape((len(a),) + tuple(layer["input"]))
             a = pool2d(a, layer["window"], layer["stride"], np.max if kind == "maxpool" else np.mean)
+        elif kind == "batchnorm":
+            # Inference: each channel by the running statistics, then scaled and shifted.
+            shape = (len(a),) + tuple(layer["input"])
+            channel = (1, -1) + (1,) * (len(shape) - 2)
+            a = a.reshape(shape)
+            mean = param("running_mean").reshape(channel)
+            var = param("running_var").reshape(channel)
+            a = (a - mean) / np.sqrt(var + 1e-5) * param("weight").reshape(channel) + param(
+                "bias"
+            ).reshape(channel)
         elif kind == "layernorm":
             shape = (len(a),) + tuple(layer["input"])
             flat = a.reshape(len(a), -1)

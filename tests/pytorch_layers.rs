@@ -144,8 +144,19 @@ fn the_pytorch_module_is_the_fixtures() {
     assert_eq!(
         nn::weights::tensor_names::<Fixture>(),
         [
-            "0.weight", "0.bias", "2.weight", "2.bias", "5.weight", "5.bias", "7.weight", "7.bias",
-            "9.weight", "9.bias"
+            "0.weight",
+            "0.bias",
+            "2.weight",
+            "2.bias",
+            "2.running_mean",
+            "2.running_var",
+            "2.num_batches_tracked",
+            "5.weight",
+            "5.bias",
+            "7.weight",
+            "7.bias",
+            "9.weight",
+            "9.bias"
         ]
     );
 }

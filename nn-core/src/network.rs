@@ -44,6 +44,19 @@ pub trait Network: Sized {
     /// The parameters as mutable slices, in the order of [`parameters`](Network::parameters).
     fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]>;
 
+    /// Every tensor a weights file holds, in PyTorch's `state_dict` order: each layer's
+    /// parameters, then its buffers (batch normalisation's `running_mean`, `running_var` and
+    /// `num_batches_tracked`, the last as a count in an `f32`). The same as
+    /// [`parameters`](Network::parameters) for a network without buffers.
+    fn state(&self) -> impl Iterator<Item = &[f32]> {
+        self.parameters()
+    }
+
+    /// [`state`](Network::state), mutable.
+    fn state_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        self.parameters_mut()
+    }
+
     /// Folds the statistics a training step observed into the network's running statistics:
     /// for each batch normalisation layer, `running = 0.9·running + 0.1·batch` (PyTorch's
     /// momentum 0.1) and one more batch tracked. `step` is the gradient the step was computed

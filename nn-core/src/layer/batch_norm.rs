@@ -33,7 +33,9 @@ pub struct BatchNorm<N, const C: usize> {
     beta: Box<[f32]>,
     running_mean: Box<[f32]>,
     running_var: Box<[f32]>,
-    batches: u64,
+    /// `num_batches_tracked`, counted in an `f32` so that a file holds it beside the other
+    /// tensors (exact up to 2²⁴ steps).
+    tracked: [f32; 1],
     width: PhantomData<N>,
 }
 
@@ -54,23 +56,21 @@ impl<N: ArrayLength, const C: usize> BatchNorm<N, C> {
             beta: zeroed(C),
             running_mean: zeroed(C),
             running_var: filled(C, 1.0),
-            batches: 0,
+            tracked: [0.0],
             width: PhantomData,
         }
     }
 
     /// Every parameter zero (the starting value of a gradient), the running statistics at their
-    /// start (mean 0, variance 1, no batch tracked). A gradient's running-statistics slots are
-    /// overwritten by each backward pass; a network built by `zeros()` and filled by
-    /// `nn::weights::load`, whose files do not hold the running statistics yet, infers with
-    /// these neutral ones.
+    /// start (mean 0, variance 1, no batch tracked): a gradient's running-statistics slots are
+    /// overwritten by each backward pass, and a network of zeros infers with neutral ones.
     pub fn zeros() -> Self {
         Self {
             gamma: zeroed(C),
             beta: zeroed(C),
             running_mean: zeroed(C),
             running_var: filled(C, 1.0),
-            batches: 0,
+            tracked: [0.0],
             width: PhantomData,
         }
     }
@@ -97,7 +97,8 @@ impl<N: ArrayLength, const C: usize> BatchNorm<N, C> {
 
     /// The number of training steps folded in (PyTorch's `num_batches_tracked`).
     pub fn batches_tracked(&self) -> u64 {
-        self.batches
+        // A count of steps: whole, not negative, within u64 (a file's value is truncated).
+        self.tracked[0].max(0.0) as u64
     }
 
     /// The running statistics, mutable: mean, then variance.
@@ -107,7 +108,30 @@ impl<N: ArrayLength, const C: usize> BatchNorm<N, C> {
 
     /// Sets the number of training steps folded in.
     pub fn set_batches_tracked(&mut self, batches: u64) {
-        self.batches = batches;
+        self.tracked = [batches as f32];
+    }
+
+    /// Every tensor a file holds, in PyTorch's `state_dict` order: `weight` (`γ`), `bias`
+    /// (`β`), `running_mean`, `running_var`, `num_batches_tracked`.
+    pub fn state(&self) -> [&[f32]; 5] {
+        [
+            &self.gamma,
+            &self.beta,
+            &self.running_mean,
+            &self.running_var,
+            &self.tracked,
+        ]
+    }
+
+    /// [`state`](Self::state), mutable.
+    pub fn state_mut(&mut self) -> [&mut [f32]; 5] {
+        [
+            &mut self.gamma,
+            &mut self.beta,
+            &mut self.running_mean,
+            &mut self.running_var,
+            &mut self.tracked,
+        ]
     }
 
     /// The parameters: `γ`, then `β`.
@@ -130,7 +154,7 @@ impl<N: ArrayLength, const C: usize> BatchNorm<N, C> {
         for (r, b) in self.running_var.iter_mut().zip(&*step.running_var) {
             *r = (1.0 - m) * *r + m * b;
         }
-        self.batches = self.batches.saturating_add(step.batches);
+        self.tracked[0] += step.tracked[0];
     }
 
     /// `a = γ·x̂ + β` over a batch, channel by channel, with `x̂ = (x - mean)/√(var + ε)`;
@@ -257,7 +281,7 @@ impl<N: ArrayLength, const C: usize, L> Backward<L> for BatchNorm<N, C> {
                 var[c]
             };
         }
-        grad.batches = 1;
+        grad.tracked = [1.0];
         let Some(dx) = dx else { return };
         let dx = GenericArray::slice_from_chunks_mut(&mut dx[..n]);
         for (c, &v) in var.iter().enumerate() {
@@ -284,7 +308,7 @@ impl<N, const C: usize> Clone for BatchNorm<N, C> {
             beta: self.beta.clone(),
             running_mean: self.running_mean.clone(),
             running_var: self.running_var.clone(),
-            batches: self.batches,
+            tracked: self.tracked,
             width: PhantomData,
         }
     }
@@ -296,7 +320,7 @@ impl<N, const C: usize> PartialEq for BatchNorm<N, C> {
             && self.beta == other.beta
             && self.running_mean == other.running_mean
             && self.running_var == other.running_var
-            && self.batches == other.batches
+            && self.tracked == other.tracked
     }
 }
 

@@ -120,12 +120,14 @@ fn modules(layers: &'static [LayerShape]) -> Vec<Module> {
     modules
 }
 
-/// The network's tensors in [`Network::parameters`] order, named `MODULE.ROLE` after the module
-/// of the equivalent `nn.Sequential` that holds them.
+/// The network's tensors in [`Network::state`] order (each layer's parameters, then its buffers,
+/// as PyTorch's `state_dict`), named `MODULE.ROLE` after the module of the equivalent
+/// `nn.Sequential` that holds them.
 pub(super) fn specs<N: Network>() -> Vec<Spec> {
     let mut specs = Vec::with_capacity(tensor_count(N::LAYERS));
     for (index, module) in modules(N::LAYERS).iter().enumerate() {
-        for tensor in module.layer.iter().flat_map(|l| l.tensors()) {
+        let buffers = module.layer.iter().flat_map(|l| l.buffers());
+        for tensor in module.layer.iter().flat_map(|l| l.tensors()).chain(buffers) {
             specs.push(Spec {
                 name: format!("{index}.{}", tensor.role.name()),
                 shape: tensor.dims().to_vec(),

@@ -165,7 +165,7 @@ pub fn from_bytes_into<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), 
         values.push(converted);
     }
     // Everything is checked: write.
-    for (parameter, values) in network.parameters_mut().zip(values) {
+    for (parameter, values) in network.state_mut().zip(values) {
         for (p, v) in parameter.iter_mut().zip(values) {
             *p = v;
         }

@@ -33,7 +33,7 @@ pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
 /// 65504 in magnitude for `F16`), naming the tensor and the index.
 pub fn to_bytes_as<N: Network>(network: &N, dtype: Dtype) -> Result<Vec<u8>, WeightsError> {
     let specs = specs::<N>();
-    let parameters: Vec<&[f32]> = network.parameters().collect();
+    let parameters: Vec<&[f32]> = network.state().collect();
     if parameters.len() != specs.len() {
         return Err(WeightsError::Encode {
             reason: format!(

@@ -21,10 +21,36 @@ pub fn network_impl(net: &Network) -> TokenStream {
         .filter(|l| matches!(l.kind, LayerKind::BatchNorm))
         .map(|l| &l.field)
         .collect();
+    // A network with batch normalisation saves its buffers too: each layer's `state`, which
+    // is its parameters for every other kind.
     let fold = (!norms.is_empty()).then(|| {
+        let state = net.layers.iter().map(|l| {
+            let field = &l.field;
+            match l.kind {
+                LayerKind::BatchNorm => quote!(self.#field.state()),
+                _ => quote!(self.#field.parameters()),
+            }
+        });
+        let state_mut = net.layers.iter().map(|l| {
+            let field = &l.field;
+            match l.kind {
+                LayerKind::BatchNorm => quote!(self.#field.state_mut()),
+                _ => quote!(self.#field.parameters_mut()),
+            }
+        });
         quote! {
             fn fold_statistics(&mut self, step: &Self) {
                 #(self.#norms.fold_statistics(&step.#norms);)*
+            }
+
+            fn state(&self) -> impl Iterator<Item = &[f32]> {
+                ::core::iter::empty::<&[f32]>()
+                    #(.chain(#state))*
+            }
+
+            fn state_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+                ::core::iter::empty::<&mut [f32]>()
+                    #(.chain(#state_mut))*
             }
         }
     });
