@@ -57,17 +57,18 @@ impl Conv2d {
         let _ = batch;
         0
     }
-
-    /// The input position read by output `(oy, ox)` at kernel offset `(ky, kx)`, if inside.
-    #[inline]
-    fn source(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
-        let y = (oy * self.stride + ky).checked_sub(self.pad)?;
-        let x = (ox * self.stride + kx).checked_sub(self.pad)?;
-        (y < self.in_height && x < self.in_width).then_some((y, x))
-    }
 }
 
-/// `out = W ⋆ x + b` for `n` images.
+/// The outputs `o` whose input position `o·stride + k - pad` lies in `0..len` (of `out` outputs),
+/// as a range: the rows (or columns) kernel offset `k` reaches.
+fn reach(k: usize, pad: usize, stride: usize, len: usize, out: usize) -> core::ops::Range<usize> {
+    let lo = pad.saturating_sub(k).div_ceil(stride);
+    let hi = (len + pad).saturating_sub(k).div_ceil(stride).min(out);
+    lo..hi.max(lo)
+}
+
+/// `out = W ⋆ x + b` for `n` images, offset by offset: for each filter, channel and kernel
+/// position, a scaled row of the input is added to each output row it reaches.
 pub fn conv2d_forward(
     g: &Conv2d,
     n: usize,
@@ -78,25 +79,28 @@ pub fn conv2d_forward(
     _scratch: &mut [f32],
 ) {
     let (oh, ow) = (g.out_height(), g.out_width());
-    let (kh, kw) = (g.kernel_height, g.kernel_width);
+    let (kh, kw, s, p) = (g.kernel_height, g.kernel_width, g.stride, g.pad);
+    let (h, wd) = (g.in_height, g.in_width);
     for i in 0..n {
         let x = &x[i * g.input_len()..(i + 1) * g.input_len()];
         let out = &mut out[i * g.output_len()..(i + 1) * g.output_len()];
         for f in 0..g.out_channels {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut sum = b[f];
-                    for c in 0..g.in_channels {
-                        for ky in 0..kh {
-                            for kx in 0..kw {
-                                if let Some((y, xx)) = g.source(oy, ox, ky, kx) {
-                                    sum += w[((f * g.in_channels + c) * kh + ky) * kw + kx]
-                                        * x[(c * g.in_height + y) * g.in_width + xx];
-                                }
+            let plane = &mut out[f * oh * ow..(f + 1) * oh * ow];
+            plane.fill(b[f]);
+            for c in 0..g.in_channels {
+                let image = &x[c * h * wd..(c + 1) * h * wd];
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let wv = w[((f * g.in_channels + c) * kh + ky) * kw + kx];
+                        let cols = reach(kx, p, s, wd, ow);
+                        for oy in reach(ky, p, s, h, oh) {
+                            let row = &image[(oy * s + ky - p) * wd..][..wd];
+                            let dst = &mut plane[oy * ow..(oy + 1) * ow];
+                            for ox in cols.clone() {
+                                dst[ox] += wv * row[ox * s + kx - p];
                             }
                         }
                     }
-                    out[(f * oh + oy) * ow + ox] = sum;
                 }
             }
         }
@@ -117,7 +121,8 @@ pub fn conv2d_backward(
     _scratch: &mut [f32],
 ) {
     let (oh, ow) = (g.out_height(), g.out_width());
-    let (kh, kw) = (g.kernel_height, g.kernel_width);
+    let (kh, kw, s, p) = (g.kernel_height, g.kernel_width, g.stride, g.pad);
+    let (h, wd) = (g.in_height, g.in_width);
     gw.fill(0.0);
     gb.fill(0.0);
     if let Some(dx) = dx.as_deref_mut() {
@@ -127,23 +132,31 @@ pub fn conv2d_backward(
         let xi = &x[i * g.input_len()..(i + 1) * g.input_len()];
         let di = &delta[i * g.output_len()..(i + 1) * g.output_len()];
         for f in 0..g.out_channels {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let d = di[(f * oh + oy) * ow + ox];
-                    gb[f] += d;
-                    for c in 0..g.in_channels {
-                        for ky in 0..kh {
-                            for kx in 0..kw {
-                                if let Some((y, xx)) = g.source(oy, ox, ky, kx) {
-                                    let wi = ((f * g.in_channels + c) * kh + ky) * kw + kx;
-                                    let xi_idx = (c * g.in_height + y) * g.in_width + xx;
-                                    gw[wi] += d * xi[xi_idx];
-                                    if let Some(dx) = dx.as_deref_mut() {
-                                        dx[i * g.input_len() + xi_idx] += d * w[wi];
-                                    }
+            let plane = &di[f * oh * ow..(f + 1) * oh * ow];
+            gb[f] += plane.iter().sum::<f32>();
+            for c in 0..g.in_channels {
+                let image = &xi[c * h * wd..(c + 1) * h * wd];
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let wi = ((f * g.in_channels + c) * kh + ky) * kw + kx;
+                        let cols = reach(kx, p, s, wd, ow);
+                        let mut sum = 0.0;
+                        for oy in reach(ky, p, s, h, oh) {
+                            let y = oy * s + ky - p;
+                            let d = &plane[oy * ow..(oy + 1) * ow];
+                            let row = &image[y * wd..(y + 1) * wd];
+                            for ox in cols.clone() {
+                                sum += d[ox] * row[ox * s + kx - p];
+                            }
+                            if let Some(dx) = dx.as_deref_mut() {
+                                let base = i * g.input_len() + c * h * wd + y * wd;
+                                let dst = &mut dx[base..base + wd];
+                                for ox in cols.clone() {
+                                    dst[ox * s + kx - p] += w[wi] * d[ox];
                                 }
                             }
                         }
+                        gw[wi] += sum;
                     }
                 }
             }

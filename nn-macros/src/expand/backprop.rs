@@ -7,7 +7,7 @@ use quote::quote;
 
 use crate::expand::rows::{self, Deltas};
 use crate::expand::{bounds, tokens::rt};
-use crate::model::{Act, Layer, Network};
+use crate::model::{Act, Layer, LayerKind, Network};
 use crate::prop::{Input, LayerNames};
 
 /// `impl<L> GradientRows<L> for Name where (the training bounds) { fn gradient_rows(&self,
@@ -94,6 +94,11 @@ fn layer_backward(net: &Network, layer: &Layer) -> TokenStream {
     let from = layer.input_of(net);
     let input = from.rows();
     let decl = layer.declaration(LayerNames::Omitted);
+    let params = if matches!(layer.kind, LayerKind::Pool(_) | LayerKind::Dropout(_)) {
+        " (no parameters)"
+    } else {
+        ", and its parameters' gradient"
+    };
     let (dx, comment) = match from {
         Input::Network(_) => (
             quote!(None),
@@ -109,7 +114,7 @@ fn layer_backward(net: &Network, layer: &Layer) -> TokenStream {
             (
                 quote!(Some(#pd)),
                 format!(
-                    " {}: ∂L/∂{} through `{decl}` from ∂L/∂a{i}, and its parameters' gradient",
+                    " {}: ∂L/∂{} through `{decl}` from ∂L/∂a{i}{params}",
                     layer.label(),
                     from.symbol(),
                     i = layer.index
