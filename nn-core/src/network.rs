@@ -63,7 +63,9 @@ pub trait Network: Sized {
     /// in, which carries the batch's mean and unbiased variance in its running-statistics
     /// slots. Every [`Optimizer`](crate::Optimizer) calls this after updating the parameters,
     /// so running statistics change only in training steps. A network without batch
-    /// normalisation has nothing to fold.
+    /// normalisation has nothing to fold. With [`DataParallel`](crate::DataParallel), the
+    /// statistics are those of the calling thread's chunk of the batch, as PyTorch's
+    /// `nn.DataParallel` keeps the first replica's.
     fn fold_statistics(&mut self, step: &Self) {
         let _ = step;
     }

@@ -137,8 +137,14 @@ impl<N: Network> DataParallel<N> {
         Self {
             workspace: Workspace::new(),
             helpers: (0..helpers)
-                .map(|_| Helper {
-                    workspace: Workspace::new(),
+                .map(|k| Helper {
+                    // Each thread's dropout masks from a seed of its own, so that the samples
+                    // at the same place in two chunks are not dropped alike.
+                    workspace: {
+                        let mut ws = Workspace::new();
+                        ws.set_seed(k as u64 + 1);
+                        ws
+                    },
                     grads: N::zeros(),
                     loss: None,
                 })
