@@ -74,7 +74,10 @@ pub use activation::{
 pub use dense::Dense;
 pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
-pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
+pub use loss::{
+    BinaryCrossEntropy, CrossEntropy, Huber, Loss, LossGradient, MeanAbsoluteError,
+    MeanSquaredError,
+};
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
 #[allow(deprecated)]
 pub use network::Train;
@@ -82,6 +85,7 @@ pub use network::{Network, Trainable, Workspace};
 pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
 pub use parallel::DataParallel;
 pub use train::{
-    accuracy, argmax, BatchStats, EpochStats, History, NonFinite, Parameter, Progress, Samples,
-    TrainError, Trainer,
+    accuracy, argmax, callback, confusion_matrix, evaluate, BatchStats, Callback, ConfusionMatrix,
+    Divergence, EarlyStopping, EpochStats, History, Metrics, Monitor, NonFinite, Parameter,
+    Progress, Samples, Schedule, Sets, Stop, Target, Task, TrainConfig, TrainError, Trainer,
 };

@@ -56,15 +56,26 @@
 //!
 //! (`tests/mnist.rs` and `examples/mnist.rs` in the facade crate `nn` run this.)
 
+mod callback;
+pub mod checkpoint;
 mod config;
 mod error;
 mod fit;
 mod metrics;
 mod report;
+mod rng;
 mod samples;
+mod schedule;
+mod settings;
 
+pub use callback::Callback;
+pub use checkpoint::CheckpointError;
 pub use config::Trainer;
-pub use error::{NonFinite, Parameter, TrainError};
-pub use metrics::{accuracy, argmax};
-pub use report::{BatchStats, EpochStats, History, Progress};
-pub use samples::Samples;
+pub use error::{InvalidData, NonFinite, Parameter, TrainError};
+pub use fit::callback;
+pub use metrics::{accuracy, argmax, confusion_matrix, evaluate, ConfusionMatrix, Metrics, Task};
+pub use report::{BatchStats, EpochStats, History, Progress, Stop};
+pub use rng::ShuffleRng;
+pub use samples::{split, Samples, Split, Target, TargetKind};
+pub use schedule::{Position, Schedule};
+pub use settings::{Divergence, EarlyStopping, Monitor, Sets, TrainConfig};
