@@ -5,7 +5,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use crate::expand::structs::activations_name;
+use crate::expand::structs::activations_path;
 use crate::expand::tokens::{input_param, inputs_param, method, outputs_param, rt};
 use crate::model::{Layer, Network};
 use crate::prop::Input;
@@ -64,7 +64,7 @@ pub fn forward_all(net: &Network) -> TokenStream {
     let rt = rt();
     let method = method(net, "forward_all");
     let input = input_param(net);
-    let acts = activations_name(net);
+    let acts = activations_path(net);
     let init = net.layers.iter().map(|layer| {
         let (field, w) = (&layer.field, layer.width().lit());
         quote!(#field: [0.0f32; #w])

@@ -59,11 +59,27 @@ pub fn activations_name(net: &Network) -> Ident {
     format_ident!("{}Activations", net.name)
 }
 
+/// The hidden module that holds the activations struct: `__nn_activations_of_Xor`.
+fn activations_module(net: &Network) -> Ident {
+    format_ident!("__nn_activations_of_{}", net.name)
+}
+
+/// The path the generated code names the activations struct by, `__nn_activations_of_Xor::
+/// XorActivations`: never the bare name, which a user's own type may shadow.
+pub fn activations_path(net: &Network) -> TokenStream {
+    let (module, name) = (activations_module(net), activations_name(net));
+    quote!(#module::#name)
+}
+
 /// `struct NameActivations { layer: [f32; WIDTH], ... }`: what `forward_all` returns.
+///
+/// It is defined in a hidden module and brought into the user's module by a glob import, so a
+/// type of the user's own named `NameActivations` shadows it instead of colliding with it (an
+/// item always wins over a glob import); `forward_all` still returns the generated one.
 pub fn activations_struct(net: &Network) -> TokenStream {
-    let (vis, name) = (&net.vis, activations_name(net));
+    let (vis, name, module) = (&net.vis, activations_name(net), activations_module(net));
     let doc = format!(
-        " Every layer's output from one forward pass of [`{}`].",
+        " Every layer's output from one forward pass of [`{0}`](super::{0}).",
         net.name
     );
     let fields = net.layers.iter().map(|layer| {
@@ -76,10 +92,15 @@ pub fn activations_struct(net: &Network) -> TokenStream {
         quote! { #[doc = #doc] pub #field: [f32; #w] }
     });
     quote! {
-        #[doc = #doc]
-        #[derive(Debug, Clone, Copy, PartialEq)]
-        #vis struct #name {
-            #(#fields,)*
+        #[allow(non_snake_case)]
+        mod #module {
+            #[doc = #doc]
+            #[derive(Debug, Clone, Copy, PartialEq)]
+            pub struct #name {
+                #(#fields,)*
+            }
         }
+        #[doc(inline)]
+        #vis use #module::*;
     }
 }
