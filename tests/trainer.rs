@@ -637,3 +637,50 @@ fn the_shipped_table_reads_as_documented() {
     assert_eq!(labels.iter().filter(|&&l| l == 0).count(), 212);
     assert_eq!(table.inputs[0][0], 17.99);
 }
+
+#[test]
+fn the_tabular_pipeline_beats_the_majority_class() {
+    // What `examples/tabular.rs` does, with its defaults: a seeded test split, standardisation
+    // fit on the training part, labels, a validation split, a cosine schedule, early stopping.
+    nn::network! { struct Diagnosis: 30 -> 16 relu -> 2 softmax; }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/breast-cancer/wdbc.csv");
+    let table = nn::data::Table::<30, 1>::read(path, &["target"]).unwrap();
+    let labels = table.labels(2).unwrap();
+    let parts = split(table.len(), 0.2, 1);
+    let gather = |idx: &[usize]| -> (Vec<[f32; 30]>, Vec<u8>) {
+        idx.iter().map(|&i| (table.inputs[i], labels[i])).unzip()
+    };
+    let (mut train_x, train_y) = gather(&parts.train);
+    let (mut test_x, test_y) = gather(&parts.validation);
+    let scale = nn::data::Standardizer::fit(&train_x).unwrap();
+    scale.apply(&mut train_x);
+    scale.apply(&mut test_x);
+    let mut net = Diagnosis::new(1);
+    let history = TrainConfig::new()
+        .epochs(300)
+        .seed(1)
+        .validation_split(0.2)
+        .schedule(Schedule::cosine(12, 0.0))
+        .early_stopping(EarlyStopping::new(25))
+        .fit(
+            &mut net,
+            &mut nn::Adam::new(3e-3).with_weight_decay(1e-2),
+            CrossEntropy,
+            Sets::new(Samples::new(&train_x, &train_y)).test(Samples::new(&test_x, &test_y)),
+            &mut (),
+        )
+        .unwrap();
+    assert!(
+        matches!(history.stop, Stop::EarlyStopped { .. }),
+        "{:?}",
+        history.stop
+    );
+    let accuracy = nn::accuracy(&net, Samples::new(&test_x, &test_y)).unwrap();
+    let majority = test_y.iter().filter(|&&l| l == 1).count() as f32 / test_y.len() as f32;
+    // 97.4% against 61.4% with these seeds; a broken pipeline (no standardisation, a wrong
+    // split) stays far below 90%.
+    assert!(
+        accuracy > 0.9 && accuracy > majority + 0.25,
+        "{accuracy} vs majority {majority}"
+    );
+}

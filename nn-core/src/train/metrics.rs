@@ -216,8 +216,8 @@ impl<N: Network> Evaluator<N> {
 }
 
 /// The share of `samples` that `network` classifies right: whose output's largest value is at
-/// the index of the target's class (the largest value of a one-hot row, or the label). In
-/// `[0, 1]`.
+/// the index of the target's class (the largest value of a one-hot row, or the label); for a
+/// network of one output, whose output is above 0.5 just when the target is. In `[0, 1]`.
 ///
 /// Runs the samples through [`Network::forward_batch`] in batches of 256 and allocates the
 /// buffers for that on each call; the trainer reports the same measure without allocating.
@@ -240,8 +240,8 @@ pub fn accuracy<N: Network, T: Target<N::Output>>(
     accuracy_into(network, samples, &mut outputs, &mut workspace)
 }
 
-/// [`accuracy`] over a non-empty, checked set, in batches of `outputs.len()` (at least 1), by
-/// argmax on both sides (the measure of [`Trainer::fit`](super::Trainer::fit)).
+/// [`accuracy`] over a non-empty, checked set, in batches of `outputs.len()` (at least 1): the
+/// measure the trainer reports.
 pub(super) fn accuracy_into<N: Network, T: Target<N::Output>>(
     network: &N,
     samples: Samples<'_, N::Input, T>,
@@ -260,7 +260,7 @@ pub(super) fn accuracy_into<N: Network, T: Target<N::Output>>(
         correct += outputs
             .iter()
             .zip(targets)
-            .filter(|(out, target)| argmax(out.as_ref()) == target.class())
+            .filter(|(out, target)| class_of(out.as_ref()) == target_class(*target))
             .count();
     }
     Ok((correct as f64 / samples.len() as f64) as f32)
@@ -450,6 +450,23 @@ mod tests {
         assert_eq!(
             evaluate(&net, Samples::new(&xs, &labels), Task::Auto),
             Ok(Metrics::Classification { accuracy: 0.6 })
+        );
+    }
+
+    #[test]
+    fn one_output_is_a_yes_or_no() {
+        // w = 1, b = 0 on a linear output: the output is the input, "yes" above 0.5.
+        let mut net = Line::zeros();
+        net.layer.set_weights(&[[1.0]]);
+        let xs = [[0.9f32], [0.2], [0.7], [0.4]];
+        let ys = [[1.0f32], [1.0], [0.0], [0.0]];
+        // Right on 0 and 3: half. (Two argmaxes of one value would always agree: 100%.)
+        assert_eq!(accuracy(&net, Samples::new(&xs, &ys)), Ok(0.5));
+        let m = confusion_matrix(&net, Samples::new(&xs, &ys)).unwrap();
+        assert_eq!((m.row(0), m.row(1)), (&[1u64, 1][..], &[1u64, 1][..]));
+        assert_eq!(
+            evaluate(&net, Samples::new(&xs, &ys), Task::Classification),
+            Ok(Metrics::Classification { accuracy: 0.5 })
         );
     }
 
