@@ -13,11 +13,14 @@
 //! with cross-entropy and AdamW, holding out a fifth of the training part for validation, with a
 //! cosine learning-rate schedule after one epoch of warm-up and early stopping on the
 //! validation loss. The test accuracy and confusion matrix are printed next to the majority
-//! class and a closed-form least-squares linear classifier (`nn::least_squares`).
+//! class and a closed-form least-squares linear classifier (`nn::least_squares`), and the
+//! training and validation curves are drawn to `out/tabular-curves.svg` (`--out DIR`), with the
+//! epoch early stopping kept marked.
 
 use std::error::Error;
+use std::fs;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use nn::data::{Standardizer, Table};
@@ -56,6 +59,10 @@ struct Args {
     /// The CSV file
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/breast-cancer/wdbc.csv"))]
     data: PathBuf,
+
+    /// Where to write the curves
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -141,6 +148,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         ),
     }
 
+    fs::create_dir_all(&args.out)?;
+    let plot = args.out.join("tabular-curves.svg");
+    plot_curves(&history, &plot)?;
+    println!("loss and validation accuracy curves: {}", plot.display());
+
     let test = Samples::new(&test_x[..], &test_y[..]);
     let network = nn::accuracy(&net, test)?;
     let matrix = nn::confusion_matrix(&net, test)?;
@@ -203,5 +215,90 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!();
     println!("confusion matrix of the network (0 = malignant, 1 = benign):");
     println!("{matrix}");
+    Ok(())
+}
+
+/// Draws the training and validation loss per epoch beside the validation accuracy, with the
+/// epoch whose weights the network keeps marked, as an SVG written through a temporary file so
+/// an existing plot is never left half-written.
+fn plot_curves(history: &nn::History, path: &Path) -> Result<(), Box<dyn Error>> {
+    use plotters::prelude::*;
+
+    let at = |f: &dyn Fn(&nn::EpochStats) -> Option<f32>| -> Vec<(f32, f32)> {
+        history
+            .epochs
+            .iter()
+            .filter_map(|e| Some((e.epoch as f32, f(e)?)))
+            .collect()
+    };
+    let train = at(&|e| Some(e.train_loss));
+    let validation = at(&|e| e.validation_loss);
+    let accuracy = at(&|e| e.validation.and_then(|m| m.accuracy()).map(|a| 100.0 * a));
+    let epochs = history.epochs.len().max(1) as f32;
+    let top = train
+        .iter()
+        .chain(&validation)
+        .map(|p| p.1)
+        .fold(0.0f32, f32::max)
+        * 1.1;
+    let floor = accuracy.iter().map(|p| p.1).fold(100.0f32, f32::min);
+    let floor = ((floor - 2.0) / 5.0).floor().max(0.0) * 5.0;
+    let best = history.best_epoch.map(|b| b as f32);
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 400)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (left, right) = root.split_horizontally(480);
+
+        let mut chart = ChartBuilder::on(&left)
+            .caption("loss (cross-entropy)", ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0f32..epochs, 0.0f32..top.max(1e-3))?;
+        chart.configure_mesh().x_desc("epoch").draw()?;
+        chart
+            .draw_series(LineSeries::new(train, RED.stroke_width(2)))?
+            .label("training")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+        chart
+            .draw_series(LineSeries::new(validation, BLUE.stroke_width(2)))?
+            .label("validation")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+        if let Some(b) = best {
+            chart
+                .draw_series(LineSeries::new(
+                    [(b, 0.0), (b, top.max(1e-3))],
+                    BLACK.stroke_width(1),
+                ))?
+                .label("kept")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        }
+        chart.configure_series_labels().border_style(BLACK).draw()?;
+
+        let mut chart = ChartBuilder::on(&right)
+            .caption("validation accuracy (%)", ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0f32..epochs, floor..100.0f32)?;
+        chart.configure_mesh().x_desc("epoch").draw()?;
+        chart.draw_series(LineSeries::new(accuracy, BLUE.stroke_width(2)))?;
+        if let Some(b) = best {
+            chart.draw_series(LineSeries::new(
+                [(b, floor), (b, 100.0)],
+                BLACK.stroke_width(1),
+            ))?;
+        }
+        root.present()?;
+    }
+    let temp = path.with_extension("svg.tmp");
+    fs::write(&temp, svg)
+        .and_then(|()| fs::rename(&temp, path))
+        .map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            format!("cannot write {}: {e}", path.display())
+        })?;
     Ok(())
 }
