@@ -7,7 +7,7 @@
 //! NN_MNIST_DIR=~/mnist cargo run --release --example cnn   # the full 60,000 / 10,000 files
 //! ```
 //!
-//! Trains with cross-entropy and Adam on the 8,000 training digits shipped in `data/mnist`,
+//! Trains with cross-entropy and Adam (its rate on a cosine schedule) on the 8,000 training digits shipped in `data/mnist`,
 //! reports the accuracy on the 1,000 test digits after every epoch, writes the loss and
 //! accuracy curves to `out/cnn-curves.svg` and the trained weights to `out/cnn.safetensors`
 //! (in the layout of the equivalent `torch.nn.Sequential`), and shows a few test digits with
@@ -16,6 +16,7 @@
 
 use std::error::Error;
 use std::fs;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -23,7 +24,7 @@ use std::time::Instant;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::Mnist;
-use nn::{Adam, CrossEntropy, Progress, Samples, Trainer};
+use nn::{Adam, CrossEntropy, Progress, Samples, Schedule, Sets, TrainConfig};
 
 nn::network! {
     /// LeNet-style digit classifier on 28x28 greyscale images.
@@ -46,7 +47,7 @@ struct Args {
     #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     epochs: usize,
 
-    /// Step size α of Adam
+    /// Step size α of Adam at the start; a cosine schedule takes it to 0 by the last step
     #[arg(long, default_value_t = 0.001, value_parser = positive, allow_negative_numbers = true)]
     learning_rate: f32,
 
@@ -135,8 +136,8 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         args.data.display()
     );
     println!(
-        "training {} ({} parameters): cross-entropy, Adam at learning rate {}, batches of {}, \
-         {} epoch{}, seed {}",
+        "training {} ({} parameters): cross-entropy, Adam from learning rate {} on a cosine \
+         schedule, batches of {}, {} epoch{}, seed {}",
         <Digits as nn::Network>::DECLARATION,
         <Digits as nn::Network>::parameter_count(),
         number(args.learning_rate),
@@ -148,11 +149,13 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 
     let mut net = Digits::new(args.seed);
     let mut optimizer = Adam::new(args.learning_rate);
-    let trainer = Trainer {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        seed: args.seed,
-    };
+    // The rate falls along half a cosine to 0 by the last step, so the last epochs settle
+    // instead of jumping around a minimum.
+    let config = TrainConfig::new()
+        .epochs(args.epochs)
+        .batch_size(args.batch_size)
+        .seed(args.seed)
+        .schedule(Schedule::cosine(0, 0.0));
     let train = Samples::new(&mnist.train.inputs, &mnist.train.targets);
     let test = Samples::new(&mnist.test.inputs, &mnist.test.targets);
 
@@ -163,35 +166,40 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     );
     let mut last_accuracy = String::from("-");
     let started = Instant::now();
-    let history = trainer.fit(
+    let history = config.fit(
         &mut net,
         &mut optimizer,
         CrossEntropy,
-        train,
-        Some(test),
-        &mut |progress| match progress {
-            Progress::Batch(b) => {
-                bar.inc(1);
-                if b.batch % 10 == 0 || b.batch == b.batches {
-                    bar.set_message(format!(
-                        "epoch {}/{}  loss {:.4}  accuracy {last_accuracy}",
-                        b.epoch, b.epochs, b.epoch_loss
-                    ));
+        Sets::new(train).test(test),
+        &mut nn::callback(|progress| {
+            match progress {
+                Progress::Batch(b) => {
+                    bar.inc(1);
+                    if b.batch % 10 == 0 || b.batch == b.batches {
+                        bar.set_message(format!(
+                            "epoch {}/{}  loss {:.4}  accuracy {last_accuracy}",
+                            b.epoch, b.epochs, b.epoch_loss
+                        ));
+                    }
                 }
-            }
-            Progress::Epoch(e) => {
-                if let Some(acc) = e.test_accuracy {
-                    last_accuracy = format!("{:.2}%", 100.0 * acc);
+                Progress::Epoch(e) => {
+                    if let Some(acc) = e.test_accuracy {
+                        last_accuracy = format!("{:.2}%", 100.0 * acc);
+                    }
+                    bar.suspend(|| {
+                        println!(
+                            "epoch {:>3}/{}  loss {:.4}  test accuracy {last_accuracy}  rate {}",
+                            e.epoch,
+                            e.epochs,
+                            e.train_loss,
+                            number(e.learning_rate)
+                        );
+                    });
                 }
-                bar.suspend(|| {
-                    println!(
-                        "epoch {:>3}/{}  loss {:.4}  test accuracy {last_accuracy}",
-                        e.epoch, e.epochs, e.train_loss
-                    );
-                });
+                _ => {}
             }
-            _ => {}
-        },
+            ControlFlow::Continue(())
+        }),
     );
     let elapsed = started.elapsed();
     bar.finish_and_clear();
