@@ -37,6 +37,8 @@
 //! its dimensions describe (as slice indexing does); [`Dense`](crate::Dense) always passes
 //! slices of the right length.
 
+pub mod conv;
+pub mod pool;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
@@ -118,6 +120,12 @@ trait Backend: Sync {
 
     /// See [`log_sum_exp`].
     fn log_sum_exp(&self, z: &[f32]) -> f32;
+
+    /// The strided product `C = A·B` (or `C += A·B`) under the convolution kernels; see
+    /// [`conv::Strided`]. The default is the portable loops.
+    fn strided_product(&self, s: &conv::Strided, a: &[f32], b: &[f32], c: &mut [f32]) {
+        conv::strided_product(s, a, b, c);
+    }
 }
 
 /// The back end of this process, chosen on the first call: the widest the CPU has.

@@ -1,0 +1,1144 @@
+//! 2-D convolution over channel-major images (PyTorch's `NCHW`, one sample after another): the
+//! forward pass and the three gradients of a convolution layer.
+//!
+//! | function | formula |
+//! | --- | --- |
+//! | [`conv2d_forward`] | `out[n][o][y][x] = b[o] + Σ_{c,i,j} w[o][c][i][j]·x[n][c][y·s+i-p][x·s+j-p]` |
+//! | [`conv2d_backward`] | `∂w = Σ_n δ_n·colsₙᵀ`, `∂b[o] = Σ_{n,y,x} δ[n][o][y][x]`, `∂x = col2im(wᵀ·δ_n)` |
+//!
+//! Pixels outside the image (the padding) read as zero. The weights are laid out
+//! `[out][in][kh][kw]`, as `torch.nn.Conv2d.weight`.
+//!
+//! # How it is computed
+//!
+//! Each sample's input is unrolled into a scratch matrix (`im2col`): one row for each of the
+//! `K = in_channels·kh·kw` weights of a filter, one column for each of the `P = out_h·out_w`
+//! output pixels, the padding written as zeros. The convolution of a sample is then one matrix
+//! product `out = W·cols` (`[O × K]` by `[K × P]`, the output channel-major as it must be), run
+//! by a register-tiled product of the kernel back end (`avx512`, `avx2` or `portable`, chosen
+//! at run time as for the dense products). The backward pass reuses the same product:
+//!
+//! - `∂W += δ·colsᵀ` for each sample, with the input unrolled the other way round (`[P × K]`,
+//!   a row for each output pixel), so that the product's vectors run along the filter;
+//! - `∂x`: `dcols = Wᵀ·δ` (`[K × P]`), then `col2im` adds each entry back onto the input pixel
+//!   it was read from.
+//!
+//! This was measured against the dense products [`affine`](super::affine),
+//! [`weight_grad`](super::weight_grad) and [`input_grad`](super::input_grad) on the same
+//! unrolled matrices (see `benches/conv.rs` and the figures in the bench's docs): those are
+//! tiled for a layer's shapes (a few hundred inputs, a batch of rows), and at LeNet's shapes (6 or
+//! 16 filters, 25 or 150 weights a filter) they left most of the FMA lanes idle.
+//!
+//! Every sum runs in an order fixed by the shapes alone, so the same inputs give the same bits
+//! run after run on one machine; the back ends differ from each other by f32 rounding. Nothing
+//! allocates: the caller passes a scratch slice of at least [`Conv2d::scratch_len`] values.
+//!
+//! # Panics
+//!
+//! [`conv2d_forward`] and [`conv2d_backward`] panic, with a message that names the slice and
+//! the length it needs, if the geometry is empty (a stride or a kernel of zero, a kernel larger
+//! than the padded input) or if a slice is shorter than the geometry and the batch say. The
+//! layers built on them always pass slices of the right length.
+
+use super::{backend, Backend};
+
+/// Geometry of a 2-D convolution over channel-major images (PyTorch's NCHW, one sample after
+/// another): `in_channels × in_height × in_width` in, `out_channels` filters of
+/// `in_channels × kernel_height × kernel_width` weights, moved `stride` pixels at a time over
+/// the input padded with `pad` zeros on every side.
+///
+/// ```
+/// use nn_core::kernel::conv::Conv2d;
+/// // LeNet's first layer: 6 filters of 5x5 over a 28x28 image padded by 2.
+/// let g = Conv2d { in_channels: 1, in_height: 28, in_width: 28, out_channels: 6,
+///                  kernel_height: 5, kernel_width: 5, stride: 1, pad: 2 };
+/// assert_eq!((g.out_height(), g.out_width()), (28, 28));
+/// assert_eq!((g.input_len(), g.output_len(), g.weight_len()), (784, 6 * 784, 150));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Conv2d {
+    /// Channels of the input image.
+    pub in_channels: usize,
+    /// Height of the input image, in pixels.
+    pub in_height: usize,
+    /// Width of the input image, in pixels.
+    pub in_width: usize,
+    /// Filters, so channels of the output.
+    pub out_channels: usize,
+    /// Height of a filter.
+    pub kernel_height: usize,
+    /// Width of a filter.
+    pub kernel_width: usize,
+    /// Pixels the filter moves between two outputs, along both axes (at least 1).
+    pub stride: usize,
+    /// Zeros added on every side of the input.
+    pub pad: usize,
+}
+
+/// Outputs along one axis: `(input + 2·pad - kernel) / stride + 1` rounded down, PyTorch's rule;
+/// zero if the stride or kernel is zero or the kernel is larger than the padded input.
+pub(super) const fn out_dim(input: usize, pad: usize, kernel: usize, stride: usize) -> usize {
+    let padded = input + 2 * pad;
+    if stride == 0 || kernel == 0 || kernel > padded {
+        0
+    } else {
+        (padded - kernel) / stride + 1
+    }
+}
+
+impl Conv2d {
+    /// Height of the output: `(in_height + 2·pad - kernel_height) / stride + 1`, rounded down
+    /// as PyTorch does (0 for an empty geometry: a stride or kernel of zero, or a kernel taller
+    /// than the padded input).
+    pub const fn out_height(&self) -> usize {
+        out_dim(self.in_height, self.pad, self.kernel_height, self.stride)
+    }
+
+    /// Width of the output, by the rule of [`out_height`](Self::out_height).
+    pub const fn out_width(&self) -> usize {
+        out_dim(self.in_width, self.pad, self.kernel_width, self.stride)
+    }
+
+    /// Values of one input sample: `in_channels·in_height·in_width`.
+    pub const fn input_len(&self) -> usize {
+        self.in_channels * self.in_height * self.in_width
+    }
+
+    /// Values of one output sample: `out_channels·out_height·out_width`.
+    pub const fn output_len(&self) -> usize {
+        self.out_channels * self.out_height() * self.out_width()
+    }
+
+    /// Weights: `out_channels·in_channels·kernel_height·kernel_width`, laid out
+    /// `[out][in][kh][kw]` as `nn.Conv2d.weight`.
+    pub const fn weight_len(&self) -> usize {
+        self.out_channels * self.patch_len()
+    }
+
+    /// Weights of one filter, the rows of the unrolled input: `in_channels·kh·kw`.
+    const fn patch_len(&self) -> usize {
+        self.in_channels * self.kernel_height * self.kernel_width
+    }
+
+    /// Output pixels of one channel: `out_height·out_width`.
+    const fn pixels(&self) -> usize {
+        self.out_height() * self.out_width()
+    }
+
+    /// Scratch values [`conv2d_forward`] and [`conv2d_backward`] need for `batch` samples: one
+    /// sample's unrolled input, `in_channels·kh·kw·out_height·out_width` (the samples are
+    /// unrolled one at a time, so this does not grow with the batch; the parameter keeps the
+    /// contract open to kernels that unroll several).
+    pub const fn scratch_len(&self, batch: usize) -> usize {
+        let _ = batch;
+        self.patch_len() * self.pixels()
+    }
+
+    /// Panics unless the geometry has at least one output pixel.
+    #[track_caller]
+    fn check(&self) {
+        assert!(
+            self.stride > 0
+                && self.kernel_height > 0
+                && self.kernel_width > 0
+                && self.out_height() > 0
+                && self.out_width() > 0,
+            "conv2d: empty geometry {self:?} (the stride and kernel must be at least 1 and the \
+             kernel no larger than the padded input)"
+        );
+    }
+}
+
+/// Panics unless the slice `what` of `len` values holds `rows` blocks of `each` values.
+#[track_caller]
+pub(super) fn check_len(kernel: &str, what: &str, len: usize, rows: usize, each: usize) {
+    let need = rows.checked_mul(each);
+    assert!(
+        need.is_some_and(|need| len >= need),
+        "{kernel}: `{what}` has {len} values, but {rows} × {each} are needed"
+    );
+}
+
+/// The shape of a strided product `C = A·B` (or `C += A·B`): `A` is `m × k` with element
+/// `(r, q)` at `a[r·ars + q·acs]` (so a transposed `A` costs nothing), `B` is `k × n` with row
+/// stride `bs`, `C` is `m × n` with row stride `cs`; rows of `B` and `C` are contiguous.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Strided {
+    /// Rows of `A` and `C`.
+    pub(super) m: usize,
+    /// Columns of `B` and `C`.
+    pub(super) n: usize,
+    /// Columns of `A`, rows of `B`: the length of each sum.
+    pub(super) k: usize,
+    /// Distance in `a` between two rows of `A`.
+    pub(super) ars: usize,
+    /// Distance in `a` between two columns of `A`.
+    pub(super) acs: usize,
+    /// Distance in `b` between two rows of `B`.
+    pub(super) bs: usize,
+    /// Distance in `c` between two rows of `C`.
+    pub(super) cs: usize,
+    /// Add the product to `C` rather than overwrite it.
+    pub(super) accumulate: bool,
+}
+
+impl Strided {
+    /// Panics unless `a`, `b` and `c` hold the matrices the shape describes (every back end
+    /// checks this on entry, so a product is sound for any arguments).
+    #[track_caller]
+    pub(super) fn check(&self, a: usize, b: usize, c: usize) {
+        let last = |count: usize, stride: usize| (count - 1).checked_mul(stride);
+        let holds = |len: usize, rows: usize, rs: usize, cols: usize, col_s: usize| {
+            rows == 0
+                || cols == 0
+                || last(rows, rs)
+                    .zip(last(cols, col_s))
+                    .and_then(|(r, c)| r.checked_add(c))
+                    .is_some_and(|end| end < len)
+        };
+        assert!(
+            holds(a, self.m, self.ars, self.k, self.acs)
+                && holds(b, self.k, self.bs, self.n, 1)
+                && holds(c, self.m, self.cs, self.n, 1)
+                && (self.m <= 1 || self.n <= self.cs)
+                && (self.k <= 1 || self.n <= self.bs),
+            "strided product {self:?}: a slice is too short (a: {a}, b: {b}, c: {c} values)"
+        );
+    }
+}
+
+/// The portable strided product (and the default of [`Backend::strided_product`]): each row of
+/// `C` a sum of scaled rows of `B`, summed in order of `q`.
+pub(super) fn strided_product(s: &Strided, a: &[f32], b: &[f32], c: &mut [f32]) {
+    s.check(a.len(), b.len(), c.len());
+    if s.n == 0 {
+        return;
+    }
+    for r in 0..s.m {
+        let row = &mut c[r * s.cs..r * s.cs + s.n];
+        if !s.accumulate {
+            row.fill(0.0);
+        }
+        for q in 0..s.k {
+            let scale = a[r * s.ars + q * s.acs];
+            super::axpy(scale, &b[q * s.bs..q * s.bs + s.n], row);
+        }
+    }
+}
+
+/// The output pixels `x` along one axis whose input `x·stride + offset - pad` lies in
+/// `0..input`: `first..end` (empty if none).
+#[inline]
+fn inside(
+    outputs: usize,
+    input: usize,
+    offset: usize,
+    pad: usize,
+    stride: usize,
+) -> (usize, usize) {
+    // x·s + offset ≥ pad  ⇔  x ≥ ceil((pad - offset) / s)
+    let first = pad.saturating_sub(offset).div_ceil(stride).min(outputs);
+    // x·s + offset - pad ≤ input - 1  ⇔  x ≤ (input - 1 + pad - offset) / s
+    let end = match (input + pad).checked_sub(offset + 1) {
+        Some(top) => (top / stride + 1).min(outputs),
+        None => 0,
+    };
+    (first, end.max(first))
+}
+
+/// Unrolls one sample `x` (`C × H × W`) into `cols` (`K × P`): row `(c, i, j)`, column
+/// `(y, x)` holds `x[c][y·s + i - p][x·s + j - p]`, or zero outside the image.
+fn im2col(g: &Conv2d, x: &[f32], cols: &mut [f32]) {
+    let (oh, ow) = (g.out_height(), g.out_width());
+    let (h, w, s, p) = (g.in_height, g.in_width, g.stride, g.pad);
+    let mut rows = cols.chunks_exact_mut(oh * ow);
+    for c in 0..g.in_channels {
+        let image = &x[c * h * w..(c + 1) * h * w];
+        for i in 0..g.kernel_height {
+            let (y0, y1) = inside(oh, h, i, p, s);
+            for j in 0..g.kernel_width {
+                let (x0, x1) = inside(ow, w, j, p, s);
+                let row = rows.next().expect("cols holds K rows");
+                row[..y0 * ow].fill(0.0);
+                row[y1 * ow..].fill(0.0);
+                for y in y0..y1 {
+                    let out = &mut row[y * ow..(y + 1) * ow];
+                    out[..x0].fill(0.0);
+                    out[x1..].fill(0.0);
+                    let src = &image[(y * s + i - p) * w..][..w];
+                    if s == 1 {
+                        let start = x0 + j - p;
+                        out[x0..x1].copy_from_slice(&src[start..start + (x1 - x0)]);
+                    } else {
+                        for (xo, v) in (x0..x1).zip(&mut out[x0..x1]) {
+                            *v = src[xo * s + j - p];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Unrolls one sample `x` the other way round, into `cols` (`P × K`): row `(y, x)`, column
+/// `(c, i, j)`, the same values as [`im2col`].
+fn im2col_t(g: &Conv2d, x: &[f32], cols: &mut [f32]) {
+    let (oh, ow) = (g.out_height(), g.out_width());
+    let (h, w, s, p) = (g.in_height, g.in_width, g.stride, g.pad);
+    let (kh, kw) = (g.kernel_height, g.kernel_width);
+    let k = g.patch_len();
+    for y in 0..oh {
+        for xo in 0..ow {
+            let row = &mut cols[(y * ow + xo) * k..][..k];
+            // The filter's columns `j` that land inside the image at this output pixel.
+            // (input column `xo·s + j - p`, inside `0..w`).
+            let j0 = p.saturating_sub(xo * s).min(kw);
+            let j1 = (w + p).saturating_sub(xo * s).min(kw).max(j0);
+            for c in 0..g.in_channels {
+                for i in 0..kh {
+                    let out = &mut row[(c * kh + i) * kw..][..kw];
+                    let iy = (y * s + i).wrapping_sub(p);
+                    if iy >= h {
+                        out.fill(0.0);
+                        continue;
+                    }
+                    out[..j0].fill(0.0);
+                    out[j1..].fill(0.0);
+                    let start = c * h * w + iy * w + xo * s + j0 - p;
+                    out[j0..j1].copy_from_slice(&x[start..start + (j1 - j0)]);
+                }
+            }
+        }
+    }
+}
+
+/// Adds `cols` (`K × P`, the layout of [`im2col`]) back onto the pixels of `dx` (`C × H × W`)
+/// they were read from; the padding's entries are dropped. `dx` must start zeroed.
+fn col2im(g: &Conv2d, cols: &[f32], dx: &mut [f32]) {
+    let (oh, ow) = (g.out_height(), g.out_width());
+    let (h, w, s, p) = (g.in_height, g.in_width, g.stride, g.pad);
+    let mut rows = cols.chunks_exact(oh * ow);
+    for c in 0..g.in_channels {
+        let image = &mut dx[c * h * w..(c + 1) * h * w];
+        for i in 0..g.kernel_height {
+            let (y0, y1) = inside(oh, h, i, p, s);
+            for j in 0..g.kernel_width {
+                let (x0, x1) = inside(ow, w, j, p, s);
+                let row = rows.next().expect("cols holds K rows");
+                for y in y0..y1 {
+                    let src = &row[y * ow..(y + 1) * ow];
+                    let dst = &mut image[(y * s + i - p) * w..][..w];
+                    if s == 1 {
+                        let start = x0 + j - p;
+                        for (d, v) in dst[start..start + (x1 - x0)].iter_mut().zip(&src[x0..x1]) {
+                            *d += v;
+                        }
+                    } else {
+                        for (xo, v) in (x0..x1).zip(&src[x0..x1]) {
+                            dst[xo * s + j - p] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Checks the geometry and the slices of [`conv2d_forward`].
+#[track_caller]
+fn check_forward(
+    g: &Conv2d,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    out: &[f32],
+    scratch: &[f32],
+) {
+    const K: &str = "conv2d_forward";
+    g.check();
+    check_len(K, "x", x.len(), n, g.input_len());
+    check_len(K, "w", w.len(), 1, g.weight_len());
+    check_len(K, "b", b.len(), 1, g.out_channels);
+    check_len(K, "out", out.len(), n, g.output_len());
+    check_len(K, "scratch", scratch.len(), 1, g.scratch_len(n));
+}
+
+/// The forward pass of a convolution over `n` samples: for every sample, channel `o` and output
+/// pixel `(y, x)`,
+///
+/// `out[n][o][y][x] = b[o] + Σ_{c,i,j} w[o][c][i][j]·x[n][c][y·s+i-p][x·s+j-p]`
+///
+/// (zero outside the image). `x` holds `n` samples of [`Conv2d::input_len`] values, `w`
+/// [`Conv2d::weight_len`] values `[out][in][kh][kw]`, `b` one value a filter, `out` `n` samples
+/// of [`Conv2d::output_len`] (overwritten), `scratch` at least [`Conv2d::scratch_len`] values
+/// (its contents are overwritten and mean nothing afterwards). Slices may be longer; the values
+/// past what the geometry needs are not touched (`out`) or not read.
+///
+/// # Panics
+///
+/// If the geometry is empty (a stride or kernel of zero, a kernel larger than the padded input)
+/// or a slice is shorter than the geometry and `n` say; the message names the slice.
+///
+/// ```
+/// use nn_core::kernel::conv::{conv2d_forward, Conv2d};
+/// // One 3x3 image, one 2x2 filter of ones, no padding: sums of 2x2 windows, plus the bias.
+/// let g = Conv2d { in_channels: 1, in_height: 3, in_width: 3, out_channels: 1,
+///                  kernel_height: 2, kernel_width: 2, stride: 1, pad: 0 };
+/// let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+/// let (mut out, mut scratch) = ([0.0; 4], vec![0.0; g.scratch_len(1)]);
+/// conv2d_forward(&g, 1, &x, &[1.0; 4], &[0.5], &mut out, &mut scratch);
+/// assert_eq!(out, [12.5, 16.5, 24.5, 28.5]);
+/// ```
+pub fn conv2d_forward(
+    g: &Conv2d,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    scratch: &mut [f32],
+) {
+    forward_on(backend(), g, n, x, w, b, out, scratch);
+}
+
+/// [`conv2d_forward`] on the back end `cpu`.
+#[allow(clippy::too_many_arguments)]
+#[track_caller]
+fn forward_on(
+    cpu: &dyn Backend,
+    g: &Conv2d,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    scratch: &mut [f32],
+) {
+    check_forward(g, n, x, w, b, out, scratch);
+    let (k, p, o) = (g.patch_len(), g.pixels(), g.out_channels);
+    let cols = &mut scratch[..k * p];
+    let product = Strided {
+        m: o,
+        n: p,
+        k,
+        ars: k,
+        acs: 1,
+        bs: p,
+        cs: p,
+        accumulate: true,
+    };
+    for (xs, os) in x
+        .chunks_exact(g.input_len())
+        .zip(out.chunks_exact_mut(g.output_len()))
+        .take(n)
+    {
+        im2col(g, xs, cols);
+        for (row, &bias) in os.chunks_exact_mut(p).zip(b) {
+            row.fill(bias);
+        }
+        cpu.strided_product(&product, &w[..o * k], cols, os);
+    }
+}
+
+/// `Σ v`, in sixteen independent partial sums (so that it vectorises), then those in a fixed
+/// tree, then the tail in order.
+pub(super) fn sum(v: &[f32]) -> f32 {
+    const L: usize = 16;
+    let mut acc = [0.0f32; L];
+    let mut chunks = v.chunks_exact(L);
+    for c in &mut chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            *a += x;
+        }
+    }
+    let mut width = L;
+    while width > 1 {
+        width /= 2;
+        for t in 0..width {
+            acc[t] += acc[t + width];
+        }
+    }
+    chunks.remainder().iter().fold(acc[0], |s, x| s + x)
+}
+
+/// Checks the geometry and the slices of [`conv2d_backward`].
+#[allow(clippy::too_many_arguments)]
+#[track_caller]
+fn check_backward(
+    g: &Conv2d,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    delta: &[f32],
+    gw: &[f32],
+    gb: &[f32],
+    dx: Option<&[f32]>,
+    scratch: &[f32],
+) {
+    const K: &str = "conv2d_backward";
+    g.check();
+    check_len(K, "x", x.len(), n, g.input_len());
+    check_len(K, "w", w.len(), 1, g.weight_len());
+    check_len(K, "delta", delta.len(), n, g.output_len());
+    check_len(K, "gw", gw.len(), 1, g.weight_len());
+    check_len(K, "gb", gb.len(), 1, g.out_channels);
+    if let Some(dx) = dx {
+        check_len(K, "dx", dx.len(), n, g.input_len());
+    }
+    check_len(K, "scratch", scratch.len(), 1, g.scratch_len(n));
+}
+
+/// The backward pass of a convolution over `n` samples, from `delta = ∂L/∂out` (`n` samples of
+/// [`Conv2d::output_len`]) and the forward pass's input `x` and weights `w`:
+///
+/// - `gw[o][c][i][j] = Σ_{n,y,x} delta[n][o][y][x]·x[n][c][y·s+i-p][x·s+j-p]` (overwritten);
+/// - `gb[o] = Σ_{n,y,x} delta[n][o][y][x]` (overwritten);
+/// - if `dx` is given, `dx[n][c][h][w] = Σ delta[n][o][y][x]·w[o][c][i][j]` over every
+///   `(o, y, x, i, j)` with `y·s+i-p = h` and `x·s+j-p = w` (overwritten; pass `None` for a
+///   first layer, whose input gradient nothing reads).
+///
+/// `scratch` holds at least [`Conv2d::scratch_len`] values, as for [`conv2d_forward`].
+///
+/// # Panics
+///
+/// As [`conv2d_forward`]: an empty geometry, or a slice shorter than the geometry and `n` say.
+///
+/// ```
+/// use nn_core::kernel::conv::{conv2d_backward, Conv2d};
+/// // The 3x3 image and 2x2 filter of `conv2d_forward`'s example, with ∂L/∂out all ones.
+/// let g = Conv2d { in_channels: 1, in_height: 3, in_width: 3, out_channels: 1,
+///                  kernel_height: 2, kernel_width: 2, stride: 1, pad: 0 };
+/// let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+/// let (mut gw, mut gb, mut dx) = ([0.0; 4], [0.0], [0.0; 9]);
+/// let mut scratch = vec![0.0; g.scratch_len(1)];
+/// conv2d_backward(&g, 1, &x, &[1.0; 4], &[1.0; 4], &mut gw, &mut gb, Some(&mut dx), &mut scratch);
+/// assert_eq!(gw, [12.0, 16.0, 24.0, 28.0]); // the sum of each filter tap's window
+/// assert_eq!(gb, [4.0]);
+/// assert_eq!(dx, [1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]); // windows covering each pixel
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward(
+    g: &Conv2d,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    delta: &[f32],
+    gw: &mut [f32],
+    gb: &mut [f32],
+    dx: Option<&mut [f32]>,
+    scratch: &mut [f32],
+) {
+    backward_on(backend(), g, n, x, w, delta, gw, gb, dx, scratch);
+}
+
+/// [`conv2d_backward`] on the back end `cpu`.
+#[allow(clippy::too_many_arguments)]
+#[track_caller]
+fn backward_on(
+    cpu: &dyn Backend,
+    g: &Conv2d,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    delta: &[f32],
+    gw: &mut [f32],
+    gb: &mut [f32],
+    dx: Option<&mut [f32]>,
+    scratch: &mut [f32],
+) {
+    check_backward(g, n, x, w, delta, gw, gb, dx.as_deref(), scratch);
+    let (k, p, o) = (g.patch_len(), g.pixels(), g.out_channels);
+    let (il, ol) = (g.input_len(), g.output_len());
+    let (w, gw, gb) = (&w[..o * k], &mut gw[..o * k], &mut gb[..o]);
+    let cols = &mut scratch[..k * p];
+
+    // ∂b: the sum of each channel of δ, in order of samples, then pixels.
+    gb.fill(0.0);
+    for ds in delta.chunks_exact(ol).take(n) {
+        for (b, row) in gb.iter_mut().zip(ds.chunks_exact(p)) {
+            *b += sum(row);
+        }
+    }
+
+    // ∂W = Σ_n δ_n·colsₙᵀ: [O × P] by [P × K], the first sample overwriting.
+    gw.fill(0.0);
+    for (r, (xs, ds)) in x
+        .chunks_exact(il)
+        .zip(delta.chunks_exact(ol))
+        .take(n)
+        .enumerate()
+    {
+        im2col_t(g, xs, cols);
+        let product = Strided {
+            m: o,
+            n: k,
+            k: p,
+            ars: p,
+            acs: 1,
+            bs: k,
+            cs: k,
+            accumulate: r > 0,
+        };
+        cpu.strided_product(&product, ds, cols, gw);
+    }
+
+    // ∂x: dcols = Wᵀ·δ_n ([K × O] by [O × P]), then col2im.
+    if let Some(dx) = dx {
+        let product = Strided {
+            m: k,
+            n: p,
+            k: o,
+            ars: 1,
+            acs: k,
+            bs: p,
+            cs: p,
+            accumulate: false,
+        };
+        for (ds, dxs) in delta.chunks_exact(ol).zip(dx.chunks_exact_mut(il)).take(n) {
+            cpu.strided_product(&product, w, ds, cols);
+            dxs.fill(0.0);
+            col2im(g, cols, dxs);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::portable::Portable;
+
+    /// `len` values in `[-1, 1)` from the tests' xorshift generator.
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut data = nn_test_support::Data(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        (0..len).map(|_| data.signed()).collect()
+    }
+
+    /// Every back end this CPU has, by name (the dispatched functions run separately).
+    fn backends() -> Vec<&'static dyn Backend> {
+        let mut all: Vec<&'static dyn Backend> = vec![&Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(cpu) = super::super::x86::Avx2Fma::detect() {
+                all.push(cpu);
+            }
+            if let Some(cpu) = super::super::x86::Avx512::detect() {
+                all.push(cpu);
+            }
+        }
+        all
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    const fn geometry(
+        in_channels: usize,
+        in_height: usize,
+        in_width: usize,
+        out_channels: usize,
+        kernel_height: usize,
+        kernel_width: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Conv2d {
+        Conv2d {
+            in_channels,
+            in_height,
+            in_width,
+            out_channels,
+            kernel_height,
+            kernel_width,
+            stride,
+            pad,
+        }
+    }
+
+    /// Geometries and batch sizes: odd sizes, non-square kernels and images, strides 1 to 3,
+    /// padding 0 to 3 (wider than half the kernel too), 1x1 kernels, a kernel as large as the
+    /// padded input, and LeNet's two convolutions.
+    const CASES: &[(Conv2d, usize)] = &[
+        (geometry(1, 1, 1, 1, 1, 1, 1, 0), 1),
+        (geometry(1, 5, 5, 1, 3, 3, 1, 0), 1),
+        (geometry(1, 5, 7, 3, 3, 2, 1, 1), 2),
+        (geometry(3, 7, 5, 5, 3, 3, 2, 1), 3),
+        (geometry(2, 9, 8, 4, 2, 3, 3, 2), 1),
+        (geometry(3, 6, 6, 2, 1, 1, 1, 0), 2),
+        (geometry(2, 5, 5, 7, 1, 1, 2, 1), 1),
+        (geometry(1, 4, 3, 2, 6, 5, 1, 1), 2),
+        (geometry(2, 3, 3, 3, 3, 3, 1, 3), 1),
+        (geometry(4, 11, 13, 17, 5, 3, 2, 2), 2),
+        (geometry(5, 10, 10, 9, 4, 4, 3, 0), 3),
+        (geometry(1, 28, 28, 6, 5, 5, 1, 2), 2),
+        (geometry(6, 14, 14, 16, 5, 5, 1, 0), 3),
+        (geometry(1, 3, 3, 2, 2, 2, 1, 0), 0),
+    ];
+
+    /// An f64 reference value and a bound on the rounding error of any f32 summation order of
+    /// its terms: `(k + 2)·ε·Σ|terms|`.
+    #[derive(Default, Clone, Copy)]
+    struct Want {
+        value: f64,
+        magnitude: f64,
+        terms: usize,
+    }
+
+    impl Want {
+        fn add(&mut self, t: f64) {
+            self.value += t;
+            self.magnitude += t.abs();
+            self.terms += 1;
+        }
+    }
+
+    fn assert_close(what: &str, got: &[f32], want: &[Want]) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        for (k, (g, w)) in got.iter().zip(want).enumerate() {
+            let tol = (w.terms as f64 + 2.0) * f64::from(f32::EPSILON) * w.magnitude;
+            let err = (f64::from(*g) - w.value).abs();
+            assert!(
+                err <= tol,
+                "{what} [{k}]: got {g}, want {} (error {err:e}, bound {tol:e})",
+                w.value
+            );
+        }
+    }
+
+    /// The convolution and its gradients straight from the formulas, in f64 direct loops.
+    struct Reference {
+        out: Vec<Want>,
+        gw: Vec<Want>,
+        gb: Vec<Want>,
+        dx: Vec<Want>,
+    }
+
+    fn reference(g: &Conv2d, n: usize, x: &[f32], w: &[f32], b: &[f32], d: &[f32]) -> Reference {
+        let f = f64::from;
+        let (c_in, h, wd) = (g.in_channels, g.in_height, g.in_width);
+        let (o_n, kh, kw) = (g.out_channels, g.kernel_height, g.kernel_width);
+        let (oh, ow, s, p) = (g.out_height(), g.out_width(), g.stride, g.pad);
+        let mut out = vec![Want::default(); n * g.output_len()];
+        let mut gw = vec![Want::default(); g.weight_len()];
+        let mut gb = vec![Want::default(); o_n];
+        let mut dx = vec![Want::default(); n * g.input_len()];
+        for r in 0..n {
+            for o in 0..o_n {
+                for y in 0..oh {
+                    for xo in 0..ow {
+                        let oi = r * g.output_len() + (o * oh + y) * ow + xo;
+                        out[oi].add(f(b[o]));
+                        gb[o].add(f(d[oi]));
+                        for c in 0..c_in {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let (iy, ix) = (
+                                        (y * s + i) as isize - p as isize,
+                                        (xo * s + j) as isize - p as isize,
+                                    );
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= wd as isize {
+                                        continue;
+                                    }
+                                    let xi = r * g.input_len()
+                                        + (c * h + iy as usize) * wd
+                                        + ix as usize;
+                                    let wi = ((o * c_in + c) * kh + i) * kw + j;
+                                    out[oi].add(f(w[wi]) * f(x[xi]));
+                                    gw[wi].add(f(d[oi]) * f(x[xi]));
+                                    dx[xi].add(f(d[oi]) * f(w[wi]));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Reference { out, gw, gb, dx }
+    }
+
+    type Forward = dyn Fn(&Conv2d, usize, &[f32], &[f32], &[f32], &mut [f32], &mut [f32]);
+    type Backward = dyn Fn(
+        &Conv2d,
+        usize,
+        &[f32],
+        &[f32],
+        &[f32],
+        &mut [f32],
+        &mut [f32],
+        Option<&mut [f32]>,
+        &mut [f32],
+    );
+
+    /// Runs one implementation on every case against the f64 reference, into buffers filled
+    /// with NaN first (so every output must be written and no stale scratch may leak in).
+    fn check_against_reference(name: &str, forward: &Forward, backward: &Backward) {
+        for (t, &(g, n)) in CASES.iter().enumerate() {
+            let seed = 10 * t as u64;
+            let x = values(n * g.input_len(), seed);
+            let w = values(g.weight_len(), seed + 1);
+            let b = values(g.out_channels, seed + 2);
+            let d = values(n * g.output_len(), seed + 3);
+            let want = reference(&g, n, &x, &w, &b, &d);
+            let what = |k: &str| format!("{name} {k} {g:?} n = {n}");
+
+            let mut scratch = vec![f32::NAN; g.scratch_len(n)];
+            let mut out = vec![f32::NAN; n * g.output_len()];
+            forward(&g, n, &x, &w, &b, &mut out, &mut scratch);
+            assert_close(&what("forward"), &out, &want.out);
+
+            scratch.fill(f32::NAN);
+            let (mut gw, mut gb) = (
+                vec![f32::NAN; g.weight_len()],
+                vec![f32::NAN; g.out_channels],
+            );
+            let mut dx = vec![f32::NAN; n * g.input_len()];
+            backward(
+                &g,
+                n,
+                &x,
+                &w,
+                &d,
+                &mut gw,
+                &mut gb,
+                Some(&mut dx),
+                &mut scratch,
+            );
+            assert_close(&what("gw"), &gw, &want.gw);
+            assert_close(&what("gb"), &gb, &want.gb);
+            assert_close(&what("dx"), &dx, &want.dx);
+
+            // Without `dx`, the same weight gradients, bit for bit.
+            let (mut gw2, mut gb2) = (
+                vec![f32::NAN; g.weight_len()],
+                vec![f32::NAN; g.out_channels],
+            );
+            backward(&g, n, &x, &w, &d, &mut gw2, &mut gb2, None, &mut scratch);
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&gw2), bits(&gw), "{}", what("gw without dx"));
+            assert_eq!(bits(&gb2), bits(&gb), "{}", what("gb without dx"));
+        }
+    }
+
+    #[test]
+    fn portable_convolution_matches_the_f64_reference() {
+        check_against_reference(
+            "portable",
+            &|g, n, x, w, b, out, s| forward_on(&Portable, g, n, x, w, b, out, s),
+            &|g, n, x, w, d, gw, gb, dx, s| backward_on(&Portable, g, n, x, w, d, gw, gb, dx, s),
+        );
+    }
+
+    #[test]
+    fn every_back_end_s_convolution_matches_the_f64_reference() {
+        for cpu in backends() {
+            check_against_reference(
+                cpu.name(),
+                &|g, n, x, w, b, out, s| forward_on(cpu, g, n, x, w, b, out, s),
+                &|g, n, x, w, d, gw, gb, dx, s| backward_on(cpu, g, n, x, w, d, gw, gb, dx, s),
+            );
+        }
+    }
+
+    #[test]
+    fn dispatched_convolution_matches_the_f64_reference() {
+        check_against_reference("dispatched", &conv2d_forward, &conv2d_backward);
+    }
+
+    /// `L = Σ r·out` for fixed random `r`, in f64 from the f32 outputs.
+    fn loss(g: &Conv2d, n: usize, x: &[f32], w: &[f32], b: &[f32], r: &[f32]) -> f64 {
+        let mut out = vec![0.0; n * g.output_len()];
+        let mut scratch = vec![0.0; g.scratch_len(n)];
+        conv2d_forward(g, n, x, w, b, &mut out, &mut scratch);
+        out.iter()
+            .zip(r)
+            .map(|(&o, &r)| f64::from(o) * f64::from(r))
+            .sum()
+    }
+
+    /// The backward pass against central differences of the forward pass: with
+    /// `L = Σ r·out`, `∂L/∂out = r`, and every parameter and input the convolution is linear in
+    /// gets `(L(v + h) - L(v - h)) / 2h`.
+    #[test]
+    fn backward_matches_finite_differences_of_forward() {
+        let h = 0.25f32;
+        for &(g, n) in &[
+            (geometry(2, 5, 6, 3, 3, 2, 2, 1), 2),
+            (geometry(1, 7, 7, 2, 5, 5, 1, 2), 1),
+            (geometry(3, 6, 5, 2, 2, 2, 1, 0), 3),
+        ] {
+            let x = values(n * g.input_len(), 1);
+            let w = values(g.weight_len(), 2);
+            let b = values(g.out_channels, 3);
+            let r = values(n * g.output_len(), 4);
+            let (mut gw, mut gb) = (vec![0.0; g.weight_len()], vec![0.0; g.out_channels]);
+            let mut dx = vec![0.0; n * g.input_len()];
+            let mut scratch = vec![0.0; g.scratch_len(n)];
+            conv2d_backward(
+                &g,
+                n,
+                &x,
+                &w,
+                &r,
+                &mut gw,
+                &mut gb,
+                Some(&mut dx),
+                &mut scratch,
+            );
+            let close = |what: &str, k: usize, analytic: f32, numeric: f64| {
+                let err = (f64::from(analytic) - numeric).abs();
+                assert!(
+                    err <= 1e-4 * (1.0 + numeric.abs()),
+                    "{g:?} {what}[{k}]: backward {analytic}, finite differences {numeric}"
+                );
+            };
+            let central = |lp: f64, lm: f64| (lp - lm) / (2.0 * f64::from(h));
+            for k in 0..w.len() {
+                let (mut wp, mut wm) = (w.clone(), w.clone());
+                wp[k] += h;
+                wm[k] -= h;
+                let fd = central(loss(&g, n, &x, &wp, &b, &r), loss(&g, n, &x, &wm, &b, &r));
+                close("gw", k, gw[k], fd);
+            }
+            for k in 0..b.len() {
+                let (mut bp, mut bm) = (b.clone(), b.clone());
+                bp[k] += h;
+                bm[k] -= h;
+                let fd = central(loss(&g, n, &x, &w, &bp, &r), loss(&g, n, &x, &w, &bm, &r));
+                close("gb", k, gb[k], fd);
+            }
+            for k in 0..x.len() {
+                let (mut xp, mut xm) = (x.clone(), x.clone());
+                xp[k] += h;
+                xm[k] -= h;
+                let fd = central(loss(&g, n, &xp, &w, &b, &r), loss(&g, n, &xm, &w, &b, &r));
+                close("dx", k, dx[k], fd);
+            }
+        }
+    }
+
+    #[test]
+    fn samples_past_the_batch_and_values_past_the_geometry_are_left_alone() {
+        let g = geometry(2, 6, 5, 3, 3, 3, 1, 1);
+        let n = 2;
+        let x = values((n + 1) * g.input_len(), 5);
+        let w = values(g.weight_len(), 6);
+        let b = values(g.out_channels, 7);
+        let mut out = vec![7.0; (n + 1) * g.output_len()];
+        let mut scratch = vec![0.0; g.scratch_len(n) + 3];
+        conv2d_forward(&g, n, &x, &w, &b, &mut out, &mut scratch);
+        assert!(out[n * g.output_len()..].iter().all(|&v| v == 7.0));
+        let d = values(n * g.output_len(), 8);
+        let (mut gw, mut gb) = (vec![7.0; g.weight_len() + 2], vec![7.0; g.out_channels + 2]);
+        let mut dx = vec![7.0; (n + 1) * g.input_len()];
+        conv2d_backward(
+            &g,
+            n,
+            &x,
+            &w,
+            &d,
+            &mut gw,
+            &mut gb,
+            Some(&mut dx),
+            &mut scratch,
+        );
+        assert!(gw[g.weight_len()..].iter().all(|&v| v == 7.0));
+        assert!(gb[g.out_channels..].iter().all(|&v| v == 7.0));
+        assert!(dx[n * g.input_len()..].iter().all(|&v| v == 7.0));
+    }
+
+    #[test]
+    fn the_same_inputs_give_the_same_bits() {
+        let g = geometry(6, 14, 14, 16, 5, 5, 1, 0);
+        let n = 3;
+        let x = values(n * g.input_len(), 9);
+        let w = values(g.weight_len(), 10);
+        let b = values(g.out_channels, 11);
+        let run = || {
+            let mut out = vec![0.0; n * g.output_len()];
+            let mut scratch = vec![f32::NAN; g.scratch_len(n)];
+            conv2d_forward(&g, n, &x, &w, &b, &mut out, &mut scratch);
+            out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(), run());
+    }
+
+    const LENET1: Conv2d = geometry(1, 28, 28, 6, 5, 5, 1, 2);
+
+    #[test]
+    #[should_panic(expected = "conv2d_forward: `x` has 783 values, but 1 × 784 are needed")]
+    fn a_short_input_panics_with_its_name_and_length() {
+        let g = LENET1;
+        let mut out = vec![0.0; g.output_len()];
+        let mut scratch = vec![0.0; g.scratch_len(1)];
+        conv2d_forward(
+            &g,
+            1,
+            &[0.0; 783],
+            &[0.0; 150],
+            &[0.0; 6],
+            &mut out,
+            &mut scratch,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d_backward: `scratch` has 10 values, but 1 × 19600 are needed")]
+    fn a_short_scratch_panics_with_its_name_and_length() {
+        let g = LENET1;
+        let (mut gw, mut gb) = ([0.0; 150], [0.0; 6]);
+        let d = vec![0.0; g.output_len()];
+        conv2d_backward(
+            &g,
+            1,
+            &[0.0; 784],
+            &[0.0; 150],
+            &d,
+            &mut gw,
+            &mut gb,
+            None,
+            &mut [0.0; 10],
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d_backward: `dx` has 700 values, but 1 × 784 are needed")]
+    fn a_short_input_gradient_panics_with_its_name_and_length() {
+        let g = LENET1;
+        let (mut gw, mut gb, mut dx) = ([0.0; 150], [0.0; 6], [0.0; 700]);
+        let d = vec![0.0; g.output_len()];
+        let mut scratch = vec![0.0; g.scratch_len(1)];
+        conv2d_backward(
+            &g,
+            1,
+            &[0.0; 784],
+            &[0.0; 150],
+            &d,
+            &mut gw,
+            &mut gb,
+            Some(&mut dx),
+            &mut scratch,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d: empty geometry")]
+    fn a_kernel_larger_than_the_padded_input_panics() {
+        let g = geometry(1, 3, 3, 1, 4, 4, 1, 0);
+        assert_eq!((g.out_height(), g.output_len()), (0, 0));
+        conv2d_forward(&g, 1, &[0.0; 9], &[0.0; 16], &[0.0], &mut [], &mut []);
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d: empty geometry")]
+    fn a_stride_of_zero_panics() {
+        let g = Conv2d {
+            stride: 0,
+            ..LENET1
+        };
+        conv2d_forward(&g, 1, &[0.0; 784], &[0.0; 150], &[0.0; 6], &mut [], &mut []);
+    }
+
+    #[test]
+    fn the_output_size_follows_pytorch_s_floor_rule() {
+        // torch.nn.Conv2d(1, 1, 3, stride=2, padding=1) on 1x8x7 gives 1x4x4.
+        let g = geometry(1, 8, 7, 1, 3, 3, 2, 1);
+        assert_eq!((g.out_height(), g.out_width()), (4, 4));
+        let g = geometry(6, 14, 14, 16, 5, 5, 1, 0);
+        assert_eq!(
+            (g.out_height(), g.out_width(), g.output_len()),
+            (10, 10, 1600)
+        );
+        assert_eq!(g.scratch_len(256), 150 * 100);
+    }
+
+    /// Every back end checks the strided product's slices itself, whoever calls it.
+    #[test]
+    fn every_back_end_refuses_a_short_strided_product() {
+        let s = Strided {
+            m: 3,
+            n: 5,
+            k: 4,
+            ars: 4,
+            acs: 1,
+            bs: 5,
+            cs: 5,
+            accumulate: false,
+        };
+        for cpu in backends() {
+            let run = |a: usize, b: usize, c: usize| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    cpu.strided_product(&s, &vec![0.0; a], &vec![0.0; b], &mut vec![0.0; c])
+                }))
+                .is_err()
+            };
+            assert!(!run(12, 20, 15), "{}", cpu.name());
+            assert!(
+                run(11, 20, 15) && run(12, 19, 15) && run(12, 20, 14),
+                "{}",
+                cpu.name()
+            );
+        }
+    }
+
+    /// The strided product of every back end against f64, at shapes around the tiles (rows by
+    /// 1, 2, 4, 6; columns by sixteen lanes, up to four vectors), with strided `A` both ways,
+    /// padded rows of `B` and `C`, and both modes.
+    #[test]
+    fn every_back_end_s_strided_product_matches_the_f64_reference() {
+        let shapes = [
+            (1, 1, 1),
+            (6, 64, 25),
+            (7, 65, 3),
+            (5, 17, 9),
+            (16, 100, 150),
+            (25, 784, 6),
+            (3, 130, 300),
+            (13, 47, 1),
+            (2, 0, 3),
+            (4, 5, 0),
+        ];
+        for cpu in backends() {
+            for (t, &(m, n, k)) in shapes.iter().enumerate() {
+                for (transposed, accumulate) in [(false, false), (true, true), (false, true)] {
+                    let (ars, acs) = if transposed { (1, m) } else { (k, 1) };
+                    let (bs, cs) = (n + 3, n + 1);
+                    let s = Strided {
+                        m,
+                        n,
+                        k,
+                        ars,
+                        acs,
+                        bs,
+                        cs,
+                        accumulate,
+                    };
+                    let a = values(m * k, 100 + t as u64);
+                    let b = values(k * bs, 200 + t as u64);
+                    let c0 = values(m * cs, 300 + t as u64);
+                    let mut c = c0.clone();
+                    cpu.strided_product(&s, &a, &b, &mut c);
+                    for r in 0..m {
+                        let mut want: Vec<Want> = (0..n)
+                            .map(|col| {
+                                let mut w = Want::default();
+                                if accumulate {
+                                    w.add(f64::from(c0[r * cs + col]));
+                                }
+                                w
+                            })
+                            .collect();
+                        for q in 0..k {
+                            for (col, w) in want.iter_mut().enumerate() {
+                                w.add(f64::from(a[r * ars + q * acs]) * f64::from(b[q * bs + col]));
+                            }
+                        }
+                        let what = format!("{} {m}x{n}x{k} {s:?} row {r}", cpu.name());
+                        assert_close(&what, &c[r * cs..r * cs + n], &want);
+                        assert_eq!(
+                            c[r * cs + n..(r + 1) * cs],
+                            c0[r * cs + n..(r + 1) * cs],
+                            "{what}: padding"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
