@@ -145,23 +145,31 @@ pub fn maxpool2d_forward(g: &Pool2d, n: usize, x: &[f32], out: &mut [f32], argma
         for c in 0..g.channels {
             let base = c * h * w;
             for y in 0..oh {
-                for xo in 0..ow {
-                    let first = base + y * s * w + xo * s;
-                    let (mut best, mut at) = (xs[first], first);
-                    for i in 0..wh {
-                        let row = first + i * w;
-                        for (j, &v) in xs[row..row + ww].iter().enumerate() {
-                            // `v > best` is false for a NaN on either side: a NaN wins once,
-                            // then keeps its place.
-                            if v > best || (v.is_nan() && !best.is_nan()) {
-                                (best, at) = (v, row + j);
+                // The output row holds the best value so far of each window, its index row the
+                // pixel it came from; the window's pixels go by in row-major order, each over
+                // the whole output row (so the loop runs along the row, not the window).
+                let k = (c * oh + y) * ow;
+                let (best, at) = (&mut os[k..k + ow], &mut ams[k..k + ow]);
+                let top = base + y * s * w;
+                for ((xo, b), a) in best.iter_mut().enumerate().zip(at.iter_mut()) {
+                    *b = xs[top + xo * s];
+                    // Fits: `top + xo·s < input_len ≤ u32::MAX` (asserted above).
+                    *a = (top + xo * s) as u32;
+                }
+                for i in 0..wh {
+                    let row = top + i * w;
+                    let src = &xs[row..row + (ow - 1) * s + ww];
+                    for j in usize::from(i == 0)..ww {
+                        for (xo, (b, a)) in best.iter_mut().zip(at.iter_mut()).enumerate() {
+                            let v = src[xo * s + j];
+                            // `v > b` is false for a NaN on either side: a NaN wins once, then
+                            // keeps its place.
+                            if v > *b || (v.is_nan() && !b.is_nan()) {
+                                *b = v;
+                                *a = (row + xo * s + j) as u32;
                             }
                         }
                     }
-                    let k = (c * oh + y) * ow + xo;
-                    os[k] = best;
-                    // Fits: `at < input_len ≤ u32::MAX` (asserted above).
-                    ams[k] = at as u32;
                 }
             }
         }

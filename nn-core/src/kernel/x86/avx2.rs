@@ -8,7 +8,7 @@ use core::arch::x86_64::{
 
 use super::lanes::{self, hsum};
 use super::{prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
-use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
+use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad, conv};
 
 /// Proof that the CPU running this process has AVX2 and FMA: only [`detect`](Self::detect)
 /// makes one.
@@ -141,6 +141,11 @@ impl Backend for Avx2Fma {
     fn log_sum_exp(&self, z: &[f32]) -> f32 {
         // SAFETY: `self` proves AVX2 and FMA.
         unsafe { lanes::log_sum_exp(z) }
+    }
+
+    fn strided_product(&self, s: &conv::Strided, a: &[f32], b: &[f32], c: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA; the function checks its slices itself.
+        unsafe { super::conv::strided_product_avx2(s, a, b, c) }
     }
 }
 

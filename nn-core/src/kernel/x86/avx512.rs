@@ -24,7 +24,7 @@ use core::arch::x86_64::{
 };
 
 use super::{lanes, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
-use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
+use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad, conv};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
 /// AVX-512F CPU has but which are checked anyway): only [`detect`](Self::detect) makes one.
@@ -161,6 +161,13 @@ impl Backend for Avx512 {
     fn log_sum_exp(&self, z: &[f32]) -> f32 {
         // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
         unsafe { lanes::log_sum_exp(z) }
+    }
+
+    fn strided_product(&self, s: &conv::Strided, a: &[f32], b: &[f32], c: &mut [f32]) {
+        s.check(a.len(), b.len(), c.len());
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold the matrices
+        // (checked above).
+        unsafe { super::conv::strided_product_avx512(s, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) }
     }
 }
 
