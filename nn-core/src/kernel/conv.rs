@@ -132,7 +132,67 @@ impl Conv2d {
     /// open to kernels that unroll several.
     pub const fn scratch_len(&self, batch: usize) -> usize {
         let _ = batch;
-        (self.pixels() + self.out_channels + 1) * self.patch_len()
+        let unrolled = (self.pixels() + self.out_channels + 1) * self.patch_len();
+        let forward = self.in_channels * self.padded_len() + self.out_channels * self.wide_len();
+        let backward = self.weight_len()
+            + self.out_channels * self.delta_padded_len()
+            + self.in_channels * self.wide_input_len();
+        max(unrolled, max(forward, backward))
+    }
+
+    /// Height and width of the input with its padding.
+    const fn padded(&self) -> (usize, usize) {
+        (self.in_height + 2 * self.pad, self.in_width + 2 * self.pad)
+    }
+
+    /// Values of one channel of the padded input.
+    const fn padded_len(&self) -> usize {
+        self.padded().0 * self.padded().1
+    }
+
+    /// Values of one channel of the output in the padded input's row stride (the "wide" rows
+    /// of the stride-1 forward pass): `(out_h - 1)·padded_w + out_w`.
+    const fn wide_len(&self) -> usize {
+        match self.out_height() {
+            0 => 0,
+            oh => (oh - 1) * self.padded().1 + self.out_width(),
+        }
+    }
+
+    /// Padding of `δ` for the input gradient as a convolution (stride 1): `kh - 1 - pad` and
+    /// `kw - 1 - pad`, if the padding is no wider than that.
+    const fn delta_pad(&self) -> Option<(usize, usize)> {
+        if self.stride == 1 && self.pad < self.kernel_height && self.pad < self.kernel_width {
+            Some((
+                self.kernel_height - 1 - self.pad,
+                self.kernel_width - 1 - self.pad,
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Height and width of one channel of the padded `δ` (zero if there is none).
+    const fn delta_padded(&self) -> (usize, usize) {
+        match self.delta_pad() {
+            Some((ph, pw)) => (self.out_height() + 2 * ph, self.out_width() + 2 * pw),
+            None => (0, 0),
+        }
+    }
+
+    /// Values of one channel of the padded `δ`.
+    const fn delta_padded_len(&self) -> usize {
+        self.delta_padded().0 * self.delta_padded().1
+    }
+
+    /// Values of one channel of the input gradient in the padded `δ`'s row stride.
+    const fn wide_input_len(&self) -> usize {
+        match self.delta_pad() {
+            Some(_) if self.in_height > 0 => {
+                (self.in_height - 1) * self.delta_padded().1 + self.in_width
+            }
+            _ => 0,
+        }
     }
 
     /// Panics unless the geometry has at least one output pixel.
@@ -150,6 +210,15 @@ impl Conv2d {
     }
 }
 
+/// The larger of two sizes, in a `const fn`.
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
 /// Panics unless the slice `what` of `len` values holds `rows` blocks of `each` values.
 #[track_caller]
 pub(super) fn check_len(kernel: &str, what: &str, len: usize, rows: usize, each: usize) {
@@ -161,22 +230,31 @@ pub(super) fn check_len(kernel: &str, what: &str, len: usize, rows: usize, each:
 }
 
 /// The shape of a strided product `C = A·B` (or `C += A·B`): `A` is `m × k` with element
-/// `(r, q)` at `a[r·ars + q·acs]` (so a transposed `A` costs nothing), `B` is `k × n` with row
-/// stride `bs`, `C` is `m × n` with row stride `cs`; rows of `B` and `C` are contiguous.
+/// `(r, q)` at `a[r·ars + q·acs]` (so a transposed `A` costs nothing), `C` is `m × n` with row
+/// stride `cs`, and `B` is `k × n` with contiguous rows that start at offsets made of three
+/// strides: row `q = (t·taps.0 + i)·taps.1 + j` starts at `t·bs + i·taps_stride.0 + j·taps_stride.1`.
+///
+/// With `taps = (1, 1)` that is a plain row stride `bs`. With the filter's `(kh, kw)` and the
+/// strides of a padded image's rows and pixels, row `(c, i, j)` of `B` is the image read from
+/// filter tap `(i, j)` on: the unrolled input of a convolution with stride 1, never written out.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Strided {
     /// Rows of `A` and `C`.
     pub(super) m: usize,
     /// Columns of `B` and `C`.
     pub(super) n: usize,
-    /// Columns of `A`, rows of `B`: the length of each sum.
+    /// Columns of `A`, rows of `B`: the length of each sum (a multiple of `taps.0·taps.1`).
     pub(super) k: usize,
     /// Distance in `a` between two rows of `A`.
     pub(super) ars: usize,
     /// Distance in `a` between two columns of `A`.
     pub(super) acs: usize,
-    /// Distance in `b` between two rows of `B`.
+    /// Distance in `b` between two groups of `taps.0·taps.1` rows of `B`.
     pub(super) bs: usize,
+    /// Rows of `B` a group is made of: `taps.0 × taps.1`.
+    pub(super) taps: (usize, usize),
+    /// Distances in `b` between the rows of a group, along `taps.0` and along `taps.1`.
+    pub(super) taps_stride: (usize, usize),
     /// Distance in `c` between two rows of `C`.
     pub(super) cs: usize,
     /// Add the product to `C` rather than overwrite it.
@@ -184,6 +262,36 @@ pub(super) struct Strided {
 }
 
 impl Strided {
+    /// A product whose `B` has rows `bs` values apart.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) const fn plain(
+        m: usize,
+        n: usize,
+        k: usize,
+        (ars, acs): (usize, usize),
+        bs: usize,
+        cs: usize,
+        accumulate: bool,
+    ) -> Self {
+        Strided {
+            m,
+            n,
+            k,
+            ars,
+            acs,
+            bs,
+            taps: (1, 1),
+            taps_stride: (0, 0),
+            cs,
+            accumulate,
+        }
+    }
+
+    /// Rows of `B` in a group: `taps.0·taps.1`.
+    pub(super) const fn group(&self) -> usize {
+        self.taps.0 * self.taps.1
+    }
+
     /// Panics unless `a`, `b` and `c` hold the matrices the shape describes (every back end
     /// checks this on entry, so a product is sound for any arguments).
     #[track_caller]
@@ -197,12 +305,25 @@ impl Strided {
                     .and_then(|(r, c)| r.checked_add(c))
                     .is_some_and(|end| end < len)
         };
+        let group = self.group();
+        let b_holds = group > 0 && self.k.is_multiple_of(group) && {
+            // The last row of `B` starts at the largest offset: every index is at most it.
+            let groups = self.k / group;
+            let tap = last(self.taps.0, self.taps_stride.0)
+                .zip(last(self.taps.1, self.taps_stride.1))
+                .and_then(|(i, j)| i.checked_add(j));
+            self.k == 0
+                || self.n == 0
+                || tap
+                    .zip(last(groups, self.bs))
+                    .and_then(|(t, g)| t.checked_add(g)?.checked_add(self.n - 1))
+                    .is_some_and(|end| end < b)
+        };
         assert!(
             holds(a, self.m, self.ars, self.k, self.acs)
-                && holds(b, self.k, self.bs, self.n, 1)
+                && b_holds
                 && holds(c, self.m, self.cs, self.n, 1)
-                && (self.m <= 1 || self.n <= self.cs)
-                && (self.k <= 1 || self.n <= self.bs),
+                && (self.m <= 1 || self.n <= self.cs),
             "strided product {self:?}: a slice is too short (a: {a}, b: {b}, c: {c} values)"
         );
     }
@@ -217,15 +338,23 @@ pub(super) fn strided_product(s: &Strided, a: &[f32], b: &[f32], c: &mut [f32]) 
     if s.n == 0 {
         return;
     }
+    let ((th, tw), (si, sj)) = (s.taps, s.taps_stride);
     for r in 0..s.m {
         let row = &mut c[r * s.cs..r * s.cs + s.n];
         if !s.accumulate {
             row.fill(0.0);
         }
-        for q in 0..s.k {
-            let scale = a[r * s.ars + q * s.acs];
-            for (c, &b) in row.iter_mut().zip(&b[q * s.bs..q * s.bs + s.n]) {
-                *c += scale * b;
+        let mut q = 0;
+        for t in 0..s.k / s.group() {
+            for i in 0..th {
+                for j in 0..tw {
+                    let scale = a[r * s.ars + q * s.acs];
+                    let start = t * s.bs + i * si + j * sj;
+                    for (c, &b) in row.iter_mut().zip(&b[start..start + s.n]) {
+                        *c += scale * b;
+                    }
+                    q += 1;
+                }
             }
         }
     }
@@ -445,18 +574,12 @@ fn forward_on(
     scratch: &mut [f32],
 ) {
     check_forward(g, n, x, w, b, out, scratch);
+    if g.stride == 1 {
+        return forward_padded(cpu, g, n, x, w, b, out, scratch);
+    }
     let (k, p, o) = (g.patch_len(), g.pixels(), g.out_channels);
     let cols = &mut scratch[..k * p];
-    let product = Strided {
-        m: o,
-        n: p,
-        k,
-        ars: k,
-        acs: 1,
-        bs: p,
-        cs: p,
-        accumulate: true,
-    };
+    let product = Strided::plain(o, p, k, (k, 1), p, p, true);
     for (xs, os) in x
         .chunks_exact(g.input_len())
         .zip(out.chunks_exact_mut(g.output_len()))
@@ -496,6 +619,114 @@ pub(super) fn sum(v: &[f32]) -> f32 {
         }
     }
     chunks.remainder().iter().fold(acc[0], |s, x| s + x)
+}
+
+/// Copies each channel of `x` (`C × H × W`) into the middle of `padded` (`C × (H + 2·ph) ×
+/// (W + 2·pw)`), whose borders must be zero already (they are never written here).
+fn pad_into(
+    channels: usize,
+    (h, w): (usize, usize),
+    (ph, pw): (usize, usize),
+    x: &[f32],
+    padded: &mut [f32],
+) {
+    let (hh, ww) = (h + 2 * ph, w + 2 * pw);
+    for (src, dst) in x
+        .chunks_exact(h * w)
+        .zip(padded.chunks_exact_mut(hh * ww))
+        .take(channels)
+    {
+        for (row, out) in src.chunks_exact(w).zip(dst[ph * ww..].chunks_exact_mut(ww)) {
+            out[pw..pw + w].copy_from_slice(row);
+        }
+    }
+}
+
+/// The convolution of `n` samples `x` with stride 1, as the strided product of the filters
+/// `w` (`[F × K]`) with the padded image read at each filter tap (see [`Strided`]), written in
+/// the padded image's row stride ("wide" rows, whose last `kw - 1` values are discarded), then
+/// compacted into `out` with the bias `b` added. Shared by the forward pass and the input
+/// gradient (the convolution of the padded `δ` with the flipped filters).
+#[allow(clippy::too_many_arguments)]
+fn convolve_padded(
+    cpu: &dyn Backend,
+    (channels, h, wd): (usize, usize, usize),
+    (filters, kh, kw): (usize, usize, usize),
+    (ph, pw): (usize, usize),
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    out: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (hh, ww) = (h + 2 * ph, wd + 2 * pw);
+    let (oh, ow) = (hh - kh + 1, ww - kw + 1);
+    let wide_len = (oh - 1) * ww + ow;
+    let (padded, rest) = scratch.split_at_mut(channels * hh * ww);
+    let wide = &mut rest[..filters * wide_len];
+    padded.fill(0.0);
+    let k = channels * kh * kw;
+    let product = Strided {
+        m: filters,
+        n: wide_len,
+        k,
+        ars: k,
+        acs: 1,
+        bs: hh * ww,
+        taps: (kh, kw),
+        taps_stride: (ww, 1),
+        cs: wide_len,
+        accumulate: false,
+    };
+    for (xs, os) in x
+        .chunks_exact(channels * h * wd)
+        .zip(out.chunks_exact_mut(filters * oh * ow))
+        .take(n)
+    {
+        pad_into(channels, (h, wd), (ph, pw), xs, padded);
+        cpu.strided_product(&product, &w[..filters * k], padded, wide);
+        for (f, (channel, wide)) in os
+            .chunks_exact_mut(oh * ow)
+            .zip(wide.chunks_exact(wide_len))
+            .enumerate()
+        {
+            let bias = b.map_or(0.0, |b| b[f]);
+            for (row, src) in channel.chunks_exact_mut(ow).zip(wide.chunks(ww)) {
+                for (o, &v) in row.iter_mut().zip(src) {
+                    *o = v + bias;
+                }
+            }
+        }
+    }
+}
+
+/// [`conv2d_forward`] for stride 1: [`convolve_padded`], no unrolled input.
+#[allow(clippy::too_many_arguments)]
+fn forward_padded(
+    cpu: &dyn Backend,
+    g: &Conv2d,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let image = (g.in_channels, g.in_height, g.in_width);
+    let filters = (g.out_channels, g.kernel_height, g.kernel_width);
+    convolve_padded(
+        cpu,
+        image,
+        filters,
+        (g.pad, g.pad),
+        n,
+        x,
+        w,
+        Some(b),
+        out,
+        scratch,
+    );
 }
 
 /// Checks the geometry and the slices of [`conv2d_backward`].
@@ -613,37 +844,39 @@ fn backward_on(
         } else {
             // Short sums: scaled rows of the input unrolled the other way round ([P × K]).
             im2col_t(g, xs, cols);
-            let product = Strided {
-                m: o,
-                n: k,
-                k: p,
-                ars: p,
-                acs: 1,
-                bs: k,
-                cs: k,
-                accumulate: true,
-            };
+            let product = Strided::plain(o, k, p, (p, 1), k, k, true);
             cpu.strided_product(&product, ds, cols, gw);
         }
     }
 
-    // ∂x: dcols = Wᵀ·δ_n ([K × O] by [O × P]), then col2im.
-    if let Some(dx) = dx {
-        let product = Strided {
-            m: k,
-            n: p,
-            k: o,
-            ars: 1,
-            acs: k,
-            bs: p,
-            cs: p,
-            accumulate: false,
-        };
-        for (ds, dxs) in delta.chunks_exact(ol).zip(dx.chunks_exact_mut(il)).take(n) {
-            cpu.strided_product(&product, w, ds, &mut cols[..]);
-            dxs.fill(0.0);
-            col2im(g, cols, dxs);
+    let Some(dx) = dx else { return };
+    if let Some(delta_pad) = g.delta_pad() {
+        // ∂x as a convolution with stride 1: of δ padded by `k - 1 - pad` with the filters
+        // flipped and transposed, `w'[c][o][i][j] = w[o][c][kh-1-i][kw-1-j]`.
+        let (kh, kw, c_in) = (g.kernel_height, g.kernel_width, g.in_channels);
+        let (flipped, rest) = scratch.split_at_mut(o * k);
+        for (c, filter) in flipped.chunks_exact_mut(o * kh * kw).enumerate() {
+            for (f, taps) in filter.chunks_exact_mut(kh * kw).enumerate() {
+                let src = &w[(f * c_in + c) * kh * kw..][..kh * kw];
+                for (t, v) in taps.iter_mut().rev().zip(src) {
+                    *t = *v;
+                }
+            }
         }
+        let image = (o, g.out_height(), g.out_width());
+        let filters = (c_in, kh, kw);
+        convolve_padded(
+            cpu, image, filters, delta_pad, n, delta, flipped, None, dx, rest,
+        );
+        return;
+    }
+    // ∂x: dcols = Wᵀ·δ_n ([K × O] by [O × P]), then col2im.
+    let cols = &mut scratch[..k * p];
+    let product = Strided::plain(k, p, o, (1, k), p, p, false);
+    for (ds, dxs) in delta.chunks_exact(ol).zip(dx.chunks_exact_mut(il)).take(n) {
+        cpu.strided_product(&product, w, ds, cols);
+        dxs.fill(0.0);
+        col2im(g, cols, dxs);
     }
 }
 
@@ -1095,19 +1328,60 @@ mod tests {
         assert_eq!(g.scratch_len(256), (100 + 16 + 1) * 150);
     }
 
+    /// The strided product with rows of `B` at filter-tap offsets: groups of `2 × 3` rows of a
+    /// padded image, against f64, and the bound its check puts on `B`.
+    #[test]
+    fn every_back_end_s_tapped_product_matches_the_f64_reference() {
+        // 3 channels of a 9 x 21 padded image, taps 2 x 3, 7 filters, 130 columns (wide rows).
+        let (ch, hh, ww, th, tw, m) = (3, 9, 21, 2, 3, 7);
+        let n = (hh - th) * ww + (ww - tw + 1);
+        let k = ch * th * tw;
+        let s = Strided {
+            m,
+            n,
+            k,
+            ars: k,
+            acs: 1,
+            bs: hh * ww,
+            taps: (th, tw),
+            taps_stride: (ww, 1),
+            cs: n,
+            accumulate: false,
+        };
+        let a = values(m * k, 1);
+        let b = values(ch * hh * ww, 2);
+        for cpu in backends() {
+            let mut c = vec![f32::NAN; m * n];
+            cpu.strided_product(&s, &a, &b, &mut c);
+            for r in 0..m {
+                let want: Vec<Want> = (0..n)
+                    .map(|col| {
+                        let mut w = Want::default();
+                        for q in 0..k {
+                            let (t, i, j) = (q / (th * tw), q / tw % th, q % tw);
+                            let at = t * hh * ww + i * ww + j + col;
+                            w.add(f64::from(a[r * k + q]) * f64::from(b[at]));
+                        }
+                        w
+                    })
+                    .collect();
+                assert_close(
+                    &format!("{} tapped row {r}", cpu.name()),
+                    &c[r * n..(r + 1) * n],
+                    &want,
+                );
+            }
+            let short = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                cpu.strided_product(&s, &a, &b[..b.len() - 1], &mut c)
+            }));
+            assert!(short.is_err(), "{}", cpu.name());
+        }
+    }
+
     /// Every back end checks the strided product's slices itself, whoever calls it.
     #[test]
     fn every_back_end_refuses_a_short_strided_product() {
-        let s = Strided {
-            m: 3,
-            n: 5,
-            k: 4,
-            ars: 4,
-            acs: 1,
-            bs: 5,
-            cs: 5,
-            accumulate: false,
-        };
+        let s = Strided::plain(3, 5, 4, (4, 1), 5, 5, false);
         for cpu in backends() {
             let run = |a: usize, b: usize, c: usize| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -1146,16 +1420,7 @@ mod tests {
                 for (transposed, accumulate) in [(false, false), (true, true), (false, true)] {
                     let (ars, acs) = if transposed { (1, m) } else { (k, 1) };
                     let (bs, cs) = (n + 3, n + 1);
-                    let s = Strided {
-                        m,
-                        n,
-                        k,
-                        ars,
-                        acs,
-                        bs,
-                        cs,
-                        accumulate,
-                    };
+                    let s = Strided::plain(m, n, k, (ars, acs), bs, cs, accumulate);
                     let a = values(m * k, 100 + t as u64);
                     let b = values(k * bs, 200 + t as u64);
                     let c0 = values(m * cs, 300 + t as u64);

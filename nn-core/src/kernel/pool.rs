@@ -163,11 +163,11 @@ pub fn maxpool2d_forward(g: &Pool2d, n: usize, x: &[f32], out: &mut [f32], argma
                         for (xo, (b, a)) in best.iter_mut().zip(at.iter_mut()).enumerate() {
                             let v = src[xo * s + j];
                             // `v > b` is false for a NaN on either side: a NaN wins once, then
-                            // keeps its place.
-                            if v > *b || (v.is_nan() && !b.is_nan()) {
-                                *b = v;
-                                *a = (row + xo * s + j) as u32;
-                            }
+                            // keeps its place. Selects, not branches: which pixel wins is
+                            // data, and a mispredicted branch a pixel cost more than the rest.
+                            let take = (v > *b) | (v.is_nan() & !b.is_nan());
+                            *b = if take { v } else { *b };
+                            *a = if take { (row + xo * s + j) as u32 } else { *a };
                         }
                     }
                 }

@@ -39,7 +39,8 @@ fn first_lanes(len: usize) -> __mmask16 {
 /// `C = A·B`, or `C += A·B` if `s.accumulate`, on raw matrices (see [`Strided`]).
 ///
 /// Sum order: each output adds its terms in order of the sum (one FMA chain an output), onto
-/// the previous contents of `C` when accumulating and after each chunk of [`KC`] terms.
+/// the previous contents of `C` when accumulating and after each chunk of about [`KC`] terms
+/// (whole groups of rows of `B`).
 ///
 /// # Safety
 ///
@@ -52,7 +53,7 @@ pub(super) unsafe fn strided_product_avx512(
     b: *const f32,
     c: *mut f32,
 ) {
-    if s.k == 0 {
+    if s.k == 0 || s.group() == 0 {
         if !s.accumulate {
             for r in 0..s.m {
                 // SAFETY: row `r < m` of `C` holds `n` values from `c + r·cs`.
@@ -61,12 +62,17 @@ pub(super) unsafe fn strided_product_avx512(
         }
         return;
     }
-    let mut k0 = 0;
-    while k0 < s.k {
-        let kc = KC.min(s.k - k0);
-        let accumulate = s.accumulate || k0 > 0;
-        // SAFETY: rows `k0..k0 + kc <= k` of `B` and columns `k0..` of `A` are inside them.
-        let (a, b) = unsafe { (a.add(k0 * s.acs), b.add(k0 * s.bs)) };
+    // Chunks of whole groups of rows of `B` (see `Strided`), about `KC` rows each.
+    let group = s.group();
+    let chunk = (KC / group).max(1);
+    let groups = s.k / group;
+    let mut g0 = 0;
+    while g0 < groups {
+        let gc = chunk.min(groups - g0);
+        let accumulate = s.accumulate || g0 > 0;
+        // SAFETY: groups `g0..g0 + gc <= k / group` of `B` and their columns of `A` are inside
+        // the matrices.
+        let (a, b) = unsafe { (a.add(g0 * group * s.acs), b.add(g0 * s.bs)) };
         let mut c0 = 0;
         while c0 < s.n {
             let width = 64.min(s.n - c0);
@@ -80,20 +86,22 @@ pub(super) unsafe fn strided_product_avx512(
                     2 | 3 => 2,
                     _ => 1,
                 };
+                let t = Tile {
+                    groups: gc,
+                    taps: s.taps,
+                    taps_stride: s.taps_stride,
+                    ars: s.ars,
+                    acs: s.acs,
+                    bs: s.bs,
+                    cs: s.cs,
+                    last,
+                    accumulate,
+                };
                 // SAFETY: the tile's rows `r0..r0 + rows <= m` of `A` and `C`, and its columns
                 // `c0..c0 + width <= n` of `B` and `C` (the last vector masked to the columns
                 // left), are inside the matrices.
                 unsafe {
                     let (a, b, c) = (a.add(r0 * s.ars), b.add(c0), c.add(r0 * s.cs + c0));
-                    let t = Tile {
-                        kc,
-                        ars: s.ars,
-                        acs: s.acs,
-                        bs: s.bs,
-                        cs: s.cs,
-                        last,
-                        accumulate,
-                    };
                     match (rows, vectors) {
                         (6, 1) => tile::<6, 1>(&t, a, b, c),
                         (6, 2) => tile::<6, 2>(&t, a, b, c),
@@ -117,15 +125,18 @@ pub(super) unsafe fn strided_product_avx512(
             }
             c0 += width;
         }
-        k0 += kc;
+        g0 += gc;
     }
 }
 
 /// What a tile of [`strided_product_avx512`] needs besides its pointers.
 struct Tile {
-    /// Terms of each sum in this chunk.
-    kc: usize,
-    /// Strides of `A` (rows, columns), `B` and `C` (rows).
+    /// Groups of rows of `B` in this chunk (see `Strided`).
+    groups: usize,
+    /// Rows of `B` a group, and their strides (see `Strided`).
+    taps: (usize, usize),
+    taps_stride: (usize, usize),
+    /// Strides of `A` (rows, columns), `B` (groups) and `C` (rows).
     ars: usize,
     acs: usize,
     bs: usize,
@@ -136,14 +147,15 @@ struct Tile {
     accumulate: bool,
 }
 
-/// One `M × 16V` tile: `c[r][col] (+)= Σ_q a(r, q)·b[q][col]` for `r < M`, the columns of `V`
-/// vectors (the last one's lanes limited to `t.last`), `q < t.kc`.
+/// One `M × 16V` tile: `c[r][col] (+)= Σ_q a(r, q)·B(q, col)` for `r < M`, the columns of `V`
+/// vectors (the last one's lanes limited to `t.last`), `q` over the chunk's groups of rows of
+/// `B` in order.
 ///
 /// # Safety
 ///
-/// AVX-512F, AVX2 and FMA are available; `a` addresses `M` rows of `kc` values with strides
-/// `ars`, `acs`; `b` holds `kc` rows and `c` holds `M` rows, `bs` and `cs` values apart, each
-/// with `16·(V - 1) + popcount(last)` values from the pointer on.
+/// AVX-512F, AVX2 and FMA are available; `a` addresses `M` rows of `groups·taps.0·taps.1`
+/// values with strides `ars`, `acs`; `b` holds the chunk's rows of `B` and `c` holds `M` rows
+/// `cs` values apart, each with `16·(V - 1) + popcount(last)` values from the pointer on.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn tile<const M: usize, const V: usize>(
@@ -154,8 +166,9 @@ unsafe fn tile<const M: usize, const V: usize>(
 ) {
     let mask = |v: usize| if v + 1 == V { t.last } else { 0xffff };
     let mut acc: [[__m512; V]; M] = [[_mm512_setzero_ps(); V]; M];
-    // SAFETY (every access below): rows `r < M`, terms `q < kc` and the lanes of `mask(v)` in
-    // vector `v < V` are inside the matrices (the function's contract).
+    let ((th, tw), (si, sj)) = (t.taps, t.taps_stride);
+    // SAFETY (every access below): rows `r < M`, the chunk's rows `q` of `B` and the lanes of
+    // `mask(v)` in vector `v < V` are inside the matrices (the function's contract).
     unsafe {
         if t.accumulate {
             for (r, acc) in acc.iter_mut().enumerate() {
@@ -164,15 +177,24 @@ unsafe fn tile<const M: usize, const V: usize>(
                 }
             }
         }
-        for q in 0..t.kc {
-            let mut bv = [_mm512_setzero_ps(); V];
-            for (v, bv) in bv.iter_mut().enumerate() {
-                *bv = _mm512_maskz_loadu_ps(mask(v), b.add(q * t.bs + 16 * v));
-            }
-            for (r, acc) in acc.iter_mut().enumerate() {
-                let s = _mm512_set1_ps(*a.add(r * t.ars + q * t.acs));
-                for (acc, bv) in acc.iter_mut().zip(&bv) {
-                    *acc = _mm512_fmadd_ps(s, *bv, *acc);
+        let mut aq = a;
+        for g in 0..t.groups {
+            for i in 0..th {
+                let brow = b.add(g * t.bs + i * si);
+                for j in 0..tw {
+                    let bq = brow.add(j * sj);
+                    let mut bv = [_mm512_setzero_ps(); V];
+                    for (v, bv) in bv.iter_mut().enumerate() {
+                        *bv = _mm512_maskz_loadu_ps(mask(v), bq.add(16 * v));
+                    }
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        let s = _mm512_set1_ps(*aq.add(r * t.ars));
+                        for (acc, bv) in acc.iter_mut().zip(&bv) {
+                            *acc = _mm512_fmadd_ps(s, *bv, *acc);
+                        }
+                    }
+                    // Past the last term this may point past `A`; it is never read there.
+                    aq = aq.wrapping_add(t.acs);
                 }
             }
         }
