@@ -125,19 +125,40 @@ impl Conv2d {
         self.out_height() * self.out_width()
     }
 
-    /// Scratch values [`conv2d_forward`] and [`conv2d_backward`] need for `batch` samples: one
-    /// sample's unrolled input and one sample's weight gradient (and a row of zeros),
-    /// `(out_height·out_width + out_channels + 1)·in_channels·kh·kw`. The samples are unrolled
-    /// one at a time, so this does not grow with the batch; the parameter keeps the contract
-    /// open to kernels that unroll several.
+    /// Scratch values [`conv2d_forward`] and [`conv2d_backward`] need for `batch` samples.
+    ///
+    /// With stride 1, the largest of: the padded input and one sample's output in its row
+    /// stride (forward); those and sixteen partial sums a weight (weight gradient); the flipped
+    /// filters, the padded `δ` and one sample's input gradient in its row stride (input
+    /// gradient). With a larger stride, one sample's unrolled input, one sample's weight gradient
+    /// and a row of zeros. The samples go one at a time, so this does not grow with the batch;
+    /// the parameter keeps the contract open to kernels that take several at once.
+    ///
+    /// ```
+    /// use nn_core::kernel::conv::Conv2d;
+    /// let g = Conv2d { in_channels: 6, in_height: 14, in_width: 14, out_channels: 16,
+    ///                  kernel_height: 5, kernel_width: 5, stride: 1, pad: 0 };
+    /// assert_eq!(g.scratch_len(1), g.scratch_len(256));
+    /// assert_eq!(g.scratch_len(1), 6 * 14 * 14 + 16 * (136 + 150 * 16)); // 163 KiB
+    /// ```
     pub const fn scratch_len(&self, batch: usize) -> usize {
         let _ = batch;
         let unrolled = (self.pixels() + self.out_channels + 1) * self.patch_len();
+        if self.stride != 1 {
+            return unrolled;
+        }
         let forward = self.in_channels * self.padded_len() + self.out_channels * self.wide_len();
-        let backward = self.weight_len()
-            + self.out_channels * self.delta_padded_len()
-            + self.in_channels * self.wide_input_len();
-        max(unrolled, max(forward, backward))
+        let weights = self.in_channels * self.padded_len()
+            + self.out_channels * (self.wide_len() + self.patch_len() * LANES);
+        let inputs = match self.delta_pad() {
+            Some(_) => {
+                self.weight_len()
+                    + self.out_channels * self.delta_padded_len()
+                    + self.in_channels * self.wide_input_len()
+            }
+            None => unrolled,
+        };
+        max(max(forward, weights), inputs)
     }
 
     /// Height and width of the input with its padding.
@@ -355,6 +376,110 @@ pub(super) fn strided_product(s: &Strided, a: &[f32], b: &[f32], c: &mut [f32]) 
                     }
                     q += 1;
                 }
+            }
+        }
+    }
+}
+
+/// Lanes of the partial sums of [`LaneDots`]: one AVX-512 vector.
+pub(super) const LANES: usize = 16;
+
+/// The shape of a set of dot products kept as lane-wise partial sums: for each row `r < m` of
+/// `A` (`a[r·ars..][..len]`) and each row `q < n` of `B` (rows at the tap offsets of
+/// [`Strided`]: `q = (t·taps.0 + i)·taps.1 + j` starts at `t·bs + i·taps_stride.0 +
+/// j·taps_stride.1`), `part[(r·n + q)·16 + l] += Σ_{u ≡ l mod 16} a[r][u]·b[q][u]` (or `=`
+/// unless `accumulate`).
+///
+/// Summed over several calls (the samples of a batch) and then over the lanes, that
+/// is the weight gradient of a convolution with stride 1: `A` the rows of `δ`, `B` the padded
+/// image read at each filter tap. Keeping sixteen lanes a product, not one sum, leaves a
+/// back end's accumulators in vectors between calls and puts off the horizontal sums to the end.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LaneDots {
+    /// Rows of `A`.
+    pub(super) m: usize,
+    /// Rows of `B` (a multiple of `taps.0·taps.1`).
+    pub(super) n: usize,
+    /// Length of each dot product.
+    pub(super) len: usize,
+    /// Distance in `a` between two rows of `A`.
+    pub(super) ars: usize,
+    /// Distance in `b` between two groups of rows of `B`.
+    pub(super) bs: usize,
+    /// Rows of `B` a group, `taps.0 × taps.1`.
+    pub(super) taps: (usize, usize),
+    /// Distances in `b` between the rows of a group.
+    pub(super) taps_stride: (usize, usize),
+    /// Add to the partial sums in `part` rather than overwrite them.
+    pub(super) accumulate: bool,
+}
+
+impl LaneDots {
+    /// Where row `q` of `B` starts.
+    #[inline(always)]
+    pub(super) const fn offset(&self, q: usize) -> usize {
+        let (th, tw) = self.taps;
+        (q / (th * tw)) * self.bs
+            + (q / tw % th) * self.taps_stride.0
+            + (q % tw) * self.taps_stride.1
+    }
+
+    /// Panics unless `a`, `b` and `part` hold what the shape describes (every back end checks
+    /// this on entry).
+    #[track_caller]
+    pub(super) fn check(&self, a: usize, b: usize, part: usize) {
+        let (th, tw) = self.taps;
+        let group = th * tw;
+        let fits = |start: Option<usize>, len: usize| {
+            start
+                .and_then(|s| s.checked_add(self.len))
+                .is_some_and(|end| end <= len)
+        };
+        let ok = group > 0
+            && self.n.is_multiple_of(group)
+            && (self.m == 0 || fits((self.m - 1).checked_mul(self.ars), a))
+            && (self.n == 0 || {
+                let groups = self.n / group;
+                let last = (groups - 1)
+                    .checked_mul(self.bs)
+                    .zip((th - 1).checked_mul(self.taps_stride.0))
+                    .zip((tw - 1).checked_mul(self.taps_stride.1))
+                    .and_then(|((g, i), j)| g.checked_add(i)?.checked_add(j));
+                fits(last, b)
+            })
+            && self
+                .m
+                .checked_mul(self.n)
+                .and_then(|mn| mn.checked_mul(LANES))
+                .is_some_and(|need| need <= part);
+        assert!(
+            ok,
+            "lane dots {self:?}: a slice is too short (a: {a}, b: {b}, part: {part} values)"
+        );
+    }
+}
+
+/// The portable lane-wise dot products (and the default of [`Backend::lane_dots`]), sixteen
+/// lanes in step. Inlined into the AVX2 back end, which compiles it with AVX2 enabled.
+#[inline(always)]
+pub(super) fn lane_dots(d: &LaneDots, a: &[f32], b: &[f32], part: &mut [f32]) {
+    d.check(a.len(), b.len(), part.len());
+    for r in 0..d.m {
+        let ar = &a[r * d.ars..][..d.len];
+        for q in 0..d.n {
+            let br = &b[d.offset(q)..][..d.len];
+            let acc = &mut part[(r * d.n + q) * LANES..][..LANES];
+            if !d.accumulate {
+                acc.fill(0.0);
+            }
+            let (mut ca, mut cb) = (ar.chunks_exact(LANES), br.chunks_exact(LANES));
+            for (x, y) in (&mut ca).zip(&mut cb) {
+                for l in 0..LANES {
+                    acc[l] += x[l] * y[l];
+                }
+            }
+            for ((acc, x), y) in acc.iter_mut().zip(ca.remainder()).zip(cb.remainder()) {
+                *acc += x * y;
             }
         }
     }
@@ -600,6 +725,16 @@ fn forward_on(
 /// the scaled rows did.
 const DOT_PIXELS: usize = 256;
 
+/// The sum of the sixteen lanes of one [`LaneDots`] product, pairwise: `l[i] + l[i + 8]`, then
+/// those four apart, two apart, one apart (in a few vector adds).
+#[inline]
+fn lane_sum(l: &[f32]) -> f32 {
+    let l: &[f32; LANES] = l.try_into().expect("sixteen lanes");
+    let eight: [f32; 8] = core::array::from_fn(|i| l[i] + l[i + 8]);
+    let four: [f32; 4] = core::array::from_fn(|i| eight[i] + eight[i + 4]);
+    (four[0] + four[2]) + (four[1] + four[3])
+}
+
 /// `Σ v`, in sixteen independent partial sums (so that it vectorises), then those in a fixed
 /// tree, then the tail in order.
 pub(super) fn sum(v: &[f32]) -> f32 {
@@ -729,6 +864,100 @@ fn forward_padded(
     );
 }
 
+/// The weight gradient for any stride: each sample unrolled, then dot products along the pixels
+/// (many pixels) or scaled rows of the transposed unrolled input (few); see [`DOT_PIXELS`].
+fn weight_grad_unrolled(
+    cpu: &dyn Backend,
+    g: &Conv2d,
+    n: usize,
+    x: &[f32],
+    delta: &[f32],
+    gw: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (k, p, o) = (g.patch_len(), g.pixels(), g.out_channels);
+    let (il, ol) = (g.input_len(), g.output_len());
+    gw.fill(0.0);
+
+    let (cols, rest) = scratch.split_at_mut(k * p);
+    for (xs, ds) in x.chunks_exact(il).zip(delta.chunks_exact(ol)).take(n) {
+        if p >= DOT_PIXELS {
+            // Long sums: dot products of rows of δ and rows of the unrolled input ([K × P]),
+            // by the forward dense product, then added on.
+            im2col(g, xs, cols);
+            let (part, zeros) = rest[..o * k + k].split_at_mut(o * k);
+            zeros.fill(0.0);
+            cpu.affine(o, p, k, ds, cols, zeros, part);
+            for (gw, part) in gw.iter_mut().zip(&*part) {
+                *gw += part;
+            }
+        } else {
+            // Short sums: scaled rows of the input unrolled the other way round ([P × K]).
+            im2col_t(g, xs, cols);
+            let product = Strided::plain(o, k, p, (p, 1), k, k, true);
+            cpu.strided_product(&product, ds, cols, gw);
+        }
+    }
+}
+
+/// The weight gradient with stride 1, from the padded image as [`convolve_padded`] reads it:
+/// `∂w[o][q] = Σ_n Σ_u δwide[o][u]·padded[tap(q) + u]`, with `δ` written in the padded image's
+/// row stride (zeros in the columns past each row), by [`Backend::lane_dots`] into sixteen
+/// lanes a weight over the batch, then each weight's lanes summed ([`lane_sum`]).
+fn weight_grad_padded(
+    cpu: &dyn Backend,
+    g: &Conv2d,
+    n: usize,
+    x: &[f32],
+    delta: &[f32],
+    gw: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let (k, o, c_in) = (g.patch_len(), g.out_channels, g.in_channels);
+    let (oh, ow) = (g.out_height(), g.out_width());
+    let ((hh, ww), wide_len) = (g.padded(), g.wide_len());
+    let (padded, rest) = scratch.split_at_mut(c_in * hh * ww);
+    let (wide, rest) = rest.split_at_mut(o * wide_len);
+    let part = &mut rest[..o * k * LANES];
+    padded.fill(0.0);
+    wide.fill(0.0);
+    if n == 0 {
+        gw.fill(0.0);
+        return;
+    }
+    let mut dots = LaneDots {
+        m: o,
+        n: k,
+        len: wide_len,
+        ars: wide_len,
+        bs: hh * ww,
+        taps: (g.kernel_height, g.kernel_width),
+        taps_stride: (ww, 1),
+        accumulate: false,
+    };
+    for (r, (xs, ds)) in x
+        .chunks_exact(g.input_len())
+        .zip(delta.chunks_exact(g.output_len()))
+        .take(n)
+        .enumerate()
+    {
+        dots.accumulate = r > 0;
+        pad_into(c_in, (g.in_height, g.in_width), (g.pad, g.pad), xs, padded);
+        for (channel, wide) in ds
+            .chunks_exact(oh * ow)
+            .zip(wide.chunks_exact_mut(wide_len))
+        {
+            for (row, dst) in channel.chunks_exact(ow).zip(wide.chunks_mut(ww)) {
+                dst[..ow].copy_from_slice(row);
+            }
+        }
+        cpu.lane_dots(&dots, wide, padded, part);
+    }
+    for (gw, lanes) in gw.iter_mut().zip(part.chunks_exact(LANES)) {
+        *gw = lane_sum(lanes);
+    }
+}
+
 /// Checks the geometry and the slices of [`conv2d_backward`].
 #[allow(clippy::too_many_arguments)]
 #[track_caller]
@@ -828,25 +1057,10 @@ fn backward_on(
     }
 
     // ∂W = Σ_n δ_n·colsₙᵀ, [O × P] by [P × K].
-    gw.fill(0.0);
-    let (cols, rest) = scratch.split_at_mut(k * p);
-    for (xs, ds) in x.chunks_exact(il).zip(delta.chunks_exact(ol)).take(n) {
-        if p >= DOT_PIXELS {
-            // Long sums: dot products of rows of δ and rows of the unrolled input ([K × P]),
-            // by the forward dense product, then added on.
-            im2col(g, xs, cols);
-            let (part, zeros) = rest[..o * k + k].split_at_mut(o * k);
-            zeros.fill(0.0);
-            cpu.affine(o, p, k, ds, cols, zeros, part);
-            for (gw, part) in gw.iter_mut().zip(&*part) {
-                *gw += part;
-            }
-        } else {
-            // Short sums: scaled rows of the input unrolled the other way round ([P × K]).
-            im2col_t(g, xs, cols);
-            let product = Strided::plain(o, k, p, (p, 1), k, k, true);
-            cpu.strided_product(&product, ds, cols, gw);
-        }
+    if g.stride == 1 {
+        weight_grad_padded(cpu, g, n, x, delta, gw, scratch);
+    } else {
+        weight_grad_unrolled(cpu, g, n, x, delta, gw, scratch);
     }
 
     let Some(dx) = dx else { return };
@@ -1259,7 +1473,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "conv2d_backward: `scratch` has 10 values, but 1 × 19775 are needed")]
+    #[should_panic(expected = "conv2d_backward: `scratch` has 10 values, but 1 × 8776 are needed")]
     fn a_short_scratch_panics_with_its_name_and_length() {
         let g = LENET1;
         let (mut gw, mut gb) = ([0.0; 150], [0.0; 6]);
@@ -1325,7 +1539,10 @@ mod tests {
             (g.out_height(), g.out_width(), g.output_len()),
             (10, 10, 1600)
         );
-        assert_eq!(g.scratch_len(256), (100 + 16 + 1) * 150);
+        // Padded input, then per filter its wide rows ((10 - 1)·14 + 10) and 16 lanes a weight.
+        assert_eq!(g.scratch_len(256), 6 * 196 + 16 * (136 + 150 * 16));
+        let g = geometry(6, 14, 14, 16, 5, 5, 2, 0);
+        assert_eq!(g.scratch_len(3), (25 + 16 + 1) * 150);
     }
 
     /// The strided product with rows of `B` at filter-tap offsets: groups of `2 × 3` rows of a

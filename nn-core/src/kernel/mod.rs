@@ -126,6 +126,12 @@ trait Backend: Sync {
     fn strided_product(&self, s: &conv::Strided, a: &[f32], b: &[f32], c: &mut [f32]) {
         conv::strided_product(s, a, b, c);
     }
+
+    /// The lane-wise dot products under the convolutions' weight gradient; see
+    /// [`conv::LaneDots`]. The default is the portable loops.
+    fn lane_dots(&self, d: &conv::LaneDots, a: &[f32], b: &[f32], part: &mut [f32]) {
+        conv::lane_dots(d, a, b, part);
+    }
 }
 
 /// The back end of this process, chosen on the first call: the widest the CPU has.

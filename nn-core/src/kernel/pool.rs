@@ -142,6 +142,10 @@ pub fn maxpool2d_forward(g: &Pool2d, n: usize, x: &[f32], out: &mut [f32], argma
         .zip(argmax.chunks_exact_mut(g.output_len()))
         .take(n)
     {
+        if (wh, ww, s) == (2, 2, 2) {
+            max2x2(g, xs, os, ams);
+            continue;
+        }
         for c in 0..g.channels {
             let base = c * h * w;
             for y in 0..oh {
@@ -162,15 +166,57 @@ pub fn maxpool2d_forward(g: &Pool2d, n: usize, x: &[f32], out: &mut [f32], argma
                     for j in usize::from(i == 0)..ww {
                         for (xo, (b, a)) in best.iter_mut().zip(at.iter_mut()).enumerate() {
                             let v = src[xo * s + j];
-                            // `v > b` is false for a NaN on either side: a NaN wins once, then
-                            // keeps its place. Selects, not branches: which pixel wins is
-                            // data, and a mispredicted branch a pixel cost more than the rest.
-                            let take = (v > *b) | (v.is_nan() & !b.is_nan());
+                            // Selects, not branches: which pixel wins is data, and a
+                            // mispredicted branch a pixel cost more than the rest.
+                            let take = wins(v, *b);
                             *b = if take { v } else { *b };
                             *a = if take { (row + xo * s + j) as u32 } else { *a };
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Whether `v` takes the place of `best` in a window: larger, or the first NaN (`v > best` is
+/// false for a NaN on either side, so a NaN `best` keeps its place). `&` and `|`, not `&&` and
+/// `||`: no branches.
+#[inline(always)]
+fn wins(v: f32, best: f32) -> bool {
+    (v > best) | (v.is_nan() & !best.is_nan())
+}
+
+/// [`maxpool2d_forward`] of one sample with 2x2 windows and stride 2, the common case, one
+/// output row from two input rows in branch-free steps (the same winners, in the same order
+/// of the window's pixels, as the general loop).
+fn max2x2(g: &Pool2d, xs: &[f32], os: &mut [f32], ams: &mut [u32]) {
+    let (h, w) = (g.in_height, g.in_width);
+    let (oh, ow) = (g.out_height(), g.out_width());
+    for c in 0..g.channels {
+        for y in 0..oh {
+            let top = c * h * w + 2 * y * w;
+            let (r0, r1) = (&xs[top..top + 2 * ow], &xs[top + w..top + w + 2 * ow]);
+            let k = (c * oh + y) * ow;
+            let (best, at) = (&mut os[k..k + ow], &mut ams[k..k + ow]);
+            for (xo, (((b, a), p), q)) in best
+                .iter_mut()
+                .zip(at.iter_mut())
+                .zip(r0.chunks_exact(2))
+                .zip(r1.chunks_exact(2))
+                .enumerate()
+            {
+                // Fits: indices are below `input_len ≤ u32::MAX` (asserted by the caller).
+                let i0 = (top + 2 * xo) as u32;
+                let i1 = i0 + w as u32;
+                let (mut v, mut i) = (p[0], i0);
+                for (u, iu) in [(p[1], i0 + 1), (q[0], i1), (q[1], i1 + 1)] {
+                    let take = wins(u, v);
+                    v = if take { u } else { v };
+                    i = if take { iu } else { i };
+                }
+                *b = v;
+                *a = i;
             }
         }
     }

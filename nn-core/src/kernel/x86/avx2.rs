@@ -147,6 +147,11 @@ impl Backend for Avx2Fma {
         // SAFETY: `self` proves AVX2 and FMA; the function checks its slices itself.
         unsafe { super::conv::strided_product_avx2(s, a, b, c) }
     }
+
+    fn lane_dots(&self, d: &conv::LaneDots, a: &[f32], b: &[f32], part: &mut [f32]) {
+        // SAFETY: `self` proves AVX2 and FMA; the function checks its slices itself.
+        unsafe { super::conv::lane_dots_avx2(d, a, b, part) }
+    }
 }
 
 /// The portable momentum loop compiled for AVX2: eight weights an instruction instead of four.
