@@ -129,8 +129,15 @@ trait Backend: Sync {
 
     /// The lane-wise dot products under the convolutions' weight gradient; see
     /// [`conv::LaneDots`]. The default is the portable loops.
-    fn lane_dots(&self, d: &conv::LaneDots, a: &[f32], b: &[f32], part: &mut [f32]) {
-        conv::lane_dots(d, a, b, part);
+    fn lane_dots(
+        &self,
+        d: &conv::LaneDots,
+        a: &[f32],
+        b: &[f32],
+        part: &mut [f32],
+        out: &mut [f32],
+    ) {
+        conv::lane_dots(d, a, b, part, out);
     }
 }
 

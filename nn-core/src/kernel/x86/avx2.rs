@@ -148,9 +148,16 @@ impl Backend for Avx2Fma {
         unsafe { super::conv::strided_product_avx2(s, a, b, c) }
     }
 
-    fn lane_dots(&self, d: &conv::LaneDots, a: &[f32], b: &[f32], part: &mut [f32]) {
+    fn lane_dots(
+        &self,
+        d: &conv::LaneDots,
+        a: &[f32],
+        b: &[f32],
+        part: &mut [f32],
+        out: &mut [f32],
+    ) {
         // SAFETY: `self` proves AVX2 and FMA; the function checks its slices itself.
-        unsafe { super::conv::lane_dots_avx2(d, a, b, part) }
+        unsafe { super::conv::lane_dots_avx2(d, a, b, part, out) }
     }
 }
 

@@ -170,11 +170,26 @@ impl Backend for Avx512 {
         unsafe { super::conv::strided_product_avx512(s, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) }
     }
 
-    fn lane_dots(&self, d: &conv::LaneDots, a: &[f32], b: &[f32], part: &mut [f32]) {
-        d.check(a.len(), b.len(), part.len());
+    fn lane_dots(
+        &self,
+        d: &conv::LaneDots,
+        a: &[f32],
+        b: &[f32],
+        part: &mut [f32],
+        out: &mut [f32],
+    ) {
+        d.check(a.len(), b.len(), part.len(), out.len());
         // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold what `d` describes
         // (checked above).
-        unsafe { super::conv::lane_dots_avx512(d, a.as_ptr(), b.as_ptr(), part.as_mut_ptr()) }
+        unsafe {
+            super::conv::lane_dots_avx512(
+                d,
+                a.as_ptr(),
+                b.as_ptr(),
+                part.as_mut_ptr(),
+                out.as_mut_ptr(),
+            )
+        }
     }
 }
 

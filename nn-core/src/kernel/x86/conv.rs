@@ -20,7 +20,8 @@
 
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
-    _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_storeu_ps,
 };
 
 use crate::kernel::conv::{LaneDots, Strided, LANES};
@@ -206,9 +207,11 @@ unsafe fn tile<const M: usize, const V: usize>(
     }
 }
 
-/// The lane-wise dot products of [`LaneDots`]: tiles of up to 4 rows of `A` by 6 rows of `B`,
+/// The lane-wise dot products of [`LaneDots`]: tiles of up to 4 rows of `A` by 6 rows of `B`
+/// (or 6 by 4),
 /// their 16 partial-sum vectors loaded from `part` (or zero), one FMA chain each along the products
-/// (the last `len mod 16` values in one masked vector), stored back. Each step loads 10 vectors
+/// (the last `len mod 16` values in one masked vector), stored back, or at the end of a batch
+/// (`d.finish`) each summed across its lanes (`_mm512_reduce_add_ps`) into `out`. Each step loads 10 vectors
 /// for 24 FMAs (24 accumulators, 6 vectors of `B` and one of `A`: 31 registers); most loads
 /// straddle two cache lines (the taps are one value apart), so a 4 × 4 tile, 8 loads for 16
 /// FMAs, left the FMA pipes waiting on the loads (LeNet's second convolution's weight
@@ -217,44 +220,79 @@ unsafe fn tile<const M: usize, const V: usize>(
 /// # Safety
 ///
 /// AVX-512F, AVX2 and FMA are available, and `a`, `b`, `part` address what `d` describes (as
-/// `LaneDots::check` asserts).
+/// `LaneDots::check` asserts; `out` only if `d.finish`).
 #[target_feature(enable = "avx512f,avx2,fma")]
-pub(super) unsafe fn lane_dots_avx512(d: &LaneDots, a: *const f32, b: *const f32, part: *mut f32) {
+pub(super) unsafe fn lane_dots_avx512(
+    d: &LaneDots,
+    a: *const f32,
+    b: *const f32,
+    part: *mut f32,
+    out: *mut f32,
+) {
     let rem = d.len % 16;
     let tail = if rem > 0 { first_lanes(rem) } else { 0 };
     let mut r0 = 0;
     while r0 < d.m {
+        // Six rows by four where that leaves no rows over (LeNet's six filters), else four by
+        // six: 24 accumulators either way.
         let rows = match d.m - r0 {
+            left if left >= 6 && left % 4 != 0 => 6,
             4.. => 4,
             2 | 3 => 2,
             _ => 1,
         };
         let mut q0 = 0;
         while q0 < d.n {
-            let cols = (d.n - q0).min(6);
-            let at = (r0, q0, tail);
-            // SAFETY: rows `r0..r0 + rows <= m` of `A`, rows `q0..q0 + cols <= n` of `B` and
-            // their partial sums are inside the slices (the function's contract).
+            let cols = (d.n - q0).min(if rows == 6 { 4 } else { 6 });
+            let at = (r0, q0, tail, out);
+            // SAFETY: rows `r0..r0 + rows <= m` of `A`, rows `q0..q0 + cols <= n` of `B`, their
+            // partial sums and outputs are inside the slices (the function's contract).
             unsafe {
-                match (rows, cols) {
-                    (4, 6) => dots::<4, 6>(d, a, b, part, at),
-                    (4, 5) => dots::<4, 5>(d, a, b, part, at),
-                    (4, 4) => dots::<4, 4>(d, a, b, part, at),
-                    (4, 3) => dots::<4, 3>(d, a, b, part, at),
-                    (4, 2) => dots::<4, 2>(d, a, b, part, at),
-                    (4, _) => dots::<4, 1>(d, a, b, part, at),
-                    (2, 6) => dots::<2, 6>(d, a, b, part, at),
-                    (2, 5) => dots::<2, 5>(d, a, b, part, at),
-                    (2, 4) => dots::<2, 4>(d, a, b, part, at),
-                    (2, 3) => dots::<2, 3>(d, a, b, part, at),
-                    (2, 2) => dots::<2, 2>(d, a, b, part, at),
-                    (2, _) => dots::<2, 1>(d, a, b, part, at),
-                    (_, 6) => dots::<1, 6>(d, a, b, part, at),
-                    (_, 5) => dots::<1, 5>(d, a, b, part, at),
-                    (_, 4) => dots::<1, 4>(d, a, b, part, at),
-                    (_, 3) => dots::<1, 3>(d, a, b, part, at),
-                    (_, 2) => dots::<1, 2>(d, a, b, part, at),
-                    (_, _) => dots::<1, 1>(d, a, b, part, at),
+                match (rows, cols, d.finish) {
+                    (6, 4, false) => dots::<6, 4, false>(d, a, b, part, at),
+                    (6, 4, true) => dots::<6, 4, true>(d, a, b, part, at),
+                    (6, 3, false) => dots::<6, 3, false>(d, a, b, part, at),
+                    (6, 3, true) => dots::<6, 3, true>(d, a, b, part, at),
+                    (6, 2, false) => dots::<6, 2, false>(d, a, b, part, at),
+                    (6, 2, true) => dots::<6, 2, true>(d, a, b, part, at),
+                    (6, _, false) => dots::<6, 1, false>(d, a, b, part, at),
+                    (6, _, true) => dots::<6, 1, true>(d, a, b, part, at),
+                    (4, 6, false) => dots::<4, 6, false>(d, a, b, part, at),
+                    (4, 6, true) => dots::<4, 6, true>(d, a, b, part, at),
+                    (4, 5, false) => dots::<4, 5, false>(d, a, b, part, at),
+                    (4, 5, true) => dots::<4, 5, true>(d, a, b, part, at),
+                    (4, 4, false) => dots::<4, 4, false>(d, a, b, part, at),
+                    (4, 4, true) => dots::<4, 4, true>(d, a, b, part, at),
+                    (4, 3, false) => dots::<4, 3, false>(d, a, b, part, at),
+                    (4, 3, true) => dots::<4, 3, true>(d, a, b, part, at),
+                    (4, 2, false) => dots::<4, 2, false>(d, a, b, part, at),
+                    (4, 2, true) => dots::<4, 2, true>(d, a, b, part, at),
+                    (4, _, false) => dots::<4, 1, false>(d, a, b, part, at),
+                    (4, _, true) => dots::<4, 1, true>(d, a, b, part, at),
+                    (2, 6, false) => dots::<2, 6, false>(d, a, b, part, at),
+                    (2, 6, true) => dots::<2, 6, true>(d, a, b, part, at),
+                    (2, 5, false) => dots::<2, 5, false>(d, a, b, part, at),
+                    (2, 5, true) => dots::<2, 5, true>(d, a, b, part, at),
+                    (2, 4, false) => dots::<2, 4, false>(d, a, b, part, at),
+                    (2, 4, true) => dots::<2, 4, true>(d, a, b, part, at),
+                    (2, 3, false) => dots::<2, 3, false>(d, a, b, part, at),
+                    (2, 3, true) => dots::<2, 3, true>(d, a, b, part, at),
+                    (2, 2, false) => dots::<2, 2, false>(d, a, b, part, at),
+                    (2, 2, true) => dots::<2, 2, true>(d, a, b, part, at),
+                    (2, _, false) => dots::<2, 1, false>(d, a, b, part, at),
+                    (2, _, true) => dots::<2, 1, true>(d, a, b, part, at),
+                    (_, 6, false) => dots::<1, 6, false>(d, a, b, part, at),
+                    (_, 6, true) => dots::<1, 6, true>(d, a, b, part, at),
+                    (_, 5, false) => dots::<1, 5, false>(d, a, b, part, at),
+                    (_, 5, true) => dots::<1, 5, true>(d, a, b, part, at),
+                    (_, 4, false) => dots::<1, 4, false>(d, a, b, part, at),
+                    (_, 4, true) => dots::<1, 4, true>(d, a, b, part, at),
+                    (_, 3, false) => dots::<1, 3, false>(d, a, b, part, at),
+                    (_, 3, true) => dots::<1, 3, true>(d, a, b, part, at),
+                    (_, 2, false) => dots::<1, 2, false>(d, a, b, part, at),
+                    (_, 2, true) => dots::<1, 2, true>(d, a, b, part, at),
+                    (_, _, false) => dots::<1, 1, false>(d, a, b, part, at),
+                    (_, _, true) => dots::<1, 1, true>(d, a, b, part, at),
                 }
             }
             q0 += cols;
@@ -264,23 +302,27 @@ pub(super) unsafe fn lane_dots_avx512(d: &LaneDots, a: *const f32, b: *const f32
 }
 
 /// One `R × J` tile of [`lane_dots_avx512`]: rows `r0..r0 + R` of `A` by rows `q0..q0 + J` of
-/// `B`, the last vector's lanes limited to `tail` (none if zero).
+/// `B`, the last vector's lanes limited to `tail` (none if zero); `FINISH` is `d.finish`, a
+/// parameter of the type so that the loop compiles as it does without it (a run-time test in
+/// the epilogue, or summing the accumulators in their registers, spilled them out of the
+/// loop: twice as slow).
 ///
 /// # Safety
 ///
 /// As for [`lane_dots_avx512`], with `r0 + R <= m` and `q0 + J <= n`.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn dots<const R: usize, const J: usize>(
+unsafe fn dots<const R: usize, const J: usize, const FINISH: bool>(
     d: &LaneDots,
     a: *const f32,
     b: *const f32,
     part: *mut f32,
-    (r0, q0, tail): (usize, usize, __mmask16),
+    (r0, q0, tail, out): (usize, usize, __mmask16, *mut f32),
 ) {
     let full = d.len / 16;
-    // SAFETY (every access below): row `r0 + r < m` of `A` and row `q0 + j < n` of `B` hold
-    // `len` values from these pointers; the partial sums of `(r0 + r, q0 + j)` hold 16.
+    // SAFETY (every access below): row `r0 + r < m` of `A` and row `q0 + j < n` of `B` of
+    // every sample `t < samples` hold `len` values from these pointers; the partial sums of
+    // `(r0 + r, q0 + j)` hold 16.
     unsafe {
         let ap: [*const f32; R] = core::array::from_fn(|r| a.add((r0 + r) * d.ars));
         let bp: [*const f32; J] = core::array::from_fn(|j| b.add(d.offset(q0 + j)));
@@ -293,28 +335,42 @@ unsafe fn dots<const R: usize, const J: usize>(
                 }
             }
         }
-        for u in 0..full {
-            let bv: [__m512; J] = core::array::from_fn(|j| _mm512_loadu_ps(bp[j].add(16 * u)));
-            for (acc, ap) in acc.iter_mut().zip(&ap) {
-                let av = _mm512_loadu_ps(ap.add(16 * u));
-                for (acc, bv) in acc.iter_mut().zip(&bv) {
-                    *acc = _mm512_fmadd_ps(av, *bv, *acc);
+        let (a_step, b_step) = d.sample_step;
+        for t in 0..d.samples {
+            let ap: [*const f32; R] = core::array::from_fn(|r| ap[r].add(t * a_step));
+            let bp: [*const f32; J] = core::array::from_fn(|j| bp[j].add(t * b_step));
+            for u in 0..full {
+                let bv: [__m512; J] = core::array::from_fn(|j| _mm512_loadu_ps(bp[j].add(16 * u)));
+                for (acc, ap) in acc.iter_mut().zip(&ap) {
+                    let av = _mm512_loadu_ps(ap.add(16 * u));
+                    for (acc, bv) in acc.iter_mut().zip(&bv) {
+                        *acc = _mm512_fmadd_ps(av, *bv, *acc);
+                    }
                 }
             }
-        }
-        if tail != 0 {
-            let bv: [__m512; J] =
-                core::array::from_fn(|j| _mm512_maskz_loadu_ps(tail, bp[j].add(16 * full)));
-            for (acc, ap) in acc.iter_mut().zip(&ap) {
-                let av = _mm512_maskz_loadu_ps(tail, ap.add(16 * full));
-                for (acc, bv) in acc.iter_mut().zip(&bv) {
-                    *acc = _mm512_fmadd_ps(av, *bv, *acc);
+            if tail != 0 {
+                let bv: [__m512; J] =
+                    core::array::from_fn(|j| _mm512_maskz_loadu_ps(tail, bp[j].add(16 * full)));
+                for (acc, ap) in acc.iter_mut().zip(&ap) {
+                    let av = _mm512_maskz_loadu_ps(tail, ap.add(16 * full));
+                    for (acc, bv) in acc.iter_mut().zip(&bv) {
+                        *acc = _mm512_fmadd_ps(av, *bv, *acc);
+                    }
                 }
             }
         }
         for (r, acc) in acc.iter().enumerate() {
             for (j, acc) in acc.iter().enumerate() {
                 _mm512_storeu_ps(pp(r, j), *acc);
+            }
+        }
+        if FINISH {
+            // Back from L1: summing the registers in place spilled the loop's accumulators.
+            for r in 0..R {
+                for j in 0..J {
+                    *out.add((r0 + r) * d.n + q0 + j) =
+                        _mm512_reduce_add_ps(_mm512_loadu_ps(pp(r, j)));
+                }
             }
         }
     }
@@ -326,8 +382,14 @@ unsafe fn dots<const R: usize, const J: usize>(
 ///
 /// AVX2 and FMA are available; the function is safe code otherwise.
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn lane_dots_avx2(d: &LaneDots, a: &[f32], b: &[f32], part: &mut [f32]) {
-    crate::kernel::conv::lane_dots(d, a, b, part);
+pub(super) unsafe fn lane_dots_avx2(
+    d: &LaneDots,
+    a: &[f32],
+    b: &[f32],
+    part: &mut [f32],
+    out: &mut [f32],
+) {
+    crate::kernel::conv::lane_dots(d, a, b, part, out);
 }
 
 /// The portable strided product compiled with AVX2 and FMA enabled (see the module docs).
