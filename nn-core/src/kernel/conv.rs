@@ -4,30 +4,50 @@
 //! | function | formula |
 //! | --- | --- |
 //! | [`conv2d_forward`] | `out[n][o][y][x] = b[o] + Σ_{c,i,j} w[o][c][i][j]·x[n][c][y·s+i-p][x·s+j-p]` |
-//! | [`conv2d_backward`] | `∂w = Σ_n δ_n·colsₙᵀ`, `∂b[o] = Σ_{n,y,x} δ[n][o][y][x]`, `∂x = col2im(wᵀ·δ_n)` |
+//! | [`conv2d_backward`] | `∂w[o][c][i][j] = Σ_{n,y,x} δ[n][o][y][x]·x[n][c][y·s+i-p][x·s+j-p]`, `∂b[o] = Σ_{n,y,x} δ[n][o][y][x]`, `∂x` (the transpose) |
 //!
 //! Pixels outside the image (the padding) read as zero. The weights are laid out
 //! `[out][in][kh][kw]`, as `torch.nn.Conv2d.weight`.
 //!
 //! # How it is computed
 //!
-//! Each sample's input is unrolled into a scratch matrix (`im2col`): one row for each of the
-//! `K = in_channels·kh·kw` weights of a filter, one column for each of the `P = out_h·out_w`
-//! output pixels, the padding written as zeros. The convolution of a sample is then one matrix
-//! product `out = W·cols` (`[O × K]` by `[K × P]`, the output channel-major as it must be), run
-//! by a register-tiled product of the kernel back end (`avx512`, `avx2` or `portable`, chosen
-//! at run time as for the dense products). The backward pass reuses the same product:
+//! Every path ends in one of two register-tiled kernels of the kernel back end (`avx512`,
+//! `avx2` or `portable`, chosen at run time as for the dense products; the `avx2` one is the
+//! portable loops compiled with AVX2):
 //!
-//! - `∂W += δ·colsᵀ` for each sample, with the input unrolled the other way round (`[P × K]`,
-//!   a row for each output pixel), so that the product's vectors run along the filter;
-//! - `∂x`: `dcols = Wᵀ·δ` (`[K × P]`), then `col2im` adds each entry back onto the input pixel
-//!   it was read from.
+//! - a strided product `C = A·B` whose vectors run along the rows of `B`, with the rows of `B`
+//!   at arbitrary *filter-tap offsets* (AVX-512: 6 rows by 64 columns a tile);
+//! - lane-wise dot products `Σ a·b` kept as sixteen partial sums a result, over several
+//!   samples a call (AVX-512: 4 by 6 or 6 by 4 results a tile).
 //!
-//! This was measured against the dense products [`affine`](super::affine),
-//! [`weight_grad`](super::weight_grad) and [`input_grad`](super::input_grad) on the same
-//! unrolled matrices (see `benches/conv.rs` and the figures in the bench's docs): those are
-//! tiled for a layer's shapes (a few hundred inputs, a batch of rows), and at LeNet's shapes (6 or
-//! 16 filters, 25 or 150 weights a filter) they left most of the FMA lanes idle.
+//! **Stride 1** (LeNet, and most convolutions) never unrolls the input. Each sample is copied
+//! into a zero-padded image, and row `(c, i, j)` of the unrolled input is that image read from
+//! tap `(i, j)` on, so the rows of `B` are the image itself at offsets `c·H'W' + i·W' + j`. The
+//! output is computed in the padded image's row stride ("wide" rows: the last `kw - 1` values of
+//! each row are discarded when the output is compacted and the bias added):
+//!
+//! - forward: `out = W·B`, the strided product;
+//! - `∂W[o][q] = Σ_n Σ_u δwide[o][u]·image[tap(q) + u]`, the lane-wise dot products, eight
+//!   samples a call;
+//! - `∂x`: a stride-1 convolution of `δ` padded by `k - 1 - pad` with the filters flipped and
+//!   transposed, `w'[c][o][i][j] = w[o][c][kh-1-i][kw-1-j]` (the strided product again).
+//!
+//! **Larger strides** (and a padding of `k` or more, for `∂x`) unroll each sample (`im2col`,
+//! `[K × P]` for `K = in_channels·kh·kw` weights a filter and `P` output pixels): forward
+//! `out = W·cols`; `∂W` by the dense product [`affine`](super::affine) on the unrolled rows
+//! (dot products along the pixels) if a channel has at least `DOT_PIXELS` (256) output pixels,
+//! else by the strided product on the input unrolled the other way round (`[P × K]`); `∂x` as
+//! `Wᵀ·δ` then `col2im`, which adds each entry back onto the pixel it was read from.
+//!
+//! Why, in figures (LeNet's convolutions at batch 32, shortest of 300 runs, 2-vCPU AMD EPYC Zen
+//! 5 with AVX-512, loaded): forward, conv1 48 µs and conv2 97 µs from the padded image against
+//! 95 µs and 171 µs unrolled into the strided product, and 139 µs and 169 µs unrolled into the
+//! dense [`input_grad`](super::input_grad) (whose 8-row tiles leave conv1's 6 filters one row
+//! at a time); weight gradient, conv1 62 µs and conv2 108 µs as lane-wise dots against 116 µs
+//! and 240 µs unrolled into [`affine`](super::affine) and 343 µs and 205 µs unrolled into the
+//! strided product; conv2's input gradient 153 µs as a convolution against 177 µs by `col2im`,
+//! although the padded `δ` makes it do 2.5 times the multiply-adds. Unrolling a sample cost
+//! as much as its product: 60% of conv1's unrolled forward pass was spent copying.
 //!
 //! Every sum runs in an order fixed by the shapes alone, so the same inputs give the same bits
 //! run after run on one machine; the back ends differ from each other by f32 rounding. Nothing
@@ -1387,6 +1407,49 @@ mod tests {
     #[test]
     fn dispatched_convolution_matches_the_f64_reference() {
         check_against_reference("dispatched", &conv2d_forward, &conv2d_backward);
+    }
+
+    /// The AVX2 back end runs the portable loops of the two convolution kernels compiled with
+    /// AVX2 (no fused multiply-add), so it gives the portable bits, except where a larger stride
+    /// sums the weight gradient with the dense [`Backend::affine`] (whose AVX2 kernel fuses).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_back_end_gives_the_portable_bits() {
+        let Some(avx2) = super::super::x86::Avx2Fma::detect() else {
+            eprintln!("no AVX2 and FMA on this CPU: nothing to check");
+            return;
+        };
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for &(g, n) in CASES {
+            if g.stride != 1 && g.pixels() >= DOT_PIXELS {
+                continue;
+            }
+            let x = values(n * g.input_len(), 1);
+            let w = values(g.weight_len(), 2);
+            let b = values(g.out_channels, 3);
+            let d = values(n * g.output_len(), 4);
+            let run = |cpu: &dyn Backend| {
+                let mut scratch = vec![0.0; g.scratch_len(n)];
+                let mut out = vec![0.0; n * g.output_len()];
+                forward_on(cpu, &g, n, &x, &w, &b, &mut out, &mut scratch);
+                let (mut gw, mut gb) = (vec![0.0; g.weight_len()], vec![0.0; g.out_channels]);
+                let mut dx = vec![0.0; n * g.input_len()];
+                backward_on(
+                    cpu,
+                    &g,
+                    n,
+                    &x,
+                    &w,
+                    &d,
+                    &mut gw,
+                    &mut gb,
+                    Some(&mut dx),
+                    &mut scratch,
+                );
+                [bits(&out), bits(&gw), bits(&gb), bits(&dx)]
+            };
+            assert!(run(avx2) == run(&Portable), "{g:?} n = {n}");
+        }
     }
 
     /// `L = Σ r·out` for fixed random `r`, in f64 from the f32 outputs.

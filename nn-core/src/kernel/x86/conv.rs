@@ -1,22 +1,25 @@
-//! The strided product under the convolution kernels (`kernel::conv`), `C = A·B` or
-//! `C += A·B`, for the two x86 back ends. The `unsafe` discipline is the parent module's: the
-//! functions here are called only through a back end token, after `Strided::check` has seen
-//! that every slice holds its matrix.
+//! The two kernels under the convolutions (`kernel::conv`) for the two x86 back ends: the
+//! strided product `C = A·B` or `C += A·B` (`Strided`, rows of `B` at filter-tap offsets), and
+//! the lane-wise dot products of the weight gradient (`LaneDots`). The `unsafe` discipline is
+//! the parent module's: the functions here are called only through a back end token, after
+//! `Strided::check` or `LaneDots::check` has seen that every slice holds what it must.
 //!
-//! AVX-512F: register tiles of up to 6 rows of `C` by 4 vectors of sixteen columns (24
+//! AVX-512F product: register tiles of up to 6 rows of `C` by 4 vectors of sixteen columns (24
 //! accumulators, 4 vectors of `B` and one broadcast of `A`: 29 of the 32 registers). Each step
 //! of the sum loads the tile's vectors of one row of `B` and broadcasts one element of `A` a
 //! row, so 10 loads feed 24 FMAs and the FMA pipes, not the loads, set the pace. The columns
 //! go by blocks of 64 (the last block in fewer vectors, its last vector masked), the rows by 6,
-//! then 4, 2 and 1; the sum by chunks of [`KC`] rows of `B`, so that the block of `B` a tile
-//! reads stays in L1 for every tile of rows.
+//! then 4, 2 and 1; the sum by chunks of about [`KC`] rows of `B`, so that the block of `B` a
+//! tile reads stays in L1 for every tile of rows. The convolutions' shapes are what this is
+//! tiled for: `C` of 6 or 16 rows (filters) by hundreds of columns (pixels), sums of 25 to a
+//! few hundred terms.
 //!
-//! The convolutions' shapes are what this is tiled for: `C` of 6 or 16 rows (filters) by
-//! hundreds of columns (pixels), or by 25 or 150 (a filter's weights), sums of 6 to 784 terms.
+//! AVX-512F dot products: see [`lane_dots_avx512`].
 //!
-//! AVX2: the portable loops (a row of `C` a sum of scaled rows of `B`) compiled with AVX2 and
-//! FMA enabled, which the compiler vectorises eight lanes at a time; no FMA is fused (Rust never
-//! fuses on its own), so the results are the portable back end's, bit for bit.
+//! AVX2: the portable loops (a row of `C` a sum of scaled rows of `B`; sixteen lanes of dot
+//! products in step) compiled with AVX2 and FMA enabled, which the compiler vectorises eight
+//! lanes at a time; no FMA is fused (Rust never fuses on its own), so the results are the
+//! portable back end's, bit for bit.
 
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
