@@ -139,6 +139,12 @@ trait Backend: Sync {
     ) {
         conv::lane_dots(d, a, b, part, out);
     }
+
+    /// Max pooling of one sample with 2x2 windows and stride 2, as `pool::max2x2` (the
+    /// default) describes.
+    fn max2x2(&self, g: &pool::Pool2d, x: &[f32], out: &mut [f32], argmax: &mut [u32]) {
+        pool::max2x2(g, x, out, argmax);
+    }
 }
 
 /// The back end of this process, chosen on the first call: the widest the CPU has.

@@ -6,9 +6,10 @@
 //! PyTorch's `MaxPool2d`/`AvgPool2d` do (the last rows or columns that no whole window covers
 //! are left out). Channels are pooled independently, so the output has as many as the input.
 //!
-//! These are plain safe loops on every CPU: a pooling layer reads each input once and does one
-//! comparison or addition a value, so its cost is the memory traffic, a small fraction of the
-//! convolution beside it (see `benches/conv.rs`). Nothing allocates.
+//! These are plain safe loops on every CPU, but for max pooling with 2x2 windows and stride 2,
+//! which the AVX-512 back end runs sixteen windows a step (LeNet's first pooling, batch 32:
+//! 14 µs against 34 µs, shortest of 300 runs). A pooling layer reads each input once and does
+//! one comparison or addition a value. Nothing allocates.
 //!
 //! # Panics
 //!
@@ -125,6 +126,19 @@ impl Pool2d {
 /// assert_eq!(argmax, [1, 2]); // the first 2 of the second window
 /// ```
 pub fn maxpool2d_forward(g: &Pool2d, n: usize, x: &[f32], out: &mut [f32], argmax: &mut [u32]) {
+    maxpool_forward_on(super::backend(), g, n, x, out, argmax);
+}
+
+/// [`maxpool2d_forward`] on the back end `cpu`.
+#[track_caller]
+fn maxpool_forward_on(
+    cpu: &dyn super::Backend,
+    g: &Pool2d,
+    n: usize,
+    x: &[f32],
+    out: &mut [f32],
+    argmax: &mut [u32],
+) {
     const K: &str = "maxpool2d_forward";
     g.check_slices(K, n, x.len(), out.len());
     check_len(K, "argmax", argmax.len(), n, g.output_len());
@@ -143,7 +157,7 @@ pub fn maxpool2d_forward(g: &Pool2d, n: usize, x: &[f32], out: &mut [f32], argma
         .take(n)
     {
         if (wh, ww, s) == (2, 2, 2) {
-            max2x2(g, xs, os, ams);
+            cpu.max2x2(g, xs, os, ams);
             continue;
         }
         for c in 0..g.channels {
@@ -189,8 +203,10 @@ fn wins(v: f32, best: f32) -> bool {
 
 /// [`maxpool2d_forward`] of one sample with 2x2 windows and stride 2, the common case, one
 /// output row from two input rows in branch-free steps (the same winners, in the same order
-/// of the window's pixels, as the general loop).
-fn max2x2(g: &Pool2d, xs: &[f32], os: &mut [f32], ams: &mut [u32]) {
+/// of the window's pixels, as the general loop). The default of `Backend::max2x2`; the
+/// AVX-512 back end has its own, sixteen windows a step (compiling this loop with AVX-512
+/// enabled made it slower: 1.7 µs against 1.0 µs a LeNet sample).
+pub(super) fn max2x2(g: &Pool2d, xs: &[f32], os: &mut [f32], ams: &mut [u32]) {
     let (h, w) = (g.in_height, g.in_width);
     let (oh, ow) = (g.out_height(), g.out_width());
     for c in 0..g.channels {
@@ -449,6 +465,53 @@ mod tests {
                     (f64::from(got) - want).abs() <= tol,
                     "{g:?} dx[{k}]: {got} for {want}"
                 );
+            }
+        }
+    }
+
+    /// Every back end's 2x2 pooling gives the portable bits (values and winners), at widths
+    /// around its vectors (outputs a row from 1 to 40: masked tails, two and three vectors),
+    /// with ties and NaNs.
+    #[test]
+    fn every_back_end_s_2x2_pooling_gives_the_portable_bits() {
+        let mut cpus: Vec<&'static dyn crate::kernel::Backend> =
+            vec![&crate::kernel::portable::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(cpu) = crate::kernel::x86::Avx2Fma::detect() {
+                cpus.push(cpu);
+            }
+            if let Some(cpu) = crate::kernel::x86::Avx512::detect() {
+                cpus.push(cpu);
+            }
+        }
+        for (t, (c, h, w)) in [
+            (1, 2, 2),
+            (2, 5, 7),
+            (3, 28, 28),
+            (2, 10, 33),
+            (1, 4, 80),
+            (16, 10, 10),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let g = geometry(c, h, w, 2, 2, 2);
+            let mut x: Vec<f32> = values(g.input_len(), 300 + t as u64)
+                .iter()
+                .map(|v| (v * 3.0).round())
+                .collect();
+            for k in (0..x.len()).step_by(7) {
+                x[k] = f32::NAN;
+            }
+            let run = |cpu: &dyn crate::kernel::Backend| {
+                let (mut out, mut am) = (vec![7.0f32; g.output_len()], vec![7u32; g.output_len()]);
+                maxpool_forward_on(cpu, &g, 1, &x, &mut out, &mut am);
+                (out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), am)
+            };
+            let want = run(&crate::kernel::portable::Portable);
+            for &cpu in &cpus {
+                assert!(run(cpu) == want, "{} {g:?}", cpu.name());
             }
         }
     }

@@ -24,7 +24,7 @@ use core::arch::x86_64::{
 };
 
 use super::{lanes, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
-use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad, conv};
+use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad, conv, pool};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
 /// AVX-512F CPU has but which are checked anyway): only [`detect`](Self::detect) makes one.
@@ -190,6 +190,11 @@ impl Backend for Avx512 {
                 out.as_mut_ptr(),
             )
         }
+    }
+
+    fn max2x2(&self, g: &pool::Pool2d, x: &[f32], out: &mut [f32], argmax: &mut [u32]) {
+        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the function checks its slices itself.
+        unsafe { super::pool::max2x2_avx512(g, x, out, argmax) }
     }
 }
 

@@ -32,6 +32,7 @@ mod avx2;
 mod avx512;
 mod conv;
 mod lanes;
+mod pool;
 
 use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
 
