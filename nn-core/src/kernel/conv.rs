@@ -153,8 +153,9 @@ impl Conv2d {
     ///
     /// With stride 1, the largest of: the padded input and one sample's output in its row
     /// stride (forward); those for up to eight samples and sixteen partial sums a weight (weight
-    /// gradient); the flipped filters, the padded `δ` and one sample's input gradient in its row
-    /// stride (input gradient). With a larger stride, one sample's unrolled input, one sample's
+    /// gradient); `δ` in the padded input's row stride and the padded input gradient, or for
+    /// fewer than four input channels the flipped filters, the padded `δ` and one sample's input
+    /// gradient in its row stride (input gradient). With a larger stride, one sample's unrolled input, one sample's
     /// weight gradient and a row of zeros. So it grows with the batch up to eight samples, and
     /// no further.
     ///
