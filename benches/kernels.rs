@@ -10,6 +10,8 @@
 //! `n × 784`). Each is timed through `nn::kernel` and through matrixmultiply's `sgemm` (packed,
 //! runtime AVX2/FMA dispatch, a packing buffer allocated on every call), throughput in FLOP
 //! (`2·n·784·16`).
+//!
+//! The `activation` group times the activation kernels against the scalar loops they replaced.
 
 use std::hint::black_box;
 
@@ -92,5 +94,76 @@ fn first_layer(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, first_layer);
+/// The activation kernels on a batch of the deep tanh network's hidden layer (256 samples × 64
+/// values), each beside the scalar loop it replaced (`f32::tanh`, `nn::math::softplus`, the
+/// in-order softmax), throughput in values; and softmax and log-sum-exp on rows of 10 (the
+/// seminar network's output layer).
+fn activations(c: &mut Criterion) {
+    const LEN: usize = 256 * 64;
+    let z: Vec<f32> = (0..LEN)
+        .map(|k| ((k * 7919) % 1000) as f32 * 0.008 - 4.0)
+        .collect();
+    let mut v = z.clone();
+    let mut g = c.benchmark_group("activation");
+    g.throughput(Throughput::Elements(LEN as u64));
+    let mut pair = |name: &str, simd: &dyn Fn(&mut [f32]), scalar: &dyn Fn(&mut [f32])| {
+        g.bench_function(format!("{name}_kernel"), |b| {
+            b.iter(|| {
+                v.copy_from_slice(black_box(&z));
+                simd(&mut v);
+            })
+        });
+        g.bench_function(format!("{name}_scalar"), |b| {
+            b.iter(|| {
+                v.copy_from_slice(black_box(&z));
+                scalar(&mut v);
+            })
+        });
+    };
+    pair("tanh", &nn::kernel::tanh_in_place, &|v| {
+        v.iter_mut().for_each(|x| *x = x.tanh())
+    });
+    pair("logistic", &nn::kernel::logistic_in_place, &|v| {
+        v.iter_mut().for_each(|x| *x = nn::math::logistic(*x))
+    });
+    pair("softplus", &nn::kernel::softplus_in_place, &|v| {
+        v.iter_mut().for_each(|x| *x = nn::math::softplus(*x))
+    });
+    pair(
+        "softmax_rows_of_10",
+        &|v| nn::kernel::softmax_rows(v, 10),
+        &|v| {
+            v.chunks_exact_mut(10).for_each(|row| {
+                let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for x in row.iter_mut() {
+                    *x = (*x - m).exp();
+                    sum += *x;
+                }
+                let inv = 1.0 / sum;
+                row.iter_mut().for_each(|x| *x *= inv);
+            })
+        },
+    );
+    pair(
+        "log_sum_exp_rows_of_10",
+        &|v| {
+            let s: f32 = v.chunks_exact(10).map(nn::kernel::log_sum_exp).sum();
+            black_box(s);
+        },
+        &|v| {
+            let s: f32 = v
+                .chunks_exact(10)
+                .map(|z| {
+                    let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    m + z.iter().map(|z| (z - m).exp()).sum::<f32>().ln()
+                })
+                .sum();
+            black_box(s);
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, first_layer, activations);
 criterion_main!(benches);

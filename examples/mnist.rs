@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release --example mnist
 //! cargo run --release --example mnist -- --epochs 5 --learning-rate 0.05 --batch-size 64
+//! cargo run --release --example mnist -- --threads 2 --batch-size 256   # both cores
 //! NN_MNIST_DIR=~/mnist cargo run --release --example mnist   # the full 60,000 / 10,000 files
 //! ```
 //!
@@ -21,7 +22,9 @@ use std::time::Instant;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::Mnist;
-use nn::{CrossEntropy, Momentum, Progress, Samples, Trainer};
+use std::ops::ControlFlow;
+
+use nn::{CrossEntropy, Momentum, Progress, Samples, Sets, TrainConfig};
 
 nn::network! {
     /// The seminar's digit classifier: 28×28 pixels in, two hidden layers of 16 sigmoid
@@ -52,6 +55,11 @@ struct Args {
     /// Seed of the initial weights and of the shuffling: the same seed gives the same run
     #[arg(long, default_value_t = 1)]
     seed: u64,
+
+    /// Threads to compute each batch's gradient on; batches of fewer than 128 samples stay on
+    /// one (two threads pay from there on, see BENCHMARKS.md)
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+    threads: usize,
 
     /// Folder with train-images-idx3-ubyte(.gz), train-labels-idx1-ubyte(.gz),
     /// t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz)
@@ -139,25 +147,28 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     );
     println!(
         "training 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax ({} parameters): cross-entropy, \
-         momentum {} at learning rate {}, batches of {}, {} epoch{}, seed {}",
+         momentum {} at learning rate {}, batches of {}, {} epoch{}, seed {}, {} thread{}",
         <Digits as nn::Network>::parameter_count(),
         args.momentum,
         number(args.learning_rate),
         args.batch_size,
         args.epochs,
         if args.epochs == 1 { "" } else { "s" },
-        args.seed
+        args.seed,
+        args.threads,
+        if args.threads == 1 { "" } else { "s" }
     );
 
     let mut net = Digits::new(args.seed);
     let mut optimizer = Momentum::new(args.learning_rate, args.momentum);
-    let trainer = Trainer {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        seed: args.seed,
-    };
-    let train = Samples::new(&mnist.train.inputs, &mnist.train.targets);
-    let test = Samples::new(&mnist.test.inputs, &mnist.test.targets);
+    let config = TrainConfig::new()
+        .epochs(args.epochs)
+        .batch_size(args.batch_size)
+        .seed(args.seed)
+        .threads(args.threads);
+    // Integer labels: no one-hot rows needed.
+    let train = mnist.train.labelled();
+    let test = Samples::new(&mnist.test.inputs, &mnist.test.labels);
 
     let batches = mnist.train.len().div_ceil(args.batch_size.max(1));
     let bar = ProgressBar::new((args.epochs.saturating_mul(batches)) as u64);
@@ -166,35 +177,37 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     );
     let mut last_accuracy = String::from("-");
     let started = Instant::now();
-    let history = trainer.fit(
+    let history = config.fit(
         &mut net,
         &mut optimizer,
         CrossEntropy,
-        train,
-        Some(test),
-        &mut |progress| match progress {
-            Progress::Batch(b) => {
-                bar.inc(1);
-                if b.batch % 10 == 0 || b.batch == b.batches {
-                    bar.set_message(format!(
-                        "epoch {}/{}  loss {:.4}  accuracy {last_accuracy}",
-                        b.epoch, b.epochs, b.epoch_loss
-                    ));
+        Sets::new(train).test(test),
+        &mut nn::callback(|progress| {
+            match progress {
+                Progress::Batch(b) => {
+                    bar.inc(1);
+                    if b.batch % 10 == 0 || b.batch == b.batches {
+                        bar.set_message(format!(
+                            "epoch {}/{}  loss {:.4}  accuracy {last_accuracy}",
+                            b.epoch, b.epochs, b.epoch_loss
+                        ));
+                    }
                 }
-            }
-            Progress::Epoch(e) => {
-                if let Some(acc) = e.test_accuracy {
-                    last_accuracy = format!("{:.2}%", 100.0 * acc);
+                Progress::Epoch(e) => {
+                    if let Some(acc) = e.test_accuracy {
+                        last_accuracy = format!("{:.2}%", 100.0 * acc);
+                    }
+                    bar.suspend(|| {
+                        println!(
+                            "epoch {:>3}/{}  loss {:.4}  test accuracy {last_accuracy}",
+                            e.epoch, e.epochs, e.train_loss
+                        );
+                    });
                 }
-                bar.suspend(|| {
-                    println!(
-                        "epoch {:>3}/{}  loss {:.4}  test accuracy {last_accuracy}",
-                        e.epoch, e.epochs, e.train_loss
-                    );
-                });
+                _ => {}
             }
-            _ => {}
-        },
+            ControlFlow::Continue(())
+        }),
     );
     let elapsed = started.elapsed();
     bar.finish_and_clear();

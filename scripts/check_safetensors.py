@@ -20,6 +20,13 @@ What it checks:
    `fixtures_are_current`), a forward pass written here in numpy, in float64, on the loaded
    weights matches the outputs the Rust forward pass computed, to within 1e-5.
 
+5. The fixtures PyTorch wrote in other dtypes (scripts/write_dtype_fixtures.py):
+   digits-f16.safetensors, digits-bf16.safetensors and digits-f64.safetensors. Read by hand,
+   every tensor has its dtype and holds the float32 fixture's values rounded to that dtype:
+   exactly for float64, as numpy's float16 conversion for F16, and for BF16 as round-to-nearest-
+   even of the float32 bits done here in integers; a float64 forward pass on them matches the
+   outputs PyTorch stored in digits-dtypes-io.safetensors, to within 1e-9.
+
 Exits with status 1 and a message on the first failed check.
 
 `--write-python-copy` saves the fixture's tensors again from Python, as
@@ -157,6 +164,85 @@ def check_outputs(io_path, layers, tensors):
     )
 
 
+def read_by_hand(path):
+    """The header and the tensors of a safetensors file, decoded here from its bytes:
+    {name: (dtype, float64 array)}. BF16 is the top 16 bits of a float32."""
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    data = raw[8 + n :]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        chunk = data[start:end]
+        dtype = info["dtype"]
+        if dtype == "F16":
+            values = np.frombuffer(chunk, dtype="<f2")
+        elif dtype == "BF16":
+            values = (np.frombuffer(chunk, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        elif dtype == "F32":
+            values = np.frombuffer(chunk, dtype="<f4")
+        elif dtype == "F64":
+            values = np.frombuffer(chunk, dtype="<f8")
+        else:
+            fail(f"{path}: tensor {name} has dtype {dtype}")
+        tensors[name] = (dtype, values.astype(np.float64).reshape(info["shape"]))
+    return tensors
+
+
+def bf16_round(values):
+    """float32 values rounded to bfloat16, to nearest with ties to even, in integers."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    lsb = (bits >> 16) & 1
+    rounded = ((bits + 0x7FFF + lsb) >> 16) << 16
+    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
+def check_dtype_fixtures(layers, f32_tensors):
+    io = read_by_hand(FIXTURES / "digits-dtypes-io.safetensors")
+    x = io["inputs"][1]
+    for name, dtype in (("f16", "F16"), ("bf16", "BF16"), ("f64", "F64")):
+        path = FIXTURES / f"digits-{name}.safetensors"
+        tensors = read_by_hand(path)
+        if set(tensors) != set(f32_tensors):
+            fail(f"{path}: tensors {sorted(tensors)}, expected {sorted(f32_tensors)}")
+        worst = 0.0
+        for tensor, original in f32_tensors.items():
+            found, values = tensors[tensor]
+            if found != dtype:
+                fail(f"{path}: tensor {tensor} has dtype {found}, expected {dtype}")
+            if values.shape != original.shape:
+                fail(f"{path}: tensor {tensor} has shape {list(values.shape)}")
+            if dtype == "F64":
+                expected = original.astype(np.float64)
+            elif dtype == "F16":
+                expected = original.astype(np.float16).astype(np.float64)
+            else:
+                expected = bf16_round(original)
+            if not np.array_equal(values, expected):
+                fail(f"{path}: tensor {tensor} is not the float32 fixture rounded to {dtype}")
+            worst = max(worst, float(np.abs(values - original.astype(np.float64)).max()))
+        if dtype in ("F16", "F64"):
+            # The package's own reader agrees (numpy has no bfloat16).
+            package = load_file(str(path))
+            for tensor, (_, values) in tensors.items():
+                if not np.array_equal(package[tensor].astype(np.float64), values):
+                    fail(f"{path}: the safetensors package reads {tensor} otherwise")
+        weights = {k: v for k, (_, v) in tensors.items()}
+        ours = forward(layers, weights, x)
+        stored = io[f"outputs_{name}"][1]
+        diff = np.abs(ours - stored).max()
+        if not diff <= 1e-9:
+            fail(f"{path}: numpy's forward pass differs from PyTorch's by {diff:.3g} > 1e-9")
+        print(
+            f"ok: {path.name}: all {dtype}, the float32 weights "
+            f"{'exactly' if dtype == 'F64' else 'rounded to nearest even'} "
+            f"(max |change| {worst:.3g}); numpy forward matches PyTorch's to {diff:.3g}"
+        )
+
+
 def write_python_copy():
     source = FIXTURES / "digits.safetensors"
     target = FIXTURES / "digits-from-python.safetensors"
@@ -177,6 +263,8 @@ def main(args):
         fail(f"the fixture holds `{declaration}`, expected `{FIXTURE_DECLARATION}`")
     if io is not None:
         check_outputs(io, layers, tensors)
+    if not args:
+        check_dtype_fixtures(layers, tensors)
 
 
 if __name__ == "__main__":

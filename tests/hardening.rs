@@ -197,7 +197,14 @@ fn data_parallel_refuses_more_threads_than_it_can_start() {
     for requested in [limit + 1, 65_536, usize::MAX] {
         let result = within_a_minute(move || DataParallel::<Digits>::new(requested).map(|_| ()));
         let error = result.expect_err("too many threads");
-        assert_eq!(error, nn::Error::TooManyThreads { requested, limit });
+        assert_eq!(
+            error,
+            nn::Error::TooManyThreads {
+                requested,
+                limit,
+                per_core: nn::parallel::THREADS_PER_CORE
+            }
+        );
         let message = error.to_string();
         for number in [requested, limit, nn::parallel::THREADS_PER_CORE] {
             assert!(

@@ -124,3 +124,60 @@ fn fit_allocates_nothing_after_its_first_step() {
         "allocations from the end of the first batch to the end of the last epoch"
     );
 }
+
+/// The steered trainer with everything on: labels, a validation split, a test set, a schedule,
+/// early stopping, clipping, the divergence rule and AdamW's moments. From the end of its first
+/// batch to the end of its last epoch, nothing is allocated; with two threads, neither for
+/// batches below two `DataParallel::min_chunk`s (which stay on the calling thread).
+#[test]
+fn train_config_fit_allocates_nothing_after_its_first_step() {
+    use std::ops::ControlFlow;
+
+    let xs: Vec<[f32; 784]> = (0..203)
+        .map(|i| core::array::from_fn(|p| ((i * 7 + p * 13) % 256) as f32 / 255.0))
+        .collect();
+    let labels: Vec<u8> = (0..203).map(|i| (i % 10) as u8).collect();
+    for threads in [1, 2] {
+        let mut net = Digits::new(3);
+        let mut adam = Adam::new(1e-3).with_weight_decay(0.01);
+        let mut first_batch = None;
+        let mut last_epoch = 0;
+        let mut epochs = 0;
+        let history = nn::TrainConfig::new()
+            .epochs(4)
+            .batch_size(32)
+            .seed(9)
+            .threads(threads)
+            .validation_split(0.2)
+            .schedule(nn::Schedule::cosine(3, 1e-5))
+            .early_stopping(nn::EarlyStopping::new(10))
+            .clip_norm(1.0)
+            .fit(
+                &mut net,
+                &mut adam,
+                CrossEntropy,
+                nn::Sets::new(Samples::new(&xs, &labels))
+                    .test(Samples::new(&xs[..45], &labels[..45])),
+                &mut nn::callback(|p| {
+                    match p {
+                        Progress::Batch(_) if first_batch.is_none() => {
+                            first_batch = Some(allocations())
+                        }
+                        Progress::Epoch(_) => {
+                            epochs += 1;
+                            last_epoch = allocations();
+                        }
+                        _ => {}
+                    }
+                    ControlFlow::Continue(())
+                }),
+            )
+            .unwrap();
+        assert_eq!((epochs, history.epochs.len()), (4, 4));
+        assert_eq!(
+            last_epoch - first_batch.unwrap(),
+            0,
+            "allocations from the end of the first batch to the end of the last epoch, {threads} threads"
+        );
+    }
+}

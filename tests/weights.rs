@@ -291,3 +291,149 @@ fn a_file_written_by_python_loads() -> TestResult {
     assert_eq!(bits(&net), bits(&Digits::new(FIXTURE_SEED)));
     Ok(())
 }
+
+/// The values of a tensor of `F16`, `BF16`, `F32` or `F64`, decoded by hand from the
+/// little-endian bytes (IEEE 754 binary16 by its fields; bfloat16 as the top half of an f32),
+/// as `f64`.
+fn decoded(view: &safetensors::tensor::TensorView<'_>) -> Vec<f64> {
+    let data = view.data();
+    match view.dtype() {
+        Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect(),
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        Dtype::BF16 => data
+            .chunks_exact(2)
+            .map(|c| {
+                f64::from(f32::from_bits(
+                    u32::from(u16::from_le_bytes([c[0], c[1]])) << 16,
+                ))
+            })
+            .collect(),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .map(|c| {
+                let h = u16::from_le_bytes([c[0], c[1]]);
+                let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+                let exponent = i32::from((h >> 10) & 0x1f);
+                let fraction = f64::from(h & 0x3ff);
+                sign * match exponent {
+                    0 => fraction * 2f64.powi(-24),
+                    31 => f64::NAN,
+                    e => (1.0 + fraction / 1024.0) * 2f64.powi(e - 15),
+                }
+            })
+            .collect(),
+        other => panic!("unexpected dtype {other}"),
+    }
+}
+
+/// The fixtures PyTorch wrote in F16, BF16 and F64 (`scripts/write_dtype_fixtures.py`, from
+/// the weights of `digits.safetensors`) load into the f32 network: every weight is the file's
+/// value (exact, as f32 holds each of them), the outputs match PyTorch's float64 forward pass
+/// on the same weights, and saving the f32 network in the file's dtype rounds every weight
+/// exactly as PyTorch did (the tensors' bytes are equal).
+#[test]
+fn files_written_by_pytorch_in_each_dtype_load() -> TestResult {
+    let original = Digits::new(FIXTURE_SEED);
+    let io = fs::read(fixture("digits-dtypes-io.safetensors"))?;
+    let io = SafeTensors::deserialize(&io)?;
+    let xs: Vec<f64> = decoded(&io.tensor("inputs")?);
+    let xs: Vec<[f32; 784]> = xs
+        .chunks_exact(784)
+        .map(|c| core::array::from_fn(|i| c[i] as f32))
+        .collect();
+    assert_eq!(xs, inputs(4));
+    for (name, dtype, st_dtype) in [
+        ("f16", weights::Dtype::F16, Dtype::F16),
+        ("bf16", weights::Dtype::BF16, Dtype::BF16),
+        ("f64", weights::Dtype::F64, Dtype::F64),
+    ] {
+        let path = fixture(&format!("digits-{name}.safetensors"));
+        let net: Digits = weights::load(&path)?;
+        let bytes = fs::read(&path)?;
+        let file = SafeTensors::deserialize(&bytes)?;
+        let ours = weights::to_bytes_as(&original, dtype)?;
+        let ours = SafeTensors::deserialize(&ours)?;
+        for (tensor, loaded) in weights::tensor_names::<Digits>()
+            .iter()
+            .zip(net.parameters())
+        {
+            let view = file.tensor(tensor)?;
+            assert_eq!(view.dtype(), st_dtype, "{name}: {tensor}");
+            let values = decoded(&view);
+            assert!(
+                values.iter().zip(loaded).all(|(&v, &l)| v == f64::from(l)),
+                "{name}: {tensor} loaded other values than the file holds"
+            );
+            assert!(
+                ours.tensor(tensor)?.data() == view.data(),
+                "{name}: {tensor} saved as {dtype} differs from PyTorch's rounding"
+            );
+        }
+        if dtype == weights::Dtype::F64 {
+            assert_eq!(bits(&net), bits(&original), "F64 holds every f32 exactly");
+        }
+        let expected = decoded(&io.tensor(&format!("outputs_{name}"))?);
+        for (x, want) in xs.iter().zip(expected.chunks_exact(10)) {
+            for (got, want) in net.forward(x).iter().zip(want) {
+                assert!(
+                    (f64::from(*got) - want).abs() <= 1e-6,
+                    "{name}: output {got} vs PyTorch's {want}"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `save_as` writes a file of the chosen dtype that `load` reads back: half the bytes in F16,
+/// and every weight as the nearest F16 (checked against the hand decoder above).
+#[test]
+fn save_as_writes_the_chosen_dtype() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let net = Digits::new(3);
+    let f32_len = weights::to_bytes(&net)?.len();
+    for dtype in [
+        weights::Dtype::F16,
+        weights::Dtype::BF16,
+        weights::Dtype::F64,
+    ] {
+        let path = dir.path().join(format!("digits-{dtype}.safetensors"));
+        weights::save_as(&net, &path, dtype)?;
+        let bytes = fs::read(&path)?;
+        let data_len = 13_002 * dtype.size();
+        assert!(
+            bytes.len() > data_len && bytes.len() < data_len + 1024,
+            "{dtype}"
+        );
+        let back: Digits = weights::load(&path)?;
+        let file = SafeTensors::deserialize(&bytes)?;
+        for (tensor, (loaded, saved)) in weights::tensor_names::<Digits>()
+            .iter()
+            .zip(back.parameters().zip(net.parameters()))
+        {
+            let values = decoded(&file.tensor(tensor)?);
+            for ((&v, &l), &s) in values.iter().zip(loaded).zip(saved) {
+                assert_eq!(v, f64::from(l));
+                // Nearest: within half a step of the dtype's 11 or 8 significant bits.
+                let step = match dtype {
+                    weights::Dtype::F16 => 2f64.powi(-11),
+                    weights::Dtype::BF16 => 2f64.powi(-8),
+                    _ => 0.0,
+                };
+                let s = f64::from(s);
+                assert!(
+                    (v - s).abs() <= step * s.abs().max(2f64.powi(-14)),
+                    "{v} vs {s}"
+                );
+            }
+        }
+    }
+    assert!(f32_len > 13_002 * 4);
+    Ok(())
+}

@@ -296,12 +296,20 @@ impl Activation for Softmax {
     fn apply(v: &mut [f32]) {
         kernel::softmax_in_place(v);
     }
+    #[inline]
+    fn apply_rows(v: &mut [f32], width: usize) {
+        kernel::softmax_rows(v, width);
+    }
 }
 
 impl<L> Differentiable<L> for Softmax {
     #[inline]
     fn backward(_z: &[f32], a: &[f32], grad: &mut [f32]) {
         kernel::softmax_backward(a, grad);
+    }
+    #[inline]
+    fn backward_rows(_z: &[f32], a: &[f32], grad: &mut [f32], width: usize) {
+        kernel::softmax_backward_rows(a, grad, width);
     }
 }
 

@@ -23,6 +23,7 @@ use rand::{Rng, RngExt};
 
 use crate::activation::{Activation, Differentiable};
 use crate::kernel;
+use crate::plain_array::PlainArray;
 
 /// A fully connected layer of `O` neurons over `I` inputs with activation `A`.
 ///
@@ -44,8 +45,13 @@ use crate::kernel;
 /// assert_eq!(out.as_slice(), &[nn_core::math::logistic(2.0), 0.5]);
 /// ```
 pub struct Dense<I: ArrayLength, O: ArrayLength, A> {
-    weights: Box<GenericArray<GenericArray<f32, I>, O>>,
-    bias: Box<GenericArray<f32, O>>,
+    /// The weights (`O × I` values, row-major), then the biases (`O` values), in one block.
+    /// Kept flat so that it is allocated zeroed on the heap in one go: a boxed `GenericArray`
+    /// of rows is built a row at a time through the stack, which overflows it for rows of a few
+    /// hundred thousand inputs in a debug build.
+    params: Box<[f32]>,
+    /// The widths, which the flat block does not carry.
+    shape: PhantomData<(I, O)>,
     activation: PhantomData<A>,
 }
 
@@ -54,12 +60,14 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     pub const INPUTS: usize = I::USIZE;
     /// The number of neurons (outputs), `O`.
     pub const OUTPUTS: usize = O::USIZE;
+    /// The number of weights, `O × I`: where the biases start in the parameter block.
+    const WEIGHTS: usize = O::USIZE * I::USIZE;
 
     /// A layer whose weights and biases are all zero, allocated directly on the heap.
     pub fn zeros() -> Self {
         Self {
-            weights: GenericArray::default_boxed(),
-            bias: GenericArray::default_boxed(),
+            params: vec![0.0; Self::WEIGHTS + O::USIZE].into_boxed_slice(),
+            shape: PhantomData,
             activation: PhantomData,
         }
     }
@@ -78,65 +86,72 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     }
 
     /// The weights, indexed `[neuron][input]`.
+    ///
+    /// # Panics
+    ///
+    /// For a layer of neurons over no inputs (`I` = 0, `O` > 0), which has no rows to show.
     pub fn weights(&self) -> &GenericArray<GenericArray<f32, I>, O> {
-        &self.weights
+        GenericArray::from_slice(GenericArray::chunks_from_slice(self.weights_flat()).0)
     }
 
     /// The weights, mutable, indexed `[neuron][input]`.
+    ///
+    /// # Panics
+    ///
+    /// As [`weights`](Self::weights).
     pub fn weights_mut(&mut self) -> &mut GenericArray<GenericArray<f32, I>, O> {
-        &mut self.weights
+        GenericArray::from_mut_slice(GenericArray::chunks_from_slice_mut(self.weights_flat_mut()).0)
     }
 
     /// The biases, one per neuron.
     pub fn bias(&self) -> &GenericArray<f32, O> {
-        &self.bias
+        GenericArray::from_slice(&self.params[Self::WEIGHTS..])
     }
 
     /// The biases, mutable.
     pub fn bias_mut(&mut self) -> &mut GenericArray<f32, O> {
-        &mut self.bias
+        GenericArray::from_mut_slice(&mut self.params[Self::WEIGHTS..])
     }
 
     /// All weights as one row-major slice of `O × I` values.
     pub fn weights_flat(&self) -> &[f32] {
-        GenericArray::slice_from_chunks(&self.weights)
+        &self.params[..Self::WEIGHTS]
     }
 
     /// All weights as one mutable row-major slice of `O × I` values.
     pub fn weights_flat_mut(&mut self) -> &mut [f32] {
-        GenericArray::slice_from_chunks_mut(&mut self.weights)
+        &mut self.params[..Self::WEIGHTS]
     }
 
     /// Sets every weight from a plain array, `weights[neuron][input]`.
     ///
-    /// The array's size is checked at compile time: an `[[f32; NI]; NO]` that is not
-    /// `O × I` does not build.
-    pub fn set_weights<const NI: usize, const NO: usize>(&mut self, weights: &[[f32; NI]; NO]) {
-        const {
-            assert!(
-                NI == I::USIZE && NO == O::USIZE,
-                "the weight array's shape is not the layer's [neurons][inputs]"
-            )
-        };
-        self.weights_flat_mut()
-            .copy_from_slice(weights.as_flattened());
+    /// The parameter's type is the layer's own `&[[f32; INPUTS]; NEURONS]` (through
+    /// [`PlainArray`]), so an array of another shape is an ordinary type error in numbers:
+    /// ``expected `&[[f32; 3]; 2]`, found `&[[f32; 4]; 2]` ``. Layers more than 1024 wide on
+    /// either side are set through [`weights_flat_mut`](Self::weights_flat_mut).
+    pub fn set_weights(&mut self, weights: &<O as PlainArray>::Of<<I as PlainArray>::Of<f32>>)
+    where
+        I: PlainArray,
+        O: PlainArray,
+    {
+        let rows = self.weights_flat_mut().chunks_exact_mut(I::USIZE.max(1));
+        for (row, values) in rows.zip(O::as_slice(weights)) {
+            row.copy_from_slice(I::as_slice(values));
+        }
     }
 
-    /// Sets every bias from a plain array, checked at compile time to hold `O` values.
-    pub fn set_bias<const NO: usize>(&mut self, bias: &[f32; NO]) {
-        const {
-            assert!(
-                NO == O::USIZE,
-                "the bias array's length is not the layer's number of neurons"
-            )
-        };
-        self.bias.copy_from_slice(bias);
+    /// Sets every bias from a plain array, the layer's own `&[f32; NEURONS]` (see
+    /// [`set_weights`](Self::set_weights)).
+    pub fn set_bias(&mut self, bias: &<O as PlainArray>::Of<f32>)
+    where
+        O: PlainArray,
+    {
+        self.bias_mut().copy_from_slice(O::as_slice(bias));
     }
 
     /// Sets every weight and bias to zero.
     pub fn fill_zero(&mut self) {
-        self.weights_flat_mut().fill(0.0);
-        self.bias.fill(0.0);
+        self.params.fill(0.0);
     }
 
     /// Forward pass of one sample: `out = f(W·x + b)`.
@@ -157,7 +172,7 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
             O::USIZE,
             GenericArray::slice_from_chunks(x),
             self.weights_flat(),
-            &self.bias,
+            self.bias(),
             out,
         );
         A::apply_rows(out, O::USIZE);
@@ -181,7 +196,7 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
             O::USIZE,
             GenericArray::slice_from_chunks(x),
             self.weights_flat(),
-            &self.bias,
+            self.bias(),
             z,
         );
         a.copy_from_slice(z);
@@ -224,14 +239,15 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     ) {
         let n = x.len();
         let delta = GenericArray::slice_from_chunks(&delta[..n]);
+        let (grad_weights, grad_bias) = grad.params.split_at_mut(Self::WEIGHTS);
         kernel::weight_grad(
             n,
             I::USIZE,
             O::USIZE,
             GenericArray::slice_from_chunks(x),
             delta,
-            GenericArray::slice_from_chunks_mut(&mut grad.weights),
-            &mut grad.bias,
+            grad_weights,
+            grad_bias,
         );
         if let Some(dx) = input_grad {
             kernel::input_grad(
@@ -247,29 +263,22 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
 
     /// The layer's parameters as two slices: weights (row-major) and biases.
     pub fn parameters(&self) -> [&[f32]; 2] {
-        [GenericArray::slice_from_chunks(&self.weights), &self.bias]
+        let (weights, bias) = self.params.split_at(Self::WEIGHTS);
+        [weights, bias]
     }
 
     /// The layer's parameters as two mutable slices: weights (row-major) and biases.
     pub fn parameters_mut(&mut self) -> [&mut [f32]; 2] {
-        [
-            GenericArray::slice_from_chunks_mut(&mut self.weights),
-            &mut self.bias,
-        ]
+        let (weights, bias) = self.params.split_at_mut(Self::WEIGHTS);
+        [weights, bias]
     }
 }
 
 impl<I: ArrayLength, O: ArrayLength, A> Clone for Dense<I, O, A> {
     fn clone(&self) -> Self {
-        // Clone through the heap: a derived clone would build the arrays on the stack first.
-        let mut weights = GenericArray::<GenericArray<f32, I>, O>::default_boxed();
-        GenericArray::slice_from_chunks_mut(&mut weights)
-            .copy_from_slice(GenericArray::slice_from_chunks(&self.weights));
-        let mut bias = GenericArray::<f32, O>::default_boxed();
-        bias.copy_from_slice(&self.bias);
         Self {
-            weights,
-            bias,
+            params: self.params.clone(),
+            shape: PhantomData,
             activation: PhantomData,
         }
     }
@@ -277,7 +286,7 @@ impl<I: ArrayLength, O: ArrayLength, A> Clone for Dense<I, O, A> {
 
 impl<I: ArrayLength, O: ArrayLength, A> PartialEq for Dense<I, O, A> {
     fn eq(&self, other: &Self) -> bool {
-        self.weights == other.weights && self.bias == other.bias
+        self.params == other.params
     }
 }
 

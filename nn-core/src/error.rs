@@ -17,17 +17,19 @@ pub enum Error {
         /// The number of target (or output) rows.
         targets: usize,
     },
-    /// More threads were asked of [`DataParallel::new`](crate::DataParallel::new) than it
-    /// starts: at most [`parallel::max_threads`](crate::parallel::max_threads).
+    /// More threads were asked of `DataParallel::new` than it starts: at most
+    /// `nn::parallel::max_threads()`.
     #[error(
-        "cannot start {requested} threads: expected at most {limit}, {} for each thread the \
-         machine runs at once",
-        crate::parallel::THREADS_PER_CORE
+        "cannot start {requested} threads: expected at most {limit}, {per_core} for each thread \
+         the machine runs at once"
     )]
     TooManyThreads {
         /// The number of threads asked for.
         requested: usize,
         /// The most threads that can be asked for on this machine.
         limit: usize,
+        /// The threads allowed for each thread the machine runs at once
+        /// (`nn::parallel::THREADS_PER_CORE`).
+        per_core: usize,
     },
 }

@@ -126,6 +126,16 @@ impl NotRegularFile {
     }
 }
 
+/// The refusal of `path`, of type `file_type` (not a regular file), as the I/O error the
+/// loaders carry: for a lookup that found such a path before opening it.
+pub(crate) fn refusal(path: &Path, file_type: FileType) -> io::Error {
+    NotRegularFile {
+        path: path.to_path_buf(),
+        kind: FileKind::of(file_type),
+    }
+    .into_io()
+}
+
 /// Opens `path` for reading if it is a regular file (following symbolic links).
 ///
 /// The kind is checked on the opened handle (`fstat`), not on the path beforehand, so the
@@ -139,8 +149,6 @@ impl NotRegularFile {
 /// An [`io::Error`] of kind [`InvalidInput`](io::ErrorKind::InvalidInput) holding a
 /// [`NotRegularFile`] for anything but a regular file; the operating system's error if the
 /// path cannot be opened or its metadata read.
-// Used by the loaders once they open their files through it (issue 15, item 4).
-#[allow(dead_code)]
 pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     let refuse = |kind| {
         NotRegularFile {

@@ -5,21 +5,25 @@
 //!   activation `A`, shapes as typenum lengths, weights on the heap in `[out][in]` order.
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`, each a
 //!   zero-sized type with its function and derivative.
-//! - [`loss`]: mean squared error, cross-entropy on softmax, binary cross-entropy on sigmoid.
+//! - [`loss`]: mean squared error, mean absolute error (L1), Huber, cross-entropy on softmax,
+//!   binary cross-entropy on sigmoid.
 //! - [`math`]: the scalar functions behind them, [`math::logistic`] and [`math::softplus`].
-//! - [`optim`]: gradient descent, momentum and Adam.
+//! - [`optim`]: gradient descent, momentum and Adam, each with decoupled weight decay (AdamW).
 //! - [`Network`] and [`Trainable`]: what every generated network implements, for generic code.
 //! - [`model`]: a network's structure as one typed value ([`Network::LAYERS`]): each layer's
 //!   name, kind and shapes, read by everything that needs the structure at run time.
-//! - [`train`]: the training loop ([`Trainer::fit`]): shuffled mini-batches over epochs, per-epoch
-//!   loss and test accuracy, a progress hook, a stop with the last finite weights on divergence.
+//! - [`train`]: the training loop ([`TrainConfig::fit`], and the short [`Trainer::fit`]):
+//!   shuffled mini-batches over epochs, validation and metrics, schedules, early stopping,
+//!   clipping, checkpoints, threads, a callback that can stop the run, and a stop with the last
+//!   good weights on divergence.
 //! - [`parallel`]: data-parallel gradients ([`DataParallel`]): a batch split across threads.
 //! - [`gradcheck`]: the finite-difference check of any network's backward pass.
-//! - [`data`]: the IDX file format of MNIST, plain or gzipped.
+//! - [`data`]: the IDX file format of MNIST, plain or gzipped; CSV tables; standardisation.
 //! - [`file_check`]: the refusal of a FIFO, folder, socket or device given as a file to read.
 //! - [`least_squares`]: linear regression in closed form (simple regression, the normal
 //!   equations by QR): what a `linear` neuron trained by gradient descent converges to.
 //! - [`perceptron`]: Rosenblatt's learning rule for a network of one `step` layer.
+//! - [`plain_array`]: the plain array `[T; N]` of a typenum length, for signatures in numbers.
 //! - [`tape`]: a dynamic computation graph (micrograd-style autograd over vectors), which runs
 //!   any generated network a second way and checks its gradients.
 //! - [`weights`]: saving and loading a network's weights as safetensors, in the layout of
@@ -28,8 +32,8 @@
 //! Use it through the facade crate `nn`, which re-exports all of this with the `network!` macro.
 //!
 //! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s x86 SIMD
-//! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see that module for why and how it is
-//! kept sound.
+//! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see
+//! that module for why and how it is kept sound.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -48,6 +52,7 @@ pub mod network;
 pub mod optim;
 pub mod parallel;
 pub mod perceptron;
+pub mod plain_array;
 pub mod tape;
 pub mod train;
 pub mod weights;
@@ -74,7 +79,10 @@ pub use activation::{
 pub use dense::Dense;
 pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
-pub use loss::{BinaryCrossEntropy, CrossEntropy, Loss, LossGradient, MeanSquaredError};
+pub use loss::{
+    BinaryCrossEntropy, CrossEntropy, Huber, Loss, LossGradient, MeanAbsoluteError,
+    MeanSquaredError,
+};
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
 #[allow(deprecated)]
 pub use network::Train;
@@ -82,6 +90,7 @@ pub use network::{Network, Trainable, Workspace};
 pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
 pub use parallel::DataParallel;
 pub use train::{
-    accuracy, argmax, BatchStats, EpochStats, History, NonFinite, Parameter, Progress, Samples,
-    TrainError, Trainer,
+    accuracy, argmax, callback, confusion_matrix, evaluate, BatchStats, Callback, ConfusionMatrix,
+    Divergence, EarlyStopping, EpochStats, History, Metrics, Monitor, NonFinite, Parameter,
+    Progress, Samples, Schedule, Sets, Stop, Target, Task, TrainConfig, TrainError, Trainer,
 };

@@ -9,6 +9,8 @@
 //! | [`MeanSquaredError`] | any with a gradient | `Σ(a - y)² / n` | `2(a - y)/n · f'(z)` |
 //! | [`CrossEntropy`] | `softmax` | `-Σ y ln a` | `a - y` |
 //! | [`BinaryCrossEntropy`] | `sigmoid` | `-Σ [y ln a + (1-y) ln(1-a)] / n` | `(a - y)/n` |
+//! | [`MeanAbsoluteError`] (L1) | any with a gradient | `Σ\|a - y\| / n` | `sign(a - y)/n · f'(z)` |
+//! | [`Huber`] | any with a gradient | `Σ h_δ(a - y) / n` | `clamp(a - y, -δ, δ)/n · f'(z)` |
 //!
 //! (`n` is the number of outputs.) Cross-entropy is computed from `z` with the log-sum-exp
 //! trick, `ln Σ e^z`, so a confident wrong answer gives a large finite loss, not infinity.
@@ -31,6 +33,7 @@ use generic_array::{ArrayLength, GenericArray};
 
 use crate::activation::{Activation, Differentiable, Sigmoid, Softmax};
 use crate::math::softplus;
+use crate::train::InvalidData;
 
 /// A loss function that can judge an output layer with activation `A`.
 #[diagnostic::on_unimplemented(
@@ -42,6 +45,26 @@ use crate::math::softplus;
 pub trait Loss<A: Activation>: Copy {
     /// A short name for messages and plots.
     const NAME: &'static str;
+
+    /// Whether the loss judges a classifier (cross-entropy) rather than a regression: the
+    /// trainer's metrics follow it (see [`Task`](crate::train::Task)).
+    const CLASSIFIES: bool = false;
+
+    /// Checks one target row before training (once per data set, never per step): every value
+    /// finite, and in the range the loss is defined for.
+    ///
+    /// # Errors
+    ///
+    /// The first value that is not finite or not in range.
+    fn check_target(&self, y: &[f32]) -> Result<(), InvalidData> {
+        match y.iter().position(|v| !v.is_finite()) {
+            Some(index) => Err(InvalidData::TargetNotFinite {
+                index,
+                value: y[index],
+            }),
+            None => Ok(()),
+        }
+    }
 
     /// The loss of one sample, from the output layer's weighted sums `z`, its outputs `a` and
     /// the target `y`.
@@ -146,6 +169,13 @@ pub struct CrossEntropy;
 
 impl Loss<Softmax> for CrossEntropy {
     const NAME: &'static str = "cross-entropy";
+    const CLASSIFIES: bool = true;
+
+    /// A target is a distribution over the classes up to scale: every value finite and at
+    /// least 0 (a one-hot row, or probabilities).
+    fn check_target(&self, y: &[f32]) -> Result<(), InvalidData> {
+        in_range(y, 0.0, f32::INFINITY, Self::NAME, "values of at least 0")
+    }
 
     #[inline]
     fn loss(&self, z: &[f32], _a: &[f32], y: &[f32]) -> f32 {
@@ -176,6 +206,12 @@ pub struct BinaryCrossEntropy;
 
 impl Loss<Sigmoid> for BinaryCrossEntropy {
     const NAME: &'static str = "binary cross-entropy";
+    const CLASSIFIES: bool = true;
+
+    /// A target is a probability: every value in `[0, 1]`.
+    fn check_target(&self, y: &[f32]) -> Result<(), InvalidData> {
+        in_range(y, 0.0, 1.0, Self::NAME, "values in [0, 1]")
+    }
 
     #[inline]
     fn loss(&self, z: &[f32], _a: &[f32], y: &[f32]) -> f32 {
@@ -192,6 +228,143 @@ impl LossGradient<Sigmoid> for BinaryCrossEntropy {
             *d = scale * (a - y);
         }
     }
+}
+
+/// Mean absolute error (L1): `L = Σᵢ |aᵢ - yᵢ| / n` over the `n` outputs.
+///
+/// `∂L/∂a = sign(a - y)/n` (0 where `a = y`), then the chain rule through the output
+/// activation. Less swayed by outliers than [`MeanSquaredError`]: every residual pulls with the
+/// same force, whatever its size.
+///
+/// ```
+/// use nn_core::{Linear, Loss, MeanAbsoluteError};
+/// let l1 = <MeanAbsoluteError as Loss<Linear>>::loss(&MeanAbsoluteError, &[], &[1.0, -2.0], &[0.0, 0.0]);
+/// assert_eq!(l1, 1.5);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MeanAbsoluteError;
+
+impl<A: Activation> Loss<A> for MeanAbsoluteError {
+    const NAME: &'static str = "mean absolute error";
+
+    #[inline]
+    fn loss(&self, _z: &[f32], a: &[f32], y: &[f32]) -> f32 {
+        let sum: f32 = a.iter().zip(y).map(|(a, y)| (a - y).abs()).sum();
+        sum / a.len() as f32
+    }
+}
+
+impl<A: Differentiable<MeanAbsoluteError>> LossGradient<A> for MeanAbsoluteError {
+    #[inline]
+    fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
+        let scale = 1.0 / a.len() as f32;
+        for ((d, a), y) in delta.iter_mut().zip(a).zip(y) {
+            let r = a - y;
+            *d = if r > 0.0 {
+                scale
+            } else if r < 0.0 {
+                -scale
+            } else {
+                0.0
+            };
+        }
+        A::backward(z, a, delta);
+    }
+}
+
+/// The Huber loss with threshold `δ`, averaged over the `n` outputs: `L = Σᵢ h_δ(aᵢ - yᵢ) / n`
+/// with
+///
+/// ```text
+/// h_δ(r) = r²/2              for |r| ≤ δ
+///        = δ·(|r| - δ/2)     for |r| > δ
+/// ```
+///
+/// Quadratic near the target, linear far from it: the gradient `∂h/∂r = clamp(r, -δ, δ)` is
+/// the residual, capped at `δ`. (PyTorch's `nn.HuberLoss(delta=δ)`.)
+///
+/// ```
+/// use nn_core::{Huber, Linear, Loss};
+/// let h = Huber::new(1.0);
+/// // Residuals 0.5 (quadratic: 0.125) and 3 (linear: 1·(3 - 0.5) = 2.5).
+/// assert_eq!(<Huber as Loss<Linear>>::loss(&h, &[], &[0.5, 3.0], &[0.0, 0.0]), 1.3125);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Huber {
+    /// The threshold `δ` between the quadratic and the linear part, above 0.
+    pub delta: f32,
+}
+
+impl Huber {
+    /// The Huber loss with threshold `δ` (1 is PyTorch's default).
+    pub fn new(delta: f32) -> Self {
+        Self { delta }
+    }
+}
+
+impl Default for Huber {
+    /// `δ = 1`.
+    fn default() -> Self {
+        Self::new(1.0)
+    }
+}
+
+impl<A: Activation> Loss<A> for Huber {
+    const NAME: &'static str = "Huber loss";
+
+    #[inline]
+    fn loss(&self, _z: &[f32], a: &[f32], y: &[f32]) -> f32 {
+        let d = self.delta;
+        let sum: f32 = a
+            .iter()
+            .zip(y)
+            .map(|(a, y)| {
+                let r = (a - y).abs();
+                if r <= d {
+                    0.5 * r * r
+                } else {
+                    d * (r - 0.5 * d)
+                }
+            })
+            .sum();
+        sum / a.len() as f32
+    }
+}
+
+impl<A: Differentiable<Huber>> LossGradient<A> for Huber {
+    #[inline]
+    fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
+        let scale = 1.0 / a.len() as f32;
+        let d = self.delta;
+        for ((g, a), y) in delta.iter_mut().zip(a).zip(y) {
+            *g = scale * (a - y).clamp(-d, d);
+        }
+        A::backward(z, a, delta);
+    }
+}
+
+/// Checks that every value of `y` is finite and in `[low, high]`.
+fn in_range(
+    y: &[f32],
+    low: f32,
+    high: f32,
+    loss: &'static str,
+    expected: &'static str,
+) -> Result<(), InvalidData> {
+    for (index, &value) in y.iter().enumerate() {
+        if !value.is_finite() {
+            return Err(InvalidData::TargetNotFinite { index, value });
+        }
+        if value < low || value > high {
+            return Err(InvalidData::TargetOutOfRange {
+                index,
+                value,
+                loss,
+                expected,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The mean loss of a batch laid out row after row (`width` values a row), writing each row's
@@ -295,6 +468,31 @@ mod tests {
         check_delta::<Tanh, _>(MeanSquaredError, &z, &[0.5, -0.5, 0.0]);
         check_delta::<Linear, _>(MeanSquaredError, &z, &[2.0, -1.0, 0.0]);
         check_delta::<Softmax, _>(MeanSquaredError, &z, &[0.0, 0.0, 1.0]);
+        // L1 and Huber away from their kinks (|a - y| = 0 for L1, |a - y| = δ for Huber):
+        // residuals on both sides of δ.
+        check_delta::<Linear, _>(MeanAbsoluteError, &z, &[2.0, -1.0, 0.0]);
+        check_delta::<Tanh, _>(MeanAbsoluteError, &z, &[0.5, -0.5, 0.0]);
+        check_delta::<Linear, _>(Huber::new(1.0), &z, &[2.0, -1.0, 0.5]);
+        check_delta::<Sigmoid, _>(Huber::new(0.3), &z, &[1.0, 0.0, 0.5]);
+        check_delta::<Tanh, _>(Huber::new(0.5), &z, &[0.5, -0.5, 0.0]);
+    }
+
+    #[test]
+    fn targets_are_checked_against_the_losses_range() {
+        let ce = <CrossEntropy as Loss<Softmax>>::check_target;
+        assert_eq!(ce(&CrossEntropy, &[0.0, 1.0]), Ok(()));
+        assert!(matches!(
+            ce(&CrossEntropy, &[-5.0, 1.0]),
+            Err(InvalidData::TargetOutOfRange { index: 0, .. })
+        ));
+        let bce = <BinaryCrossEntropy as Loss<Sigmoid>>::check_target;
+        assert!(bce(&BinaryCrossEntropy, &[1.5]).is_err());
+        let mse = <MeanSquaredError as Loss<Linear>>::check_target;
+        assert_eq!(mse(&MeanSquaredError, &[-5.0, 1e30]), Ok(()));
+        assert!(matches!(
+            mse(&MeanSquaredError, &[0.0, f32::NAN]),
+            Err(InvalidData::TargetNotFinite { index: 1, .. })
+        ));
     }
 
     #[test]

@@ -218,6 +218,17 @@ impl<N: Network> Workspace<N> {
         self.capacity = batch;
     }
 
+    /// The weighted sums `z` of layer `layer` (counting from 0) for the first `n` samples of
+    /// the last training or loss pass, row-major `n × width`; empty for a layer or a batch the
+    /// workspace does not hold. The gradient check reads them to see relu's kinks.
+    pub(crate) fn weighted_sums(&self, layer: usize, n: usize) -> &[f32] {
+        let width = N::LAYERS.get(layer).map_or(0, |l| l.output.len());
+        self.layers
+            .get(layer)
+            .and_then(|buf| buf.z.get(..n * width))
+            .unwrap_or(&[])
+    }
+
     /// The layers' buffers, sized for `batch` samples. Used by the code `network!` writes.
     #[doc(hidden)]
     pub fn layers<const K: usize>(&mut self, batch: usize) -> &mut [LayerBuffers; K] {

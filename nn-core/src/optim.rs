@@ -10,6 +10,27 @@
 //! | [`GradientDescent`] | `w ← w - α·g` |
 //! | [`Momentum`] | `v ← α·g + μ·v`, then `w ← w - v` |
 //! | [`Adam`] | `m ← β₁·m + (1-β₁)·g`, `v ← β₂·v + (1-β₂)·g²`, then `w ← w - α·m̂ / (√v̂ + ε)` with `m̂ = m/(1-β₁ᵗ)`, `v̂ = v/(1-β₂ᵗ)` |
+//!
+//! # Decoupled weight decay
+//!
+//! Each optimizer takes a weight decay `λ` (`with_weight_decay`, default 0), applied to every
+//! weight and bias *before* the gradient step and apart from it (Loshchilov & Hutter,
+//! "Decoupled Weight Decay Regularization", 2019), scaled by the learning rate as in PyTorch:
+//!
+//! ```text
+//! w ← w - α·λ·w          then the optimizer's own step from g
+//! ```
+//!
+//! For [`Adam`] this is AdamW (`torch.optim.AdamW`): the decay does not pass through the
+//! moments, so it is not rescaled by `√v̂`. For [`GradientDescent`] it equals an L2 penalty
+//! `λ/2·‖w‖²` on the loss; for [`Momentum`] it does not enter the velocity (SGDW). With
+//! `λ = 0` the step is exactly the one without decay, bit for bit.
+//!
+//! # Learning rate and state
+//!
+//! Every optimizer reports and accepts its learning rate ([`Optimizer::learning_rate`],
+//! [`Optimizer::set_learning_rate`]), which is how a [schedule](crate::train::Schedule) steers
+//! it, and lists its state ([`Optimizer::buffers`], [`Optimizer::counter`]) for checkpoints.
 
 use crate::network::Network;
 
@@ -17,31 +38,101 @@ use crate::network::Network;
 pub trait Optimizer<N: Network> {
     /// One update of `network` from `grads`, the gradient of the loss (shaped like the network).
     fn step(&mut self, network: &mut N, grads: &N);
+
+    /// The step size `α` the next [`step`](Optimizer::step) uses.
+    fn learning_rate(&self) -> f32;
+
+    /// Sets the step size of the following steps (a schedule calls this before each batch).
+    fn set_learning_rate(&mut self, learning_rate: f32);
+
+    /// A short name recorded in checkpoints, so that a checkpoint is not resumed with another
+    /// kind of optimizer.
+    fn name(&self) -> &'static str {
+        "optimizer"
+    }
+
+    /// The optimizer's state shaped like the network, with a name for each buffer (momentum's
+    /// velocity, Adam's moments); empty for a stateless optimizer.
+    fn buffers(&self) -> Vec<(&'static str, &N)> {
+        Vec::new()
+    }
+
+    /// The buffers of [`buffers`](Optimizer::buffers), in the same order, to restore them.
+    fn buffers_mut(&mut self) -> Vec<(&'static str, &mut N)> {
+        Vec::new()
+    }
+
+    /// A step counter that the optimizer's update depends on (Adam's `t`); 0 if none.
+    fn counter(&self) -> u64 {
+        0
+    }
+
+    /// Restores the counter of [`counter`](Optimizer::counter).
+    fn set_counter(&mut self, _counter: u64) {}
 }
 
-/// Plain gradient descent: `w ← w - α·∂L/∂w`, with `α` the learning rate.
+/// `w ← w·(1 - α·λ)` over every parameter: decoupled weight decay (nothing for `λ = 0`).
+fn decay<N: Network>(network: &mut N, learning_rate: f32, weight_decay: f32) {
+    if weight_decay == 0.0 {
+        return;
+    }
+    let keep = 1.0 - learning_rate * weight_decay;
+    for w in network.parameters_mut() {
+        for w in w.iter_mut() {
+            *w *= keep;
+        }
+    }
+}
+
+/// Plain gradient descent: `w ← w - α·∂L/∂w`, with `α` the learning rate (and, with a weight
+/// decay `λ`, first `w ← w - α·λ·w`).
 ///
 /// ```
 /// use nn_core::GradientDescent;
-/// let sgd = GradientDescent::new(0.1);
-/// assert_eq!(sgd.learning_rate, 0.1);
+/// let sgd = GradientDescent::new(0.1).with_weight_decay(1e-4);
+/// assert_eq!((sgd.learning_rate, sgd.weight_decay), (0.1, 1e-4));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GradientDescent {
     /// The step size `α`.
     pub learning_rate: f32,
+    /// The decoupled weight decay `λ` (see the [module docs](self)), 0 for none.
+    pub weight_decay: f32,
 }
 
 impl GradientDescent {
-    /// Gradient descent with learning rate `α`.
+    /// Gradient descent with learning rate `α`, without weight decay.
     pub fn new(learning_rate: f32) -> Self {
-        Self { learning_rate }
+        Self {
+            learning_rate,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// The same with decoupled weight decay `λ`.
+    #[must_use]
+    pub fn with_weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
     }
 }
 
 impl<N: Network> Optimizer<N> for GradientDescent {
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        self.learning_rate = learning_rate;
+    }
+
+    fn name(&self) -> &'static str {
+        "gradient descent"
+    }
+
     fn step(&mut self, network: &mut N, grads: &N) {
         let lr = self.learning_rate;
+        decay(network, lr, self.weight_decay);
         for (w, g) in network.parameters_mut().zip(grads.parameters()) {
             for (w, g) in w.iter_mut().zip(g) {
                 *w -= lr * g;
@@ -55,24 +146,35 @@ impl<N: Network> Optimizer<N> for GradientDescent {
 ///
 /// The velocity `v` remembers past steps, so a direction the gradient keeps pointing in speeds
 /// up and a direction it keeps reversing in cancels out. With `μ = 0` this is plain gradient
-/// descent.
+/// descent. A weight decay `λ` first takes `w ← w - α·λ·w`, outside the velocity (SGDW).
 #[derive(Debug, Clone)]
 pub struct Momentum<N> {
     /// The step size `α`.
     pub learning_rate: f32,
     /// The momentum `μ`, usually 0.9.
     pub momentum: f32,
+    /// The decoupled weight decay `λ` (see the [module docs](self)), 0 for none.
+    pub weight_decay: f32,
     velocity: N,
 }
 
 impl<N: Network> Momentum<N> {
-    /// Momentum with learning rate `α` and momentum `μ`, starting from zero velocity.
+    /// Momentum with learning rate `α` and momentum `μ`, starting from zero velocity, without
+    /// weight decay.
     pub fn new(learning_rate: f32, momentum: f32) -> Self {
         Self {
             learning_rate,
             momentum,
+            weight_decay: 0.0,
             velocity: N::zeros(),
         }
+    }
+
+    /// The same with decoupled weight decay `λ`.
+    #[must_use]
+    pub fn with_weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
     }
 
     /// The velocity, shaped like the network.
@@ -89,8 +191,29 @@ impl<N: Network> Momentum<N> {
 }
 
 impl<N: Network> Optimizer<N> for Momentum<N> {
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        self.learning_rate = learning_rate;
+    }
+
+    fn name(&self) -> &'static str {
+        "momentum"
+    }
+
+    fn buffers(&self) -> Vec<(&'static str, &N)> {
+        vec![("velocity", &self.velocity)]
+    }
+
+    fn buffers_mut(&mut self) -> Vec<(&'static str, &mut N)> {
+        vec![("velocity", &mut self.velocity)]
+    }
+
     fn step(&mut self, network: &mut N, grads: &N) {
         let (lr, mu) = (self.learning_rate, self.momentum);
+        decay(network, lr, self.weight_decay);
         for ((w, v), g) in network
             .parameters_mut()
             .zip(self.velocity.parameters_mut())
@@ -116,9 +239,10 @@ impl<N: Network> Optimizer<N> for Momentum<N> {
 ///
 /// Each weight moves by about `α` at most, whatever the scale of its gradient: on the first
 /// step `m̂ = g` and `√v̂ = |g|`, so every weight with `|g| ≫ ε` moves by `α` against the sign
-/// of its gradient. This is the paper's formulation, which is also PyTorch's `torch.optim.Adam`
-/// (without weight decay).
+/// of its gradient. This is the paper's formulation, which is also PyTorch's `torch.optim.Adam`.
 ///
+/// With a weight decay `λ` ([`with_weight_decay`](Adam::with_weight_decay)) it is AdamW
+/// (`torch.optim.AdamW`): `w ← w - α·λ·w` before the step above, outside the moments.
 #[derive(Debug, Clone)]
 pub struct Adam<N> {
     /// The step size `α`, usually 1e-3.
@@ -130,6 +254,8 @@ pub struct Adam<N> {
     /// The `ε` added to `√v̂` so that a weight whose gradient has always been 0 does not divide
     /// by 0; usually 1e-8.
     pub epsilon: f32,
+    /// The decoupled weight decay `λ` (AdamW, see the [module docs](self)), 0 for none.
+    pub weight_decay: f32,
     steps: u64,
     first_moment: N,
     second_moment: N,
@@ -145,10 +271,18 @@ impl<N: Network> Adam<N> {
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-8,
+            weight_decay: 0.0,
             steps: 0,
             first_moment: N::zeros(),
             second_moment: N::zeros(),
         }
+    }
+
+    /// AdamW: Adam with decoupled weight decay `λ` (PyTorch's default for `AdamW` is 0.01).
+    #[must_use]
+    pub fn with_weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
     }
 
     /// The number of steps taken so far, `t`.
@@ -181,7 +315,42 @@ impl<N: Network> Adam<N> {
 }
 
 impl<N: Network> Optimizer<N> for Adam<N> {
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        self.learning_rate = learning_rate;
+    }
+
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+
+    fn buffers(&self) -> Vec<(&'static str, &N)> {
+        vec![
+            ("first_moment", &self.first_moment),
+            ("second_moment", &self.second_moment),
+        ]
+    }
+
+    fn buffers_mut(&mut self) -> Vec<(&'static str, &mut N)> {
+        vec![
+            ("first_moment", &mut self.first_moment),
+            ("second_moment", &mut self.second_moment),
+        ]
+    }
+
+    fn counter(&self) -> u64 {
+        self.steps
+    }
+
+    fn set_counter(&mut self, counter: u64) {
+        self.steps = counter;
+    }
+
     fn step(&mut self, network: &mut N, grads: &N) {
+        decay(network, self.learning_rate, self.weight_decay);
         self.steps = self.steps.saturating_add(1);
         let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
         // 1 - βᵗ in f64: βᵗ is a power, not a product rounded at every step. Past i32::MAX
@@ -305,6 +474,55 @@ mod tests {
         assert_eq!(adam.steps(), 0);
         assert_eq!(adam.first_moment(), &Line::zeros());
         assert_eq!(adam.second_moment(), &Line::zeros());
+    }
+
+    #[test]
+    fn decoupled_weight_decay_matches_its_closed_forms() {
+        // Zero gradient: only the decay acts, so after t steps w = w₀·(1 - αλ)ᵗ for every
+        // optimizer (Adam's step is 0/(0 + ε) = 0 on a zero gradient).
+        let (w0, lr, wd, t) = (2.0f64, 0.1f64, 0.5f64, 7);
+        let want = w0 * (1.0 - lr * wd).powi(t);
+        let zero = Line::zeros();
+        let run = |opt: &mut dyn Optimizer<Line>| {
+            let mut net = Line::zeros();
+            net.layer.set_weights(&[[w0 as f32]]);
+            for _ in 0..t {
+                opt.step(&mut net, &zero);
+            }
+            f64::from(net.layer.weights()[0][0])
+        };
+        let sgd = run(&mut GradientDescent::new(lr as f32).with_weight_decay(wd as f32));
+        let mom = run(&mut Momentum::new(lr as f32, 0.9).with_weight_decay(wd as f32));
+        let adamw = run(&mut Adam::new(lr as f32).with_weight_decay(wd as f32));
+        for got in [sgd, mom, adamw] {
+            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        }
+
+        // AdamW with a gradient: the decay first, then Adam's step of about α·sign(g), which is
+        // not rescaled by the moments: w₁ = w₀(1 - αλ) - α·g/(|g| + ε).
+        let mut net = Line::zeros();
+        net.layer.set_weights(&[[1.0]]);
+        let mut g = Line::zeros();
+        g.layer.set_weights(&[[4.0]]);
+        Adam::new(0.01).with_weight_decay(0.1).step(&mut net, &g);
+        let want = 1.0 * (1.0 - 0.01 * 0.1) - 0.01 * 4.0 / (4.0 + 1e-8);
+        assert!((f64::from(net.layer.weights()[0][0]) - want).abs() < 1e-7);
+
+        // SGD's decoupled decay is the gradient of an L2 penalty λ/2·w²: one step from w = 1
+        // with gradient 2 is w - α(g + λw).
+        let mut net = Line::zeros();
+        net.layer.set_weights(&[[1.0]]);
+        g.layer.set_weights(&[[2.0]]);
+        GradientDescent::new(0.25)
+            .with_weight_decay(0.5)
+            .step(&mut net, &g);
+        assert_eq!(net.layer.weights()[0][0], 1.0 * (1.0 - 0.125) - 0.5);
+
+        // λ = 0 is the plain step, bit for bit; the learning rate is read and set.
+        let mut a = GradientDescent::new(0.3);
+        assert_eq!(Optimizer::<Line>::learning_rate(&a), 0.3);
+        Optimizer::<Line>::set_learning_rate(&mut a, 0.5);
+        assert_eq!(a.learning_rate, 0.5);
     }
 
     #[test]

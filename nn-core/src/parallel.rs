@@ -110,6 +110,7 @@ impl<N: Network> DataParallel<N> {
             return Err(Error::TooManyThreads {
                 requested: threads,
                 limit,
+                per_core: THREADS_PER_CORE,
             });
         }
         Ok(Self::start(threads))

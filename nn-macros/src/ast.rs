@@ -3,7 +3,7 @@
 //! ```text
 //! invocation := network*
 //! network    := attribute* visibility `struct` Ident `:` width activation? layer+ `;`
-//! layer      := `->` (Ident `:`)? width activation?
+//! layer      := `->` (Ident `:`)? width activation?     (the name is not a keyword)
 //! width      := integer literal
 //! activation := Ident
 //! ```
@@ -12,6 +12,7 @@
 //! helpful message, together with every other problem, instead of as a parse error.
 
 use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Ident, LitInt, Token, Visibility};
 
@@ -180,7 +181,9 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
         };
         return Err(input.error(msg));
     }
-    input.parse::<Token![->]>()?;
+    let arrow: Token![->] = input.parse()?;
+    check_layer_follows(input, &arrow, net, index)?;
+    check_name_is_not_keyword(input)?;
     let name = if input.peek(Ident) && input.peek2(Token![:]) {
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
@@ -189,9 +192,7 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
         None
     };
     if !input.peek(LitInt) {
-        let msg = if input.is_empty() {
-            format!("expected layer {index}'s width after `->`, as in `-> 10 softmax`")
-        } else if input.peek(Token![->]) {
+        let msg = if input.peek(Token![->]) {
             format!(
                 "expected layer {index}'s width between the two arrows, as in `-> 16 sigmoid ->`"
             )
@@ -211,6 +212,51 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
         width,
         activation,
     })
+}
+
+/// A `->` is followed by a layer: a trailing arrow is reported at the arrow itself (the end of
+/// the declaration has no token of its own to point at).
+fn check_layer_follows(
+    input: ParseStream,
+    arrow: &Token![->],
+    net: &Ident,
+    index: usize,
+) -> syn::Result<()> {
+    if input.is_empty() {
+        return Err(syn::Error::new_spanned(
+            arrow,
+            format!(
+                "a layer is missing after this `->`: layer {index} of `{net}` needs a width and \
+                 an activation, as in `-> 10 softmax`, or remove the arrow"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A layer's name is an identifier, not a Rust keyword such as `type` or `self` (it becomes a
+/// struct field), and not `_`.
+fn check_name_is_not_keyword(input: ParseStream) -> syn::Result<()> {
+    // `Ident` does not parse keywords, so they would read as a missing width; the cursor sees
+    // every identifier-like token.
+    let Some((word, rest)) = input.cursor().ident() else {
+        return Ok(());
+    };
+    let followed_by_colon = rest.punct().is_some_and(|(p, _)| p.as_char() == ':');
+    if !followed_by_colon || syn::parse2::<Ident>(word.to_token_stream()).is_ok() {
+        return Ok(());
+    }
+    let msg = if word == "_" {
+        "`_` cannot name a layer: a layer's name becomes a struct field; choose a name, as in \
+         `hidden: 16 relu`, or leave the layer unnamed"
+            .to_string()
+    } else {
+        format!(
+            "a keyword cannot name a layer: `{word}` is a Rust keyword, and a layer's name \
+             becomes a struct field; choose another name, as in `hidden: 16 relu`"
+        )
+    };
+    Err(syn::Error::new(word.span(), msg))
 }
 
 #[cfg(test)]
@@ -271,5 +317,42 @@ mod tests {
         );
         assert!(msgs[2].contains("between the two arrows"), "{}", msgs[2]);
         assert!(msgs[3].contains("has no layers"), "{}", msgs[3]);
+    }
+
+    fn messages(tokens: TokenStream) -> Vec<String> {
+        parse_invocation(tokens)
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn keywords_cannot_name_layers() {
+        for word in ["type", "self", "fn", "struct"] {
+            let kw = proc_macro2::Ident::new(word, proc_macro2::Span::call_site());
+            let msgs = messages(quote! { struct N: 2 -> #kw: 3 relu -> 1 sigmoid; });
+            assert_eq!(msgs.len(), 1, "{msgs:?}");
+            assert!(
+                msgs[0].contains(&format!("a keyword cannot name a layer: `{word}`")),
+                "{}",
+                msgs[0]
+            );
+        }
+        let msgs = messages(quote! { struct N: 2 -> _: 3 relu; });
+        assert!(msgs[0].contains("`_` cannot name a layer"), "{msgs:?}");
+        let ok = parse_invocation(quote! { struct N: 2 -> r#type: 3 relu; });
+        assert!(ok.errors.is_empty());
+    }
+
+    #[test]
+    fn a_trailing_arrow_is_reported_at_the_arrow() {
+        let msgs = messages(quote! { struct N: 2 -> 3 relu ->; });
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(
+            msgs[0].contains("a layer is missing after this `->`: layer 2 of `N`"),
+            "{}",
+            msgs[0]
+        );
     }
 }

@@ -69,15 +69,76 @@ impl Drop for Ctxt {
 /// found in the others (so that a mistake in one network does not take its siblings down).
 pub fn check(inv: Invocation) -> (Vec<Network>, syn::Result<()>) {
     let cx = Ctxt::new();
+    check_not_empty(&cx, &inv);
     for e in inv.errors {
         cx.syn_error(e);
     }
+    let first_of_name = check_unique_network_names(&cx, &inv.networks);
     let networks: Vec<Network> = inv
         .networks
         .into_iter()
-        .filter_map(|decl| check_network(&cx, decl))
+        .zip(first_of_name)
+        .filter_map(|(decl, first)| {
+            // A second network of the same name is still checked, but never expanded: its
+            // code would only repeat the first one's items.
+            let net = check_network(&cx, decl)?;
+            first.then_some(net)
+        })
         .collect();
     (networks, cx.check())
+}
+
+/// An invocation declares at least one network: `network! {}` is a mistake, not a no-op.
+fn check_not_empty(cx: &Ctxt, inv: &Invocation) {
+    if inv.networks.is_empty() && inv.errors.is_empty() {
+        // An empty invocation has no token of its own; the macro call is the only place.
+        cx.error_at(
+            Span::call_site(),
+            "declare at least one network in `network!`, as in \
+             `nn::network! { struct Digits: 784 -> 16 sigmoid -> 10 softmax; }`",
+        );
+    }
+}
+
+/// No two networks of one invocation share a name: the second is reported at its name, with
+/// where the first one is. Returns, for each network, whether it is the first of its name.
+fn check_unique_network_names(cx: &Ctxt, decls: &[NetworkDecl]) -> Vec<bool> {
+    decls
+        .iter()
+        .enumerate()
+        .map(|(i, decl)| {
+            let Some(first) = decls[..i].iter().position(|d| d.name == decl.name) else {
+                return true;
+            };
+            let name = &decl.name;
+            cx.error_spanned_by(
+                name,
+                format!(
+                    "`{name}` is declared twice in this `network!`: the first `{name}` \
+                     (network {}, `{}`) is the one built; give this network another name",
+                    first + 1,
+                    declaration_text(&decls[first])
+                ),
+            );
+            false
+        })
+        .collect()
+}
+
+/// `struct Net: 2 -> h: 3 relu -> 1 sigmoid`, as written (with no activation where none is).
+fn declaration_text(decl: &NetworkDecl) -> String {
+    let mut text = format!("struct {}: {}", decl.name, decl.input);
+    for layer in &decl.layers {
+        text.push_str(" -> ");
+        if let Some(name) = &layer.name {
+            text.push_str(&format!("{name}: "));
+        }
+        text.push_str(&layer.width.to_string());
+        if let Some(act) = &layer.activation {
+            text.push_str(&format!(" {act}"));
+        }
+    }
+    text
 }
 
 /// Checks one network, recording its problems in `cx`; `None` if it had any.
@@ -121,6 +182,9 @@ fn check_layer(
     if let Some(width) = &width {
         check_layer_width(cx, net, layer, index, width);
     }
+    if let (Some(width), true) = (&width, is_output) {
+        check_output_width(cx, net, layer, index, width);
+    }
     let act = check_activation(cx, net, layer, index, is_output);
     let (width, (act, act_span)) = (width?, act?);
     let (field, named) = match &layer.name {
@@ -148,8 +212,20 @@ fn count(cx: &Ctxt) -> usize {
     cx.errors.borrow().as_ref().map_or(0, Vec::len)
 }
 
-/// A width is a plain decimal number without a suffix that fits in `usize`.
+/// A width is a plain decimal number without a sign or a suffix that fits in `usize`.
 fn width_value(cx: &Ctxt, lit: &LitInt) -> Option<Width> {
+    if lit.base10_digits().starts_with('-') {
+        // syn reads `-3` as one literal spanned at the `-`.
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "a width is a positive number, the count of neurons or inputs: `{lit}` is \
+                 negative; write `{}`",
+                lit.base10_digits().trim_start_matches('-')
+            ),
+        );
+        return None;
+    }
     if !lit.suffix().is_empty() {
         cx.error_spanned_by(
             lit,
@@ -201,6 +277,27 @@ fn check_input_has_no_activation(cx: &Ctxt, decl: &NetworkDecl) {
                 "the input width `{}` of `{}` takes no activation: activations belong to \
                  layers, as in `{} -> {first} {act}`",
                 decl.input, decl.name, decl.input
+            ),
+        );
+    }
+}
+
+/// The widest output layer `network!` accepts: 65536 neurons, 256 KiB of `f32`.
+pub const OUTPUT_WIDTH_LIMIT: usize = 1 << 16;
+
+/// The output layer is at most [`OUTPUT_WIDTH_LIMIT`] wide: `forward` returns it as an array,
+/// on the caller's stack, where a wider one risks overflowing a thread's stack (hidden layers
+/// of any width are fine: their wide buffers live on the heap).
+fn check_output_width(cx: &Ctxt, net: &Ident, layer: &LayerDecl, index: usize, width: &Width) {
+    if width.value > OUTPUT_WIDTH_LIMIT {
+        cx.error_at(
+            width.span,
+            format!(
+                "{} is the output layer and wider than the limit of {OUTPUT_WIDTH_LIMIT}: \
+                 `forward` returns the output as an array on the stack, which a wider one \
+                 could overflow; use at most {OUTPUT_WIDTH_LIMIT} outputs (hidden layers may \
+                 be wider)",
+                describe(net, layer, index)
             ),
         );
     }
@@ -412,6 +509,61 @@ mod tests {
         assert!(e[0].contains("the name unnamed layer 2 gets"), "{e:?}");
         let e = errors(quote! { struct X: 1 -> 1 relu -> layer1: 1 relu; });
         assert!(e[0].contains("unnamed layer 1 is called `layer1`"), "{e:?}");
+    }
+
+    #[test]
+    fn a_network_declared_twice_is_one_error_and_expanded_once() {
+        let (nets, errors) = check(parse_invocation(quote! {
+            struct Net: 2 -> 3 relu -> 1 sigmoid;
+            struct Other: 2 -> 1 relu;
+            struct Net: 4 -> 1 relu;
+        }));
+        let e: Vec<String> = errors
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("`Net` is declared twice"), "{}", e[0]);
+        assert!(
+            e[0].contains("the first `Net` (network 1, `struct Net: 2 -> 3 relu -> 1 sigmoid`)"),
+            "{}",
+            e[0]
+        );
+        let names: Vec<String> = nets.iter().map(|n| n.name.to_string()).collect();
+        assert_eq!(names, ["Net", "Other"]);
+        assert_eq!(nets[0].input.value, 2, "the first `Net` is the one built");
+    }
+
+    #[test]
+    fn an_empty_invocation_is_an_error() {
+        let e = errors(quote! {});
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].contains("declare at least one network"), "{}", e[0]);
+    }
+
+    #[test]
+    fn a_negative_width_says_so() {
+        let e = errors(quote! { struct X: -2 -> 3 relu -> -3 relu; });
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("a width is a positive number"), "{}", e[0]);
+        assert!(e[0].contains("`-2` is negative; write `2`"), "{}", e[0]);
+        assert!(e[1].contains("`-3` is negative"), "{}", e[1]);
+        assert!(!e[1].contains("too large"), "{}", e[1]);
+    }
+
+    #[test]
+    fn the_output_layer_has_a_width_limit_and_hidden_layers_do_not() {
+        assert!(errors(quote! { struct X: 2 -> 3000000 relu -> 65536 linear; }).is_empty());
+        let e = errors(quote! { struct X: 2 -> 3 relu -> 65537 linear; });
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains(
+                "layer 2 (65537 wide) of `X` is the output layer and wider than the limit of 65536"
+            ),
+            "{}",
+            e[0]
+        );
     }
 
     #[test]

@@ -19,14 +19,19 @@ pub struct Xor {
         ::nn::__private::Sigmoid,
     >,
 }
-/// Every layer's output from one forward pass of [`Xor`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct XorActivations {
-    /// The output of layer 1 `hidden`, `tanh`.
-    pub hidden: [f32; 3],
-    /// The output of layer 2 `out`, `sigmoid`.
-    pub out: [f32; 1],
+#[allow(non_snake_case)]
+mod __nn_activations_of_Xor {
+    /// Every layer's output from one forward pass of [`Xor`](super::Xor).
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct XorActivations {
+        /// The output of layer 1 `hidden`, `tanh`.
+        pub hidden: [f32; 3],
+        /// The output of layer 2 `out`, `sigmoid`.
+        pub out: [f32; 1],
+    }
 }
+#[doc(inline)]
+pub use __nn_activations_of_Xor::*;
 impl Xor {
     /// The number of inputs.
     pub const INPUT: usize = 2;
@@ -63,10 +68,13 @@ impl Xor {
             .forward(::nn::__private::array(&a1), ::nn::__private::array_mut(&mut a2));
         a2
     }
-    /// The forward pass of one sample, returning every layer's output.
+    /// The forward pass of one sample, returning every layer's output (boxed for layers wider than 4096, so the result is small whatever the widths).
     #[allow(clippy::large_stack_arrays)]
-    pub fn forward_all(&self, input: &[f32; 2]) -> XorActivations {
-        let mut all = XorActivations {
+    pub fn forward_all(
+        &self,
+        input: &[f32; 2],
+    ) -> __nn_activations_of_Xor::XorActivations {
+        let mut all = __nn_activations_of_Xor::XorActivations {
             hidden: [0.0f32; 3],
             out: [0.0f32; 1],
         };

@@ -4,7 +4,8 @@ use std::fmt;
 use std::path::Path;
 
 use super::error::IdxError;
-use super::format::{read_images, read_labels};
+use super::format::{read_images_checked, read_labels_with};
+use super::limits::{Limit, Limits};
 
 /// A labelled data set ready for a network: inputs scaled to `[0, 1]` as
 /// `f32`, one-hot targets.
@@ -24,29 +25,64 @@ pub struct Dataset<const IN: usize, const CLASSES: usize> {
 impl<const IN: usize, const CLASSES: usize> Dataset<IN, CLASSES> {
     /// Reads an images file and a labels file (IDX, plain or gzipped),
     /// checks that there is one label per image, that each image has `IN`
-    /// pixels, and that every label is `< CLASSES`.
+    /// pixels, and that every label is `< CLASSES`, within the default [`Limits`] (see
+    /// [`Dataset::from_idx_with`]).
     ///
     /// # Errors
     ///
-    /// Any error of [`read_images`] or [`read_labels`];
+    /// As for [`Dataset::from_idx_with`].
+    pub fn from_idx(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<Self, IdxError> {
+        Self::from_idx_with(images, labels, &Limits::default())
+    }
+
+    /// Reads an images file and a labels file (IDX, plain or gzipped) within `limits`,
+    /// checks that there is one label per image, that each image has `IN`
+    /// pixels, and that every label is `< CLASSES`.
+    ///
+    /// The images file's header is checked before its pixels are read: its size against
+    /// `limits.max_file_bytes`, and the data set it would make (`count * (4 * IN + 4 * CLASSES
+    /// + 1)` bytes) against `limits.max_dataset_bytes`.
+    ///
+    /// # Errors
+    ///
+    /// Any error of [`read_images_with`](super::read_images_with) or
+    /// [`read_labels_with`](super::read_labels_with);
     /// [`IdxError::DimensionMismatch`] if the images do not have `IN`
-    /// pixels; [`IdxError::CountMismatch`] if the files hold different
+    /// pixels; [`IdxError::LimitExceeded`] if the data set would be larger than
+    /// `limits.max_dataset_bytes`; [`IdxError::CountMismatch`] if the files hold different
     /// numbers of items; [`IdxError::LabelOutOfRange`] for a label
     /// `>= CLASSES`.
-    pub fn from_idx(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<Self, IdxError> {
+    pub fn from_idx_with(
+        images: impl AsRef<Path>,
+        labels: impl AsRef<Path>,
+        limits: &Limits,
+    ) -> Result<Self, IdxError> {
         let (images_path, labels_path) = (images.as_ref(), labels.as_ref());
 
-        let images = read_images(images_path)?;
-        if images.rows.checked_mul(images.cols) != Some(IN) {
-            return Err(IdxError::DimensionMismatch {
-                path: images_path.to_path_buf(),
-                expected: IN,
-                rows: images.rows,
-                cols: images.cols,
-            });
-        }
+        let images = read_images_checked(images_path, limits, |count, rows, cols| {
+            if rows.checked_mul(cols) != Some(IN) {
+                return Err(IdxError::DimensionMismatch {
+                    path: images_path.to_path_buf(),
+                    expected: IN,
+                    rows,
+                    cols,
+                });
+            }
+            let per_item = 4 * (IN as u64) + 4 * (CLASSES as u64) + 1;
+            let size = (count as u64).saturating_mul(per_item);
+            if size > limits.max_dataset_bytes {
+                return Err(IdxError::LimitExceeded {
+                    path: images_path.to_path_buf(),
+                    what: format!("a Dataset<{IN}, {CLASSES}> of {count} items"),
+                    limit: Limit::DatasetBytes,
+                    size,
+                    max: limits.max_dataset_bytes,
+                });
+            }
+            Ok(())
+        })?;
 
-        let labels = read_labels(labels_path)?;
+        let labels = read_labels_with(labels_path, limits)?;
         // Images of zero pixels were refused unless there are none at all.
         let count = images.len();
         if count != labels.len() {
@@ -125,7 +161,7 @@ impl<const IN: usize, const CLASSES: usize> fmt::Debug for Dataset<IN, CLASSES> 
 mod tests {
     use super::*;
     use crate::data::fixtures::{gzip, images_bytes, labels_bytes, shown, TestResult};
-    use crate::data::format::{write_images, write_labels};
+    use crate::data::format::{read_images, read_labels, write_images, write_labels};
     use nn_test_support::{assert_mentions, error_of};
     use std::fs;
 

@@ -4,6 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::limits::Limit;
 use super::magic::{idx_type_name, kind_name, IMAGES_MAGIC, LABELS_MAGIC};
 
 /// Everything that can go wrong reading or writing an IDX file.
@@ -13,8 +14,11 @@ use super::magic::{idx_type_name, kind_name, IMAGES_MAGIC, LABELS_MAGIC};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdxError {
-    /// The file could not be opened or read.
-    #[error("cannot read {}", .path.display())]
+    /// The file could not be opened or read, or is not a regular file. The message ends with
+    /// what the operating system reported; a FIFO, a folder or a device given as a file is
+    /// refused before anything is read (find the refusal with
+    /// [`NotRegularFile::find`](crate::file_check::NotRegularFile::find)).
+    #[error("cannot read {}: {source}", .path.display())]
     Io {
         /// The file that could not be read.
         path: PathBuf,
@@ -25,7 +29,10 @@ pub enum IdxError {
 
     /// The file starts with the gzip magic bytes, but its compressed data is
     /// corrupt or cut short (including a checksum mismatch).
-    #[error("cannot decompress {}: the gzip data is corrupt or truncated", .path.display())]
+    #[error(
+        "cannot decompress {}: the gzip data is corrupt or truncated: {source}",
+        .path.display()
+    )]
     GzipCorrupt {
         /// The gzip file.
         path: PathBuf,
@@ -95,6 +102,27 @@ pub enum IdxError {
         what: String,
         /// The largest size accepted, in bytes.
         limit: u64,
+    },
+
+    /// A size declared by the file's header is larger than one of the [`Limits`](super::Limits)
+    /// the reader was given; nothing was allocated for it.
+    #[error(
+        "{}: {what} would take {size} bytes, more than the limit of {max} bytes ({limit}; \
+         pass larger `Limits` to a `_with` reader to accept it)",
+        .path.display()
+    )]
+    LimitExceeded {
+        /// The file whose header declares the size (the images file for a data set).
+        path: PathBuf,
+        /// What would take the memory, e.g. `the pixel data (60000 x 28 x 28)` or
+        /// `a Dataset<784, 10> of 60000 items`.
+        what: String,
+        /// Which limit it exceeds.
+        limit: Limit,
+        /// The size it would take, in bytes.
+        size: u64,
+        /// The limit, in bytes.
+        max: u64,
     },
 
     /// An images file declares images but of zero rows or columns.
@@ -171,8 +199,9 @@ pub enum IdxError {
         looked_for: Vec<PathBuf>,
     },
 
-    /// The file could not be written.
-    #[error("cannot write {}", .path.display())]
+    /// The file could not be written. The message ends with what the operating system
+    /// reported.
+    #[error("cannot write {}: {source}", .path.display())]
     Write {
         /// The file that was to be written.
         path: PathBuf,

@@ -2,23 +2,26 @@
 //! one.
 
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
 use super::error::IdxError;
+use super::limits::{Limit, Limits};
 use super::magic::{IMAGES_MAGIC, LABELS_MAGIC};
+use crate::file_check::open_regular;
 
-/// The largest data section the reader accepts, in bytes: the most a `Vec`
-/// can hold.
+/// The largest data section the reader accepts whatever the [`Limits`], in bytes: the most a
+/// `Vec` can hold.
 const MAX_DATA_LEN: u64 = isize::MAX as u64;
 
-/// How much memory to reserve up front for gzip data, whose true length is
-/// unknown until it has been decompressed; beyond this the buffer grows as
-/// data actually arrives.
-const GZIP_INITIAL_CAPACITY: usize = 16 << 20;
+/// The smallest step by which the buffer for gzip data grows. Each step is a quarter of what
+/// has arrived so far, at least this, and never past the declared size, so the buffer holds at
+/// most `1.25 * arrived + GROW_STEP` bytes (while it grows, the system allocator may hold the
+/// old block beside the new one for a moment: `2.25 * arrived` at worst), and copying it as it
+/// grows costs at most four more passes over the data.
+const GROW_STEP: usize = 64 << 10;
 
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -125,12 +128,14 @@ struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
+    /// Opens `path` if it is a regular file (a FIFO or a device is refused rather than read
+    /// without end; see [`crate::file_check`]) and looks at its first bytes for gzip's magic.
     fn open(path: &'a Path) -> Result<Self, IdxError> {
         let io_error = |source| IdxError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let mut file = File::open(path).map_err(io_error)?;
+        let mut file = open_regular(path).map_err(io_error)?;
         let file_len = file.metadata().map_err(io_error)?.len();
         let mut start = [0u8; 2];
         let n = read_up_to(&mut file, &mut start).map_err(io_error)?;
@@ -173,6 +178,35 @@ impl<'a> Source<'a> {
     fn read_up_to(&mut self, buf: &mut [u8]) -> Result<usize, IdxError> {
         read_up_to(&mut self.reader, buf).map_err(|e| self.error(e))
     }
+
+    /// Reads up to `len` bytes, or until the data ends, into a buffer that grows as the data
+    /// arrives (see [`GROW_STEP`]) after `reserve` bytes reserved up front.
+    fn read_growing(&mut self, len: usize, reserve: usize) -> Result<Vec<u8>, IdxError> {
+        let mut data: Vec<u8> = Vec::new();
+        let mut filled = 0;
+        let mut step = reserve.min(len);
+        while filled < len {
+            if filled == data.len() {
+                step = step.max(filled / 4).max(GROW_STEP).min(len - filled);
+                data.try_reserve_exact(step).map_err(|e| {
+                    self.error(io::Error::new(
+                        io::ErrorKind::OutOfMemory,
+                        format!("cannot allocate {} bytes: {e}", filled + step),
+                    ))
+                })?;
+                data.resize(filled + step, 0);
+                step = 0;
+            }
+            match self.reader.read(&mut data[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+        data.truncate(filled);
+        Ok(data)
+    }
 }
 
 /// Reads into `buf` until it is full or the reader is exhausted.
@@ -191,7 +225,18 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Reads and checks a whole IDX file of the given kind, with `D`
 /// dimensions; returns the dimensions and the data.
-fn read_idx<const D: usize>(path: &Path, kind: Kind) -> Result<([u32; D], Vec<u8>), IdxError> {
+///
+/// Everything that can be decided from the header is decided before any memory is allocated
+/// for the data: the declared size against what memory can hold and against
+/// `limits.max_file_bytes`, against the file's length for a plain file, and the caller's
+/// `check` of the dimensions. Gzip data is then read into a buffer that grows as the data
+/// arrives, so a file that declares more than it holds costs only what it holds.
+fn read_idx<const D: usize>(
+    path: &Path,
+    kind: Kind,
+    limits: &Limits,
+    check: impl FnOnce(&[u32; D]) -> Result<(), IdxError>,
+) -> Result<([u32; D], Vec<u8>), IdxError> {
     let mut source = Source::open(path)?;
 
     // The magic number, then one big-endian u32 per dimension.
@@ -256,20 +301,22 @@ fn read_idx<const D: usize>(path: &Path, kind: Kind) -> Result<([u32; D], Vec<u8
             });
         }
     }
+    if data_len > limits.max_file_bytes {
+        return Err(IdxError::LimitExceeded {
+            path: path.to_path_buf(),
+            what: format!("the declared {}", kind.data_name(&dims)),
+            limit: Limit::FileBytes,
+            size: data_len,
+            max: limits.max_file_bytes,
+        });
+    }
+    check(&dims)?;
 
-    // The length of gzip data is unknown until it has been decompressed, so
-    // reserve at most a modest amount and let the buffer grow with the data
-    // actually present.
-    let capacity = if source.gzip {
-        data_capacity.min(GZIP_INITIAL_CAPACITY)
-    } else {
-        data_capacity
-    };
-    let mut data = Vec::with_capacity(capacity);
-    (&mut source.reader)
-        .take(data_len)
-        .read_to_end(&mut data)
-        .map_err(|e| source.error(e))?;
+    // A plain file is known to hold the declared data, so it is read into one buffer of
+    // that size; the length of gzip data is unknown until it has been decompressed, so its
+    // buffer grows with the data actually present.
+    let reserve = if source.gzip { 0 } else { data_capacity };
+    let data = source.read_growing(data_capacity, reserve)?;
     if (data.len() as u64) < data_len {
         return Err(IdxError::Truncated {
             path: path.to_path_buf(),
@@ -292,46 +339,82 @@ fn read_idx<const D: usize>(path: &Path, kind: Kind) -> Result<([u32; D], Vec<u8
     Ok((dims, data))
 }
 
-/// Reads an IDX images file (magic `0x00000803`), plain or gzipped.
+/// Reads an IDX images file (magic `0x00000803`), plain or gzipped, within the default
+/// [`Limits`] (see [`read_images_with`]).
+///
+/// # Errors
+///
+/// As for [`read_images_with`].
+pub fn read_images(path: impl AsRef<Path>) -> Result<IdxImages, IdxError> {
+    read_images_with(path, &Limits::default())
+}
+
+/// Reads an IDX images file (magic `0x00000803`), plain or gzipped, refusing one whose
+/// declared pixel data is larger than `limits.max_file_bytes` before allocating for it.
 ///
 /// # Errors
 ///
 /// [`IdxError::Io`] or [`IdxError::GzipCorrupt`] if the file cannot be read
-/// or decompressed; [`IdxError::BadMagic`] if it is not an images file;
-/// [`IdxError::Truncated`], [`IdxError::TrailingData`] or
+/// or decompressed, or is not a regular file; [`IdxError::BadMagic`] if it is not an images
+/// file; [`IdxError::Truncated`], [`IdxError::TrailingData`] or
 /// [`IdxError::TooLarge`] if its length does not match its header;
+/// [`IdxError::LimitExceeded`] if it declares more than the limit;
 /// [`IdxError::EmptyImages`] if it declares images of zero rows or columns.
-pub fn read_images(path: impl AsRef<Path>) -> Result<IdxImages, IdxError> {
-    let path = path.as_ref();
-    let (dims, data) = read_idx::<3>(path, Kind::Images)?;
-    // The data fitted in memory, so each dimension fits in a usize.
-    let [count, rows, cols] = dims.map(|d| usize::try_from(d).unwrap_or(usize::MAX));
-    if count > 0 && (rows == 0 || cols == 0) {
-        return Err(IdxError::EmptyImages {
-            path: path.to_path_buf(),
-            count,
-            rows,
-            cols,
-        });
-    }
+pub fn read_images_with(path: impl AsRef<Path>, limits: &Limits) -> Result<IdxImages, IdxError> {
+    read_images_checked(path.as_ref(), limits, |_, _, _| Ok(()))
+}
+
+/// [`read_images_with`], calling `check(count, rows, cols)` once the header is known to be
+/// sound and before the pixels are read.
+pub(super) fn read_images_checked(
+    path: &Path,
+    limits: &Limits,
+    check: impl FnOnce(usize, usize, usize) -> Result<(), IdxError>,
+) -> Result<IdxImages, IdxError> {
+    let mut shape = (0, 0);
+    let (_, data) = read_idx::<3>(path, Kind::Images, limits, |dims| {
+        // The data fits in memory, so each dimension fits in a usize.
+        let [count, rows, cols] = dims.map(|d| usize::try_from(d).unwrap_or(usize::MAX));
+        if count > 0 && (rows == 0 || cols == 0) {
+            return Err(IdxError::EmptyImages {
+                path: path.to_path_buf(),
+                count,
+                rows,
+                cols,
+            });
+        }
+        shape = (rows, cols);
+        check(count, rows, cols)
+    })?;
     Ok(IdxImages {
-        rows,
-        cols,
+        rows: shape.0,
+        cols: shape.1,
         pixels: data,
     })
 }
 
-/// Reads an IDX labels file (magic `0x00000801`), plain or gzipped: one
-/// byte per item.
+/// Reads an IDX labels file (magic `0x00000801`), plain or gzipped: one byte per item,
+/// within the default [`Limits`] (see [`read_labels_with`]).
+///
+/// # Errors
+///
+/// As for [`read_labels_with`].
+pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, IdxError> {
+    read_labels_with(path, &Limits::default())
+}
+
+/// Reads an IDX labels file (magic `0x00000801`), plain or gzipped, refusing one that declares
+/// more than `limits.max_file_bytes` labels before allocating for them.
 ///
 /// # Errors
 ///
 /// [`IdxError::Io`] or [`IdxError::GzipCorrupt`] if the file cannot be read
-/// or decompressed; [`IdxError::BadMagic`] if it is not a labels file;
-/// [`IdxError::Truncated`], [`IdxError::TrailingData`] or
-/// [`IdxError::TooLarge`] if its length does not match its header.
-pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<u8>, IdxError> {
-    read_idx::<1>(path.as_ref(), Kind::Labels).map(|(_, data)| data)
+/// or decompressed, or is not a regular file; [`IdxError::BadMagic`] if it is not a labels
+/// file; [`IdxError::Truncated`], [`IdxError::TrailingData`] or
+/// [`IdxError::TooLarge`] if its length does not match its header;
+/// [`IdxError::LimitExceeded`] if it declares more than the limit.
+pub fn read_labels_with(path: impl AsRef<Path>, limits: &Limits) -> Result<Vec<u8>, IdxError> {
+    read_idx::<1>(path.as_ref(), Kind::Labels, limits, |_| Ok(())).map(|(_, data)| data)
 }
 
 /// Writes an uncompressed IDX images file of `rows x cols` images;
@@ -825,9 +908,32 @@ mod tests {
                 "found 1000",
             ],
         );
+        // Gzipped, the declared size is over the default limit and refused unread; without
+        // limits the data is read as it arrives and found short.
         let gz = dir.path().join("gz");
         fs::write(&gz, gzip(&bytes)?)?;
         let err = error_of(read_images(&gz))?;
+        assert!(
+            matches!(
+                err,
+                IdxError::LimitExceeded {
+                    limit: Limit::FileBytes,
+                    size: 257_698_037_700_000,
+                    max: Limits::DEFAULT_MAX_FILE_BYTES,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_mentions(
+            &err.to_string(),
+            &[
+                &shown(&gz),
+                "the declared pixel data (4294967295 x 60000 x 1) would take 257698037700000 bytes",
+                "more than the limit of 268435456 bytes (Limits::max_file_bytes",
+            ],
+        );
+        let err = error_of(read_images_with(&gz, &Limits::unlimited()))?;
         assert!(
             matches!(err, IdxError::Truncated { found: 1000, .. }),
             "{err:?}"

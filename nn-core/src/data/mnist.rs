@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::dataset::Dataset;
 use super::error::IdxError;
+use super::limits::Limits;
+use crate::file_check::refusal;
 
 /// The four standard MNIST files in a folder.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,36 +21,58 @@ pub struct Mnist {
 impl Mnist {
     /// Reads `train-images-idx3-ubyte(.gz)`, `train-labels-idx1-ubyte(.gz)`,
     /// `t10k-images-idx3-ubyte(.gz)` and `t10k-labels-idx1-ubyte(.gz)` from
-    /// `dir`, preferring the `.gz` name and falling back to the plain name.
+    /// `dir`, preferring the `.gz` name and falling back to the plain name, within the default
+    /// [`Limits`] (see [`Mnist::load_with`]).
     ///
     /// The number of items is not checked against the full data set's 60000
     /// and 10000, so a subset works too.
     ///
     /// # Errors
     ///
-    /// [`IdxError::MissingFile`], naming the paths looked for, if neither
-    /// name of a file exists; otherwise any error of [`Dataset::from_idx`].
+    /// As for [`Mnist::load_with`].
     pub fn load(dir: impl AsRef<Path>) -> Result<Self, IdxError> {
+        Self::load_with(dir, &Limits::default())
+    }
+
+    /// [`Mnist::load`] within `limits`: each file's data and each of the two data sets are
+    /// checked against them before they are read.
+    ///
+    /// # Errors
+    ///
+    /// [`IdxError::MissingFile`], naming the paths looked for, if neither
+    /// name of a file exists; [`IdxError::Io`] holding a
+    /// [`NotRegularFile`](crate::file_check::NotRegularFile) if a name exists but none is a
+    /// regular file (a folder, a FIFO); otherwise any error of [`Dataset::from_idx_with`].
+    pub fn load_with(dir: impl AsRef<Path>, limits: &Limits) -> Result<Self, IdxError> {
         let dir = dir.as_ref();
-        let train = Dataset::from_idx(
+        let train = Dataset::from_idx_with(
             find_file(dir, "train-images-idx3-ubyte")?,
             find_file(dir, "train-labels-idx1-ubyte")?,
+            limits,
         )?;
-        let test = Dataset::from_idx(
+        let test = Dataset::from_idx_with(
             find_file(dir, "t10k-images-idx3-ubyte")?,
             find_file(dir, "t10k-labels-idx1-ubyte")?,
+            limits,
         )?;
         Ok(Mnist { train, test })
     }
 }
 
-/// `dir/name.gz` if it is a file, else `dir/name` if it is a file.
+/// `dir/name.gz` if it is a regular file, else `dir/name` if it is one (symbolic links
+/// followed); if neither is but one of them exists, the refusal of the first that does.
 fn find_file(dir: &Path, name: &str) -> Result<PathBuf, IdxError> {
     let looked_for = vec![dir.join(format!("{name}.gz")), dir.join(name)];
+    let mut not_regular = None;
     for candidate in &looked_for {
         match fs::metadata(candidate) {
             Ok(meta) if meta.is_file() => return Ok(candidate.clone()),
-            Ok(_) => {}
+            Ok(meta) => {
+                not_regular.get_or_insert_with(|| IdxError::Io {
+                    path: candidate.clone(),
+                    source: refusal(candidate, meta.file_type()),
+                });
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(source) => {
                 return Err(IdxError::Io {
@@ -58,7 +82,7 @@ fn find_file(dir: &Path, name: &str) -> Result<PathBuf, IdxError> {
             }
         }
     }
-    Err(IdxError::MissingFile { looked_for })
+    Err(not_regular.unwrap_or(IdxError::MissingFile { looked_for }))
 }
 
 #[cfg(test)]

@@ -114,6 +114,24 @@ pub(super) fn softmax_backward(a: &[f32], g: &mut [f32]) {
     }
 }
 
+/// See [`super::softmax_rows`]: [`softmax`] of each row in order.
+#[inline]
+pub(super) fn softmax_rows(v: &mut [f32], width: usize) {
+    if width > 0 {
+        v.chunks_exact_mut(width).for_each(softmax);
+    }
+}
+
+/// See [`super::softmax_backward_rows`]: [`softmax_backward`] of each row in order.
+#[inline]
+pub(super) fn softmax_backward_rows(a: &[f32], g: &mut [f32], width: usize) {
+    if width > 0 {
+        for (a, g) in a.chunks_exact(width).zip(g.chunks_exact_mut(width)) {
+            softmax_backward(a, g);
+        }
+    }
+}
+
 /// See [`super::log_sum_exp`]: `m + ln Σ e^(z - m)`, the sum in order.
 #[inline]
 pub(super) fn log_sum_exp(z: &[f32]) -> f32 {
@@ -226,6 +244,14 @@ impl Backend for Portable {
 
     fn softmax_backward(&self, a: &[f32], g: &mut [f32]) {
         softmax_backward(a, g);
+    }
+
+    fn softmax_rows(&self, v: &mut [f32], width: usize) {
+        softmax_rows(v, width);
+    }
+
+    fn softmax_backward_rows(&self, a: &[f32], g: &mut [f32], width: usize) {
+        softmax_backward_rows(a, g, width);
     }
 
     fn log_sum_exp(&self, z: &[f32]) -> f32 {

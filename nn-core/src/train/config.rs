@@ -1,6 +1,9 @@
 //! How to train: the settings of a run.
 
-/// How to train: the number of epochs, the mini-batch size and the seed of the shuffling.
+/// How to train, in short: the number of epochs, the mini-batch size and the seed of the
+/// shuffling, for [`Trainer::fit`]. [`TrainConfig`](super::TrainConfig) holds these and every
+/// other setting (validation, schedules, early stopping, clipping, threads, checkpoints), and
+/// converts from a `Trainer`.
 ///
 /// The network's initial weights have their own seed (`Net::new(seed)`); this one only decides
 /// the order in which samples are visited. The same network, optimizer, data and `Trainer` give

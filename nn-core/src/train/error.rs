@@ -31,7 +31,50 @@ pub enum NonFinite {
     },
 }
 
-/// What can stop [`Trainer::fit`](super::Trainer::fit).
+/// What is wrong with one sample of a data set, found by the check before training (see
+/// [`TrainConfig::check_data`](super::TrainConfig::check_data)).
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidData {
+    /// An input value is NaN or infinite.
+    #[error("input value {index} is {value}")]
+    InputNotFinite {
+        /// The index of the value in the input row.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// A target value is NaN or infinite.
+    #[error("target value {index} is {value}")]
+    TargetNotFinite {
+        /// The index of the value in the target row.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// A target value is outside the range the loss accepts.
+    #[error("target value {index} is {value}: {loss} expects {expected}")]
+    TargetOutOfRange {
+        /// The index of the value in the target row.
+        index: usize,
+        /// The value.
+        value: f32,
+        /// The loss's name.
+        loss: &'static str,
+        /// What the loss expects, e.g. `values in [0, 1]`.
+        expected: &'static str,
+    },
+    /// A class label is not less than the number of outputs.
+    #[error("the label is {label}, but the network has {classes} outputs: expected a label less than {classes}")]
+    LabelOutOfRange {
+        /// The label (`u64::MAX` if it does not fit in 64 bits).
+        label: u64,
+        /// The number of classes (outputs).
+        classes: usize,
+    },
+}
+
+/// What can stop [`Trainer::fit`](super::Trainer::fit) and [`TrainConfig::fit`](super::TrainConfig::fit).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrainError {
@@ -47,12 +90,15 @@ pub enum TrainError {
     /// The test set was given but has no samples.
     #[error("the test set is empty: expected at least one sample, or no test set")]
     EmptyTestSet,
+    /// The validation set was given but has no samples.
+    #[error("the validation set is empty: expected at least one sample, or no validation set")]
+    EmptyValidationSet,
     /// A set's inputs and targets differ in number.
     #[error(
         "the {set} set has {inputs} inputs but {targets} targets: expected one target per input"
     )]
     Mismatch {
-        /// `"training"` or `"test"`.
+        /// `"training"`, `"validation"` or `"test"`.
         set: &'static str,
         /// The number of inputs.
         inputs: usize,
@@ -79,6 +125,54 @@ pub enum TrainError {
         /// What was not finite (already part of this error's message).
         what: NonFinite,
     },
+    /// A value of a data set is not fit for training, found before training began.
+    #[error("sample {sample} of the {set} set: {what}")]
+    InvalidData {
+        /// `"training"`, `"validation"` or `"test"`.
+        set: &'static str,
+        /// The index of the sample in its set.
+        sample: usize,
+        /// What is wrong with it.
+        what: InvalidData,
+    },
+    /// Training diverged without a non-finite value: the batch loss stayed above the
+    /// divergence rule's bound (see [`Divergence`](super::Divergence)). The network holds the
+    /// last weights whose batch loss was within the bound.
+    #[error(
+        "training diverged in epoch {epoch}, batch {batch}: the batch loss was {loss}, above          {factor} times the starting loss {start}, for {batches} batches in a row; the network          keeps its weights from before the first of them"
+    )]
+    Diverged {
+        /// The epoch, counting from 1.
+        epoch: usize,
+        /// The batch within the epoch, counting from 1.
+        batch: usize,
+        /// The last batch's loss.
+        loss: f32,
+        /// The loss the rule compares with (the run's first batch loss).
+        start: f32,
+        /// The rule's factor.
+        factor: f32,
+        /// How many batches in a row were above the bound.
+        batches: usize,
+    },
+    /// A setting is out of its range (the message says which and why).
+    #[error("the setting `{name}` is {value}: expected {expected}")]
+    Setting {
+        /// The setting.
+        name: &'static str,
+        /// Its value, as written.
+        value: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// Early stopping, or a monitor, needs a validation set and there is none.
+    #[error(
+        "early stopping watches the validation set, but there is none: give one with          `Sets::validation`, or a split with `TrainConfig::validation_split`"
+    )]
+    NoValidationSet,
+    /// A checkpoint could not be written or read, or does not fit this run.
+    #[error(transparent)]
+    Checkpoint(#[from] super::checkpoint::CheckpointError),
     /// A call on the network failed (a batch it was handed did not fit it).
     #[error(transparent)]
     Network(#[from] Error),

@@ -1,21 +1,33 @@
-//! The training loop: [`Trainer::fit`].
+//! The training loop: [`Trainer::fit`] and [`TrainConfig::fit`].
+
+use std::ops::ControlFlow;
 
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 
+use super::callback::{Callback, Hook};
+use super::checkpoint::{self, RunState};
 use super::config::Trainer;
 use super::error::{NonFinite, Parameter, TrainError};
-use super::metrics::accuracy_into;
-use super::report::{BatchStats, EpochStats, History, Progress};
-use super::samples::{check_set, Samples};
+use super::metrics::{classifies, Evaluator, Metrics};
+use super::report::{BatchStats, EpochStats, History, Progress, Stop};
+use super::rng::ShuffleRng;
+use super::samples::{check_set, check_values, split, Samples, Target};
+use super::schedule::Position;
+use super::settings::{Monitor, Sets, TrainConfig};
+use crate::loss::Loss;
 use crate::network::{Network, Trainable, Workspace};
 use crate::optim::Optimizer;
+use crate::parallel::DataParallel;
 
 impl Trainer {
     /// Trains `network` with `optimizer` on the mean `loss` over mini-batches of `train`, for
-    /// [`epochs`](Trainer::epochs) epochs, evaluating the accuracy on `test` after each epoch
-    /// and calling `hook` after every batch and epoch. Returns each epoch's training loss and
-    /// test accuracy.
+    /// [`epochs`](Trainer::epochs) epochs, evaluating `test` after each epoch and calling
+    /// `hook` after every batch and epoch. Returns each epoch's training loss and test figures.
+    ///
+    /// This is [`TrainConfig::fit`] with the [`TrainConfig`] made from this `Trainer` (see
+    /// `From<Trainer>`): one thread, a constant learning rate, no validation, no early
+    /// stopping, no check of the data and no divergence rule beyond the NaN guard. Use
+    /// [`TrainConfig`] for the rest.
     ///
     /// Each epoch visits the training samples in a new order drawn from [`seed`](Trainer::seed)
     /// (xoshiro256++, Fisher–Yates). Nothing is allocated after the first step begins: see the
@@ -31,27 +43,217 @@ impl Trainer {
     /// During training: [`TrainError::NonFinite`] if a batch's loss, a gradient, or a weight
     /// after the step is NaN or infinite; the network keeps the weights it had before that
     /// batch.
-    pub fn fit<N, L, O>(
+    pub fn fit<N, L, O, T>(
         &self,
         network: &mut N,
         optimizer: &mut O,
         loss: L,
-        train: Samples<'_, N>,
-        test: Option<Samples<'_, N>>,
+        train: Samples<'_, N::Input, T>,
+        test: Option<Samples<'_, N::Input, T>>,
         hook: &mut dyn FnMut(&Progress),
     ) -> Result<History, TrainError>
     where
         N: Trainable<L>,
         L: Copy,
         O: Optimizer<N>,
+        T: Target<N::Output>,
     {
-        self.check(train, test)?;
-        let n = train.len();
+        let mut sets = Sets::new(train);
+        sets.test = test;
+        // No loss bound here (generic callers of the old signature keep compiling): the task
+        // is chosen from the output layer and the targets, and the data is not checked.
+        TrainConfig::from(*self).run(
+            network,
+            optimizer,
+            loss,
+            sets,
+            &mut Hook(hook),
+            &mut OneThread(Workspace::new()),
+            false,
+            &|_| Ok(()),
+        )
+    }
+}
+
+/// A closure as a [`Callback`], with its argument's type spelled out for the compiler:
+/// `&mut callback(|p| ...)` instead of `&mut |p: &Progress| ...`.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use nn_core::train::{callback, Progress};
+/// let mut epochs = 0;
+/// let mut count = callback(|p| {
+///     if let Progress::Epoch(_) = p {
+///         epochs += 1;
+///     }
+///     ControlFlow::Continue(())
+/// });
+/// # let _ = &mut count;
+/// ```
+pub fn callback<F: FnMut(&Progress) -> ControlFlow<()>>(f: F) -> F {
+    f
+}
+
+/// The state of early stopping during a run.
+#[derive(Debug, Clone, Copy)]
+struct Early {
+    best: f32,
+    best_epoch: usize,
+    bad_epochs: usize,
+}
+
+impl TrainConfig {
+    /// Trains `network` with `optimizer` on the mean `loss` over mini-batches of the training
+    /// set of `sets`, as these settings say, calling `callback` after every batch and epoch.
+    ///
+    /// Each epoch:
+    ///
+    /// ```text
+    /// shuffle the training samples (a seeded xoshiro256++, so a seed replays a run bit for bit)
+    /// for each batch of batch_size samples (the last one may be smaller):
+    ///     α ← schedule(position)                       if a schedule is set
+    ///     g = ∂(mean loss over the batch)/∂w           on `threads` threads
+    ///     stop if the loss or g is not finite, or the divergence rule fires
+    ///     g ← g · min(1, c/‖g‖₂)                       if clipping at c is set
+    ///     w ← optimizer.step(w, g)                     (and its decoupled weight decay)
+    ///     stop if a weight is not finite (the weights from before the step are restored)
+    ///     callback.on_batch
+    /// evaluate the validation set (loss and metrics) and the test set (metrics)
+    /// early stopping: remember the best epoch's weights, stop after `patience` bad epochs
+    /// write the checkpoint, if one is set
+    /// callback.on_epoch
+    /// ```
+    ///
+    /// At the end, with early stopping that restores, the network gets the best epoch's
+    /// weights (not when the callback stopped the run). Every buffer is made before the first
+    /// step: a run allocates nothing after it, except to write a checkpoint and, with more
+    /// than one thread, for each batch handed to another thread.
+    ///
+    /// # Errors
+    ///
+    /// Before training, leaving network and optimizer untouched: a setting out of range
+    /// ([`TrainError::ZeroEpochs`], [`TrainError::ZeroBatchSize`], [`TrainError::Setting`]);
+    /// an empty or mismatched set; [`TrainError::NoValidationSet`] for early stopping without
+    /// validation data; [`TrainError::InvalidData`] for a non-finite input or an invalid target
+    /// (with [`check_data`](Self::check_data)); [`TrainError::Checkpoint`] if the checkpoint to
+    /// resume from cannot be read or is of another run; [`TrainError::Network`] if the threads
+    /// cannot be had.
+    ///
+    /// During training: [`TrainError::NonFinite`] (the weights from before the batch are kept),
+    /// [`TrainError::Diverged`] (the weights from before the loss left its bound are kept), or
+    /// [`TrainError::Checkpoint`] if a checkpoint cannot be written.
+    pub fn fit<'a, N, L, O, T>(
+        &self,
+        network: &mut N,
+        optimizer: &mut O,
+        loss: L,
+        sets: impl Into<Sets<'a, N::Input, T>>,
+        callback: &mut dyn Callback,
+    ) -> Result<History, TrainError>
+    where
+        N: Trainable<L> + Send + Sync,
+        N::Input: Sync,
+        N::Output: Sync,
+        L: Loss<N::OutputActivation> + Send,
+        O: Optimizer<N>,
+        T: Target<N::Output>,
+    {
+        let by_loss = |y: &[f32]| loss.check_target(y);
+        match self.threads {
+            0 | 1 => self.run(
+                network,
+                optimizer,
+                loss,
+                sets.into(),
+                callback,
+                &mut OneThread(Workspace::new()),
+                L::CLASSIFIES,
+                &by_loss,
+            ),
+            threads => {
+                // Checked before the threads start, so a bad setting costs nothing.
+                let sets = sets.into();
+                self.check(&sets)?;
+                let mut parallel = Threads(DataParallel::<N>::new(threads)?);
+                self.run(
+                    network,
+                    optimizer,
+                    loss,
+                    sets,
+                    callback,
+                    &mut parallel,
+                    L::CLASSIFIES,
+                    &by_loss,
+                )
+            }
+        }
+    }
+
+    /// The loop of both `fit`s, with the gradient computed by `gradient`.
+    #[allow(clippy::too_many_arguments)]
+    fn run<N, L, O, T, G>(
+        &self,
+        network: &mut N,
+        optimizer: &mut O,
+        loss: L,
+        sets: Sets<'_, N::Input, T>,
+        callback: &mut dyn Callback,
+        gradient: &mut G,
+        loss_classifies: bool,
+        by_loss: &dyn Fn(&[f32]) -> Result<(), super::error::InvalidData>,
+    ) -> Result<History, TrainError>
+    where
+        N: Trainable<L>,
+        L: Copy,
+        O: Optimizer<N>,
+        T: Target<N::Output>,
+        G: BatchGradient<N, L>,
+    {
+        let train = sets.train;
+        self.check(&sets)?;
+        if self.check_data {
+            let width = N::OUTPUT;
+            check_values::<_, _, N::Output>(train, "training", width, by_loss)?;
+            if let Some(v) = sets.validation {
+                check_values::<_, _, N::Output>(v, "validation", width, by_loss)?;
+            }
+            if let Some(t) = sets.test {
+                check_values::<_, _, N::Output>(t, "test", width, by_loss)?;
+            }
+        }
+
+        // The training indices and the validation set: given, split off, or none.
+        let split = match (sets.validation, self.validation_split) {
+            (None, Some(fraction)) => Some(split(train.len(), fraction, self.seed)),
+            _ => None,
+        };
+        let (held_inputs, held_targets): (Vec<N::Input>, Vec<T>) = match &split {
+            Some(s) => s
+                .validation
+                .iter()
+                .map(|&i| (train.inputs[i], train.targets[i]))
+                .unzip(),
+            None => (Vec::new(), Vec::new()),
+        };
+        let validation = match &split {
+            Some(_) => Some(Samples::new(&held_inputs[..], &held_targets[..])),
+            None => sets.validation,
+        };
+        if self.early_stopping.is_some() && validation.is_none() {
+            return Err(TrainError::NoValidationSet);
+        }
+        let mut order: Vec<usize> = match split {
+            Some(s) => s.train,
+            None => (0..train.len()).collect(),
+        };
+        let n = order.len();
         let batch = self.batch_size.min(n);
         let batches = n.div_ceil(batch);
+        let classification = classifies::<N, T>(self.task, loss_classifies);
 
-        // Every buffer, allocated once. `check` saw at least one training sample, whose input
-        // and target rows serve as the fill value of the gather buffers.
+        // Every buffer, allocated once. `check` saw at least one training sample, whose output
+        // row serves as the fill value of the row buffers.
+        let row = network.forward(&train.inputs[0]);
         let mut history = History::default();
         history
             .epochs
@@ -60,18 +262,64 @@ impl Trainer {
                 epochs: self.epochs,
             })?;
         let mut batch_inputs = vec![train.inputs[0]; batch];
-        let mut batch_targets = vec![train.targets[0]; batch];
-        let mut outputs = match test {
-            Some(test) => vec![train.targets[0]; batch.min(test.len())],
-            None => Vec::new(),
-        };
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut batch_targets = vec![row; batch];
         let mut workspace = Workspace::<N>::with_capacity(batch);
         let mut grads = N::zeros();
         let mut before_step = N::zeros();
-        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(self.seed);
+        let mut last_good = self.divergence.map(|_| N::zeros());
+        let mut best = self.early_stopping.map(|_| N::zeros());
+        let evaluator = |set: Option<Samples<'_, N::Input, T>>| {
+            set.map(|s| Evaluator::<N>::new(batch.min(s.len()), row))
+        };
+        let mut validation_eval = evaluator(validation);
+        let mut test_eval = evaluator(sets.test);
 
-        for epoch in 1..=self.epochs {
+        let mut rng = ShuffleRng::seed_from_u64(self.seed);
+        let mut base_rate = optimizer.learning_rate();
+        let mut first_epoch = 1;
+        let mut step = 0u64;
+        let mut early: Option<Early> = None;
+        let (mut start_loss, mut streak): (Option<f32>, usize) = (None, 0);
+        let run_state =
+            |epoch, step, rng: &ShuffleRng, base_rate, early: Option<Early>, start_loss, streak| {
+                RunState {
+                    epoch,
+                    step,
+                    rng: rng.state(),
+                    learning_rate: base_rate,
+                    samples: train.len(),
+                    batch_size: self.batch_size,
+                    seed: self.seed,
+                    early: early.map(|e| (e.best, e.best_epoch, e.bad_epochs)),
+                    divergence: (start_loss, streak),
+                }
+            };
+        if let Some(path) = &self.resume {
+            let expected = run_state(0, 0, &rng, base_rate, None, None, 0);
+            let state = checkpoint::load(
+                path,
+                network,
+                optimizer,
+                best.as_mut(),
+                &mut order,
+                &expected,
+            )?;
+            rng = ShuffleRng::from_state(state.rng);
+            base_rate = state.learning_rate;
+            first_epoch = state.epoch + 1;
+            step = state.step;
+            early = state.early.map(|(best, best_epoch, bad_epochs)| Early {
+                best,
+                best_epoch,
+                bad_epochs,
+            });
+            (start_loss, streak) = state.divergence;
+            history.best_epoch = early.map(|e| e.best_epoch);
+        }
+        let total_steps = (self.epochs as u64).saturating_mul(batches as u64);
+        let mut rate = optimizer.learning_rate();
+
+        'epochs: for epoch in first_epoch..=self.epochs {
             order.shuffle(&mut rng);
             let mut loss_sum = 0.0f64;
             let mut seen = 0usize;
@@ -83,79 +331,246 @@ impl Trainer {
                     .zip(indices)
                 {
                     *x = train.inputs[i];
-                    *y = train.targets[i];
+                    train.targets[i].write_row(y);
                 }
                 let diverged = |what| TrainError::NonFinite {
                     epoch,
                     batch: b + 1,
                     what,
                 };
+                if !self.schedule.is_constant() {
+                    rate = self
+                        .schedule
+                        .rate(base_rate, Position::new(step, epoch, batches, total_steps));
+                    optimizer.set_learning_rate(rate);
+                }
 
-                let batch_loss = network.gradient_batch(
-                    loss,
-                    &batch_inputs[..len],
-                    &batch_targets[..len],
-                    &mut grads,
-                    &mut workspace,
-                )?;
+                let (xs, ys) = (&batch_inputs[..len], &batch_targets[..len]);
+                let batch_loss = gradient.gradient(network, loss, xs, ys, &mut grads)?;
                 if !batch_loss.is_finite() {
                     return Err(diverged(NonFinite::Loss { value: batch_loss }));
                 }
                 if let Some((at, value)) = first_non_finite(&grads) {
                     return Err(diverged(NonFinite::Gradient { at, value }));
                 }
+                if let (Some(rule), Some(last_good)) = (self.divergence, last_good.as_mut()) {
+                    let start = *start_loss.get_or_insert(batch_loss);
+                    if batch_loss > rule.factor * start.max(rule.floor) {
+                        if streak == 0 {
+                            copy_parameters(network, last_good);
+                        }
+                        streak += 1;
+                        if streak >= rule.batches {
+                            copy_parameters(last_good, network);
+                            return Err(TrainError::Diverged {
+                                epoch,
+                                batch: b + 1,
+                                loss: batch_loss,
+                                start,
+                                factor: rule.factor,
+                                batches: streak,
+                            });
+                        }
+                    } else {
+                        streak = 0;
+                    }
+                }
+                let gradient_norm = self.clip_norm.map(|c| clip(&mut grads, c));
                 copy_parameters(network, &mut before_step);
                 optimizer.step(network, &grads);
                 if let Some((at, value)) = first_non_finite(network) {
                     copy_parameters(&before_step, network);
                     return Err(diverged(NonFinite::Weight { at, value }));
                 }
+                step += 1;
 
                 loss_sum += f64::from(batch_loss) * len as f64;
                 seen += len;
-                hook(&Progress::Batch(BatchStats {
+                let stats = BatchStats {
                     epoch,
                     epochs: self.epochs,
                     batch: b + 1,
                     batches,
                     loss: batch_loss,
                     epoch_loss: (loss_sum / seen as f64) as f32,
-                }));
+                    learning_rate: rate,
+                    gradient_norm,
+                };
+                if callback.on_batch(&stats).is_break() {
+                    history.stop = Stop::Callback {
+                        epoch,
+                        batch: Some(b + 1),
+                    };
+                    break 'epochs;
+                }
             }
 
-            let test_accuracy = match test {
-                Some(test) => Some(accuracy_into(network, test, &mut outputs, &mut workspace)?),
-                None => None,
+            let mut loss_of = |net: &N, x: &[N::Input], y: &[N::Output], ws: &mut Workspace<N>| {
+                net.loss_batch(loss, x, y, ws).map_err(TrainError::from)
             };
+            let (validation_metrics, validation_loss) = match (validation, validation_eval.as_mut())
+            {
+                (Some(v), Some(e)) => {
+                    let (m, l) = e.evaluate(
+                        network,
+                        v,
+                        classification,
+                        &mut workspace,
+                        Some(&mut loss_of),
+                    )?;
+                    (Some(m), l)
+                }
+                _ => (None, None),
+            };
+            let test_metrics = match (sets.test, test_eval.as_mut()) {
+                (Some(t), Some(e)) => Some(
+                    e.evaluate(network, t, classification, &mut workspace, None)?
+                        .0,
+                ),
+                _ => None,
+            };
+
+            let mut is_best = false;
+            if let (Some(rule), Some(best)) = (self.early_stopping, best.as_mut()) {
+                let figure = match (rule.monitor, validation_metrics) {
+                    (Monitor::ValidationMetric, Some(Metrics::Classification { accuracy })) => {
+                        accuracy
+                    }
+                    (Monitor::ValidationMetric, Some(Metrics::Regression { r2, .. })) => r2,
+                    _ => validation_loss.unwrap_or(f32::NAN),
+                };
+                let lower_is_better = rule.monitor == Monitor::ValidationLoss;
+                is_best = match early {
+                    None => true,
+                    Some(e) if lower_is_better => figure < e.best - rule.min_delta,
+                    Some(e) => figure > e.best + rule.min_delta,
+                };
+                if is_best {
+                    copy_parameters(network, best);
+                    early = Some(Early {
+                        best: figure,
+                        best_epoch: epoch,
+                        bad_epochs: 0,
+                    });
+                } else if let Some(e) = early.as_mut() {
+                    e.bad_epochs += 1;
+                }
+                history.best_epoch = early.map(|e| e.best_epoch);
+            }
+
             let stats = EpochStats {
                 epoch,
                 epochs: self.epochs,
                 train_loss: (loss_sum / n as f64) as f32,
-                test_accuracy,
+                learning_rate: rate,
+                validation_loss,
+                validation: validation_metrics,
+                test: test_metrics,
+                test_accuracy: test_metrics.and_then(|m| m.accuracy()),
+                best: is_best,
             };
             history.epochs.push(stats);
-            hook(&Progress::Epoch(stats));
+            if let Some(path) = &self.checkpoint {
+                let state = run_state(epoch, step, &rng, base_rate, early, start_loss, streak);
+                checkpoint::save(path, network, optimizer, best.as_ref(), &order, &state)?;
+            }
+            if callback.on_epoch(&stats).is_break() {
+                history.stop = Stop::Callback { epoch, batch: None };
+                break;
+            }
+            if let (Some(rule), Some(e)) = (self.early_stopping, early) {
+                if e.bad_epochs >= rule.patience {
+                    history.stop = Stop::EarlyStopped {
+                        best_epoch: e.best_epoch,
+                    };
+                    break;
+                }
+            }
+        }
+
+        let restore = self.early_stopping.is_some_and(|r| r.restore_best)
+            && !matches!(history.stop, Stop::Callback { .. });
+        if let (true, Some(best), Some(_)) = (restore, best.as_ref(), early) {
+            copy_parameters(best, network);
         }
         Ok(history)
     }
 
-    /// The configuration and the sets, checked before anything is allocated or trained.
-    fn check<N: Network>(
-        &self,
-        train: Samples<'_, N>,
-        test: Option<Samples<'_, N>>,
-    ) -> Result<(), TrainError> {
+    /// The settings and the sets, checked before anything is allocated or trained.
+    fn check<X, T>(&self, sets: &Sets<'_, X, T>) -> Result<(), TrainError> {
         if self.epochs == 0 {
             return Err(TrainError::ZeroEpochs);
         }
         if self.batch_size == 0 {
             return Err(TrainError::ZeroBatchSize);
         }
-        check_set(train, "training")?;
-        if train.is_empty() {
+        let setting = |name, value: String, expected| {
+            Err(TrainError::Setting {
+                name,
+                value,
+                expected,
+            })
+        };
+        if let Some(c) = self.clip_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return setting("clip_norm", c.to_string(), "a finite number above 0");
+            }
+        }
+        if let Some(f) = self.validation_split {
+            if !(f > 0.0 && f < 1.0) {
+                return setting("validation_split", f.to_string(), "a share between 0 and 1");
+            }
+        }
+        if let Some(e) = self.early_stopping {
+            if e.patience == 0 {
+                return setting("early_stopping.patience", "0".into(), "at least 1");
+            }
+            if !(e.min_delta.is_finite() && e.min_delta >= 0.0) {
+                return setting(
+                    "early_stopping.min_delta",
+                    e.min_delta.to_string(),
+                    "a finite number of at least 0",
+                );
+            }
+        }
+        if let Some(d) = self.divergence {
+            if !(d.factor.is_finite() && d.factor > 1.0) {
+                return setting(
+                    "divergence.factor",
+                    d.factor.to_string(),
+                    "a finite number above 1",
+                );
+            }
+            if d.batches == 0 {
+                return setting("divergence.batches", "0".into(), "at least 1");
+            }
+            if !(d.floor.is_finite() && d.floor > 0.0) {
+                return setting(
+                    "divergence.floor",
+                    d.floor.to_string(),
+                    "a finite number above 0",
+                );
+            }
+        }
+        self.schedule.check()?;
+        check_set(sets.train, "training")?;
+        if sets.train.is_empty() {
             return Err(TrainError::EmptyTrainingSet);
         }
-        if let Some(test) = test {
+        if self.validation_split.is_some() && sets.validation.is_none() && sets.train.len() < 2 {
+            return setting(
+                "validation_split",
+                format!("{:?} of 1 sample", self.validation_split),
+                "a training set of at least 2 samples to split",
+            );
+        }
+        if let Some(v) = sets.validation {
+            check_set(v, "validation")?;
+            if v.is_empty() {
+                return Err(TrainError::EmptyValidationSet);
+            }
+        }
+        if let Some(test) = sets.test {
             check_set(test, "test")?;
             if test.is_empty() {
                 return Err(TrainError::EmptyTestSet);
@@ -163,6 +578,76 @@ impl Trainer {
         }
         Ok(())
     }
+}
+
+/// How a batch's gradient is computed: on the calling thread, or split across threads.
+trait BatchGradient<N: Trainable<L>, L> {
+    fn gradient(
+        &mut self,
+        network: &N,
+        loss: L,
+        inputs: &[N::Input],
+        targets: &[N::Output],
+        grads: &mut N,
+    ) -> Result<f32, crate::error::Error>;
+}
+
+/// The calling thread alone, with its workspace.
+struct OneThread<N>(Workspace<N>);
+
+impl<N: Trainable<L>, L> BatchGradient<N, L> for OneThread<N> {
+    fn gradient(
+        &mut self,
+        network: &N,
+        loss: L,
+        inputs: &[N::Input],
+        targets: &[N::Output],
+        grads: &mut N,
+    ) -> Result<f32, crate::error::Error> {
+        network.gradient_batch(loss, inputs, targets, grads, &mut self.0)
+    }
+}
+
+/// [`DataParallel`]'s threads.
+struct Threads<N>(DataParallel<N>);
+
+impl<N, L> BatchGradient<N, L> for Threads<N>
+where
+    N: Trainable<L> + Send + Sync,
+    N::Input: Sync,
+    N::Output: Sync,
+    L: Copy + Send,
+{
+    fn gradient(
+        &mut self,
+        network: &N,
+        loss: L,
+        inputs: &[N::Input],
+        targets: &[N::Output],
+        grads: &mut N,
+    ) -> Result<f32, crate::error::Error> {
+        self.0.gradient_batch(network, loss, inputs, targets, grads)
+    }
+}
+
+/// Scales `grads` to global norm at most `max`; returns the norm before: `‖g‖₂ = √(Σ g²)`
+/// over every parameter (summed in `f64`), and `g ← g · (max/‖g‖₂)` if `‖g‖₂ > max`.
+pub(super) fn clip<N: Network>(grads: &mut N, max: f32) -> f32 {
+    let squares: f64 = grads
+        .parameters()
+        .flatten()
+        .map(|&g| f64::from(g) * f64::from(g))
+        .sum();
+    let norm = squares.sqrt();
+    if norm > f64::from(max) {
+        let scale = (f64::from(max) / norm) as f32;
+        for p in grads.parameters_mut() {
+            for g in p.iter_mut() {
+                *g *= scale;
+            }
+        }
+    }
+    norm as f32
 }
 
 /// The first parameter of `network` that is NaN or infinite, and its value.
@@ -177,7 +662,7 @@ fn first_non_finite<N: Network>(network: &N) -> Option<(Parameter, f32)> {
 }
 
 /// Copies every weight and bias of `from` into `to`, a network of the same type.
-fn copy_parameters<N: Network>(from: &N, to: &mut N) {
+pub(super) fn copy_parameters<N: Network>(from: &N, to: &mut N) {
     for (to, from) in to.parameters_mut().zip(from.parameters()) {
         to.copy_from_slice(from);
     }
@@ -189,6 +674,7 @@ mod tests {
     use crate::loss::MeanSquaredError;
     use crate::optim::GradientDescent;
     use crate::test_network::Line;
+    use rand::SeedableRng;
 
     /// The first weight of the first tensor, checked to be where the test says it is.
     fn located(
@@ -227,7 +713,8 @@ mod tests {
         let mut net = Line::zeros();
         let mut sgd = GradientDescent::new(0.1);
         let mut calls = 0;
-        let mut run = |t: Trainer, train: Samples<'_, Line>, test: Option<Samples<'_, Line>>| {
+        type Set<'a> = Samples<'a, [f32; 1], [f32; 1]>;
+        let mut run = |t: Trainer, train: Set<'_>, test: Option<Set<'_>>| {
             t.fit(
                 &mut net,
                 &mut sgd,

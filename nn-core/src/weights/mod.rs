@@ -26,9 +26,10 @@
 //!
 //! A safetensors file is an 8-byte little-endian header length, a JSON header naming each tensor
 //! with its dtype, shape and byte range, then the raw tensor data. A network's file holds two
-//! tensors per layer, all `F32` (little-endian), named after the layer's index in
-//! `nn.Sequential(Linear, Activation, Linear, Activation, ..., Linear)`: layer `k`, counting
-//! from 0, is module `2k` there, because each activation module sits between two linear ones.
+//! tensors per layer, all `F32` (little-endian) unless saved with [`save_as`], named after the
+//! layer's index in `nn.Sequential(Linear, Activation, Linear, Activation, ..., Linear)`: layer
+//! `k`, counting from 0, is module `2k` there, because each activation module sits between two
+//! linear ones.
 //! For `784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax`:
 //!
 //! | tensor | shape | holds |
@@ -74,8 +75,21 @@
 //! `nn.Identity()` (for `linear`, to keep the module numbering) and `nn.Softmax(dim=-1)`;
 //! `step` has no PyTorch module, so define one: `class Step(nn.Module): forward = lambda self,
 //! x: (x > 0).float()`. In the other direction, `save_file(model.state_dict(), path)` from
-//! `safetensors.torch` writes a file that [`load`] reads into the matching network (save a
-//! `float32` model; `load` wants `F32` tensors).
+//! `safetensors.torch` writes a file that [`load`] reads into the matching network.
+//!
+//! # Dtypes
+//!
+//! [`save`] writes `F32` tensors, the network's own values bit for bit. [`save_as`] writes
+//! another [`Dtype`]: `F64` (exact, twice the bytes), or `F16` or `BF16` (half the bytes),
+//! rounding each weight to the nearest representable value with ties to even, as PyTorch's
+//! `model.half()` and `model.to(torch.bfloat16)` do; a weight that would round to an infinity
+//! (beyond 65504 in magnitude for `F16`) is refused with [`WeightsError::OutOfRange`].
+//! [`load`] reads `F32`, `F16`, `BF16` and `F64` tensors into the `f32` network, the dtype
+//! chosen per tensor: half precision exactly, `F64` rounded to the nearest `f32`, refusing a
+//! finite value beyond `f32`'s range with [`WeightsError::OutOfRange`] naming the tensor and the
+//! index. `tests/fixtures/weights/digits-{f16,bf16,f64}.safetensors` are files PyTorch wrote
+//! (`scripts/write_dtype_fixtures.py`); a test checks that they load and that `save_as` rounds
+//! exactly as PyTorch did.
 //!
 //! # Guarantees
 //!
@@ -85,20 +99,32 @@
 //! - Loading is all or nothing: [`load_into`] and [`from_bytes_into`] check every tensor's name,
 //!   dtype, shape and values before writing a single weight, so on error the network is as it
 //!   was. Every value must be finite; a NaN or an infinity is refused.
+//! - The header is read here before the safetensors crate sees it: a key named twice is
+//!   refused (a JSON parser would keep the last), and every tensor's `data_offsets` are checked
+//!   against its dtype and shape, against the tensor before it (no gap, no overlap) and against
+//!   the length of the data, with a message naming the tensor, its offsets and the data length.
+//!   A header that is valid JSON but not a safetensors header says so, and is not called
+//!   invalid JSON.
 //! - A file is read in two steps: the header first, checked against the network, then the data,
-//!   so a file of some other, much larger model is refused without reading it all.
+//!   so a file of some other, much larger model is refused without reading it all. A path that
+//!   is not a regular file (a FIFO, a folder) is refused with [`WeightsError::Read`] holding a
+//!   [`NotRegularFile`](crate::file_check::NotRegularFile) before anything is read; the message
+//!   of a read or write error ends with what the operating system said.
 //! - [`save`] writes to a temporary file in the same folder and renames it over the target, so
 //!   an existing file is either replaced whole or left as it was. It refuses to write non-finite
 //!   weights, which [`load`] would refuse to read back.
 
+mod dtype;
 mod error;
 #[cfg(test)]
 mod fixtures;
+mod header;
 mod layout;
 mod read;
 mod write;
 
+pub use dtype::Dtype;
 pub use error::{BoxError, WeightsError};
 pub use layout::{declaration, pytorch_sequential, tensor_names, NETWORK_KEY};
 pub use read::{from_bytes, from_bytes_into, load, load_into};
-pub use write::{save, to_bytes};
+pub use write::{save, save_as, to_bytes, to_bytes_as};

@@ -1,15 +1,16 @@
 //! Reading a network's weights from safetensors: the header first, checked against the
 //! network, then the data, all checked before a single weight is written.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, Metadata, SafeTensors};
-use safetensors::SafeTensorError;
+use safetensors::tensor::SafeTensors;
 
+use super::dtype::{decode_f32, Dtype, Unfit};
 use super::error::WeightsError;
-use super::layout::{specs, Spec, F32_LEN};
+use super::header::{self, Entry, Header};
+use super::layout::{specs, Spec};
+use crate::file_check::open_regular;
 use crate::network::Network;
 
 /// The largest header the safetensors format allows, in bytes (the limit of the reference
@@ -39,36 +40,22 @@ fn header_len(prefix: [u8; PREFIX_LEN], following: u64) -> Result<usize, Weights
     })
 }
 
-/// Parses the JSON `header` and checks that it describes exactly the `data_len` bytes of tensor
-/// data that follow it.
-fn parse_header(header: &[u8], data_len: u64) -> Result<Metadata, WeightsError> {
-    let metadata: Metadata = serde_json::from_slice(header).map_err(|e| WeightsError::Format {
-        file: None,
-        reason: "its header is not a valid safetensors JSON header".to_owned(),
-        source: Some(Box::new(SafeTensorError::InvalidHeaderDeserialization(e))),
-    })?;
-    let described = metadata.data_len() as u64;
-    if described != data_len {
-        return Err(WeightsError::format(format!(
-            "its header describes {described} bytes of tensor data, but {data_len} bytes follow \
-             the header"
-        )));
-    }
-    Ok(metadata)
-}
-
-/// Checks the file's tensor names, dtypes and shapes against the network's `specs`.
-fn check_tensors(specs: &[Spec], metadata: &Metadata) -> Result<(), WeightsError> {
+/// Checks the file's tensor names, dtypes and shapes against the network's `specs`; returns
+/// each spec's entry and dtype, in the specs' order.
+fn check_tensors<'h>(
+    specs: &[Spec],
+    header: &'h Header,
+) -> Result<Vec<(&'h Entry, Dtype)>, WeightsError> {
     for spec in specs {
-        if metadata.info(&spec.name).is_none() {
+        if header.get(&spec.name).is_none() {
             return Err(WeightsError::MissingTensor {
                 name: spec.name.clone(),
-                found: metadata.offset_keys(),
+                found: header.names(),
                 file: None,
             });
         }
     }
-    for name in metadata.offset_keys() {
+    for name in header.names() {
         if !specs.iter().any(|s| s.name == name) {
             return Err(WeightsError::UnexpectedTensor {
                 name,
@@ -77,34 +64,46 @@ fn check_tensors(specs: &[Spec], metadata: &Metadata) -> Result<(), WeightsError
             });
         }
     }
+    let mut checked = Vec::with_capacity(specs.len());
     for spec in specs {
-        let Some(info) = metadata.info(&spec.name) else {
+        let Some(entry) = header.get(&spec.name) else {
             continue; // Checked above.
         };
-        if info.dtype != Dtype::F32 {
+        let Some(dtype) = Dtype::from_safetensors(entry.dtype) else {
             return Err(WeightsError::Dtype {
                 name: spec.name.clone(),
-                found: info.dtype.to_string(),
+                found: entry.dtype.to_string(),
                 file: None,
             });
-        }
-        if info.shape != spec.shape {
+        };
+        if entry.shape != spec.shape {
             return Err(WeightsError::Shape {
                 name: spec.name.clone(),
                 expected: spec.shape.clone(),
-                found: info.shape.clone(),
+                found: entry.shape.clone(),
                 file: None,
             });
         }
+        checked.push((entry, dtype));
     }
-    Ok(())
+    Ok(checked)
 }
 
-/// The values of an `F32` tensor's little-endian bytes.
-fn values(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
-    bytes
-        .chunks_exact(F32_LEN)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+/// The header and the data of a safetensors file's `bytes`, split at the length its first
+/// 8 bytes declare.
+fn split(bytes: &[u8]) -> Result<(&[u8], &[u8]), WeightsError> {
+    let Some((prefix, rest)) = bytes.split_first_chunk::<PREFIX_LEN>() else {
+        return Err(WeightsError::format(format!(
+            "it is {} bytes long, too short for the 8-byte header length that starts a \
+             safetensors file",
+            bytes.len()
+        )));
+    };
+    let n = header_len(*prefix, rest.len() as u64)?;
+    rest.split_at_checked(n).ok_or_else(|| {
+        // `header_len` checked `n` against the bytes that follow the prefix.
+        WeightsError::format(format!("its {n}-byte header runs past its end"))
+    })
 }
 
 /// A network's weights read from the bytes of a safetensors file.
@@ -129,64 +128,45 @@ pub fn from_bytes<N: Network>(bytes: &[u8]) -> Result<N, WeightsError> {
 /// [`WeightsError::Shape`] for a tensor of the wrong shape, and [`WeightsError::NotFinite`] for a
 /// NaN or infinite value.
 pub fn from_bytes_into<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), WeightsError> {
-    let Some((prefix, rest)) = bytes.split_first_chunk::<PREFIX_LEN>() else {
-        return Err(WeightsError::format(format!(
-            "it is {} bytes long, too short for the 8-byte header length that starts a \
-             safetensors file",
-            bytes.len()
-        )));
-    };
-    let n = header_len(*prefix, rest.len() as u64)?;
-    let Some((header, data)) = rest.split_at_checked(n) else {
-        // `header_len` checked `n` against the bytes that follow the prefix.
-        return Err(WeightsError::format(format!(
-            "its {n}-byte header runs past its end"
-        )));
-    };
-    let metadata = parse_header(header, data.len() as u64)?;
+    let (header, data) = split(bytes)?;
+    let header = header::parse(header, data.len() as u64)?;
     let specs = specs::<N>();
-    check_tensors(&specs, &metadata)?;
-    // The header's offsets are now known to cover the data exactly, so the crate's reader
-    // cannot fail; its errors are mapped all the same, never unwrapped.
-    let tensors = SafeTensors::deserialize(bytes).map_err(|source| WeightsError::Format {
+    let checked = check_tensors(&specs, &header)?;
+    // The header's offsets are now known to tile the data exactly, so the crate's reader,
+    // run as a second opinion, cannot fail; its errors are mapped all the same, never
+    // unwrapped.
+    SafeTensors::deserialize(bytes).map_err(|source| WeightsError::Format {
         file: None,
         reason: "the safetensors reader refused it".to_owned(),
         source: Some(Box::new(source)),
     })?;
-    let mut data = Vec::with_capacity(specs.len());
-    for spec in &specs {
-        let view = tensors
-            .tensor(&spec.name)
-            .map_err(|_| WeightsError::MissingTensor {
+    let mut values = Vec::with_capacity(specs.len());
+    for (spec, (entry, dtype)) in specs.iter().zip(checked) {
+        // In range: `header::parse` checked every range against the data's length.
+        let bytes = data.get(entry.begin..entry.end).unwrap_or_default();
+        let converted = decode_f32(dtype, bytes).map_err(|unfit| match unfit {
+            Unfit::NotFinite { index, value } => WeightsError::NotFinite {
                 name: spec.name.clone(),
-                found: tensors.names().iter().map(|n| (*n).to_owned()).collect(),
+                index,
+                #[allow(clippy::cast_possible_truncation)] // NaN or an infinity: kept as such.
+                value: value as f32,
+                shape: spec.shape.clone(),
                 file: None,
-            })?;
-        let bytes = view.data();
-        let needed = spec.byte_len();
-        if Some(bytes.len()) != needed {
-            return Err(WeightsError::format(format!(
-                "tensor `{}` has {} bytes of data, but its shape {:?} needs {}",
-                spec.name,
-                bytes.len(),
-                spec.shape,
-                needed.map_or_else(|| "more than fit in memory".to_owned(), |n| n.to_string())
-            )));
-        }
-        if let Some((index, value)) = values(bytes).enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(WeightsError::NotFinite {
+            },
+            Unfit::OutOfRange { index, value } => WeightsError::OutOfRange {
                 name: spec.name.clone(),
                 index,
                 value,
+                target: Dtype::F32,
                 shape: spec.shape.clone(),
                 file: None,
-            });
-        }
-        data.push(bytes);
+            },
+        })?;
+        values.push(converted);
     }
     // Everything is checked: write.
-    for (parameter, bytes) in network.parameters_mut().zip(data) {
-        for (p, v) in parameter.iter_mut().zip(values(bytes)) {
+    for (parameter, values) in network.parameters_mut().zip(values) {
+        for (p, v) in parameter.iter_mut().zip(values) {
             *p = v;
         }
     }
@@ -225,7 +205,7 @@ fn read_file<N: Network>(path: &Path) -> Result<Vec<u8>, WeightsError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(read_error)?;
+    let mut file = open_regular(path).map_err(read_error)?;
     let len = file.metadata().map_err(read_error)?.len();
     let Some(following) = len.checked_sub(PREFIX_LEN as u64) else {
         return Err(WeightsError::format(format!(
@@ -245,8 +225,8 @@ fn read_file<N: Network>(path: &Path) -> Result<Vec<u8>, WeightsError> {
         .map_err(read_error)?;
     let header = &bytes[PREFIX_LEN..];
     let data_len = following - header.len() as u64;
-    let metadata = parse_header(header, data_len).map_err(|e| e.with_file(path))?;
-    check_tensors(&specs::<N>(), &metadata).map_err(|e| e.with_file(path))?;
+    let header = header::parse(header, data_len).map_err(|e| e.with_file(path))?;
+    check_tensors(&specs::<N>(), &header).map_err(|e| e.with_file(path))?;
     // The header is the network's, so the data is the size of its parameters.
     file.take(data_len)
         .read_to_end(&mut bytes)
@@ -260,6 +240,7 @@ mod tests {
     use crate::weights::fixtures::{bits, file_of, le, tiny, tiny_tensors, TestResult, Tiny};
     use crate::weights::{save, tensor_names, to_bytes};
     use nn_test_support::{assert_mentions, error_of, file_names};
+    use safetensors::tensor::Dtype as StDtype;
     use std::error::Error as _;
     use std::fs;
 
@@ -327,7 +308,7 @@ mod tests {
     #[test]
     fn extra_tensor_is_named_with_what_the_network_has() -> TestResult {
         let mut tensors = tiny_tensors();
-        tensors.push(("4.weight", Dtype::F32, vec![1, 2], le(&[1.0, 2.0])));
+        tensors.push(("4.weight", StDtype::F32, vec![1, 2], le(&[1.0, 2.0])));
         let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
         assert!(
             matches!(&e, WeightsError::UnexpectedTensor { name, expected, .. }
@@ -347,23 +328,94 @@ mod tests {
     #[test]
     fn wrong_dtype_names_tensor_and_both_dtypes() -> TestResult {
         let mut tensors = tiny_tensors();
-        let doubles: Vec<u8> = [1.0f64, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
-        tensors[3] = ("2.bias", Dtype::F64, vec![2], doubles);
+        let longs: Vec<u8> = [1i64, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors[3] = ("2.bias", StDtype::I64, vec![2], longs);
         let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
         assert!(
-            matches!(&e, WeightsError::Dtype { name, found, .. } if name == "2.bias" && found == "F64"),
+            matches!(&e, WeightsError::Dtype { name, found, .. } if name == "2.bias" && found == "I64"),
             "{e:?}"
         );
         assert_mentions(
             &e.to_string(),
-            &["tensor `2.bias` has dtype F64, expected F32"],
+            &["tensor `2.bias` has dtype I64, expected F32, F16, BF16 or F64"],
         );
 
-        tensors[3] = ("2.bias", Dtype::BF16, vec![2], vec![0; 4]);
+        tensors[3] = ("2.bias", StDtype::U8, vec![2], vec![0; 2]);
         let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
         assert_mentions(
             &e.to_string(),
-            &["tensor `2.bias` has dtype BF16, expected F32"],
+            &["tensor `2.bias` has dtype U8, expected F32, F16, BF16 or F64"],
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn half_precision_and_double_tensors_load_into_f32() -> TestResult {
+        // Each of tiny()'s tensors in another dtype, encoded here by hand: F64 exactly, F16
+        // and BF16 from values they hold exactly.
+        let doubles = |v: &[f64]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+        let halves = |v: &[u16]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+        let t = tiny();
+        let mut tensors = tiny_tensors();
+        let w: Vec<f64> = t
+            .layer1
+            .weights_flat()
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        tensors[0] = ("0.weight", StDtype::F64, vec![2, 3], doubles(&w));
+        // F16 1.5 = 0x3e00 and -0.25 = 0xb400; BF16 0.25 = 0x3e80 and -0.75 = 0xbf40.
+        tensors[1] = ("0.bias", StDtype::F16, vec![2], halves(&[0x3e00, 0xb400]));
+        tensors[3] = ("2.bias", StDtype::BF16, vec![2], halves(&[0x3e80, 0xbf40]));
+        let net: Tiny = from_bytes(&file_of(&tensors)?)?;
+        assert_eq!(
+            net.layer1
+                .weights_flat()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>(),
+            t.layer1
+                .weights_flat()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(net.layer1.bias()[..], [1.5, -0.25]);
+        assert_eq!(net.out.bias()[..], [0.25, -0.75]);
+        assert_eq!(net.out.weights_flat(), t.out.weights_flat());
+        Ok(())
+    }
+
+    #[test]
+    fn values_beyond_f32_are_refused_with_the_tensor_and_index() -> TestResult {
+        let mut tensors = tiny_tensors();
+        // 0.weight is [2, 3]: index 5 is row 1, column 2.
+        let w: Vec<u8> = [0.0, 1.0, 2.0, 3.0, 4.0, -1e300f64]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        tensors[0] = ("0.weight", StDtype::F64, vec![2, 3], w);
+        let mut net = tiny();
+        let e = error_of(from_bytes_into(&mut net, &file_of(&tensors)?))?;
+        assert!(
+            matches!(&e, WeightsError::OutOfRange { name, index: 5, value, target: Dtype::F32, .. }
+                if name == "0.weight" && *value == -1e300),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "tensor `0.weight` holds -1e300 at index 5 ([1][2]), outside the range of F32 \
+             (largest finite magnitude 3.4028234663852886e38)"
+        );
+        assert_eq!(bits(&net), bits(&tiny()), "nothing written");
+
+        // An infinity in F16 is not finite, as in F32.
+        let mut tensors = tiny_tensors();
+        tensors[3] = ("2.bias", StDtype::F16, vec![2], vec![0, 0, 0x00, 0xfc]);
+        let e = error_of(from_bytes::<Tiny>(&file_of(&tensors)?))?;
+        assert_eq!(
+            e.to_string(),
+            "tensor `2.bias` holds -inf at index 1: weights and biases must be finite"
         );
         Ok(())
     }
@@ -443,24 +495,24 @@ mod tests {
         let mut tensors: Vec<_> = vec![
             (
                 "0.weight",
-                Dtype::F32,
+                StDtype::F32,
                 vec![2, 3],
                 le(other.layer1.weights_flat()),
             ),
-            ("0.bias", Dtype::F32, vec![2], le(other.layer1.bias())),
+            ("0.bias", StDtype::F32, vec![2], le(other.layer1.bias())),
             (
                 "2.weight",
-                Dtype::F32,
+                StDtype::F32,
                 vec![2, 2],
                 le(other.out.weights_flat()),
             ),
-            ("2.bias", Dtype::F32, vec![2], le(&[0.0, f32::NAN])),
+            ("2.bias", StDtype::F32, vec![2], le(&[0.0, f32::NAN])),
         ];
         let mut net = before.clone();
         error_of(from_bytes_into(&mut net, &file_of(&tensors)?))?;
         assert_eq!(bits(&net), bits(&before));
 
-        tensors[3] = ("2.bias", Dtype::F32, vec![1, 2], le(&[0.0, 0.0]));
+        tensors[3] = ("2.bias", StDtype::F32, vec![1, 2], le(&[0.0, 0.0]));
         error_of(from_bytes_into(&mut net, &file_of(&tensors)?))?;
         assert_eq!(bits(&net), bits(&before));
 
@@ -512,12 +564,23 @@ mod tests {
             (
                 "a header that is not JSON",
                 not_json,
-                "not a valid safetensors JSON header",
+                "its header is not valid JSON: expected `,` or `]` at line 1 column",
             ),
             (
                 "JSON that is not a header",
                 raw_file(r#"{"a": 1}"#, &[]),
-                "not a valid safetensors JSON header",
+                "its header is valid JSON but not a safetensors header: the entry of tensor \
+                 `a` is 1",
+            ),
+            (
+                // A JSON parser keeps the last of two equal keys; the safetensors crate would
+                // then read the second `0.bias` and never see the first.
+                "a tensor named twice",
+                raw_file(
+                    r#"{"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"0.bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+                    &[0; 8],
+                ),
+                "its header names a key twice: `0.bias` appears twice in the header",
             ),
             (
                 "a truncated data section",
@@ -535,7 +598,8 @@ mod tests {
                     r#"{"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
                     &[0; 8],
                 ),
-                "not a valid safetensors JSON header",
+                "tensor `0.bias` has data_offsets [4, 8], but the data section starts at byte 0, \
+                 leaving bytes 0..4 unused; tensors must fill the 8-byte data section",
             ),
             (
                 // Eight tensors whose data adds up to almost usize::MAX bytes: a reader that

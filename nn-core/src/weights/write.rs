@@ -2,20 +2,36 @@
 
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::TensorView;
 
+use super::dtype::{encode_f32, Dtype, Unfit};
 use super::error::WeightsError;
-use super::layout::{declaration, specs, NETWORK_KEY};
+use super::layout::{declaration, specs, F32_LEN, NETWORK_KEY};
 use crate::network::Network;
 
-/// The network's weights as the bytes of a safetensors file (see the [module docs](super) for the
-/// layout). The same weights always give the same bytes.
+/// The network's weights as the bytes of a safetensors file of `F32` tensors (see the
+/// [module docs](super) for the layout): [`to_bytes_as`] with [`Dtype::F32`]. The same weights
+/// always give the same bytes.
 ///
 /// # Errors
 ///
 /// [`WeightsError::NotFinite`] if a weight or bias is NaN or infinite (a diverged network):
 /// such a file could not be loaded back.
 pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
+    to_bytes_as(network, Dtype::F32)
+}
+
+/// The network's weights as the bytes of a safetensors file whose tensors are all of `dtype`.
+/// `F32` and `F64` hold every weight exactly; `F16` and `BF16` round each to the nearest
+/// representable value, ties to even, as PyTorch's `.to(torch.float16)` does (see [`Dtype`]).
+/// The same weights always give the same bytes.
+///
+/// # Errors
+///
+/// [`WeightsError::NotFinite`] if a weight or bias is NaN or infinite (a diverged network), and
+/// [`WeightsError::OutOfRange`] for a weight that would round to an infinity in `dtype` (beyond
+/// 65504 in magnitude for `F16`), naming the tensor and the index.
+pub fn to_bytes_as<N: Network>(network: &N, dtype: Dtype) -> Result<Vec<u8>, WeightsError> {
     let specs = specs::<N>();
     let parameters: Vec<&[f32]> = network.parameters().collect();
     if parameters.len() != specs.len() {
@@ -30,16 +46,37 @@ pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
     }
     let mut data = Vec::with_capacity(specs.len());
     for (spec, values) in specs.iter().zip(&parameters) {
-        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-            return Err(WeightsError::NotFinite {
+        let bytes = encode_f32(dtype, values).map_err(|unfit| match unfit {
+            Unfit::NotFinite { index, .. } => WeightsError::NotFinite {
                 name: spec.name.clone(),
                 index,
                 value: values[index],
                 shape: spec.shape.clone(),
                 file: None,
+            },
+            Unfit::OutOfRange { index, value } => WeightsError::OutOfRange {
+                name: spec.name.clone(),
+                index,
+                value,
+                target: dtype,
+                shape: spec.shape.clone(),
+                file: None,
+            },
+        })?;
+        // The spec's size in `F32`, scaled to `dtype`: a check that the shape and the
+        // parameter agree, which they do for every network `network!` writes.
+        let expected = spec.byte_len().map(|n| n / F32_LEN * dtype.size());
+        if expected != Some(bytes.len()) {
+            return Err(WeightsError::Encode {
+                reason: format!(
+                    "tensor `{}` has {} values, its shape {:?} says otherwise",
+                    spec.name,
+                    values.len(),
+                    spec.shape
+                ),
+                source: None,
             });
         }
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         data.push(bytes);
     }
     let encode_error = |source| WeightsError::Encode {
@@ -48,7 +85,8 @@ pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
     };
     let mut views = Vec::with_capacity(specs.len());
     for (spec, bytes) in specs.iter().zip(&data) {
-        let view = TensorView::new(Dtype::F32, spec.shape.clone(), bytes).map_err(encode_error)?;
+        let view = TensorView::new(dtype.to_safetensors(), spec.shape.clone(), bytes)
+            .map_err(encode_error)?;
         views.push((spec.name.as_str(), view));
     }
     let metadata = [(NETWORK_KEY.to_owned(), declaration::<N>())];
@@ -60,19 +98,36 @@ pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
     })
 }
 
-/// Saves the network's weights to a safetensors file at `path` (see the [module docs](super) for
-/// the layout and for loading the file in PyTorch).
+/// Saves the network's weights to a safetensors file of `F32` tensors at `path`: [`save_as`]
+/// with [`Dtype::F32`] (see the [module docs](super) for the layout and for loading the file in
+/// PyTorch).
+///
+/// # Errors
+///
+/// As for [`save_as`].
+pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
+    save_as(network, path, Dtype::F32)
+}
+
+/// Saves the network's weights to a safetensors file at `path` whose tensors are all of
+/// `dtype`, rounded as [`to_bytes_as`] says: `weights::save_as(&net, "digits.safetensors",
+/// Dtype::F16)` writes half the bytes of `F32`, and [`load`](super::load) reads it back.
 ///
 /// The data goes to a temporary file in the same folder, which is then renamed over `path`, so
 /// an existing file is never left half-written.
 ///
 /// # Errors
 ///
-/// [`WeightsError::NotFinite`] for a NaN or infinite weight (nothing is written), and
-/// [`WeightsError::Write`] if the file cannot be written.
-pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
+/// [`WeightsError::NotFinite`] for a NaN or infinite weight and [`WeightsError::OutOfRange`]
+/// for one beyond `dtype`'s range (nothing is written then), and [`WeightsError::Write`] if the
+/// file cannot be written.
+pub fn save_as<N: Network>(
+    network: &N,
+    path: impl AsRef<Path>,
+    dtype: Dtype,
+) -> Result<(), WeightsError> {
     let path = path.as_ref();
-    let bytes = to_bytes(network)?;
+    let bytes = to_bytes_as(network, dtype)?;
     crate::atomic_file::write_atomically(path, &[&bytes]).map_err(|source| WeightsError::Write {
         path: path.to_path_buf(),
         source,
@@ -82,8 +137,9 @@ pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), Weigh
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::weights::fixtures::{tiny, TestResult};
+    use crate::weights::fixtures::{bits, tiny, TestResult, Tiny};
     use nn_test_support::{assert_mentions, error_of, file_names};
+    use safetensors::tensor::Dtype as StDtype;
     use safetensors::SafeTensors;
     use std::fs;
 
@@ -103,7 +159,7 @@ mod tests {
         assert_eq!(names, ["0.bias", "0.weight", "2.bias", "2.weight"]);
 
         let w = file.tensor("0.weight")?;
-        assert_eq!(w.dtype(), Dtype::F32);
+        assert_eq!(w.dtype(), StDtype::F32);
         assert_eq!(w.shape(), [2, 3]);
         // Row-major [out][in]: weight[1][0] (neuron 1, input 0) is element `in` = 3, and
         // element 1 is weight[0][1]. Decoded here by hand from little-endian bytes.
@@ -122,7 +178,7 @@ mod tests {
         assert_eq!(&w.data()[..4], &[0x00, 0x00, 0x00, 0x3f]);
 
         let b = file.tensor("0.bias")?;
-        assert_eq!((b.dtype(), b.shape()), (Dtype::F32, &[2][..]));
+        assert_eq!((b.dtype(), b.shape()), (StDtype::F32, &[2][..]));
         assert_eq!(element(b.data(), 0), 0.1);
 
         let w2 = file.tensor("2.weight")?;
@@ -156,6 +212,51 @@ mod tests {
         assert!(
             matches!(&e, WeightsError::NotFinite { name, index: 1, .. } if name == "2.bias"),
             "{e:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn saving_in_another_dtype_rounds_and_loads_back() -> TestResult {
+        let mut t = tiny();
+        // F16 holds neither f32::MAX nor f32::MIN: the first out-of-range value is named.
+        let e = error_of(to_bytes_as(&t, Dtype::F16))?;
+        assert!(
+            matches!(&e, WeightsError::OutOfRange { name, index: 5, target: Dtype::F16, .. }
+                if name == "0.weight"),
+            "{e:?}"
+        );
+        assert_mentions(
+            &e.to_string(),
+            &[
+                "tensor `0.weight` holds 3.4028234663852886e38 at index 5 ([1][2])",
+                "outside the range of F16 (largest finite magnitude 6.5504e4)",
+            ],
+        );
+        // F64 holds every f32: loaded back, bit for bit.
+        let back: Tiny = crate::weights::from_bytes(&to_bytes_as(&t, Dtype::F64)?)?;
+        assert_eq!(bits(&back), bits(&t));
+
+        t.layer1
+            .set_weights(&[[0.5, -1.25, 3.0], [-0.0, 1e-40, 1.0 + 2f32.powi(-11)]]);
+        t.out.set_weights(&[[1.0, -2.0], [65504.0, 0.3]]);
+        let bytes = to_bytes_as(&t, Dtype::F16)?;
+        let file = SafeTensors::deserialize(&bytes)?;
+        assert!(file
+            .tensors()
+            .iter()
+            .all(|(_, v)| v.dtype() == StDtype::F16));
+        let back: Tiny = crate::weights::from_bytes(&bytes)?;
+        // 1e-40 is below F16's smallest subnormal, 1 + 2^-11 ties to 1, 0.3 rounds to the
+        // nearest F16, 0.300048828125 (0x34cd: 1 + 205/1024 times 2^-2, as 0.2 * 1024 = 204.8).
+        assert_eq!(
+            back.layer1.weights_flat()[..],
+            [0.5, -1.25, 3.0, -0.0, 0.0, 1.0]
+        );
+        assert_eq!(back.layer1.weights_flat()[3].to_bits(), (-0.0f32).to_bits());
+        assert_eq!(
+            back.out.weights_flat()[..],
+            [1.0, -2.0, 65504.0, 0.300_048_83]
         );
         Ok(())
     }

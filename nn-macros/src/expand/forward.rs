@@ -5,10 +5,10 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use crate::expand::structs::activations_name;
+use crate::expand::structs::{activation_on_heap, activations_path};
 use crate::expand::tokens::{input_param, inputs_param, method, outputs_param, rt};
 use crate::model::{Layer, Network};
-use crate::prop::Input;
+use crate::prop::{Input, STACK_WIDTH_LIMIT};
 
 /// `fn forward(&self, input: &[f32; IN]) -> [f32; OUT]`, on stack buffers (heap buffers for
 /// very wide hidden layers).
@@ -64,24 +64,41 @@ pub fn forward_all(net: &Network) -> TokenStream {
     let rt = rt();
     let method = method(net, "forward_all");
     let input = input_param(net);
-    let acts = activations_name(net);
+    let acts = activations_path(net);
     let init = net.layers.iter().map(|layer| {
         let (field, w) = (&layer.field, layer.width().lit());
-        quote!(#field: [0.0f32; #w])
+        if activation_on_heap(layer) {
+            quote!(#field: #rt::zeroed_box::<#w>())
+        } else {
+            quote!(#field: [0.0f32; #w])
+        }
     });
     let steps = net.layers.iter().map(|layer| {
         let field = &layer.field;
         let input = match layer.input_of(net) {
             Input::Network(_) => quote!(input),
             Input::Layer(prev) => {
-                let prev = &prev.field;
-                quote!(&all.#prev)
+                let prev_field = &prev.field;
+                if activation_on_heap(prev) {
+                    quote!(&*all.#prev_field)
+                } else {
+                    quote!(&all.#prev_field)
+                }
             }
         };
-        quote! { self.#field.forward(#rt::array(#input), #rt::array_mut(&mut all.#field)); }
+        let out = if activation_on_heap(layer) {
+            quote!(&mut *all.#field)
+        } else {
+            quote!(&mut all.#field)
+        };
+        quote! { self.#field.forward(#rt::array(#input), #rt::array_mut(#out)); }
     });
+    let doc = format!(
+        " The forward pass of one sample, returning every layer's output (boxed for layers \
+         wider than {STACK_WIDTH_LIMIT}, so the result is small whatever the widths)."
+    );
     quote! {
-        /// The forward pass of one sample, returning every layer's output.
+        #[doc = #doc]
         #[allow(clippy::large_stack_arrays)]
         pub fn #method(&self, #input) -> #acts {
             let mut all = #acts { #(#init,)* };
@@ -165,5 +182,24 @@ mod tests {
         assert!(code.contains(&reads_heap), "{code}");
         assert!(code.contains(&stack), "{code}");
         assert_eq!(code.matches("zeroed_box").count(), 1, "{code}");
+    }
+
+    #[test]
+    fn wide_layers_of_forward_all_live_on_the_heap_output_included() {
+        let (nets, errors) = check(parse_invocation(quote! {
+            struct W: 2 -> 5000 relu -> 3 relu -> 5000 linear;
+        }));
+        assert!(errors.is_ok());
+        let code = forward_all(&nets[0]).to_string();
+        assert_eq!(code.matches("zeroed_box").count(), 2, "{code}");
+        let reads_heap = quote!(::nn::__private::array(&*all.layer1)).to_string();
+        let writes_heap = quote!(::nn::__private::array_mut(&mut *all.layer3)).to_string();
+        let stack = quote!(layer2: [0.0f32; 3]).to_string();
+        assert!(code.contains(&reads_heap), "{code}");
+        assert!(code.contains(&writes_heap), "{code}");
+        assert!(code.contains(&stack), "{code}");
+        let structs = crate::expand::structs::activations_struct(&nets[0]).to_string();
+        assert!(structs.contains(&quote!(pub layer1: ::std::boxed::Box<[f32; 5000]>).to_string()));
+        assert!(!structs.contains("Copy"), "{structs}");
     }
 }

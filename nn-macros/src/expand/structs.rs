@@ -6,6 +6,7 @@ use syn::Ident;
 
 use crate::expand::tokens::rt;
 use crate::model::{Layer, LayerKind, Network};
+use crate::prop::STACK_WIDTH_LIMIT;
 
 /// `struct Name { layer: Dense<In, Out, Act>, ... }`, with the user's attributes.
 pub fn network_struct(net: &Network) -> TokenStream {
@@ -59,11 +60,35 @@ pub fn activations_name(net: &Network) -> Ident {
     format_ident!("{}Activations", net.name)
 }
 
-/// `struct NameActivations { layer: [f32; WIDTH], ... }`: what `forward_all` returns.
+/// The hidden module that holds the activations struct: `__nn_activations_of_Xor`.
+fn activations_module(net: &Network) -> Ident {
+    format_ident!("__nn_activations_of_{}", net.name)
+}
+
+/// The path the generated code names the activations struct by, `__nn_activations_of_Xor::
+/// XorActivations`: never the bare name, which a user's own type may shadow.
+pub fn activations_path(net: &Network) -> TokenStream {
+    let (module, name) = (activations_module(net), activations_name(net));
+    quote!(#module::#name)
+}
+
+/// Whether a layer's field of the activations struct is boxed: layers wider than
+/// [`STACK_WIDTH_LIMIT`], so that `forward_all` returns a small struct whatever the widths.
+pub fn activation_on_heap(layer: &Layer) -> bool {
+    layer.width().value > STACK_WIDTH_LIMIT
+}
+
+/// `struct NameActivations { layer: [f32; WIDTH], ... }`: what `forward_all` returns. A layer
+/// wider than [`STACK_WIDTH_LIMIT`] is a `Box<[f32; WIDTH]>` field instead (and the struct is
+/// then not `Copy`).
+///
+/// It is defined in a hidden module and brought into the user's module by a glob import, so a
+/// type of the user's own named `NameActivations` shadows it instead of colliding with it (an
+/// item always wins over a glob import); `forward_all` still returns the generated one.
 pub fn activations_struct(net: &Network) -> TokenStream {
-    let (vis, name) = (&net.vis, activations_name(net));
+    let (vis, name, module) = (&net.vis, activations_name(net), activations_module(net));
     let doc = format!(
-        " Every layer's output from one forward pass of [`{}`].",
+        " Every layer's output from one forward pass of [`{0}`](super::{0}).",
         net.name
     );
     let fields = net.layers.iter().map(|layer| {
@@ -73,13 +98,29 @@ pub fn activations_struct(net: &Network) -> TokenStream {
             layer.label(),
             layer.act().name()
         );
-        quote! { #[doc = #doc] pub #field: [f32; #w] }
+        let ty = if activation_on_heap(layer) {
+            quote!(::std::boxed::Box<[f32; #w]>)
+        } else {
+            quote!([f32; #w])
+        };
+        quote! { #[doc = #doc] pub #field: #ty }
     });
+    // A boxed field is not `Copy`; the struct is `Copy` when every field is an array.
+    let copy = if net.layers.iter().any(activation_on_heap) {
+        quote!()
+    } else {
+        quote!(Copy,)
+    };
     quote! {
-        #[doc = #doc]
-        #[derive(Debug, Clone, Copy, PartialEq)]
-        #vis struct #name {
-            #(#fields,)*
+        #[allow(non_snake_case)]
+        mod #module {
+            #[doc = #doc]
+            #[derive(Debug, Clone, #copy PartialEq)]
+            pub struct #name {
+                #(#fields,)*
+            }
         }
+        #[doc(inline)]
+        #vis use #module::*;
     }
 }

@@ -8,7 +8,7 @@ use core::arch::x86_64::{
 
 use super::lanes::{self, hsum};
 use super::{prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
-use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad, conv};
+use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX2 and FMA: only [`detect`](Self::detect)
 /// makes one.
@@ -25,141 +25,7 @@ impl Avx2Fma {
     }
 }
 
-impl Backend for Avx2Fma {
-    fn name(&self) -> &'static str {
-        "avx2"
-    }
-
-    fn affine(
-        &self,
-        n: usize,
-        i: usize,
-        o: usize,
-        x: &[f32],
-        w: &[f32],
-        b: &[f32],
-        out: &mut [f32],
-    ) {
-        check_affine(n, i, o, x, w, b, out);
-        // SAFETY: `self` proves AVX2 and FMA; the slices hold the matrices (checked above).
-        unsafe {
-            affine(
-                n,
-                i,
-                o,
-                x.as_ptr(),
-                w.as_ptr(),
-                b.as_ptr(),
-                out.as_mut_ptr(),
-            )
-        }
-    }
-
-    fn weight_grad(
-        &self,
-        n: usize,
-        i: usize,
-        o: usize,
-        x: &[f32],
-        delta: &[f32],
-        gw: &mut [f32],
-        gb: &mut [f32],
-    ) {
-        check_weight_grad(n, i, o, x, delta, gw, gb);
-        bias_grad(n, o, delta, gb);
-        // SAFETY: `self` proves AVX2 and FMA; C = gw is o × i, A(m, p) = Δ[p][m] is o × n
-        // with row stride 1 and column stride o, B = X is n × i (checked above).
-        unsafe {
-            scaled_rows(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
-        }
-    }
-
-    fn input_grad(&self, n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &mut [f32]) {
-        check_input_grad(n, i, o, delta, w, dx);
-        // SAFETY: `self` proves AVX2 and FMA; C = dx is n × i, A = Δ is n × o with row
-        // stride o and column stride 1, B = W is o × i (checked above).
-        unsafe {
-            scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
-        }
-    }
-
-    fn momentum(&self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
-        // SAFETY: `self` proves AVX2 and FMA; the function is safe code otherwise.
-        unsafe { momentum(lr, mu, w, v, g) }
-    }
-
-    fn logistic(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::logistic(v) }
-    }
-
-    fn logistic_backward(&self, a: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::logistic_backward(a, g) }
-    }
-
-    fn tanh(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::tanh(v) }
-    }
-
-    fn tanh_backward(&self, a: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::tanh_backward(a, g) }
-    }
-
-    fn relu(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::relu(v) }
-    }
-
-    fn relu_backward(&self, z: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::relu_backward(z, g) }
-    }
-
-    fn softplus(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::softplus(v) }
-    }
-
-    fn softplus_backward(&self, z: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::softplus_backward(z, g) }
-    }
-
-    fn softmax(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::softmax(v) }
-    }
-
-    fn softmax_backward(&self, a: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::softmax_backward(a, g) }
-    }
-
-    fn log_sum_exp(&self, z: &[f32]) -> f32 {
-        // SAFETY: `self` proves AVX2 and FMA.
-        unsafe { lanes::log_sum_exp(z) }
-    }
-
-    fn strided_product(&self, s: &conv::Strided, a: &[f32], b: &[f32], c: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA; the function checks its slices itself.
-        unsafe { super::conv::strided_product_avx2(s, a, b, c) }
-    }
-
-    fn lane_dots(
-        &self,
-        d: &conv::LaneDots,
-        a: &[f32],
-        b: &[f32],
-        part: &mut [f32],
-        out: &mut [f32],
-    ) {
-        // SAFETY: `self` proves AVX2 and FMA; the function checks its slices itself.
-        unsafe { super::conv::lane_dots_avx2(d, a, b, part, out) }
-    }
-}
+x86_backend!(Avx2Fma, "avx2", lanes, avx2);
 
 /// The portable momentum loop compiled for AVX2: eight weights an instruction instead of four.
 /// Rust never fuses `a·b + c` on its own, so the results are those of the portable loop, bit

@@ -15,16 +15,18 @@
 //! Sum order: each output is summed in an order fixed by the shapes alone (lanes of sixteen,
 //! fused multiply-adds), so a run is reproducible bit for bit on one machine. It is not the
 //! AVX2 kernels' order, so a CPU with AVX-512 and one with only AVX2 give results that differ
-//! by f32 rounding. The logistic function is the AVX2 back end's, eight lanes at a time, so it
-//! gives the same bits on both.
+//! by f32 rounding. The activations are in sixteen lanes ([`super::lanes16`]): the elementwise
+//! ones give the AVX2 back end's bits, softmax and log-sum-exp sum in sixteen lanes and so
+//! differ from it by f32 rounding; the exact loops (the backward passes of sigmoid, tanh and
+//! relu, and relu) are the AVX2 back end's.
 
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_fmadd_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm_prefetch, _MM_HINT_T1,
 };
 
-use super::{lanes, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
-use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad, conv, pool};
+use super::{lanes16, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
 /// AVX-512F CPU has but which are checked anyway): only [`detect`](Self::detect) makes one.
@@ -44,159 +46,7 @@ impl Avx512 {
     }
 }
 
-impl Backend for Avx512 {
-    fn name(&self) -> &'static str {
-        "avx512"
-    }
-
-    fn affine(
-        &self,
-        n: usize,
-        i: usize,
-        o: usize,
-        x: &[f32],
-        w: &[f32],
-        b: &[f32],
-        out: &mut [f32],
-    ) {
-        check_affine(n, i, o, x, w, b, out);
-        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold the matrices
-        // (checked above).
-        unsafe {
-            affine(
-                n,
-                i,
-                o,
-                x.as_ptr(),
-                w.as_ptr(),
-                b.as_ptr(),
-                out.as_mut_ptr(),
-            )
-        }
-    }
-
-    fn weight_grad(
-        &self,
-        n: usize,
-        i: usize,
-        o: usize,
-        x: &[f32],
-        delta: &[f32],
-        gw: &mut [f32],
-        gb: &mut [f32],
-    ) {
-        check_weight_grad(n, i, o, x, delta, gw, gb);
-        bias_grad(n, o, delta, gb);
-        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = gw is o × i, A(m, p) = Δ[p][m] is
-        // o × n with row stride 1 and column stride o, B = X is n × i (checked above).
-        unsafe {
-            scaled_rows(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
-        }
-    }
-
-    fn input_grad(&self, n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &mut [f32]) {
-        check_input_grad(n, i, o, delta, w, dx);
-        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = dx is n × i, A = Δ is n × o with
-        // row stride o and column stride 1, B = W is o × i (checked above).
-        unsafe {
-            scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
-        }
-    }
-
-    fn momentum(&self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
-        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the function is safe code otherwise.
-        unsafe { momentum(lr, mu, w, v, g) }
-    }
-
-    fn logistic(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::logistic(v) }
-    }
-
-    fn logistic_backward(&self, a: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::logistic_backward(a, g) }
-    }
-
-    fn tanh(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::tanh(v) }
-    }
-
-    fn tanh_backward(&self, a: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::tanh_backward(a, g) }
-    }
-
-    fn relu(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::relu(v) }
-    }
-
-    fn relu_backward(&self, z: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::relu_backward(z, g) }
-    }
-
-    fn softplus(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::softplus(v) }
-    }
-
-    fn softplus_backward(&self, z: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::softplus_backward(z, g) }
-    }
-
-    fn softmax(&self, v: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::softmax(v) }
-    }
-
-    fn softmax_backward(&self, a: &[f32], g: &mut [f32]) {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::softmax_backward(a, g) }
-    }
-
-    fn log_sum_exp(&self, z: &[f32]) -> f32 {
-        // SAFETY: `self` proves AVX2 and FMA (as well as AVX-512F).
-        unsafe { lanes::log_sum_exp(z) }
-    }
-
-    fn strided_product(&self, s: &conv::Strided, a: &[f32], b: &[f32], c: &mut [f32]) {
-        s.check(a.len(), b.len(), c.len());
-        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold the matrices
-        // (checked above).
-        unsafe { super::conv::strided_product_avx512(s, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) }
-    }
-
-    fn lane_dots(
-        &self,
-        d: &conv::LaneDots,
-        a: &[f32],
-        b: &[f32],
-        part: &mut [f32],
-        out: &mut [f32],
-    ) {
-        d.check(a.len(), b.len(), part.len(), out.len());
-        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold what `d` describes
-        // (checked above).
-        unsafe {
-            super::conv::lane_dots_avx512(
-                d,
-                a.as_ptr(),
-                b.as_ptr(),
-                part.as_mut_ptr(),
-                out.as_mut_ptr(),
-            )
-        }
-    }
-
-    fn max2x2(&self, g: &pool::Pool2d, x: &[f32], out: &mut [f32], argmax: &mut [u32]) {
-        // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the function checks its slices itself.
-        unsafe { super::pool::max2x2_avx512(g, x, out, argmax) }
-    }
-}
+x86_backend!(Avx512, "avx512", lanes16, avx512);
 
 /// The portable momentum loop compiled for AVX-512F: sixteen weights an instruction. Rust never
 /// fuses `a·b + c` on its own, so the results are those of the portable loop, bit for bit.
@@ -211,7 +61,7 @@ unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
 
 /// The mask of the first `len` lanes, `len ≤ 16`.
 #[inline]
-fn first_lanes(len: usize) -> __mmask16 {
+pub(super) fn first_lanes(len: usize) -> __mmask16 {
     debug_assert!(len <= 16);
     ((1u32 << len) - 1) as __mmask16
 }

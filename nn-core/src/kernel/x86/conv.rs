@@ -404,3 +404,121 @@ pub(super) unsafe fn lane_dots_avx2(
 pub(super) unsafe fn strided_product_avx2(s: &Strided, a: &[f32], b: &[f32], c: &mut [f32]) {
     crate::kernel::conv::strided_product(s, a, b, c);
 }
+
+/// The convolutions' kernels of the AVX-512 back end, with the signatures of its `Backend`
+/// methods.
+pub(super) mod avx512 {
+    use crate::kernel::conv::{LaneDots, Strided};
+    use crate::kernel::pool::Pool2d;
+
+    /// See [`super::strided_product_avx512`].
+    ///
+    /// # Safety
+    ///
+    /// AVX-512F, AVX2 and FMA are available.
+    pub(in crate::kernel::x86) unsafe fn strided_product(
+        s: &Strided,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+    ) {
+        s.check(a.len(), b.len(), c.len());
+        // SAFETY: the features are available (the caller's promise); the slices hold the
+        // matrices (checked above).
+        unsafe { super::strided_product_avx512(s, a.as_ptr(), b.as_ptr(), c.as_mut_ptr()) }
+    }
+
+    /// See [`super::lane_dots_avx512`].
+    ///
+    /// # Safety
+    ///
+    /// AVX-512F, AVX2 and FMA are available.
+    pub(in crate::kernel::x86) unsafe fn lane_dots(
+        d: &LaneDots,
+        a: &[f32],
+        b: &[f32],
+        part: &mut [f32],
+        out: &mut [f32],
+    ) {
+        d.check(a.len(), b.len(), part.len(), out.len());
+        // SAFETY: the features are available (the caller's promise); the slices hold what `d`
+        // describes (checked above).
+        unsafe {
+            super::lane_dots_avx512(
+                d,
+                a.as_ptr(),
+                b.as_ptr(),
+                part.as_mut_ptr(),
+                out.as_mut_ptr(),
+            )
+        }
+    }
+
+    /// See [`super::super::pool::max2x2_avx512`].
+    ///
+    /// # Safety
+    ///
+    /// AVX-512F, AVX2 and FMA are available.
+    pub(in crate::kernel::x86) unsafe fn max2x2(
+        g: &Pool2d,
+        x: &[f32],
+        out: &mut [f32],
+        argmax: &mut [u32],
+    ) {
+        // SAFETY: the features are available (the caller's promise); the function checks its
+        // slices itself.
+        unsafe { super::super::pool::max2x2_avx512(g, x, out, argmax) }
+    }
+}
+
+/// The convolutions' kernels of the AVX2 back end, with the signatures of its `Backend`
+/// methods.
+pub(super) mod avx2 {
+    use crate::kernel::conv::{LaneDots, Strided};
+    use crate::kernel::pool::Pool2d;
+
+    /// See [`super::strided_product_avx2`].
+    ///
+    /// # Safety
+    ///
+    /// AVX2 and FMA are available.
+    pub(in crate::kernel::x86) unsafe fn strided_product(
+        s: &Strided,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+    ) {
+        // SAFETY: the features are available (the caller's promise).
+        unsafe { super::strided_product_avx2(s, a, b, c) }
+    }
+
+    /// See [`super::lane_dots_avx2`].
+    ///
+    /// # Safety
+    ///
+    /// AVX2 and FMA are available.
+    pub(in crate::kernel::x86) unsafe fn lane_dots(
+        d: &LaneDots,
+        a: &[f32],
+        b: &[f32],
+        part: &mut [f32],
+        out: &mut [f32],
+    ) {
+        // SAFETY: the features are available (the caller's promise).
+        unsafe { super::lane_dots_avx2(d, a, b, part, out) }
+    }
+
+    /// The portable 2x2 max pooling (compiling it with AVX2 made it no faster).
+    ///
+    /// # Safety
+    ///
+    /// None needed (`unsafe` for the uniform signature of the back ends' kernels).
+    pub(in crate::kernel::x86) unsafe fn max2x2(
+        g: &Pool2d,
+        x: &[f32],
+        out: &mut [f32],
+        argmax: &mut [u32],
+    ) {
+        crate::kernel::pool::max2x2(g, x, out, argmax);
+    }
+}

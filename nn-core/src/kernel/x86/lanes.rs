@@ -302,8 +302,8 @@ unsafe fn row_max(z: &[f32]) -> f32 {
     hmax(acc)
 }
 
-/// `Σ e^(z - m)` of a row in eight lanes, writing each `e^(z - m)` to `out` if given (the
-/// same length as `z`).
+/// `Σ e^(z - m)` of a row in eight lanes, writing each `e^(z - m)` of the whole vectors (not
+/// of the tail past them) to `out` if given (the same length as `z`).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn sum_exp(z: *const f32, len: usize, m: f32, out: Option<*mut f32>) -> f32 {
@@ -323,28 +323,68 @@ unsafe fn sum_exp(z: *const f32, len: usize, m: f32, out: Option<*mut f32>) -> f
         if k < len {
             let mask = first_lanes(len - k);
             let e = exp(_mm256_sub_ps(_mm256_maskload_ps(z.add(k), mask), m));
-            let e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));
-            if let Some(out) = out {
-                _mm256_maskstore_ps(out.add(k), mask, e);
-            }
-            acc = _mm256_add_ps(acc, e);
+            acc = _mm256_add_ps(acc, _mm256_and_ps(e, _mm256_castsi256_ps(mask)));
         }
     }
     hsum(acc)
 }
 
+/// Softmax of every row of `width` values in place, as [`crate::kernel::softmax_rows`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn softmax_rows(v: &mut [f32], width: usize) {
+    if width == 0 {
+        return;
+    }
+    // SAFETY (closure): AVX2 and FMA are available, as for this function.
+    super::rows_apart(v.len() / width, width, 16, |r| unsafe {
+        softmax(&mut v[r * width..(r + 1) * width])
+    });
+}
+
+/// `g ← a ⊙ (g - a·g)` for every row of `width` values, as
+/// [`crate::kernel::softmax_backward_rows`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn softmax_backward_rows(a: &[f32], g: &mut [f32], width: usize) {
+    if width == 0 {
+        return;
+    }
+    let n = a.len().min(g.len()) / width;
+    // SAFETY (closure): AVX2 and FMA are available, as for this function.
+    super::rows_apart(n, width, 16, |r| unsafe {
+        let rows = r * width..(r + 1) * width;
+        softmax_backward(&a[rows.clone()], &mut g[rows])
+    });
+}
+
 /// Softmax of one row in place, as [`crate::kernel::softmax_in_place`].
+#[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn softmax(v: &mut [f32]) {
     let m = row_max(v);
-    let p = v.as_mut_ptr();
-    // SAFETY: `p` holds `v.len()` values, read and written in place.
-    let sum = unsafe { sum_exp(p, v.len(), m, Some(p)) };
+    let (len, p) = (v.len(), v.as_mut_ptr());
+    let full = len - len % 8;
+    // SAFETY: `p` holds `len` values, read and written in place.
+    let sum = unsafe { sum_exp(p, len, m, Some(p)) };
     let inv = _mm256_set1_ps(1.0 / sum);
-    map(v, |e| _mm256_mul_ps(e, inv));
+    map(&mut v[..full], |e| _mm256_mul_ps(e, inv));
+    // The tail's `e^(z - m)` is computed again rather than stored and reloaded: a load from a
+    // `vmaskmovps` store waits for it (no store forwarding), which made rows of 10 slower than
+    // the scalar loop.
+    if full < len {
+        let mask = first_lanes(len - full);
+        // SAFETY: the mask selects the `len - full` values past `full`.
+        unsafe {
+            let e = exp(_mm256_sub_ps(
+                _mm256_maskload_ps(p.add(full), mask),
+                _mm256_set1_ps(m),
+            ));
+            _mm256_maskstore_ps(p.add(full), mask, _mm256_mul_ps(e, inv));
+        }
+    }
 }
 
 /// `g ← a ⊙ (g - a·g)` for one row, as [`crate::kernel::softmax_backward`].
+#[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn softmax_backward(a: &[f32], g: &mut [f32]) {
     let len = a.len().min(g.len());

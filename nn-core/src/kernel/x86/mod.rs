@@ -1,6 +1,7 @@
 //! The two x86-64 back ends, AVX2 + FMA ([`avx2`]) and AVX-512F ([`avx512`]), and what they
 //! share: the feature detection and the prefetch helpers here, the eight-lane math (`e^x`,
-//! `ln(1 + t)`, the horizontal sum) and the activations in [`lanes`].
+//! `ln(1 + t)`, the horizontal sum) and the activations in [`lanes`]; their sixteen-lane
+//! versions, for the AVX-512F back end, in [`lanes16`].
 //!
 //! This is the one module of nn-core that uses `unsafe`, for two reasons only:
 //!
@@ -28,10 +29,183 @@
 //! of eight or sixteen, fused multiply-adds), so results differ from those of a CPU without
 //! AVX2/FMA by f32 rounding.
 
+/// The `Backend` impl of an x86 back end, written once for both.
+///
+/// `$token` is the back end's token type (only its `detect` makes one), `$name` the name
+/// `backend_name()` reports, `$lanes` the module of its vector activations. The products call
+/// the invoking module's own `affine`, `scaled_rows` and `momentum`, which have the same
+/// signatures in both back ends.
+/// Every method checks its slices once (the parent module's `check_*`), then calls the
+/// `#[target_feature]` code, which is sound because `self` proves the features.
+macro_rules! x86_backend {
+    ($token:ty, $name:literal, $lanes:ident, $conv:ident) => {
+        impl Backend for $token {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn affine(
+                &self,
+                n: usize,
+                i: usize,
+                o: usize,
+                x: &[f32],
+                w: &[f32],
+                b: &[f32],
+                out: &mut [f32],
+            ) {
+                check_affine(n, i, o, x, w, b, out);
+                // SAFETY: `self` proves the features; the slices hold the matrices (checked
+                // above).
+                unsafe {
+                    affine(
+                        n,
+                        i,
+                        o,
+                        x.as_ptr(),
+                        w.as_ptr(),
+                        b.as_ptr(),
+                        out.as_mut_ptr(),
+                    )
+                }
+            }
+
+            fn weight_grad(
+                &self,
+                n: usize,
+                i: usize,
+                o: usize,
+                x: &[f32],
+                delta: &[f32],
+                gw: &mut [f32],
+                gb: &mut [f32],
+            ) {
+                check_weight_grad(n, i, o, x, delta, gw, gb);
+                bias_grad(n, o, delta, gb);
+                // SAFETY: `self` proves the features; C = gw is o × i, A(m, p) = Δ[p][m] is
+                // o × n with row stride 1 and column stride o, B = X is n × i (checked above).
+                unsafe {
+                    scaled_rows(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
+                }
+            }
+
+            fn input_grad(
+                &self,
+                n: usize,
+                i: usize,
+                o: usize,
+                delta: &[f32],
+                w: &[f32],
+                dx: &mut [f32],
+            ) {
+                check_input_grad(n, i, o, delta, w, dx);
+                // SAFETY: `self` proves the features; C = dx is n × i, A = Δ is n × o with row
+                // stride o and column stride 1, B = W is o × i (checked above).
+                unsafe {
+                    scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
+                }
+            }
+
+            fn momentum(&self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
+                // SAFETY: `self` proves the features; the function is safe code otherwise.
+                unsafe { momentum(lr, mu, w, v, g) }
+            }
+
+            // SAFETY, for every activation below: `self` proves the features the `$lanes`
+            // functions are compiled for; they read and write only within their slices.
+            fn logistic(&self, v: &mut [f32]) {
+                unsafe { $lanes::logistic(v) }
+            }
+
+            fn logistic_backward(&self, a: &[f32], g: &mut [f32]) {
+                unsafe { $lanes::logistic_backward(a, g) }
+            }
+
+            fn tanh(&self, v: &mut [f32]) {
+                unsafe { $lanes::tanh(v) }
+            }
+
+            fn tanh_backward(&self, a: &[f32], g: &mut [f32]) {
+                unsafe { $lanes::tanh_backward(a, g) }
+            }
+
+            fn relu(&self, v: &mut [f32]) {
+                unsafe { $lanes::relu(v) }
+            }
+
+            fn relu_backward(&self, z: &[f32], g: &mut [f32]) {
+                unsafe { $lanes::relu_backward(z, g) }
+            }
+
+            fn softplus(&self, v: &mut [f32]) {
+                unsafe { $lanes::softplus(v) }
+            }
+
+            fn softplus_backward(&self, z: &[f32], g: &mut [f32]) {
+                unsafe { $lanes::softplus_backward(z, g) }
+            }
+
+            fn softmax(&self, v: &mut [f32]) {
+                unsafe { $lanes::softmax(v) }
+            }
+
+            fn softmax_backward(&self, a: &[f32], g: &mut [f32]) {
+                unsafe { $lanes::softmax_backward(a, g) }
+            }
+
+            fn softmax_rows(&self, v: &mut [f32], width: usize) {
+                unsafe { $lanes::softmax_rows(v, width) }
+            }
+
+            fn softmax_backward_rows(&self, a: &[f32], g: &mut [f32], width: usize) {
+                unsafe { $lanes::softmax_backward_rows(a, g, width) }
+            }
+
+            fn log_sum_exp(&self, z: &[f32]) -> f32 {
+                unsafe { $lanes::log_sum_exp(z) }
+            }
+
+            // SAFETY, for the convolutions' kernels below: `self` proves the features the
+            // `conv::$conv` functions are compiled for; they check their slices themselves.
+            fn strided_product(
+                &self,
+                s: &crate::kernel::conv::Strided,
+                a: &[f32],
+                b: &[f32],
+                c: &mut [f32],
+            ) {
+                unsafe { crate::kernel::x86::conv::$conv::strided_product(s, a, b, c) }
+            }
+
+            fn lane_dots(
+                &self,
+                d: &crate::kernel::conv::LaneDots,
+                a: &[f32],
+                b: &[f32],
+                part: &mut [f32],
+                out: &mut [f32],
+            ) {
+                unsafe { crate::kernel::x86::conv::$conv::lane_dots(d, a, b, part, out) }
+            }
+
+            fn max2x2(
+                &self,
+                g: &crate::kernel::pool::Pool2d,
+                x: &[f32],
+                out: &mut [f32],
+                argmax: &mut [u32],
+            ) {
+                unsafe { crate::kernel::x86::conv::$conv::max2x2(g, x, out, argmax) }
+            }
+        }
+    };
+}
+
 mod avx2;
 mod avx512;
 mod conv;
 mod lanes;
+mod lanes16;
 mod pool;
 
 use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -46,6 +220,23 @@ pub(super) fn detect() -> Option<&'static dyn Backend> {
         return Some(cpu);
     }
     avx2::Avx2Fma::detect().map(|cpu| cpu as &dyn Backend)
+}
+
+/// Calls `f(r)` for every row `r < n` of a batch of rows `width` values long, in an order in
+/// which each row is at least `reach` values past the row before it (rows `0, s, 2s, ...`, then
+/// `1, 1 + s, ...`, with `s = ⌈reach / width⌉`), so that a masked store at the end of one row
+/// does not overlap the vector the next row loads first: this CPU makes such a load wait for the
+/// store (see [`crate::kernel::softmax_rows`]). Safe code.
+#[inline]
+fn rows_apart(n: usize, width: usize, reach: usize, mut f: impl FnMut(usize)) {
+    let step = reach.div_ceil(width.max(1)).max(1);
+    for first in 0..step.min(n) {
+        let mut r = first;
+        while r < n {
+            f(r);
+            r += step;
+        }
+    }
 }
 
 /// How many tiles of rows ahead `affine` prefetches the rows of `X`: of 1, 2, 4 and 8 tried

@@ -1,0 +1,422 @@
+//! Sixteen-lane versions of the activations for the AVX-512F back end: `e^x`, `ln(1 + t)`, the
+//! logistic function, tanh, softplus, softmax and log-sum-exp. The elementwise ones are the same
+//! sequence of operations as their eight-lane twins in [`super::lanes`], so they give the same
+//! bits lane for lane (IEEE operations, the same constants, the same order; only the register
+//! width differs); softmax and log-sum-exp sum in sixteen lanes, so their bits differ from the
+//! AVX2 back end's by f32 rounding.
+//!
+//! Why a second copy: a deep narrow network spends much of its time in `tanh`, and sixteen
+//! lanes halve its instructions; and AVX-512's mask registers make a row's tail one masked
+//! vector at the cost of a full one, where AVX2's `vmaskmovps` stores are slow on this CPU (a
+//! softmax over rows of 10 in eight lanes, with masked stores and reloads, measured 1.8× slower
+//! than the scalar loop; in sixteen lanes it is faster than both).
+//!
+//! Every function here is `#[target_feature(enable = "avx512f,avx2,fma")]` and `unsafe` for
+//! that alone unless its `# Safety` section says more. Tails go in one masked vector
+//! (`_mm512_maskz_loadu_ps` / `_mm512_mask_storeu_ps` touch only the selected lanes).
+
+use core::arch::x86_64::{
+    __m512, __m512i, _mm512_add_epi32, _mm512_add_ps, _mm512_and_epi32, _mm512_andnot_epi32,
+    _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_cvtps_epi32,
+    _mm512_div_ps, _mm512_fmadd_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
+    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
+    _mm512_or_epi32, _mm512_roundscale_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_slli_epi32, _mm512_srai_epi32, _mm512_storeu_ps, _mm512_sub_epi32, _mm512_sub_ps,
+    _CMP_GE_OQ, _CMP_LT_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT,
+};
+use core::arch::x86_64::{
+    __mmask16, _mm512_maskz_mov_ps, _mm512_reduce_add_ps, _mm512_reduce_max_ps, _CMP_GT_OQ,
+};
+
+use super::avx512::first_lanes;
+use crate::kernel::portable;
+
+// The exact loops (no rounding of their own: each output is one multiply or one select) are
+// the eight-lane ones, so both x86 back ends give the same bits for them.
+pub(super) use super::lanes::{logistic_backward, relu, relu_backward, tanh_backward};
+
+/// [`super::lanes::exp`] in sixteen lanes.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn exp(x: __m512) -> __m512 {
+    let x = _mm512_min_ps(
+        _mm512_set1_ps(88.376_26),
+        _mm512_max_ps(_mm512_set1_ps(-104.0), x),
+    );
+    let m = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_ps(x, _mm512_set1_ps(core::f32::consts::LOG2_E)),
+    );
+    let r = _mm512_fnmadd_ps(m, _mm512_set1_ps(0.693_359_4), x);
+    let r = _mm512_fnmadd_ps(m, _mm512_set1_ps(-2.121_944_4e-4), r);
+    let mut p = _mm512_set1_ps(1.987_569_1e-4);
+    for c in [
+        1.398_2e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        1.666_666_5e-1,
+        0.5,
+    ] {
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+    }
+    let er = _mm512_add_ps(
+        _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r),
+        _mm512_set1_ps(1.0),
+    );
+    let m = _mm512_cvtps_epi32(m);
+    let half = _mm512_srai_epi32::<1>(m);
+    _mm512_mul_ps(
+        _mm512_mul_ps(er, pow2(half)),
+        pow2(_mm512_sub_epi32(m, half)),
+    )
+}
+
+/// `2^e` in each lane, for `-126 ≤ e ≤ 127`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn pow2(e: __m512i) -> __m512 {
+    _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
+        e,
+        _mm512_set1_epi32(127),
+    )))
+}
+
+/// The sign bit of every lane.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn sign_bit() -> __m512i {
+    _mm512_set1_epi32(i32::MIN)
+}
+
+/// `x | sign` lane by lane (AVX-512F has the bitwise operations on integers only).
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn or(x: __m512, sign: __m512i) -> __m512 {
+    _mm512_castsi512_ps(_mm512_or_epi32(_mm512_castps_si512(x), sign))
+}
+
+/// [`super::lanes`]' `logistic8` in sixteen lanes.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn logistic16(z: __m512) -> __m512 {
+    let one = _mm512_set1_ps(1.0);
+    let e = exp(or(z, sign_bit())); // e^-|z|
+    let pos = _mm512_div_ps(one, _mm512_add_ps(one, e));
+    let neg = _mm512_mul_ps(e, pos);
+    let nonneg = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(z, _mm512_setzero_ps());
+    _mm512_mask_blend_ps(nonneg, neg, pos)
+}
+
+/// The logistic function in place, as [`crate::kernel::logistic_in_place`], with the split of
+/// the eight-lane version: SIMD for the first `len - len mod 8` values (whole vectors of
+/// sixteen, then one of eight in a masked vector), the scalar function for the rest. Same
+/// bits as the AVX2 back end.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn logistic(v: &mut [f32]) {
+    let full = v.len() - v.len() % 8;
+    let p = v.as_mut_ptr();
+    let mut k = 0;
+    // SAFETY: `k + 16 <= full <= v.len()`; the masked vector covers `full - k = 8` values.
+    unsafe {
+        while k + 16 <= full {
+            _mm512_storeu_ps(p.add(k), logistic16(_mm512_loadu_ps(p.add(k))));
+            k += 16;
+        }
+        if k < full {
+            let mask = first_lanes(full - k);
+            let z = _mm512_maskz_loadu_ps(mask, p.add(k));
+            _mm512_mask_storeu_ps(p.add(k), mask, logistic16(z));
+        }
+    }
+    portable::logistic(&mut v[full..]);
+}
+
+/// [`super::lanes`]' `tanh8` in sixteen lanes.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn tanh16(z: __m512) -> __m512 {
+    let one = _mm512_set1_ps(1.0);
+    let zi = _mm512_castps_si512(z);
+    let sign = _mm512_and_epi32(zi, sign_bit());
+    let x = _mm512_castsi512_ps(_mm512_andnot_epi32(sign_bit(), zi)); // |z|
+    let x2 = _mm512_mul_ps(x, x);
+    let mut p = _mm512_set1_ps(-5.704_988_7e-3);
+    for c in [2.063_909e-2, -5.373_971_6e-2, 1.333_144_2e-1, -3.333_328e-1] {
+        p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(c));
+    }
+    let small = _mm512_fmadd_ps(_mm512_mul_ps(p, x2), x, x);
+    let e = exp(_mm512_add_ps(x, x));
+    let large = _mm512_sub_ps(
+        one,
+        _mm512_div_ps(_mm512_set1_ps(2.0), _mm512_add_ps(e, one)),
+    );
+    let is_small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(0.625));
+    or(_mm512_mask_blend_ps(is_small, large, small), sign)
+}
+
+/// Tanh in place, as [`crate::kernel::tanh_in_place`]: sixteen values at a time, the last
+/// `len mod 16` in one masked vector. Same bits as the AVX2 back end.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn tanh(v: &mut [f32]) {
+    let (len, p) = (v.len(), v.as_mut_ptr());
+    let mut k = 0;
+    // SAFETY: `k + 16 <= len` values from `k` are inside `v`; the tail's mask selects the
+    // `len - k` values left.
+    unsafe {
+        while k + 16 <= len {
+            _mm512_storeu_ps(p.add(k), tanh16(_mm512_loadu_ps(p.add(k))));
+            k += 16;
+        }
+        if k < len {
+            let mask = first_lanes(len - k);
+            let z = _mm512_maskz_loadu_ps(mask, p.add(k));
+            _mm512_mask_storeu_ps(p.add(k), mask, tanh16(z));
+        }
+    }
+}
+
+/// `v[k] ← f(v[k])` for every value, sixteen at a time, the last `len mod 16` in one masked
+/// vector.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn map(v: &mut [f32], f: impl Fn(__m512) -> __m512) {
+    let (len, p) = (v.len(), v.as_mut_ptr());
+    let mut k = 0;
+    // SAFETY: `k + 16 <= len` values from `k` are inside `v`; the tail's mask selects the
+    // `len - k` values left.
+    unsafe {
+        while k + 16 <= len {
+            _mm512_storeu_ps(p.add(k), f(_mm512_loadu_ps(p.add(k))));
+            k += 16;
+        }
+        if k < len {
+            let mask = first_lanes(len - k);
+            let r = f(_mm512_maskz_loadu_ps(mask, p.add(k)));
+            _mm512_mask_storeu_ps(p.add(k), mask, r);
+        }
+    }
+}
+
+/// `g[k] ← f(x[k], g[k])` for the first `min(x.len(), g.len())` values, as [`map`].
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn map2(x: &[f32], g: &mut [f32], f: impl Fn(__m512, __m512) -> __m512) {
+    let len = x.len().min(g.len());
+    let (xp, gp) = (x.as_ptr(), g.as_mut_ptr());
+    let mut k = 0;
+    // SAFETY: both slices hold `len` values; as in `map`.
+    unsafe {
+        while k + 16 <= len {
+            let r = f(_mm512_loadu_ps(xp.add(k)), _mm512_loadu_ps(gp.add(k)));
+            _mm512_storeu_ps(gp.add(k), r);
+            k += 16;
+        }
+        if k < len {
+            let mask = first_lanes(len - k);
+            let r = f(
+                _mm512_maskz_loadu_ps(mask, xp.add(k)),
+                _mm512_maskz_loadu_ps(mask, gp.add(k)),
+            );
+            _mm512_mask_storeu_ps(gp.add(k), mask, r);
+        }
+    }
+}
+
+/// [`super::lanes`]' `ln_1p` in sixteen lanes.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn ln_1p(t: __m512) -> __m512 {
+    let one = _mm512_set1_ps(1.0);
+    let u = _mm512_add_ps(one, t);
+    let big = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(u, _mm512_set1_ps(core::f32::consts::SQRT_2));
+    let f = _mm512_sub_ps(
+        _mm512_mask_blend_ps(big, u, _mm512_mul_ps(u, _mm512_set1_ps(0.5))),
+        one,
+    );
+    let e = _mm512_maskz_mov_ps(big, one);
+    let mut p = _mm512_set1_ps(7.037_683_6e-2);
+    for c in [
+        -1.151_461e-1,
+        1.167_699_9e-1,
+        -1.242_014_1e-1,
+        1.424_932_3e-1,
+        -1.666_805_8e-1,
+        2.000_071_4e-1,
+        -2.499_999_4e-1,
+        3.333_333e-1,
+    ] {
+        p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c));
+    }
+    let f2 = _mm512_mul_ps(f, f);
+    let y = _mm512_mul_ps(_mm512_mul_ps(p, f), f2);
+    let y = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.121_944_4e-4), y);
+    let y = _mm512_fnmadd_ps(_mm512_set1_ps(0.5), f2, y);
+    let ln_u = _mm512_fmadd_ps(e, _mm512_set1_ps(0.693_359_4), _mm512_add_ps(f, y));
+    let lost = _mm512_div_ps(_mm512_sub_ps(t, _mm512_sub_ps(u, one)), u);
+    _mm512_add_ps(ln_u, lost)
+}
+
+/// Softplus in place, as [`crate::kernel::softplus_in_place`]; same bits as the AVX2 back end.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn softplus(v: &mut [f32]) {
+    // SAFETY (closure): the features are available, as for this function.
+    map(v, |z| unsafe {
+        let t = exp(or(z, sign_bit())); // e^-|z|
+        _mm512_add_ps(_mm512_max_ps(z, _mm512_setzero_ps()), ln_1p(t))
+    });
+}
+
+/// `g ← g·σ(z)`, as [`crate::kernel::softplus_backward`]; same bits as the AVX2 back end.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn softplus_backward(z: &[f32], g: &mut [f32]) {
+    // SAFETY (closure): the features are available, as for this function.
+    map2(z, g, |z, g| unsafe { _mm512_mul_ps(g, logistic16(z)) });
+}
+
+/// `max z` of a row, NaNs ignored as `f32::max` ignores them (`-∞` for an empty row):
+/// `_mm512_max_ps(x, acc)` returns `acc` where `x` is NaN, and the tail's unselected lanes
+/// are `-∞`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn row_max(z: &[f32]) -> f32 {
+    let (len, p) = (z.len(), z.as_ptr());
+    let low = _mm512_set1_ps(f32::NEG_INFINITY);
+    let mut acc = low;
+    let mut k = 0;
+    // SAFETY: as in `map`.
+    unsafe {
+        while k + 16 <= len {
+            acc = _mm512_max_ps(_mm512_loadu_ps(p.add(k)), acc);
+            k += 16;
+        }
+        if k < len {
+            let x = _mm512_maskz_loadu_ps(first_lanes(len - k), p.add(k));
+            let x = _mm512_mask_blend_ps(first_lanes(len - k), low, x);
+            acc = _mm512_max_ps(x, acc);
+        }
+    }
+    _mm512_reduce_max_ps(acc)
+}
+
+/// `Σ e^(z - m)` of a row in sixteen lanes (a fixed tree at the end), writing each
+/// `e^(z - m)` to `out` if given.
+///
+/// # Safety
+///
+/// The features are available; `z`, and `out` if given, hold `len` values.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn sum_exp(z: *const f32, len: usize, m: f32, out: Option<*mut f32>) -> f32 {
+    let m = _mm512_set1_ps(m);
+    let mut acc = _mm512_setzero_ps();
+    let mut k = 0;
+    // SAFETY: `z` (and `out`) hold `len` values; as in `map`.
+    unsafe {
+        while k + 16 <= len {
+            let e = exp(_mm512_sub_ps(_mm512_loadu_ps(z.add(k)), m));
+            if let Some(out) = out {
+                _mm512_storeu_ps(out.add(k), e);
+            }
+            acc = _mm512_add_ps(acc, e);
+            k += 16;
+        }
+        if k < len {
+            let mask: __mmask16 = first_lanes(len - k);
+            let e = exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, z.add(k)), m));
+            let e = _mm512_maskz_mov_ps(mask, e);
+            if let Some(out) = out {
+                _mm512_mask_storeu_ps(out.add(k), mask, e);
+            }
+            acc = _mm512_add_ps(acc, e);
+        }
+    }
+    _mm512_reduce_add_ps(acc)
+}
+
+/// Softmax of every row of `width` values in place, as [`crate::kernel::softmax_rows`].
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn softmax_rows(v: &mut [f32], width: usize) {
+    if width == 0 {
+        return;
+    }
+    // SAFETY (closure): the features are available, as for this function.
+    super::rows_apart(v.len() / width, width, 16, |r| unsafe {
+        softmax(&mut v[r * width..(r + 1) * width])
+    });
+}
+
+/// `g ← a ⊙ (g - a·g)` for every row of `width` values, as
+/// [`crate::kernel::softmax_backward_rows`].
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn softmax_backward_rows(a: &[f32], g: &mut [f32], width: usize) {
+    if width == 0 {
+        return;
+    }
+    let n = a.len().min(g.len()) / width;
+    // SAFETY (closure): the features are available, as for this function.
+    super::rows_apart(n, width, 16, |r| unsafe {
+        let rows = r * width..(r + 1) * width;
+        softmax_backward(&a[rows.clone()], &mut g[rows])
+    });
+}
+
+/// Softmax of one row in place, as [`crate::kernel::softmax_in_place`].
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn softmax(v: &mut [f32]) {
+    let m = row_max(v);
+    let (len, p) = (v.len(), v.as_mut_ptr());
+    if len <= 16 {
+        // One vector: keep `e^(z - m)` in a register instead of storing and reloading it.
+        let mask = first_lanes(len);
+        // SAFETY: the mask selects the row's `len` values.
+        unsafe {
+            let e = exp(_mm512_sub_ps(
+                _mm512_maskz_loadu_ps(mask, p),
+                _mm512_set1_ps(m),
+            ));
+            let e = _mm512_maskz_mov_ps(mask, e);
+            let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(e));
+            _mm512_mask_storeu_ps(p, mask, _mm512_mul_ps(e, inv));
+        }
+        return;
+    }
+    // SAFETY: `p` holds `len` values, read and written in place.
+    let sum = unsafe { sum_exp(p, len, m, Some(p)) };
+    let inv = _mm512_set1_ps(1.0 / sum);
+    map(v, |e| _mm512_mul_ps(e, inv));
+}
+
+/// `g ← a ⊙ (g - a·g)` for one row, as [`crate::kernel::softmax_backward`].
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn softmax_backward(a: &[f32], g: &mut [f32]) {
+    let len = a.len().min(g.len());
+    let (ap, gp) = (a.as_ptr(), g.as_ptr());
+    let mut acc = _mm512_setzero_ps();
+    let mut k = 0;
+    // SAFETY: both slices hold `len` values; as in `map`.
+    unsafe {
+        while k + 16 <= len {
+            acc = _mm512_fmadd_ps(_mm512_loadu_ps(ap.add(k)), _mm512_loadu_ps(gp.add(k)), acc);
+            k += 16;
+        }
+        if k < len {
+            let mask = first_lanes(len - k);
+            let (av, gv) = (
+                _mm512_maskz_loadu_ps(mask, ap.add(k)),
+                _mm512_maskz_loadu_ps(mask, gp.add(k)),
+            );
+            acc = _mm512_fmadd_ps(av, gv, acc);
+        }
+    }
+    let dot = _mm512_set1_ps(_mm512_reduce_add_ps(acc));
+    map2(a, g, |a, g| _mm512_mul_ps(a, _mm512_sub_ps(g, dot)));
+}
+
+/// `m + ln Σ e^(z - m)` of a row, as [`crate::kernel::log_sum_exp`].
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn log_sum_exp(z: &[f32]) -> f32 {
+    let m = row_max(z);
+    // SAFETY: `z` holds `z.len()` values.
+    m + unsafe { sum_exp(z.as_ptr(), z.len(), m, None) }.ln()
+}

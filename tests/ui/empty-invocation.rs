@@ -1,0 +1,3 @@
+nn::network! {}
+
+fn main() {}
