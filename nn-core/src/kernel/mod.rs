@@ -54,6 +54,8 @@
 //! its dimensions describe (as slice indexing does); [`Dense`](crate::Dense) always passes
 //! slices of the right length.
 
+pub mod conv;
+pub mod pool;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
@@ -141,6 +143,31 @@ trait Backend: Sync {
 
     /// See [`log_sum_exp`].
     fn log_sum_exp(&self, z: &[f32]) -> f32;
+
+    /// The strided product `C = A·B` (or `C += A·B`) under the convolution kernels; see
+    /// [`conv::Strided`]. The default is the portable loops.
+    fn strided_product(&self, s: &conv::Strided, a: &[f32], b: &[f32], c: &mut [f32]) {
+        conv::strided_product(s, a, b, c);
+    }
+
+    /// The lane-wise dot products under the convolutions' weight gradient; see
+    /// [`conv::LaneDots`]. The default is the portable loops.
+    fn lane_dots(
+        &self,
+        d: &conv::LaneDots,
+        a: &[f32],
+        b: &[f32],
+        part: &mut [f32],
+        out: &mut [f32],
+    ) {
+        conv::lane_dots(d, a, b, part, out);
+    }
+
+    /// Max pooling of one sample with 2x2 windows and stride 2, as `pool::max2x2` (the
+    /// default) describes.
+    fn max2x2(&self, g: &pool::Pool2d, x: &[f32], out: &mut [f32], argmax: &mut [u32]) {
+        pool::max2x2(g, x, out, argmax);
+    }
 }
 
 /// The back end of this process, chosen on the first call: the widest the CPU has.

@@ -25,7 +25,7 @@ impl Avx2Fma {
     }
 }
 
-x86_backend!(Avx2Fma, "avx2", lanes);
+x86_backend!(Avx2Fma, "avx2", lanes, avx2);
 
 /// The portable momentum loop compiled for AVX2: eight weights an instruction instead of four.
 /// Rust never fuses `a·b + c` on its own, so the results are those of the portable loop, bit

@@ -46,7 +46,7 @@ impl Avx512 {
     }
 }
 
-x86_backend!(Avx512, "avx512", lanes16);
+x86_backend!(Avx512, "avx512", lanes16, avx512);
 
 /// The portable momentum loop compiled for AVX-512F: sixteen weights an instruction. Rust never
 /// fuses `a·b + c` on its own, so the results are those of the portable loop, bit for bit.

@@ -38,7 +38,7 @@
 /// Every method checks its slices once (the parent module's `check_*`), then calls the
 /// `#[target_feature]` code, which is sound because `self` proves the features.
 macro_rules! x86_backend {
-    ($token:ty, $name:literal, $lanes:ident) => {
+    ($token:ty, $name:literal, $lanes:ident, $conv:ident) => {
         impl Backend for $token {
             fn name(&self) -> &'static str {
                 $name
@@ -164,14 +164,49 @@ macro_rules! x86_backend {
             fn log_sum_exp(&self, z: &[f32]) -> f32 {
                 unsafe { $lanes::log_sum_exp(z) }
             }
+
+            // SAFETY, for the convolutions' kernels below: `self` proves the features the
+            // `conv::$conv` functions are compiled for; they check their slices themselves.
+            fn strided_product(
+                &self,
+                s: &crate::kernel::conv::Strided,
+                a: &[f32],
+                b: &[f32],
+                c: &mut [f32],
+            ) {
+                unsafe { crate::kernel::x86::conv::$conv::strided_product(s, a, b, c) }
+            }
+
+            fn lane_dots(
+                &self,
+                d: &crate::kernel::conv::LaneDots,
+                a: &[f32],
+                b: &[f32],
+                part: &mut [f32],
+                out: &mut [f32],
+            ) {
+                unsafe { crate::kernel::x86::conv::$conv::lane_dots(d, a, b, part, out) }
+            }
+
+            fn max2x2(
+                &self,
+                g: &crate::kernel::pool::Pool2d,
+                x: &[f32],
+                out: &mut [f32],
+                argmax: &mut [u32],
+            ) {
+                unsafe { crate::kernel::x86::conv::$conv::max2x2(g, x, out, argmax) }
+            }
         }
     };
 }
 
 mod avx2;
 mod avx512;
+mod conv;
 mod lanes;
 mod lanes16;
+mod pool;
 
 use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
 
