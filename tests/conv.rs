@@ -225,3 +225,117 @@ fn lenet_trains_and_infers_without_dropout() {
     assert_eq!(all.layer5, all.layer4);
     assert_eq!(all.layer8, out[7]);
 }
+
+#[test]
+fn the_kernels_match_the_scalar_reference() {
+    use nn::kernel::{conv, pool};
+    use nn::layer::reference;
+    let mut data = Data(3);
+    for (c, h, w, f, kh, kw, s, p) in [
+        (1, 28, 28, 6, 5, 5, 1, 2),
+        (6, 14, 14, 16, 5, 5, 1, 0),
+        (2, 7, 6, 3, 3, 3, 1, 1),
+        (1, 7, 5, 2, 3, 2, 2, 1),
+    ] {
+        let g = conv::Conv2d {
+            in_channels: c,
+            in_height: h,
+            in_width: w,
+            out_channels: f,
+            kernel_height: kh,
+            kernel_width: kw,
+            stride: s,
+            pad: p,
+        };
+        let r = reference::Conv2d {
+            in_channels: c,
+            in_height: h,
+            in_width: w,
+            out_channels: f,
+            kernel_height: kh,
+            kernel_width: kw,
+            stride: s,
+            pad: p,
+        };
+        let n = 3;
+        let signed = |d: &mut Data, len: usize| (0..len).map(|_| d.signed()).collect::<Vec<f32>>();
+        let x = signed(&mut data, n * g.input_len());
+        let wt = signed(&mut data, g.weight_len());
+        let b = signed(&mut data, f);
+        let delta = signed(&mut data, n * g.output_len());
+        let mut scratch = vec![0.0; g.scratch_len(n)];
+        let (mut out, mut want) = (vec![0.0; n * g.output_len()], vec![0.0; n * g.output_len()]);
+        conv::conv2d_forward(&g, n, &x, &wt, &b, &mut out, &mut scratch);
+        reference::conv2d_forward(&r, n, &x, &wt, &b, &mut want, &mut []);
+        let close = |a: &[f32], b: &[f32], what: &str| {
+            for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                    "{what}[{i}]: {a} vs {b}"
+                );
+            }
+        };
+        close(&out, &want, "forward");
+        let (mut gw, mut gb, mut dx) =
+            (vec![0.0; g.weight_len()], vec![0.0; f], vec![0.0; x.len()]);
+        let (mut rw, mut rb, mut rx) = (gw.clone(), gb.clone(), dx.clone());
+        conv::conv2d_backward(
+            &g,
+            n,
+            &x,
+            &wt,
+            &delta,
+            &mut gw,
+            &mut gb,
+            Some(&mut dx),
+            &mut scratch,
+        );
+        reference::conv2d_backward(
+            &r,
+            n,
+            &x,
+            &wt,
+            &delta,
+            &mut rw,
+            &mut rb,
+            Some(&mut rx),
+            &mut [],
+        );
+        close(&gw, &rw, "weight gradient");
+        close(&gb, &rb, "bias gradient");
+        close(&dx, &rx, "input gradient");
+
+        let (ph, pw) = (g.out_height(), g.out_width());
+        let pg = pool::Pool2d {
+            channels: f,
+            in_height: ph,
+            in_width: pw,
+            window_height: 2,
+            window_width: 2,
+            stride: 2,
+        };
+        let pr = reference::Pool2d {
+            channels: f,
+            in_height: ph,
+            in_width: pw,
+            window_height: 2,
+            window_width: 2,
+            stride: 2,
+        };
+        let (mut po, mut pwant) = (
+            vec![0.0; n * pg.output_len()],
+            vec![0.0; n * pg.output_len()],
+        );
+        let (mut am, mut ram) = (vec![0u32; po.len()], vec![0u32; po.len()]);
+        pool::maxpool2d_forward(&pg, n, &out, &mut po, &mut am);
+        reference::maxpool2d_forward(&pr, n, &out, &mut pwant, &mut ram);
+        assert_eq!(
+            (po.clone(), am.clone()),
+            (pwant.clone(), ram.clone()),
+            "max pooling"
+        );
+        pool::avgpool2d_forward(&pg, n, &out, &mut po);
+        reference::avgpool2d_forward(&pr, n, &out, &mut pwant);
+        close(&po, &pwant, "average pooling");
+    }
+}

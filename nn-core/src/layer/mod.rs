@@ -50,11 +50,11 @@ pub use dropout::Dropout;
 pub use layer_norm::LayerNorm;
 pub use pool::{AvgPool, MaxPool};
 
-/// The convolution and pooling kernels the layers call: the scalar [`reference`] ones until
-/// `nn::kernel::conv` and `nn::kernel::pool` (same types, same signatures) take their place.
+/// The convolution and pooling kernels the layers call: [`crate::kernel::conv`] and
+/// [`crate::kernel::pool`] (SIMD, dispatched at run time). [`reference`] has the same types and
+/// signatures in plain scalar code, the tests' independent reference.
 mod kernels {
-    pub use super::reference as conv;
-    pub use super::reference as pool;
+    pub use crate::kernel::{conv, pool};
 }
 
 use generic_array::{ArrayLength, GenericArray};

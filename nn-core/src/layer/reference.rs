@@ -1,6 +1,6 @@
 //! Plain scalar convolution and pooling, to the contract of `nn::kernel::conv` and
-//! `nn::kernel::pool` (the same geometry types and function signatures), used by the layers until
-//! those kernels land, and kept afterwards as the tests' independent reference.
+//! `nn::kernel::pool` (the same geometry types and function signatures): what the layers ran on
+//! before those kernels landed, kept as an independent reference for tests.
 //!
 //! Every image is channel-major (`[channels][height][width]`), a batch is images one after
 //! another, and a convolution's weights are `[out][in][kh][kw]`, as in PyTorch.
