@@ -1,6 +1,6 @@
 //! Saving and loading a network's weights as [safetensors](https://huggingface.co/docs/safetensors),
-//! in the layout PyTorch's `nn.Sequential` of `nn.Linear` layers uses, so a network trained here
-//! loads in PyTorch with one call (and the other way round).
+//! in the layout of the equivalent PyTorch `nn.Sequential` (its `state_dict`), so a network
+//! trained here loads in PyTorch with one call (and the other way round).
 //!
 //! ```
 //! # // nn-core's doctests run without the facade crate `nn`, which `network!`'s code names.
@@ -46,6 +46,23 @@
 //! `nn.Linear.weight` does, so nothing is transposed on the way in or out. Layer names given in
 //! the declaration (`2 -> hidden: 3 tanh -> out: 1 sigmoid`) do not change the tensor names:
 //! PyTorch's `nn.Sequential` knows its layers by number.
+//!
+//! # Other layer kinds
+//!
+//! Every layer kind maps to the modules PyTorch would use, counted as PyTorch counts them,
+//! parameter-free modules included ([`pytorch_sequential`] prints the whole module):
+//!
+//! | declared | modules | tensors, in `state_dict` order |
+//! | --- | --- | --- |
+//! | `WIDTH act` | `nn.Linear` (after `nn.Flatten` if its input is an image), then the activation's module | `weight [out, in]`, `bias [out]` |
+//! | `conv F KxK ... act` | `nn.Conv2d`, then the activation's module | `weight [F, in, kh, kw]`, `bias [F]` |
+//! | `maxpool KxK`, `avgpool KxK` | `nn.MaxPool2d`, `nn.AvgPool2d` | none |
+//! | `dropout P` | `nn.Dropout(p=P)` | none |
+//! | `batchnorm` | `nn.BatchNorm1d` (flat) or `nn.BatchNorm2d` (image) | `weight`, `bias`, then the buffers `running_mean`, `running_var`, `num_batches_tracked` |
+//! | `layernorm` | `nn.LayerNorm` | `weight`, `bias` |
+//!
+//! The buffers are saved and loaded with the parameters ([`Network::state`](crate::network::Network::state))
+//! but not trained: the running statistics move only in training steps.
 //!
 //! The header's `__metadata__` holds one entry, `nn.network`, the network's declaration as
 //! `network!` reads it, e.g. `"784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax"` (layer names are
