@@ -188,11 +188,11 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
                     }
                     bar.suspend(|| {
                         println!(
-                            "epoch {:>3}/{}  loss {:.4}  test accuracy {last_accuracy}  rate {}",
+                            "epoch {:>3}/{}  loss {:.4}  test accuracy {last_accuracy}  rate {:.2e}",
                             e.epoch,
                             e.epochs,
                             e.train_loss,
-                            number(e.learning_rate)
+                            e.learning_rate
                         );
                     });
                 }
