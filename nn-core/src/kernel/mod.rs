@@ -553,6 +553,13 @@ mod tests {
         (33, 16, 10),
         (32, 16, 16),
         (256, 784, 16),
+        // Past the AVX-512 packed kernels' threshold: tails of rows (mod 12, 4), of columns
+        // (mod 32, 16) and of the sum (mod 256), one and several blocks of the sum.
+        (37, 300, 67),
+        (70, 65, 97),
+        (33, 513, 64),
+        (64, 64, 48),
+        (45, 33, 50),
         (0, 5, 3),
         (3, 0, 2),
     ];

@@ -23,7 +23,7 @@ use core::arch::x86_64::{
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm_prefetch, _MM_HINT_T1,
 };
 
-use super::{lanes, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use super::{lanes, packed, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
@@ -60,6 +60,22 @@ impl Backend for Avx512 {
         out: &mut [f32],
     ) {
         check_affine(n, i, o, x, w, b, out);
+        if packed::worth_packing(o, n, i) {
+            // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold the matrices
+            // (checked above).
+            unsafe {
+                packed::affine(
+                    n,
+                    i,
+                    o,
+                    x.as_ptr(),
+                    w.as_ptr(),
+                    b.as_ptr(),
+                    out.as_mut_ptr(),
+                );
+            }
+            return;
+        }
         // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold the matrices
         // (checked above).
         unsafe {
@@ -87,19 +103,29 @@ impl Backend for Avx512 {
     ) {
         check_weight_grad(n, i, o, x, delta, gw, gb);
         bias_grad(n, o, delta, gb);
+        let kernel = if packed::worth_packing(o, i, n) {
+            packed::scaled_rows
+        } else {
+            scaled_rows
+        };
         // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = gw is o × i, A(m, p) = Δ[p][m] is
         // o × n with row stride 1 and column stride o, B = X is n × i (checked above).
         unsafe {
-            scaled_rows(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
+            kernel(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
         }
     }
 
     fn input_grad(&self, n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &mut [f32]) {
         check_input_grad(n, i, o, delta, w, dx);
+        let kernel = if packed::worth_packing(n, i, o) {
+            packed::scaled_rows
+        } else {
+            scaled_rows
+        };
         // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = dx is n × i, A = Δ is n × o with
         // row stride o and column stride 1, B = W is o × i (checked above).
         unsafe {
-            scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
+            kernel(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
         }
     }
 
