@@ -60,7 +60,7 @@ impl Backend for Avx512 {
         out: &mut [f32],
     ) {
         check_affine(n, i, o, x, w, b, out);
-        if packed::worth_packing(o, n, i) {
+        if packed::for_affine(n, i, o) {
             // SAFETY: `self` proves AVX-512F, AVX2 and FMA; the slices hold the matrices
             // (checked above).
             unsafe {
@@ -103,7 +103,7 @@ impl Backend for Avx512 {
     ) {
         check_weight_grad(n, i, o, x, delta, gw, gb);
         bias_grad(n, o, delta, gb);
-        let kernel = if packed::worth_packing(o, i, n) {
+        let kernel = if packed::for_weight_grad(n, i, o) {
             packed::scaled_rows
         } else {
             scaled_rows
@@ -117,7 +117,7 @@ impl Backend for Avx512 {
 
     fn input_grad(&self, n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &mut [f32]) {
         check_input_grad(n, i, o, delta, w, dx);
-        let kernel = if packed::worth_packing(n, i, o) {
+        let kernel = if packed::for_input_grad(n, i, o) {
             packed::scaled_rows
         } else {
             scaled_rows

@@ -7,7 +7,7 @@
 //! and broadcast, `B(q, c)` is read sixteen columns at a time from a packed panel. The loops:
 //!
 //! ```text
-//! for each block of KC rows of B (the sum, KC = 256):
+//! for each block of at most KC rows of B (the sum, KC = 512, blocks of equal size):
 //!     for each panel of NR = 32 columns of B:
 //!         pack B[block][panel] into PANEL (KC × 32 contiguous, zero past the last column)
 //!         for each tile of MR rows of C (12, then 4, then 1):
@@ -16,21 +16,21 @@
 //! ```
 //!
 //! A 12 × 32 tile loads 12 broadcasts and 2 vectors of the panel for 24 FMAs, so the FMA
-//! pipes, not the loads, set the pace; the panel (32 KB) stays in L1 for every tile of rows,
+//! pipes, not the loads, set the pace; the panel (up to 64 KB) stays in L1 or L2 for every tile of rows,
 //! and `A`'s rows stream past it (twelve sequential streams, which the hardware prefetcher
 //! follows). Packing makes the panel contiguous whatever `B`'s row stride: a stride of 1024
 //! floats (4 KB) maps every row of an unpacked panel to the same L1 sets, and the old kernels
 //! lost a third of their speed on the 1024-wide layers to it (`BENCHMARKS.md`).
 //!
 //! The panel lives in a thread-local array ([`PANEL`]), zero-initialised at compile time: no
-//! allocation ever, on any thread, and 32 KB of thread-local storage a thread.
+//! allocation ever, on any thread, and 64 KB of thread-local storage a thread.
 //!
 //! The forward product `Z = X·Wᵀ + b` has neither operand contiguous along the columns of `Z`,
 //! so it runs transposed: `Zᵀ = W·Xᵀ` (`A = W`, rows contiguous; `B = Xᵀ`, packed from `X` by a
 //! transposing copy of `n·i` values, cheap next to the `n·i·o` FMAs), and each tile is written
 //! into `Z` transposed, with the bias.
 //!
-//! Sum order: each output sums its `K` products in order within each block of `KC`, and the
+//! Sum order: each output sums its `K` products in order within each block, and the
 //! blocks in order (a block's sum is added to the sum so far), so the bits depend on the
 //! shapes alone.
 
@@ -40,8 +40,11 @@ use core::arch::x86_64::{
 };
 use std::cell::RefCell;
 
-/// Rows of `B` (terms of the sum) a block.
-const KC: usize = 256;
+/// The most rows of `B` (terms of the sum) a block: a sum of `K` terms runs in
+/// `⌈K / KC⌉` blocks of equal size (to within one), so that no block is a short tail (784
+/// terms: two blocks of 392, not three of 256 and one of 16). Every block after the first
+/// reads and rewrites its tile of `C`, which costs most in the transposed forward product.
+const KC: usize = 512;
 /// Columns of `B` and `C` a panel: two vectors.
 const NR: usize = 32;
 
@@ -55,12 +58,32 @@ thread_local! {
     static PANEL: RefCell<Panel> = const { RefCell::new(Panel([0.0; KC * NR])) };
 }
 
-/// Whether a product with `C` of `m × n` summed over `k` is large enough for the packed
-/// kernels: packing a panel pays for itself once a dozen rows of `C` reuse it and the sums are
-/// long enough; smaller products (the seminar network's: at most 16 neurons a layer) run the
-/// unpacked kernels, which need no setup (`BENCHMARKS.md`, "what was tried").
-pub(super) fn worth_packing(m: usize, n: usize, k: usize) -> bool {
-    m >= 48 && n >= 32 && k >= 32
+/// Whether the forward product of a layer (`n` samples, `i` inputs, `o` outputs) runs packed.
+///
+/// Measured against the unpacked dot-product kernel (interleaved calls, best of 100, on this
+/// Zen 5; `BENCHMARKS.md`): packed is 1.13-1.39× faster at batch 32 for 64 to 1024 outputs,
+/// and at batch 256 for sums of at most 256 terms or of a multiple of 1024 (1.03-1.14×); at
+/// batch 256 over 784 inputs the dot-product kernel, whose tiles stream `X` once a pass, is
+/// 4-8% faster, so it keeps those. Fewer than 48 outputs (the seminar network's layers) never
+/// pack: a panel then serves too few tiles.
+pub(super) fn for_affine(n: usize, i: usize, o: usize) -> bool {
+    o >= 48 && n >= 32 && i >= 32 && (n < 128 || i <= 256 || i % 1024 == 0)
+}
+
+/// Whether the weight gradient `Δᵀ·X` of a layer runs packed: for weight matrices of 1 MB or
+/// more, or rows of a multiple of 1024 inputs (4 KB, which map an unpacked panel's rows to the
+/// same L1 sets), where packing measured 1.08-1.39× faster; below that the unpacked kernel is
+/// as fast or up to 5% faster.
+pub(super) fn for_weight_grad(n: usize, i: usize, o: usize) -> bool {
+    o >= 48 && n >= 32 && i >= 32 && (o * i >= 1 << 18 || i % 1024 == 0)
+}
+
+/// Whether the input gradient `Δ·W` of a layer runs packed: for rows of `W` of a multiple of
+/// 1024 inputs (4 KB apart, the same L1 sets), where packing measured 1.5× faster at batch
+/// 256; at other widths the unpacked kernel already runs near the peak and packing costs it
+/// 0-5%.
+pub(super) fn for_input_grad(n: usize, i: usize, o: usize) -> bool {
+    n >= 12 && o >= 32 && i >= 32 && i % 1024 == 0
 }
 
 /// The mask of the first `len` lanes, `len ≤ 16`.
@@ -291,9 +314,11 @@ unsafe fn gemm(
     PANEL.with(|panel| {
         let mut panel = panel.borrow_mut();
         let panel = panel.0.as_mut_ptr();
+        let blocks = k.div_ceil(KC);
         let mut k0 = 0;
-        while k0 < k {
-            let kc = KC.min(k - k0);
+        for block in 0..blocks {
+            // Blocks of ⌈k / blocks⌉ or ⌊k / blocks⌋ terms, ending at `k`.
+            let kc = (k - k0) / (blocks - block);
             let mut c0 = 0;
             while c0 < n {
                 let width = NR.min(n - c0);
@@ -316,7 +341,7 @@ unsafe fn gemm(
                 );
                 c0 += NR;
             }
-            k0 += KC;
+            k0 += kc;
         }
     });
 }
