@@ -13,8 +13,9 @@
 # Builds the peers harness (peers/, its own workspace, never part of the main build) in release
 # mode and runs it (nn, dfdx, candle in one process; candle on the seminar network only) case by
 # case, each case followed by scripts/bench_pytorch.py on the same case if `$PYTHON -c 'import
-# torch'` works (PYTHON defaults to python3) and by scripts/bench_jax.py, pinned to one core with
-# taskset, if `$JAX_PYTHON -c 'import jax'` works (JAX_PYTHON defaults to $PYTHON).
+# torch'` works (PYTHON defaults to python3) and by scripts/bench_jax.py if `$JAX_PYTHON -c 'import
+# jax'` works (JAX_PYTHON defaults to $PYTHON). Every program runs pinned to the same core with
+# taskset (the last one), so no peer gets a quieter core than another.
 #
 # Options: --seconds S (per repetition, default 1), --reps N (default 5), --warmup S (default 0.3),
 # --nets seminar,wide256,wide1024,deep64, --ops infer,train, --batches 1,32,256; the median
@@ -76,7 +77,8 @@ if "$JAX_PYTHON" -c 'import jax' 2>/dev/null; then
 else
     echo "# jax: not run ($JAX_PYTHON cannot import jax)"
 fi
-# JAX runs on one core: the last one (XLA's flags also ask for one thread).
+# Every peer runs on one core, the same for all: the last one (XLA's flags also ask JAX for one
+# thread).
 core="$(( $(nproc --all) - 1 ))"
 
 # The FLOP rate and share of the FMA peak of the Python peers' lines (nn-peers prints its own), from
@@ -112,14 +114,14 @@ for net in ${nets//,/ }; do
         for batch in ${batches//,/ }; do
             # The programs' comment lines (settings, versions) are printed once, for the first case.
             if [ "$first" = 1 ]; then keep='p'; else keep='/^#/!p'; fi
-            "$CARGO_TARGET_DIR/release/nn-peers" "${pass[@]}" --nets "$net" --ops "$op" \
+            taskset -c "$core" "$CARGO_TARGET_DIR/release/nn-peers" "${pass[@]}" --nets "$net" --ops "$op" \
                 --batches "$batch" | sed -n "$keep" | tee -a "$out" || status=1
             if [ -z "$peak" ]; then
                 peak="$(sed -n 's/^# fma_peak_gflops=\([0-9.]*\).*/\1/p' "$out" | head -n 1)"
                 peak="${peak:-1}"
             fi
             if [ "$torch" = 1 ]; then
-                "$PYTHON" scripts/bench_pytorch.py "${pass[@]}" --nets "$net" --ops "$op" \
+                taskset -c "$core" "$PYTHON" scripts/bench_pytorch.py "${pass[@]}" --nets "$net" --ops "$op" \
                     --batches "$batch" | sed -n "$keep" | rate | tee -a "$out" || status=1
             fi
             if [ "$jax" = 1 ]; then

@@ -67,7 +67,7 @@ thread_local! {
 /// 4-8% faster, so it keeps those. Fewer than 48 outputs (the seminar network's layers) never
 /// pack: a panel then serves too few tiles.
 pub(super) fn for_affine(n: usize, i: usize, o: usize) -> bool {
-    o >= 48 && n >= 32 && i >= 32 && (n < 128 || i <= 256 || i % 1024 == 0)
+    o >= 48 && n >= 32 && i >= 32 && (n < 128 || i <= 256 || i.is_multiple_of(1024))
 }
 
 /// Whether the weight gradient `Δᵀ·X` of a layer runs packed: for weight matrices of 1 MB or
@@ -75,7 +75,7 @@ pub(super) fn for_affine(n: usize, i: usize, o: usize) -> bool {
 /// same L1 sets), where packing measured 1.08-1.39× faster; below that the unpacked kernel is
 /// as fast or up to 5% faster.
 pub(super) fn for_weight_grad(n: usize, i: usize, o: usize) -> bool {
-    o >= 48 && n >= 32 && i >= 32 && (o * i >= 1 << 18 || i % 1024 == 0)
+    o >= 48 && n >= 32 && i >= 32 && (o * i >= 1 << 18 || i.is_multiple_of(1024))
 }
 
 /// Whether the input gradient `Δ·W` of a layer runs packed: for rows of `W` of a multiple of
@@ -83,7 +83,7 @@ pub(super) fn for_weight_grad(n: usize, i: usize, o: usize) -> bool {
 /// 256; at other widths the unpacked kernel already runs near the peak and packing costs it
 /// 0-5%.
 pub(super) fn for_input_grad(n: usize, i: usize, o: usize) -> bool {
-    n >= 12 && o >= 32 && i >= 32 && i % 1024 == 0
+    n >= 12 && o >= 32 && i >= 32 && i.is_multiple_of(1024)
 }
 
 /// The mask of the first `len` lanes, `len ≤ 16`.
