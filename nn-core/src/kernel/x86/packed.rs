@@ -10,8 +10,8 @@
 //! for each block of at most KC rows of B (the sum, KC = 512, blocks of equal size):
 //!     for each panel of NR = 32 columns of B:
 //!         pack B[block][panel] into PANEL (KC × 32 contiguous, zero past the last column)
-//!         for each tile of MR rows of C (12, then 4, then 1):
-//!             24 (8, 2) accumulators += A(r, q) · PANEL[q]   (q over the block)
+//!         for each tile of MR rows of C (12, then one of 8, then 4, then 1):
+//!             24 (16, 8, 2) accumulators += A(r, q) · PANEL[q]   (q over the block)
 //!             write the tile (the first block) or add it into C (later blocks)
 //! ```
 //!
@@ -230,6 +230,11 @@ unsafe fn panel_rows(
         let acc = tile::<12>(kc, a.add(r0 * ars), ars, acs, panel);
         store::<12>(out, &acc, r0, c0, width, first);
         r0 += 12;
+    }
+    if r0 + 8 <= m {
+        let acc = tile::<8>(kc, a.add(r0 * ars), ars, acs, panel);
+        store::<8>(out, &acc, r0, c0, width, first);
+        r0 += 8;
     }
     while r0 + 4 <= m {
         let acc = tile::<4>(kc, a.add(r0 * ars), ars, acs, panel);
