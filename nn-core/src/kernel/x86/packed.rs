@@ -28,15 +28,18 @@
 //! The forward product `Z = X·Wᵀ + b` has neither operand contiguous along the columns of `Z`,
 //! so it runs transposed: `Zᵀ = W·Xᵀ` (`A = W`, rows contiguous; `B = Xᵀ`, packed from `X` by a
 //! transposing copy of `n·i` values, cheap next to the `n·i·o` FMAs), and each tile is written
-//! into `Z` transposed, with the bias.
+//! into `Z` transposed, with the bias: sixteen samples at a time, the tile's outputs turned into
+//! lanes by a 16 × 16 register transpose (64 two-register permutations), then one masked store
+//! a sample.
 //!
 //! Sum order: each output sums its `K` products in order within each block, and the
 //! blocks in order (a block's sum is added to the sum so far), so the bits depend on the
 //! shapes alone.
 
 use core::arch::x86_64::{
-    __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
-    _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_loadu_si512,
+    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_permutex2var_ps, _mm512_set1_ps,
+    _mm512_setzero_ps, _mm512_storeu_ps,
 };
 use std::cell::RefCell;
 
@@ -187,18 +190,84 @@ unsafe fn store<const MR: usize>(
             }
         }
         Out::Transposed { z, ldz, b } => {
-            let mut rows = [[0.0f32; NR]; MR];
-            for (row, acc) in rows.iter_mut().zip(acc) {
-                _mm512_storeu_ps(row.as_mut_ptr(), acc[0]);
-                _mm512_storeu_ps(row.as_mut_ptr().add(16), acc[1]);
-            }
-            for s in 0..width {
-                // SAFETY: sample `c0 + s` and outputs `r0..r0 + MR` are inside `Z` and `b`.
-                let zs = z.add((c0 + s) * ldz + r0);
-                for (j, row) in rows.iter().enumerate() {
-                    let base = if first { *b.add(r0 + j) } else { *zs.add(j) };
-                    *zs.add(j) = base + row[s];
+            // Sixteen samples at a time: the tile's rows (outputs) become lanes, so that each
+            // sample's `MR` outputs are one masked vector of `Z`'s row.
+            let mask = first_lanes(MR);
+            // SAFETY: outputs `r0..r0 + MR` are inside `b`.
+            let bias = _mm512_maskz_loadu_ps(mask, b.add(r0));
+            for v in 0..2 {
+                let count = width.saturating_sub(16 * v).min(16);
+                if count == 0 {
+                    continue;
                 }
+                let mut m = [_mm512_setzero_ps(); 16];
+                for (m, acc) in m.iter_mut().zip(acc) {
+                    *m = acc[v];
+                }
+                transpose(&mut m);
+                for (s, m) in m.iter().enumerate().take(count) {
+                    // SAFETY: sample `c0 + 16v + s < c0 + width` and outputs `r0..r0 + MR`
+                    // are inside `Z`.
+                    let p = z.add((c0 + 16 * v + s) * ldz + r0);
+                    let base = if first {
+                        bias
+                    } else {
+                        _mm512_maskz_loadu_ps(mask, p)
+                    };
+                    _mm512_mask_storeu_ps(p, mask, _mm512_add_ps(base, *m));
+                }
+            }
+        }
+    }
+}
+
+/// The lane indices of one stage of [`transpose`], which swaps bit `s` (1, 2, 4 or 8) of the
+/// register index with bit `s` of the lane index: for the pair of registers `(a, b)` = `(r,
+/// r + s)`, `lo` picks lane `L` of the new `a` and `hi` lane `L` of the new `b` (indices of 16
+/// and up are `b`'s lanes).
+const fn stage(s: usize, hi: bool) -> [i32; 16] {
+    let mut idx = [0i32; 16];
+    let mut lane = 0;
+    while lane < 16 {
+        let p = lane % (2 * s);
+        let base = lane - p;
+        idx[lane] = match (hi, p < s) {
+            (false, true) => base + p,
+            (false, false) => 16 + base + p - s,
+            (true, true) => base + s + p,
+            (true, false) => 16 + base + p,
+        } as i32;
+        lane += 1;
+    }
+    idx
+}
+
+/// Transposes a 16 × 16 block held in sixteen registers (register `r`, lane `c` → register `c`,
+/// lane `r`): four stages of two-register lane permutations, each swapping one bit of the
+/// register index with the same bit of the lane index.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn transpose(m: &mut [__m512; 16]) {
+    const STAGES: [[[i32; 16]; 2]; 4] = [
+        [stage(8, false), stage(8, true)],
+        [stage(4, false), stage(4, true)],
+        [stage(2, false), stage(2, true)],
+        [stage(1, false), stage(1, true)],
+    ];
+    for (k, [lo, hi]) in STAGES.iter().enumerate() {
+        let s = 8 >> k;
+        // SAFETY: each index array holds sixteen `i32`, one 512-bit load.
+        let (lo, hi) = unsafe {
+            (
+                _mm512_loadu_si512(lo.as_ptr().cast()),
+                _mm512_loadu_si512(hi.as_ptr().cast()),
+            )
+        };
+        for r in 0..16 {
+            if r & s == 0 {
+                let (a, b) = (m[r], m[r + s]);
+                m[r] = _mm512_permutex2var_ps(a, lo, b);
+                m[r + s] = _mm512_permutex2var_ps(a, hi, b);
             }
         }
     }
