@@ -103,29 +103,31 @@ impl Backend for Avx512 {
     ) {
         check_weight_grad(n, i, o, x, delta, gw, gb);
         bias_grad(n, o, delta, gb);
-        let kernel = if packed::for_weight_grad(n, i, o) {
-            packed::scaled_rows
-        } else {
-            scaled_rows
-        };
+        let (d, x, gw) = (delta.as_ptr(), x.as_ptr(), gw.as_mut_ptr());
         // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = gw is o × i, A(m, p) = Δ[p][m] is
-        // o × n with row stride 1 and column stride o, B = X is n × i (checked above).
+        // o × n with row stride 1 and column stride o, B = X is n × i (checked above). Two
+        // direct calls rather than a function pointer, so that either can be inlined here with
+        // its strides known.
         unsafe {
-            kernel(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
+            if packed::for_weight_grad(n, i, o) {
+                packed::scaled_rows(o, n, i, d, 1, o, x, gw);
+            } else {
+                scaled_rows(o, n, i, d, 1, o, x, gw);
+            }
         }
     }
 
     fn input_grad(&self, n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &mut [f32]) {
         check_input_grad(n, i, o, delta, w, dx);
-        let kernel = if packed::for_input_grad(n, i, o) {
-            packed::scaled_rows
-        } else {
-            scaled_rows
-        };
+        let (d, w, dx) = (delta.as_ptr(), w.as_ptr(), dx.as_mut_ptr());
         // SAFETY: `self` proves AVX-512F, AVX2 and FMA; C = dx is n × i, A = Δ is n × o with
         // row stride o and column stride 1, B = W is o × i (checked above).
         unsafe {
-            kernel(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
+            if packed::for_input_grad(n, i, o) {
+                packed::scaled_rows(n, o, i, d, o, 1, w, dx);
+            } else {
+                scaled_rows(n, o, i, d, o, 1, w, dx);
+            }
         }
     }
 
