@@ -165,5 +165,37 @@ fn activations(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, first_layer, activations);
+/// The three products of every layer of the wide networks (`784 -> 256 -> 256 -> 10` and
+/// `784 -> 1024 -> 1024 -> 10`) through `nn::kernel`, at batch 32 and 256, throughput in FLOP
+/// (`2·n·i·o`): group `wide`, ids `{forward,weight_grad,input_grad}_{i}x{o}/{n}`. Their FLOP
+/// rate over the `seminar` bench's `fma_peak_avx512` is the share of the peak each product
+/// reaches at the shapes the networks run.
+fn wide_layers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("wide");
+    g.sample_size(20);
+    for (i, o) in [(784usize, 256usize), (256, 256), (784, 1024), (1024, 1024)] {
+        for n in [32usize, 256] {
+            let x: Vec<f32> = (0..n * i).map(|k| (k % 17) as f32 * 0.01).collect();
+            let w: Vec<f32> = (0..o * i).map(|k| (k % 13) as f32 * 0.02).collect();
+            let d: Vec<f32> = (0..n * o).map(|k| (k % 7) as f32 * 0.1).collect();
+            let b = vec![0.0f32; o];
+            let mut z = vec![0.0f32; n * o];
+            let (mut gw, mut gb) = (vec![0.0f32; o * i], vec![0.0f32; o]);
+            let mut dx = vec![0.0f32; n * i];
+            g.throughput(Throughput::Elements((2 * n * i * o) as u64));
+            g.bench_function(BenchmarkId::new(format!("forward_{i}x{o}"), n), |bch| {
+                bch.iter(|| nn::kernel::affine(n, i, o, black_box(&x), &w, &b, &mut z))
+            });
+            g.bench_function(BenchmarkId::new(format!("weight_grad_{i}x{o}"), n), |bch| {
+                bch.iter(|| nn::kernel::weight_grad(n, i, o, black_box(&x), &d, &mut gw, &mut gb))
+            });
+            g.bench_function(BenchmarkId::new(format!("input_grad_{i}x{o}"), n), |bch| {
+                bch.iter(|| nn::kernel::input_grad(n, i, o, black_box(&d), &w, &mut dx))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, first_layer, activations, wide_layers);
 criterion_main!(benches);

@@ -2,11 +2,20 @@
 //! and 256, and, in the same run, the roofline they are read against (a large single-thread
 //! sgemm).
 //!
-//! Network: `784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax`, cross-entropy, momentum, f32, one
-//! thread (and, in the `deep_tanh` group, `64 -> 64 tanh ×4 -> 10 softmax`, whose time goes as
-//! much to its activations as to its products). A forward pass costs 2·(784·16 + 16·16 + 16·10) = 25,920 FLOP a sample and a
-//! training step about three times that (77,760): forward, weight gradients, input gradients of
-//! the two upper layers.
+//! Networks, each trained with cross-entropy and momentum, f32, one thread, at batch 1, 32 and
+//! 256, inference and a training step:
+//!
+//! | group | network | FLOP a sample: forward / training step |
+//! | --- | --- | --- |
+//! | `infer`, `train` | `784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax` (the seminar's) | 25,920 / 52,672 |
+//! | `wide256` | `784 -> 256 relu -> 256 relu -> 10 softmax` | 537,600 / 1,211,392 |
+//! | `wide1024` | `784 -> 1024 relu -> 1024 relu -> 10 softmax` | 3,723,264 / 9,564,160 |
+//! | `deep_tanh` | `64 -> 64 tanh ×4 -> 10 softmax` | 34,048 / 93,952 |
+//!
+//! The FLOP are those of the matrix products: `2·Σ i·o` forward; a training step that again for
+//! the weight gradients plus `2·i·o` for every layer's input gradient but the first's (which
+//! nobody computes). Samples/s times these, over the `roofline` group's `fma_peak_avx512`, is
+//! the share of the FMA peak (`BENCHMARKS.md`).
 //!
 //! ```text
 //! cargo bench --bench seminar -- --warm-up-time 1 --measurement-time 3
@@ -21,12 +30,23 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use nn::{CrossEntropy, Momentum, Optimizer};
+use nn::{CrossEntropy, Momentum, Optimizer, Trainable};
 use nn_test_support::Data;
 
 nn::network! {
     /// The seminar's digit classifier.
     struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
+}
+
+nn::network! {
+    /// A wide relu network: 2·(784·256 + 256·256 + 256·10) = 537,600 FLOP a sample forward.
+    struct Wide256: 784 -> 256 relu -> 256 relu -> 10 softmax;
+}
+
+nn::network! {
+    /// A wider relu network: 2·(784·1024 + 1024·1024 + 1024·10) = 3,723,264 FLOP a sample
+    /// forward.
+    struct Wide1024: 784 -> 1024 relu -> 1024 relu -> 10 softmax;
 }
 
 nn::network! {
@@ -62,19 +82,29 @@ fn deep_batch(n: usize) -> (Vec<[f32; 64]>, Vec<[f32; 10]>) {
     (xs, ys)
 }
 
-/// The deep tanh network's inference and training step at batch 1, 32 and 256 (cross-entropy,
-/// momentum, one thread), in one group so that its two halves are read side by side.
-fn deep_tanh(c: &mut Criterion) {
-    let mut g = c.benchmark_group("deep_tanh");
-    let (xs, ys) = deep_batch(256);
-    let net = DeepTanh::new(1);
+/// One network's inference and training step at batch 1, 32 and 256 (cross-entropy, momentum,
+/// one thread), in one group named `name` so that its two halves are read side by side:
+/// `name/infer/{1,32,256}` and `name/train/{1,32,256}`, throughput in samples.
+fn network_group<N: Trainable<CrossEntropy>>(
+    c: &mut Criterion,
+    name: &str,
+    make: fn() -> N,
+    xs: &[N::Input],
+    ys: &[N::Output],
+) where
+    Momentum<N>: Optimizer<N>,
+{
+    let mut g = c.benchmark_group(name);
+    // The 1024-wide network's batch-256 training step takes milliseconds: fewer, longer samples.
+    g.sample_size(20);
+    let net = make();
     g.throughput(Throughput::Elements(1));
     g.bench_function(BenchmarkId::new("infer", 1), |b| {
         b.iter(|| net.forward(black_box(&xs[0])))
     });
     for n in [32usize, 256] {
         let mut ws = nn::Workspace::with_capacity(n);
-        let mut out = vec![[0.0f32; 10]; n];
+        let mut out = vec![ys[0]; n];
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(BenchmarkId::new("infer", n), |b| {
             b.iter(|| {
@@ -85,8 +115,8 @@ fn deep_tanh(c: &mut Criterion) {
         });
     }
     for n in [1usize, 32, 256] {
-        let mut net = DeepTanh::new(1);
-        let mut grads = DeepTanh::zeros();
+        let mut net = make();
+        let mut grads = N::zeros();
         let mut opt = Momentum::new(0.01, 0.9);
         let mut ws = nn::Workspace::with_capacity(n);
         g.throughput(Throughput::Elements(n as u64));
@@ -107,6 +137,21 @@ fn deep_tanh(c: &mut Criterion) {
         });
     }
     g.finish();
+}
+
+/// The deep tanh network (group `deep_tanh`), whose time goes as much to its activations as to
+/// its products.
+fn deep_tanh(c: &mut Criterion) {
+    let (xs, ys) = deep_batch(256);
+    network_group(c, "deep_tanh", || DeepTanh::new(1), &xs, &ys);
+}
+
+/// The two wide relu networks (groups `wide256` and `wide1024`), whose time is in their
+/// products.
+fn wide(c: &mut Criterion) {
+    let (xs, ys) = batch(256);
+    network_group(c, "wide256", || Wide256::new(1), &xs, &ys);
+    network_group(c, "wide1024", || Wide1024::new(1), &xs, &ys);
 }
 
 fn inference(c: &mut Criterion) {
@@ -339,6 +384,7 @@ criterion_group!(
     inference,
     training,
     deep_tanh,
+    wide,
     training_two_threads,
     roofline
 );

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""PyTorch on the seminar network, in the peers harness's line format.
+"""PyTorch on the peers harness's four networks, in the harness's line format.
 
-The network is 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax, trained with
-softmax + cross-entropy (F.cross_entropy on the logits) and SGD with momentum
-(lr 0.1, momentum 0.9), f32, eager mode, one thread (torch.set_num_threads(1)).
-The inputs are the shipped MNIST training digits (data/mnist), cut into
-consecutive batches that each case cycles through, as in the Rust harness.
+The networks (--nets) are those of peers/src/main.rs: seminar (784 -> 16
+sigmoid -> 16 sigmoid -> 10), wide256 (784 -> 256 relu -> 256 relu -> 10),
+wide1024 (784 -> 1024 relu -> 1024 relu -> 10) and deep64 (64 -> 64 tanh x4 ->
+10, on an 8 x 8 subsample of each digit: pixels at rows and columns 2, 5, ...,
+23), each trained with softmax + cross-entropy (F.cross_entropy on the logits)
+and SGD with momentum (lr 0.1, momentum 0.9), f32, eager mode, one thread
+(torch.set_num_threads(1)). The inputs are the shipped MNIST training digits
+(data/mnist), cut into consecutive batches that each case cycles through, as
+in the Rust harness.
 
-One line per case, the same format as `nn-peers` (peers/src/main.rs):
+One line per case, the same format as `nn-peers` (scripts/bench_peers.sh adds
+the FLOP rate and the share of the FMA peak):
 
-    peer=pytorch op=train batch=32 samples_per_s=39000 us_per_step=820.513
+    peer=pytorch net=seminar op=train batch=32 samples_per_s=39000 us_per_step=820.513
 
 op=infer is a forward pass to softmax probabilities under torch.inference_mode();
 op=train is one step: zero_grad, forward, loss, backward, optimizer step.
@@ -17,7 +22,8 @@ Timing: warm up, then --reps repetitions of --seconds wall time each; the
 median repetition is reported.
 
 Usage: python3 scripts/bench_pytorch.py [--seconds S] [--reps N] [--warmup S]
-       [--ops infer,train] [--batches 1,32,256] [--data DIR] [--check STEPS]
+       [--nets seminar,wide256,wide1024,deep64] [--ops infer,train]
+       [--batches 1,32,256] [--data DIR] [--check STEPS]
 """
 
 import argparse
@@ -42,6 +48,15 @@ except ImportError as e:
 LEARNING_RATE = 0.1
 MOMENTUM = 0.9
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# name: (widths, input first; hidden activation), as in peers/src/main.rs.
+NETS = {
+    "seminar": ([784, 16, 16, 10], "sigmoid"),
+    "wide256": ([784, 256, 256, 10], "relu"),
+    "wide1024": ([784, 1024, 1024, 10], "relu"),
+    "deep64": ([64, 64, 64, 64, 64, 10], "tanh"),
+}
+# The 8 x 8 subsample of a 28 x 28 digit that deep64 reads (peers/src/data.rs).
+SUBSAMPLE = [(2 + 3 * (k // 8)) * 28 + 2 + 3 * (k % 8) for k in range(64)]
 
 
 def read_idx(path):
@@ -86,13 +101,21 @@ def load_mnist(directory):
     return x.to(torch.float32) / 255.0, y
 
 
-def make_model():
+def make_model(net):
     torch.manual_seed(1)
-    return torch.nn.Sequential(
-        torch.nn.Linear(784, 16), torch.nn.Sigmoid(),
-        torch.nn.Linear(16, 16), torch.nn.Sigmoid(),
-        torch.nn.Linear(16, 10),
-    )
+    widths, act = NETS[net]
+    module = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[act]
+    layers = []
+    for k in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[k], widths[k + 1]))
+        if k + 2 < len(widths):
+            layers.append(module())
+    return torch.nn.Sequential(*layers)
+
+
+def inputs_of(net, x):
+    """The inputs `net` reads: all 784 pixels, or deep64's subsample (contiguous)."""
+    return x[:, SUBSAMPLE].contiguous() if NETS[net][0][0] == 64 else x
 
 
 def measure(step, batch, warmup, seconds, reps):
@@ -123,9 +146,10 @@ def measure(step, batch, warmup, seconds, reps):
     return steps_per_s * batch, 1e6 / steps_per_s
 
 
-def check(x, y, batch, steps):
+def check(net, x, y, batch, steps):
     """Runs the timed training step `steps` times; the mean loss of the first and last ten."""
-    model = make_model()
+    model = make_model(net)
+    x = inputs_of(net, x)
     opt = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
     count = x.shape[0] // batch
     losses = []
@@ -139,8 +163,9 @@ def check(x, y, batch, steps):
     return sum(losses[:10]) / 10, sum(losses[-10:]) / 10
 
 
-def run_case(x, y, op, batch, args):
-    model = make_model()
+def run_case(net, x, y, op, batch, args):
+    model = make_model(net)
+    x = inputs_of(net, x)
     count = x.shape[0] // batch
     # Views into the data, made before timing (no copies), like the Rust peers'
     # pre-built tensors.
@@ -175,6 +200,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--warmup", type=float, default=0.3)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--nets", default=",".join(NETS))
     parser.add_argument("--ops", default="infer,train")
     parser.add_argument("--batches", default="1,32,256")
     parser.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
@@ -182,6 +208,10 @@ def main():
                         help="time nothing: run the training step STEPS times per batch size "
                              "and print the mean loss of the first and last ten steps")
     args = parser.parse_args()
+    nets = args.nets.split(",")
+    for net in nets:
+        if net not in NETS:
+            parser.error(f"--nets: expected some of {', '.join(NETS)}, found {net!r}")
     ops = args.ops.split(",")
     for op in ops:
         if op not in ("infer", "train"):
@@ -211,16 +241,19 @@ def main():
           f"{x.shape[0]} MNIST digits; warmup {args.warmup:.2f} s, {args.reps} reps of "
           f"{args.seconds:.2f} s, median", flush=True)
     if args.check is not None:
-        for batch in batches:
-            first, last = check(x, y, batch, args.check)
-            print(f"check peer=pytorch batch={batch} steps={args.check} "
-                  f"loss_first10={first:.4f} loss_last10={last:.4f}", flush=True)
+        for net in nets:
+            for batch in batches:
+                first, last = check(net, x, y, batch, args.check)
+                print(f"check peer=pytorch net={net} batch={batch} steps={args.check} "
+                      f"loss_first10={first:.4f} loss_last10={last:.4f}", flush=True)
         return 0
-    for op in ops:
-        for batch in batches:
-            samples_per_s, us_per_step = run_case(x, y, op, batch, args)
-            print(f"peer=pytorch op={op} batch={batch} samples_per_s={samples_per_s:.0f} "
-                  f"us_per_step={us_per_step:.3f}", flush=True)
+    for net in nets:
+        for op in ops:
+            for batch in batches:
+                samples_per_s, us_per_step = run_case(net, x, y, op, batch, args)
+                print(f"peer=pytorch net={net} op={op} batch={batch} "
+                      f"samples_per_s={samples_per_s:.0f} us_per_step={us_per_step:.3f}",
+                      flush=True)
     return 0
 
 

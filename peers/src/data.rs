@@ -1,5 +1,7 @@
 //! The inputs every peer gets: the shipped MNIST training digits, cut into
-//! consecutive batches that each case cycles through in the same order.
+//! consecutive batches that each case cycles through in the same order. The
+//! 64-input network (`deep64`) reads an 8 × 8 subsample of each digit (pixels
+//! at rows and columns 2, 5, ..., 23), the same in every peer.
 
 use std::path::Path;
 
@@ -8,6 +10,8 @@ use std::path::Path;
 pub struct Data {
     /// One row of 784 pixels per digit.
     pub inputs: Vec<[f32; 784]>,
+    /// The 8 × 8 subsample of each digit ([`subsample`]), for the 64-input network.
+    pub small: Vec<[f32; 64]>,
     /// One one-hot row of 10 per digit.
     pub targets: Vec<[f32; 10]>,
     /// One label per digit, `0..10`.
@@ -22,7 +26,9 @@ impl Data {
     /// The loader's error, which names the file and what was wrong with it.
     pub fn load(dir: &Path) -> Result<Self, nn::data::IdxError> {
         let mnist = nn::data::Mnist::load(dir)?;
+        let small = mnist.train.inputs.iter().map(subsample).collect();
         Ok(Self {
+            small,
             inputs: mnist.train.inputs,
             targets: mnist.train.targets,
             labels: mnist.train.labels,
@@ -36,7 +42,16 @@ impl Data {
 
     /// The inputs of batch `i` of size `batch`, flattened row-major.
     pub fn flat_inputs(&self, batch: usize, i: usize) -> Vec<f32> {
-        self.inputs[i * batch..(i + 1) * batch]
+        self.flat_rows::<784>(batch, i)
+    }
+
+    /// The inputs of width `I` (784, or 64 for the subsample) of batch `i` of size `batch`,
+    /// flattened row-major.
+    pub fn flat_rows<const I: usize>(&self, batch: usize, i: usize) -> Vec<f32>
+    where
+        Self: Rows<I>,
+    {
+        self.rows()[i * batch..(i + 1) * batch]
             .iter()
             .flatten()
             .copied()
@@ -61,6 +76,29 @@ impl Data {
     }
 }
 
+/// The 8 × 8 subsample of a digit: pixels at rows and columns 2, 5, ..., 23.
+pub fn subsample(digit: &[f32; 784]) -> [f32; 64] {
+    core::array::from_fn(|k| digit[(2 + 3 * (k / 8)) * 28 + 2 + 3 * (k % 8)])
+}
+
+/// The input rows of one width: 784 pixels, or the 64 of the subsample.
+pub trait Rows<const I: usize> {
+    /// One row per digit.
+    fn rows(&self) -> &[[f32; I]];
+}
+
+impl Rows<784> for Data {
+    fn rows(&self) -> &[[f32; 784]] {
+        &self.inputs
+    }
+}
+
+impl Rows<64> for Data {
+    fn rows(&self) -> &[[f32; 64]] {
+        &self.small
+    }
+}
+
 /// Cycles through the whole batches of a [`Data`] as slices (no copy).
 pub struct Batches<'a> {
     data: &'a Data,
@@ -80,12 +118,16 @@ impl<'a> Batches<'a> {
         }
     }
 
-    /// The next batch's inputs, targets and labels, wrapping around at the end.
-    pub fn next_batch(&mut self) -> (&'a [[f32; 784]], &'a [[f32; 10]], &'a [u8]) {
+    /// The next batch's inputs (of width `I`: 784, or 64 for the subsample), targets and
+    /// labels, wrapping around at the end.
+    pub fn next_of<const I: usize>(&mut self) -> (&'a [[f32; I]], &'a [[f32; 10]], &'a [u8])
+    where
+        Data: Rows<I>,
+    {
         let range = self.next * self.batch..(self.next + 1) * self.batch;
         self.next = (self.next + 1) % self.count;
         (
-            &self.data.inputs[range.clone()],
+            &self.data.rows()[range.clone()],
             &self.data.targets[range.clone()],
             &self.data.labels[range],
         )

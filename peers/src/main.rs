@@ -1,11 +1,17 @@
-//! The peers harness: runs `nn` and other frameworks on the seminar network
-//! (`784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax`, softmax + cross-entropy,
-//! SGD with momentum lr 0.1 mu 0.9, f32, one thread) in one process, and prints
-//! one line per case:
+//! The peers harness: runs `nn` and other frameworks on four networks ([`Net`]:
+//! the seminar's `784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax`, two wide
+//! relu networks and a deep tanh one; softmax + cross-entropy, SGD with
+//! momentum lr 0.1 mu 0.9, f32, one thread) in one process, and prints one
+//! line per case:
 //!
 //! ```text
-//! peer=dfdx op=train batch=32 samples_per_s=254000 us_per_step=126.000
+//! peer=dfdx net=seminar op=train batch=32 samples_per_s=254000 us_per_step=126.000 gflops=13.38 peak_pct=5.4
 //! ```
+//!
+//! `gflops` counts the FLOP of the products only ([`Net::flop`]); `peak_pct` is
+//! that over the bare AVX-512 (else AVX2) FMA rate measured at the start of the
+//! run and printed as `# fma_peak_gflops=...` (`scripts/bench_peers.sh` computes
+//! the same two fields for the Python peers from it).
 //!
 //! `op=infer` is a forward pass with softmax probabilities out; `op=train` is
 //! one training step (forward, loss, backward, momentum update) on a batch.
@@ -15,7 +21,10 @@
 //! comments. A peer that fails prints `error="..."` instead of numbers.
 //!
 //! Usage: `nn-peers [--seconds S] [--reps N] [--warmup S] [--peers nn,dfdx,candle]
-//! [--ops infer,train] [--batches 1,32,256] [--data DIR] [--check STEPS]`
+//! [--nets seminar,wide256,wide1024,deep64] [--ops infer,train] [--batches 1,32,256]
+//! [--data DIR] [--check STEPS]`
+//!
+//! candle runs the seminar network only.
 //!
 //! `--check STEPS` times nothing: it runs each peer's timed training step STEPS
 //! times at each batch size and prints the mean loss of the first and last ten
@@ -26,6 +35,7 @@
 
 mod data;
 mod nn_peer;
+mod peak;
 mod timing;
 
 #[cfg(feature = "candle")]
@@ -63,6 +73,71 @@ impl Op {
     }
 }
 
+/// The networks of the harness, all trained with softmax + cross-entropy and momentum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Net {
+    /// `784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax`, the seminar's.
+    Seminar,
+    /// `784 -> 256 relu -> 256 relu -> 10 softmax`.
+    Wide256,
+    /// `784 -> 1024 relu -> 1024 relu -> 10 softmax`.
+    Wide1024,
+    /// `64 -> 64 tanh -> 64 tanh -> 64 tanh -> 64 tanh -> 10 softmax`, on the 8 × 8 subsample.
+    Deep64,
+}
+
+impl Net {
+    /// Every network, in the order the harness runs them.
+    const ALL: [Net; 4] = [Net::Seminar, Net::Wide256, Net::Wide1024, Net::Deep64];
+
+    fn name(self) -> &'static str {
+        match self {
+            Net::Seminar => "seminar",
+            Net::Wide256 => "wide256",
+            Net::Wide1024 => "wide1024",
+            Net::Deep64 => "deep64",
+        }
+    }
+
+    /// The widths, input first.
+    fn widths(self) -> &'static [usize] {
+        match self {
+            Net::Seminar => &[784, 16, 16, 10],
+            Net::Wide256 => &[784, 256, 256, 10],
+            Net::Wide1024 => &[784, 1024, 1024, 10],
+            Net::Deep64 => &[64, 64, 64, 64, 64, 10],
+        }
+    }
+
+    /// FLOP a sample of the matrix products: a forward pass `2·Σ i·o`; a training step that
+    /// again for the weight gradients, plus `2·i·o` for the input gradient of every layer but
+    /// the first (nobody computes the first layer's).
+    fn flop(self, op: Op) -> f64 {
+        let layers: Vec<f64> = self
+            .widths()
+            .windows(2)
+            .map(|w| 2.0 * (w[0] * w[1]) as f64)
+            .collect();
+        let forward: f64 = layers.iter().sum();
+        match op {
+            Op::Infer => forward,
+            Op::Train => 2.0 * forward + layers[1..].iter().sum::<f64>(),
+        }
+    }
+
+    /// The declaration, for the header line.
+    fn declaration(self) -> String {
+        let act = match self {
+            Net::Seminar => "sigmoid",
+            Net::Wide256 | Net::Wide1024 => "relu",
+            Net::Deep64 => "tanh",
+        };
+        let w = self.widths();
+        let hidden: Vec<String> = w[1..w.len() - 1].iter().map(|h| h.to_string()).collect();
+        format!("{}-{}-{} {act}", w[0], hidden.join("-"), w[w.len() - 1])
+    }
+}
+
 /// The peers this harness knows, and whether this build has them.
 const PEERS: [(&str, bool); 3] = [
     ("nn", true),
@@ -74,6 +149,7 @@ const PEERS: [(&str, bool); 3] = [
 struct Options {
     timing: Timing,
     peers: Vec<String>,
+    nets: Vec<Net>,
     ops: Vec<Op>,
     batches: Vec<usize>,
     data: PathBuf,
@@ -89,6 +165,7 @@ fn parse_args() -> Result<Options, String> {
             reps: 5,
         },
         peers: PEERS.iter().map(|(p, _)| (*p).to_owned()).collect(),
+        nets: Net::ALL.to_vec(),
         ops: vec![Op::Infer, Op::Train],
         batches: vec![1, 32, 256],
         data: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist")),
@@ -128,6 +205,22 @@ fn parse_args() -> Result<Options, String> {
                     }
                 }
             }
+            "--nets" => {
+                opts.nets = value
+                    .split(',')
+                    .map(|n| {
+                        Net::ALL
+                            .into_iter()
+                            .find(|net| net.name() == n)
+                            .ok_or_else(|| {
+                                format!(
+                                    "--nets: expected some of seminar, wide256, wide1024, \
+                                     deep64, found `{n}`"
+                                )
+                            })
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             "--ops" => {
                 opts.ops = value
                     .split(',')
@@ -163,15 +256,16 @@ fn parse_args() -> Result<Options, String> {
 /// A peer's training step at batch size `batch`, returning the batch's mean loss.
 fn trainer<'a>(
     peer: &str,
+    net: Net,
     data: &'a Data,
     batch: usize,
 ) -> Result<Box<dyn FnMut() -> Result<f32, StepError> + 'a>, StepError> {
     match peer {
-        "nn" => Ok(Box::new(nn_peer::trainer(data, batch))),
+        "nn" => Ok(nn_peer::trainer(net, data, batch)),
         #[cfg(feature = "dfdx")]
-        "dfdx" => Ok(Box::new(dfdx_peer::trainer(data, batch))),
+        "dfdx" => Ok(dfdx_peer::trainer(net, data, batch)),
         #[cfg(feature = "candle")]
-        "candle" => {
+        "candle" if net == Net::Seminar => {
             let mut step = candle_peer::trainer(data, batch)?;
             Ok(Box::new(move || Ok(step()?.to_scalar::<f32>()?)))
         }
@@ -181,8 +275,14 @@ fn trainer<'a>(
 
 /// Checks that a peer's timed training step really trains: runs `steps` steps
 /// of `batch` digits and returns the mean loss of the first 10 and of the last 10.
-fn check(peer: &str, data: &Data, batch: usize, steps: usize) -> Result<(f32, f32), StepError> {
-    let mut step = trainer(peer, data, batch)?;
+fn check(
+    peer: &str,
+    net: Net,
+    data: &Data,
+    batch: usize,
+    steps: usize,
+) -> Result<(f32, f32), StepError> {
+    let mut step = trainer(peer, net, data, batch)?;
     let mut losses = Vec::with_capacity(steps);
     for _ in 0..steps {
         losses.push(step()?);
@@ -192,27 +292,41 @@ fn check(peer: &str, data: &Data, batch: usize, steps: usize) -> Result<(f32, f3
 }
 
 /// One peer's step for one case.
-fn step<'a>(peer: &str, data: &'a Data, op: Op, batch: usize) -> Result<Step<'a>, StepError> {
+fn step<'a>(
+    peer: &str,
+    net: Net,
+    data: &'a Data,
+    op: Op,
+    batch: usize,
+) -> Result<Step<'a>, StepError> {
     match peer {
-        "nn" => Ok(nn_peer::step(data, op, batch)),
+        "nn" => Ok(nn_peer::step(net, data, op, batch)),
         #[cfg(feature = "dfdx")]
-        "dfdx" => Ok(dfdx_peer::step(data, op, batch)),
+        "dfdx" => Ok(dfdx_peer::step(net, data, op, batch)),
         #[cfg(feature = "candle")]
-        "candle" => candle_peer::step(data, op, batch),
+        "candle" if net == Net::Seminar => candle_peer::step(data, op, batch),
         _ => Err(format!("peer `{peer}` is not built in").into()),
     }
 }
 
 /// Times one case on every selected peer, repetitions interleaved across the
 /// peers, and prints one line per peer.
-fn run_case(peers: &[&str], data: &Data, op: Op, batch: usize, timing: &Timing) -> bool {
+fn run_case(
+    peers: &[&str],
+    net: Net,
+    data: &Data,
+    op: Op,
+    batch: usize,
+    timing: &Timing,
+    peak: f64,
+) -> bool {
     let mut ok = true;
     // Warm every peer up, then take turns: a repetition of each peer, again.
     let mut timed: Vec<(&str, Result<Timed<'_>, StepError>)> = peers
         .iter()
         .map(|&peer| {
-            let t =
-                step(peer, data, op, batch).and_then(|s| Timed::warm_up(s, batch, timing.warmup));
+            let t = step(peer, net, data, op, batch)
+                .and_then(|s| Timed::warm_up(s, batch, timing.warmup));
             (peer, t)
         })
         .collect();
@@ -226,12 +340,22 @@ fn run_case(peers: &[&str], data: &Data, op: Op, batch: usize, timing: &Timing) 
         }
     }
     for (peer, t) in timed {
-        let prefix = format!("peer={peer} op={} batch={batch}", op.name());
+        let prefix = format!(
+            "peer={peer} net={} op={} batch={batch}",
+            net.name(),
+            op.name()
+        );
         match t.map(|t| t.measurement()) {
-            Ok(Some(m)) => println!(
-                "{prefix} samples_per_s={:.0} us_per_step={:.3}",
-                m.samples_per_s, m.us_per_step
-            ),
+            Ok(Some(m)) => {
+                let gflops = m.samples_per_s * net.flop(op) / 1e9;
+                println!(
+                    "{prefix} samples_per_s={:.0} us_per_step={:.3} gflops={gflops:.2} \
+                     peak_pct={:.1}",
+                    m.samples_per_s,
+                    m.us_per_step,
+                    100.0 * gflops / peak
+                );
+            }
             Ok(None) => {
                 ok = false;
                 println!("{prefix} error=\"no repetition ran\"");
@@ -243,6 +367,11 @@ fn run_case(peers: &[&str], data: &Data, op: Op, batch: usize, timing: &Timing) 
         }
     }
     ok
+}
+
+/// Whether `peer` runs `net`: candle runs the seminar network only.
+fn runs(peer: &str, net: Net) -> bool {
+    peer != "candle" || net == Net::Seminar
 }
 
 fn main() -> ExitCode {
@@ -266,7 +395,7 @@ fn main() -> ExitCode {
             }
             eprintln!(
                 "usage: nn-peers [--seconds S] [--reps N] [--warmup S] [--peers nn,dfdx,candle] \
-                 [--ops infer,train] [--batches 1,32,256] [--data DIR] [--check STEPS]"
+                 [--nets seminar,wide256,wide1024,deep64] [--ops infer,train] [--batches 1,32,256] [--data DIR] [--check STEPS]"
             );
             return if msg.is_empty() {
                 ExitCode::SUCCESS
@@ -292,10 +421,12 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
+    let nets: Vec<String> = opts.nets.iter().map(|n| n.declaration()).collect();
     println!(
-        "# nn peers harness: 784-16-16-10 sigmoid, softmax + cross-entropy, SGD momentum \
+        "# nn peers harness: {}; softmax + cross-entropy, SGD momentum \
          (lr {LEARNING_RATE}, mu {MOMENTUM}), f32, 1 thread; {} MNIST digits; \
          warmup {:.2} s, {} reps of {:.2} s, median",
+        nets.join(", "),
         data.inputs.len(),
         opts.timing.warmup.as_secs_f64(),
         opts.timing.reps,
@@ -309,19 +440,24 @@ fn main() -> ExitCode {
 
     let mut failed = false;
     if let Some(steps) = opts.check {
-        for &batch in &opts.batches {
-            for (peer, built) in PEERS {
-                if !built || !opts.peers.iter().any(|p| p == peer) {
-                    continue;
-                }
-                let prefix = format!("check peer={peer} batch={batch} steps={steps}");
-                match check(peer, &data, batch, steps) {
-                    Ok((first, last)) => {
-                        println!("{prefix} loss_first10={first:.4} loss_last10={last:.4}");
+        for &net in &opts.nets {
+            for &batch in &opts.batches {
+                for (peer, built) in PEERS {
+                    if !built || !opts.peers.iter().any(|p| p == peer) || !runs(peer, net) {
+                        continue;
                     }
-                    Err(e) => {
-                        failed = true;
-                        println!("{prefix} error=\"{}\"", e.to_string().replace('"', "'"));
+                    let prefix = format!(
+                        "check peer={peer} net={} batch={batch} steps={steps}",
+                        net.name()
+                    );
+                    match check(peer, net, &data, batch, steps) {
+                        Ok((first, last)) => {
+                            println!("{prefix} loss_first10={first:.4} loss_last10={last:.4}");
+                        }
+                        Err(e) => {
+                            failed = true;
+                            println!("{prefix} error=\"{}\"", e.to_string().replace('"', "'"));
+                        }
                     }
                 }
             }
@@ -337,9 +473,14 @@ fn main() -> ExitCode {
         .filter(|(peer, built)| *built && opts.peers.iter().any(|p| p == peer))
         .map(|(peer, _)| *peer)
         .collect();
-    for &op in &opts.ops {
-        for &batch in &opts.batches {
-            failed |= !run_case(&selected, &data, op, batch, &opts.timing);
+    let peak = peak::fma_peak_gflops();
+    println!("# fma_peak_gflops={peak:.1} ({})", peak::ISA);
+    for &net in &opts.nets {
+        let peers: Vec<&str> = selected.iter().copied().filter(|p| runs(p, net)).collect();
+        for &op in &opts.ops {
+            for &batch in &opts.batches {
+                failed |= !run_case(&peers, net, &data, op, batch, &opts.timing, peak);
+            }
         }
     }
     if failed {

@@ -637,6 +637,20 @@ mod tests {
         (33, 16, 10),
         (32, 16, 16),
         (256, 784, 16),
+        // Past the AVX-512 packed kernels' thresholds (`x86/packed.rs`): tails of rows
+        // (mod 12, 4), of columns (mod 32, 16) and of the sum (blocks of at most 512), one, two
+        // and three blocks; the forward product packed (the first five, and 130 samples over
+        // 70 inputs), the gradients packed for rows of 1024 inputs and for a 1 MB `W`.
+        (37, 300, 67),
+        (70, 65, 97),
+        (33, 513, 64),
+        (64, 64, 48),
+        (45, 33, 50),
+        (50, 1100, 48),
+        (130, 70, 50),
+        (33, 1024, 50),
+        (13, 1024, 600),
+        (40, 1001, 262),
         (0, 5, 3),
         (3, 0, 2),
     ];

@@ -40,6 +40,39 @@ unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
     crate::kernel::portable::momentum(lr, mu, w, v, g);
 }
 
+/// The weight gradient `∂W = Δᵀ·X` as a sum of scaled rows: `C = gw` is `o × i`,
+/// `A(m, p) = Δ[p][m]` is `o × n` with row stride 1 and column stride `o`, `B = X` is `n × i`.
+///
+/// # Safety
+///
+/// AVX2 and FMA are available; `delta`, `x` and `gw` address `n × o`, `n × i` and `o × i`
+/// values.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn weight_grad(
+    n: usize,
+    i: usize,
+    o: usize,
+    delta: *const f32,
+    x: *const f32,
+    gw: *mut f32,
+) {
+    scaled_rows(o, n, i, delta, 1, o, x, gw);
+}
+
+/// The input gradient `∂X = Δ·W` as a sum of scaled rows: `C = dx` is `n × i`, `A = Δ` is
+/// `n × o` with row stride `o` and column stride 1, `B = W` is `o × i`.
+///
+/// # Safety
+///
+/// AVX2 and FMA are available; `delta`, `w` and `dx` address `n × o`, `o × i` and `n × i`
+/// values.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn input_grad(n: usize, i: usize, o: usize, delta: *const f32, w: *const f32, dx: *mut f32) {
+    scaled_rows(n, o, i, delta, o, 1, w, dx);
+}
+
 /// `out = X·Wᵀ + 1·bᵀ` over raw row-major matrices: `x` is `n × i`, `w` is `o × i`, `b` has
 /// `o` values, `out` is `n × o`.
 ///

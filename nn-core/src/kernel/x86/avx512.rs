@@ -25,7 +25,7 @@ use core::arch::x86_64::{
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm_prefetch, _MM_HINT_T1,
 };
 
-use super::{lanes16, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use super::{lanes16, packed, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
@@ -59,6 +59,75 @@ unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
     crate::kernel::portable::momentum(lr, mu, w, v, g);
 }
 
+/// The forward product `out = X·Wᵀ + 1·bᵀ`: the packed kernel where it measured faster
+/// ([`packed::for_affine`]: wide layers), the register-tiled [`affine_tiled`] otherwise.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available; `x`, `w`, `b` and `out` address `n × i`, `o × i`, `o`
+/// and `n × o` values.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn affine(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    out: *mut f32,
+) {
+    if packed::for_affine(n, i, o) {
+        packed::affine(n, i, o, x, w, b, out);
+    } else {
+        affine_tiled(n, i, o, x, w, b, out);
+    }
+}
+
+/// The weight gradient `∂W = Δᵀ·X` (`C = gw` is `o × i`, `A(m, p) = Δ[p][m]` is `o × n` with
+/// row stride 1 and column stride `o`, `B = X` is `n × i`): packed where it measured faster
+/// ([`packed::for_weight_grad`]), [`scaled_rows`] otherwise. Two direct calls, so either is
+/// inlined here with its strides known.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available; `delta`, `x` and `gw` address `n × o`, `n × i` and
+/// `o × i` values.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn weight_grad(
+    n: usize,
+    i: usize,
+    o: usize,
+    delta: *const f32,
+    x: *const f32,
+    gw: *mut f32,
+) {
+    if packed::for_weight_grad(n, i, o) {
+        packed::scaled_rows(o, n, i, delta, 1, o, x, gw);
+    } else {
+        scaled_rows(o, n, i, delta, 1, o, x, gw);
+    }
+}
+
+/// The input gradient `∂X = Δ·W` (`C = dx` is `n × i`, `A = Δ` is `n × o` with row stride `o`
+/// and column stride 1, `B = W` is `o × i`): packed where it measured faster
+/// ([`packed::for_input_grad`]), [`scaled_rows`] otherwise.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available; `delta`, `w` and `dx` address `n × o`, `o × i` and
+/// `n × i` values.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn input_grad(n: usize, i: usize, o: usize, delta: *const f32, w: *const f32, dx: *mut f32) {
+    if packed::for_input_grad(n, i, o) {
+        packed::scaled_rows(n, o, i, delta, o, 1, w, dx);
+    } else {
+        scaled_rows(n, o, i, delta, o, 1, w, dx);
+    }
+}
+
 /// The mask of the first `len` lanes, `len ≤ 16`.
 #[inline]
 pub(super) fn first_lanes(len: usize) -> __mmask16 {
@@ -86,7 +155,7 @@ pub(super) fn first_lanes(len: usize) -> __mmask16 {
 /// AVX-512F, AVX2 and FMA are available, and each pointer addresses the matrix its dimensions
 /// describe.
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn affine(
+unsafe fn affine_tiled(
     n: usize,
     i: usize,
     o: usize,

@@ -23,6 +23,11 @@
 //! - `weight_grad` (`Δᵀ·X`) and `input_grad` (`Δ·W`): the sum runs over rows of the right
 //!   operand, so each output row is a sum of scaled rows. A tile of `M` output rows times two
 //!   vectors of columns keeps `M·2` accumulators, broadcasting one element of `Δ` a row.
+//! - the wide layers' products (where measured faster: [`packed::for_affine`],
+//!   [`packed::for_weight_grad`], [`packed::for_input_grad`]) run, on AVX-512, the packed
+//!   kernels of [`packed`]: one
+//!   operand packed into a 32-column panel that stays in L1, 12 × 32 tiles of accumulators,
+//!   the sum blocked by at most 512 terms, and the forward product computed transposed.
 //!
 //! Sum order: every output is summed in a fixed order that depends only on the shapes, so a run
 //! is reproducible bit for bit on one machine. It is not the order of the portable loops (lanes
@@ -32,9 +37,10 @@
 /// The `Backend` impl of an x86 back end, written once for both.
 ///
 /// `$token` is the back end's token type (only its `detect` makes one), `$name` the name
-/// `backend_name()` reports, `$lanes` the module of its vector activations. The products call
-/// the invoking module's own `affine`, `scaled_rows` and `momentum`, which have the same
-/// signatures in both back ends.
+/// `backend_name()` reports, `$lanes` the module of its vector activations, `$conv` the module
+/// of its convolution and pooling kernels. The products call the invoking module's own
+/// `affine`, `weight_grad`, `input_grad` and `momentum` (raw-pointer, `#[target_feature]`
+/// functions with the same signatures in both back ends; each chooses its own tiling).
 /// Every method checks its slices once (the parent module's `check_*`), then calls the
 /// `#[target_feature]` code, which is sound because `self` proves the features.
 macro_rules! x86_backend {
@@ -82,11 +88,9 @@ macro_rules! x86_backend {
             ) {
                 check_weight_grad(n, i, o, x, delta, gw, gb);
                 bias_grad(n, o, delta, gb);
-                // SAFETY: `self` proves the features; C = gw is o × i, A(m, p) = Δ[p][m] is
-                // o × n with row stride 1 and column stride o, B = X is n × i (checked above).
-                unsafe {
-                    scaled_rows(o, n, i, delta.as_ptr(), 1, o, x.as_ptr(), gw.as_mut_ptr());
-                }
+                // SAFETY: `self` proves the features; the slices hold Δ (n × o), X (n × i) and
+                // ∂W (o × i) (checked above).
+                unsafe { weight_grad(n, i, o, delta.as_ptr(), x.as_ptr(), gw.as_mut_ptr()) }
             }
 
             fn input_grad(
@@ -99,11 +103,9 @@ macro_rules! x86_backend {
                 dx: &mut [f32],
             ) {
                 check_input_grad(n, i, o, delta, w, dx);
-                // SAFETY: `self` proves the features; C = dx is n × i, A = Δ is n × o with row
-                // stride o and column stride 1, B = W is o × i (checked above).
-                unsafe {
-                    scaled_rows(n, o, i, delta.as_ptr(), o, 1, w.as_ptr(), dx.as_mut_ptr());
-                }
+                // SAFETY: `self` proves the features; the slices hold Δ (n × o), W (o × i) and
+                // ∂X (n × i) (checked above).
+                unsafe { input_grad(n, i, o, delta.as_ptr(), w.as_ptr(), dx.as_mut_ptr()) }
             }
 
             fn momentum(&self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
@@ -206,6 +208,7 @@ mod avx512;
 mod conv;
 mod lanes;
 mod lanes16;
+mod packed;
 mod pool;
 
 use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
