@@ -14,7 +14,8 @@ What it checks:
 2. Its tensors are exactly the keys of the state dict of the equivalent PyTorch `nn.Sequential`
    for that declaration -- `0.weight`, `0.bias`, `2.weight`, ... for `Linear, Act, Linear, ...`;
    convolutions, pooling, dropout, flatten and layer norm modules counted as PyTorch counts them
-   -- each float32, dense weights [out, in], conv weights [out, in, kh, kw], biases [out], so
+   -- each float32 (batch norm's num_batches_tracked int64, as PyTorch keeps it), dense weights
+   [out, in], conv weights [out, in, kh, kw], biases [out], so
    `load_state_dict` (strict) accepts them.
 3. Read by hand (8-byte little-endian header length, JSON header, raw data), each tensor's bytes
    are the little-endian row-major values the package returned.
@@ -197,8 +198,10 @@ def check_weights(path):
         fail(f"{path}: tensors {sorted(tensors)}, expected {sorted(expected)}")
     for name, shape in expected.items():
         t = tensors[name]
-        if t.dtype != np.float32:
-            fail(f"{path}: tensor {name} has dtype {t.dtype}, expected float32")
+        # num_batches_tracked is int64, as PyTorch keeps it; every other tensor float32.
+        want = np.int64 if name.endswith(".num_batches_tracked") else np.float32
+        if t.dtype != want:
+            fail(f"{path}: tensor {name} has dtype {t.dtype}, expected {np.dtype(want)}")
         if t.shape != shape:
             fail(f"{path}: tensor {name} has shape {list(t.shape)}, expected {list(shape)}")
         if not np.isfinite(t).all():
@@ -211,14 +214,16 @@ def check_weights(path):
     data = raw[8 + n :]
     for name, shape in expected.items():
         info = header[name]
-        if info["dtype"] != "F32" or tuple(info["shape"]) != shape:
+        count = name.endswith(".num_batches_tracked")
+        if info["dtype"] != ("I64" if count else "F32") or tuple(info["shape"]) != shape:
             fail(f"{path}: header entry of {name} is {info}")
         start, end = info["data_offsets"]
-        values = np.frombuffer(data[start:end], dtype="<f4").reshape(shape)
+        values = np.frombuffer(data[start:end], dtype="<i8" if count else "<f4").reshape(shape)
         if not np.array_equal(values, tensors[name]):
             fail(f"{path}: the bytes of {name} are not its values in row-major little-endian order")
 
-    print(f"ok: {path.name} holds `{declaration}`: {', '.join(sorted(expected))}, all float32")
+    counts = " but num_batches_tracked (int64)" if any(n.endswith(".num_batches_tracked") for n in expected) else ""
+    print(f"ok: {path.name} holds `{declaration}`: {', '.join(sorted(expected))}, all float32{counts}")
     print(f"    state-dict keys of nn.Sequential({', '.join(m[0] for m in mods)})")
     return declaration, layers, tensors
 

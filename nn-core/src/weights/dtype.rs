@@ -1,6 +1,7 @@
 //! The element types a weights file may hold (`F32`, `F64`, `F16`, `BF16`) and the conversions
 //! between them and a network's `f32`, with the range checks that keep a value from turning
-//! into an infinity on the way.
+//! into an infinity on the way; and the `I64` of PyTorch's `num_batches_tracked`, a buffer
+//! [`Stored`] reads exactly and [`encode_count`] writes.
 
 use std::fmt;
 
@@ -104,6 +105,86 @@ impl fmt::Display for Dtype {
     }
 }
 
+/// The largest integer magnitude up to which `f32` holds every integer exactly: 2^24.
+pub(super) const F32_EXACT_INTEGER: i64 = 1 << 24;
+
+/// How a tensor of a file is stored: one of the float [`Dtype`]s, or `I64`, the integer type
+/// PyTorch keeps `num_batches_tracked` in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stored {
+    /// A float dtype.
+    Float(Dtype),
+    /// Little-endian signed 64-bit integers.
+    I64,
+}
+
+impl Stored {
+    /// How a file's tensor of `dtype` is stored, if a network can load it.
+    pub(super) fn from_safetensors(dtype: StDtype) -> Option<Self> {
+        match dtype {
+            StDtype::I64 => Some(Stored::I64),
+            other => Dtype::from_safetensors(other).map(Stored::Float),
+        }
+    }
+
+    /// The values of a tensor stored so in `bytes`, as `f32`: [`decode_f32`] for a float
+    /// dtype; for `I64`, exactly, refusing a value beyond ±2^24 (where `f32` starts skipping
+    /// integers) as [`Unfit::OutOfRange`] with `integer` set.
+    pub(super) fn decode(self, bytes: &[u8]) -> Result<Vec<f32>, Unfit> {
+        let Stored::Float(dtype) = self else {
+            return decode_i64(bytes);
+        };
+        decode_f32(dtype, bytes)
+    }
+}
+
+/// `I64` values as `f32`, exactly (see [`Stored::decode`]).
+fn decode_i64(bytes: &[u8]) -> Result<Vec<f32>, Unfit> {
+    let mut values = Vec::with_capacity(bytes.len() / 8);
+    for (index, chunk) in bytes.chunks_exact(8).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        let value = i64::from_le_bytes(b);
+        if value.unsigned_abs() > F32_EXACT_INTEGER.unsigned_abs() {
+            #[allow(clippy::cast_precision_loss)] // For the message only.
+            let value = value as f64;
+            return Err(Unfit::OutOfRange {
+                index,
+                value,
+                integer: true,
+            });
+        }
+        #[allow(clippy::cast_precision_loss)] // Exact: |value| <= 2^24, checked above.
+        values.push(value as f32);
+    }
+    Ok(values)
+}
+
+/// Batch normalisation's step counts `values` as the little-endian bytes of an `I64` tensor,
+/// as PyTorch stores `num_batches_tracked`: each the whole, non-negative count
+/// [`BatchNorm::batches_tracked`](crate::layer::BatchNorm::batches_tracked) reports (an `f32`
+/// count is whole unless a file made it otherwise).
+///
+/// # Errors
+///
+/// The first value that is NaN or infinite.
+pub(super) fn encode_count(values: &[f32]) -> Result<Vec<u8>, Unfit> {
+    let mut bytes = Vec::with_capacity(values.len() * 8);
+    for (index, &v) in values.iter().enumerate() {
+        if !v.is_finite() {
+            return Err(Unfit::NotFinite {
+                index,
+                value: f64::from(v),
+            });
+        }
+        // Whole and within i64: an f32 below 2^63 truncated towards zero (saturating above).
+        #[allow(clippy::cast_possible_truncation)]
+        let count = v.max(0.0).trunc() as i64;
+        bytes.extend_from_slice(&count.to_le_bytes());
+    }
+    Ok(bytes)
+}
+
 /// Why a value could not be converted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Unfit {
@@ -114,12 +195,15 @@ pub(super) enum Unfit {
         /// The value.
         value: f64,
     },
-    /// The value is finite but beyond the target type's range.
+    /// The value is finite but beyond the target type's range (or, for an integer, beyond
+    /// the ±2^24 in which `f32` holds it exactly).
     OutOfRange {
         /// Its index in the tensor.
         index: usize,
         /// The value.
         value: f64,
+        /// Whether it is an `I64` tensor's integer.
+        integer: bool,
     },
 }
 
@@ -139,7 +223,11 @@ pub(super) fn decode_f32(dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, Unfit> 
         #[allow(clippy::cast_possible_truncation)] // Rounding to f32 is the point; checked below.
         let narrow = value as f32;
         if narrow.is_infinite() {
-            return Err(Unfit::OutOfRange { index, value });
+            return Err(Unfit::OutOfRange {
+                index,
+                value,
+                integer: false,
+            });
         }
         values.push(narrow);
     }
@@ -164,6 +252,7 @@ pub(super) fn encode_f32(dtype: Dtype, values: &[f32]) -> Result<Vec<u8>, Unfit>
         let out_of_range = Unfit::OutOfRange {
             index,
             value: f64::from(v),
+            integer: false,
         };
         match dtype {
             Dtype::F32 => bytes.extend_from_slice(&v.to_le_bytes()),
@@ -236,7 +325,8 @@ mod tests {
             e,
             Unfit::OutOfRange {
                 index: 1,
-                value: -1e300
+                value: -1e300,
+                integer: false
             }
         );
         // f32::MAX itself fits, and so does a double just above it that rounds down to it.
@@ -250,14 +340,16 @@ mod tests {
             encode_f32(Dtype::F16, &[1.0, 65519.0, 65520.0]),
             Err(Unfit::OutOfRange {
                 index: 2,
-                value: 65520.0
+                value: 65520.0,
+                integer: false
             })
         );
         assert_eq!(
             encode_f32(Dtype::BF16, &[f32::MAX]),
             Err(Unfit::OutOfRange {
                 index: 0,
-                value: f64::from(f32::MAX)
+                value: f64::from(f32::MAX),
+                integer: false
             })
         );
     }
@@ -295,6 +387,65 @@ mod tests {
             assert_eq!(Dtype::from_safetensors(d.to_safetensors()), Some(d));
         }
         assert_eq!(Dtype::from_safetensors(StDtype::I64), None);
+        assert_eq!(Stored::from_safetensors(StDtype::I64), Some(Stored::I64));
+        assert_eq!(
+            Stored::from_safetensors(StDtype::BF16),
+            Some(Stored::Float(Dtype::BF16))
+        );
+        assert_eq!(Stored::from_safetensors(StDtype::I32), None);
         assert_eq!(Dtype::F16.max(), 65504.0);
+    }
+
+    fn longs(values: &[i64]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn integers_within_two_to_the_24_decode_exactly() {
+        let edge = [0, 1, -7, 16_777_215, 16_777_216, -16_777_216];
+        assert_eq!(
+            Stored::I64.decode(&longs(&edge)),
+            Ok(vec![
+                0.0,
+                1.0,
+                -7.0,
+                16_777_215.0,
+                16_777_216.0,
+                -16_777_216.0
+            ])
+        );
+        // 2^24 + 1 is the first integer f32 cannot hold: refused, not rounded to 2^24.
+        assert_eq!(
+            Stored::I64.decode(&longs(&[3, 16_777_217])),
+            Err(Unfit::OutOfRange {
+                index: 1,
+                value: 16_777_217.0,
+                integer: true
+            })
+        );
+        assert!(matches!(
+            Stored::I64.decode(&longs(&[i64::MIN])),
+            Err(Unfit::OutOfRange {
+                index: 0,
+                integer: true,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn counts_encode_as_whole_longs() {
+        assert_eq!(
+            encode_count(&[0.0, 37.0, 16_777_216.0]),
+            Ok(longs(&[0, 37, 16_777_216]))
+        );
+        assert_eq!(
+            encode_count(&[1.0, f32::NAN])
+                .map_err(|e| matches!(e, Unfit::NotFinite { index: 1, .. })),
+            Err(true)
+        );
+        // Read back exactly.
+        let bytes = encode_count(&[12.0]).unwrap_or_default();
+        assert_eq!(Stored::I64.decode(&bytes), Ok(vec![12.0]));
     }
 }

@@ -81,16 +81,23 @@ pub enum WeightsError {
         file: Option<PathBuf>,
     },
 
-    /// A tensor's dtype is not one a network loads: `F32`, `F16`, `BF16` or `F64`.
+    /// A tensor's dtype is not one a network loads: `F32`, `F16`, `BF16` or `F64`, and for a
+    /// buffer (batch normalisation's running statistics and `num_batches_tracked`) also `I64`,
+    /// as PyTorch stores `num_batches_tracked`. A weight or bias is never `I64`: PyTorch's
+    /// trainable parameters are floats (an integer tensor cannot require a gradient), so an
+    /// integer weight is another model's tensor, not a value to round.
     #[error(
-        "tensor `{name}`{} has dtype {found}, expected F32, F16, BF16 or F64",
-        in_file(.file)
+        "tensor `{name}`{} has dtype {found}, expected F32, F16, BF16 or F64{}",
+        in_file(.file),
+        dtype_note(.found, *.buffer)
     )]
     Dtype {
         /// The tensor's name.
         name: String,
         /// The dtype in the file, as safetensors names it (`F64`, `BF16`, ...).
         found: String,
+        /// Whether the tensor is a buffer, which may also be `I64`.
+        buffer: bool,
         /// The file, if the data came from one.
         file: Option<PathBuf>,
     },
@@ -133,14 +140,15 @@ pub enum WeightsError {
     },
 
     /// A finite weight or bias does not fit the type it is converted to: a value of an `F64`
-    /// tensor beyond `f32`'s range when loading, or a weight that would round to an infinity in
-    /// `F16` (or `BF16`) when saving in that dtype with [`save_as`](super::save_as).
+    /// tensor beyond `f32`'s range when loading, an integer of an `I64` buffer beyond ±2^24
+    /// (where `f32` stops holding every integer; `integer` is set), or a weight that would
+    /// round to an infinity in `F16` (or `BF16`) when saving in that dtype with
+    /// [`save_as`](super::save_as).
     #[error(
-        "tensor `{name}`{} holds {value:e} at index {index}{}, outside the range of {target} \
-         (largest finite magnitude {max:e})",
+        "tensor `{name}`{} holds {value:e} at index {index}{}, {}",
         in_file(.file),
         position(*.index, .shape),
-        max = .target.max()
+        range_note(*.target, *.integer)
     )]
     OutOfRange {
         /// The tensor's name.
@@ -151,6 +159,9 @@ pub enum WeightsError {
         value: f64,
         /// The type it does not fit: `F32` when loading, the chosen dtype when saving.
         target: Dtype,
+        /// Whether the value is an integer of an `I64` tensor, which must be within ±2^24 to
+        /// become an `f32` exactly.
+        integer: bool,
         /// The tensor's shape, to turn `index` into a row and a column.
         shape: Vec<usize>,
         /// The file, if the data came from one.
@@ -240,5 +251,31 @@ fn position(index: usize, shape: &[usize]) -> String {
     match shape {
         [_, columns] if *columns > 0 => format!(" ([{}][{}])", index / columns, index % columns),
         _ => String::new(),
+    }
+}
+
+/// What a dtype error adds: that a buffer may also be `I64`, or why a weight may not.
+fn dtype_note(found: &str, buffer: bool) -> &'static str {
+    match (buffer, found) {
+        (true, _) => " (or I64 for a buffer)",
+        (false, "I64") => {
+            " (I64 only for a buffer such as num_batches_tracked: a trainable parameter is a float)"
+        }
+        (false, _) => "",
+    }
+}
+
+/// The range a value is outside of, for an out-of-range message.
+fn range_note(target: Dtype, integer: bool) -> String {
+    if integer {
+        format!(
+            "beyond the integers {target} holds exactly (magnitude at most 2^24 = {})",
+            super::dtype::F32_EXACT_INTEGER
+        )
+    } else {
+        format!(
+            "outside the range of {target} (largest finite magnitude {:e})",
+            target.max()
+        )
     }
 }

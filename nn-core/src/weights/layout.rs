@@ -2,7 +2,7 @@
 //! modules numbered as PyTorch numbers them), its tensor names and shapes, and the declaration
 //! recorded in the header.
 
-use crate::model::{tensor_count, LayerKind, LayerShape, PoolKind, Shape};
+use crate::model::{tensor_count, LayerKind, LayerShape, PoolKind, Shape, TensorRole};
 use crate::network::Network;
 
 /// The `__metadata__` key under which a file records the network's declaration.
@@ -18,6 +18,8 @@ pub(super) struct Spec {
     pub(super) name: String,
     /// The tensor's shape: `[out, in]` for weights, `[out]` for biases.
     pub(super) shape: Vec<usize>,
+    /// What it is: a parameter (`weight`, `bias`) or a buffer (`running_mean`, ...).
+    pub(super) role: TensorRole,
 }
 
 impl Spec {
@@ -131,6 +133,7 @@ pub(super) fn specs<N: Network>() -> Vec<Spec> {
             specs.push(Spec {
                 name: format!("{index}.{}", tensor.role.name()),
                 shape: tensor.dims().to_vec(),
+                role: tensor.role,
             });
         }
     }

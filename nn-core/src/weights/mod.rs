@@ -104,7 +104,10 @@
 //! [`load`] reads `F32`, `F16`, `BF16` and `F64` tensors into the `f32` network, the dtype
 //! chosen per tensor: half precision exactly, `F64` rounded to the nearest `f32`, refusing a
 //! finite value beyond `f32`'s range with [`WeightsError::OutOfRange`] naming the tensor and the
-//! index. `tests/fixtures/weights/digits-{f16,bf16,f64}.safetensors` are files PyTorch wrote
+//! index. Batch normalisation's `num_batches_tracked` is `I64` in every file nn writes, as in
+//! PyTorch's `state_dict`; it loads from `I64` (exactly, up to 2^24) or from the `F32` of older
+//! nn files. Other buffers may be `I64` too; a weight or bias may not (PyTorch's parameters are
+//! floats). `tests/fixtures/weights/digits-{f16,bf16,f64}.safetensors` are files PyTorch wrote
 //! (`scripts/write_dtype_fixtures.py`); a test checks that they load and that `save_as` rounds
 //! exactly as PyTorch did.
 //!

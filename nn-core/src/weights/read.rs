@@ -6,7 +6,7 @@ use std::path::Path;
 
 use safetensors::tensor::SafeTensors;
 
-use super::dtype::{decode_f32, Dtype, Unfit};
+use super::dtype::{Dtype, Stored, Unfit};
 use super::error::WeightsError;
 use super::header::{self, Entry, Header};
 use super::layout::{specs, Spec};
@@ -45,7 +45,7 @@ fn header_len(prefix: [u8; PREFIX_LEN], following: u64) -> Result<usize, Weights
 fn check_tensors<'h>(
     specs: &[Spec],
     header: &'h Header,
-) -> Result<Vec<(&'h Entry, Dtype)>, WeightsError> {
+) -> Result<Vec<(&'h Entry, Stored)>, WeightsError> {
     for spec in specs {
         if header.get(&spec.name).is_none() {
             return Err(WeightsError::MissingTensor {
@@ -69,10 +69,16 @@ fn check_tensors<'h>(
         let Some(entry) = header.get(&spec.name) else {
             continue; // Checked above.
         };
-        let Some(dtype) = Dtype::from_safetensors(entry.dtype) else {
+        // A buffer may be I64 (PyTorch's `num_batches_tracked`); a trainable parameter is
+        // always a float in PyTorch, so an integer one is refused (see `WeightsError::Dtype`).
+        let buffer = !spec.role.is_parameter();
+        let Some(dtype) = Stored::from_safetensors(entry.dtype)
+            .filter(|stored| buffer || matches!(stored, Stored::Float(_)))
+        else {
             return Err(WeightsError::Dtype {
                 name: spec.name.clone(),
                 found: entry.dtype.to_string(),
+                buffer,
                 file: None,
             });
         };
@@ -124,9 +130,14 @@ pub fn from_bytes<N: Network>(bytes: &[u8]) -> Result<N, WeightsError> {
 ///
 /// [`WeightsError::Format`] if the bytes are not a safetensors file,
 /// [`WeightsError::MissingTensor`] or [`WeightsError::UnexpectedTensor`] if the file's tensors
-/// are not exactly the network's, [`WeightsError::Dtype`] for a tensor that is not `F32`,
-/// [`WeightsError::Shape`] for a tensor of the wrong shape, and [`WeightsError::NotFinite`] for a
-/// NaN or infinite value.
+/// are not exactly the network's, [`WeightsError::Dtype`] for a tensor that is not `F32`, `F16`,
+/// `BF16` or `F64` (or `I64`, for a buffer), [`WeightsError::Shape`] for a tensor of the wrong
+/// shape, [`WeightsError::NotFinite`] for a NaN or infinite value, and
+/// [`WeightsError::OutOfRange`] for an `F64` value beyond `f32`'s range or an `I64` one beyond
+/// ±2^24 (where `f32` stops holding every integer exactly).
+///
+/// Batch normalisation's `num_batches_tracked` loads from `I64`, as PyTorch and nn save it,
+/// and from the `F32` that older nn files hold.
 pub fn from_bytes_into<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), WeightsError> {
     let (header, data) = split(bytes)?;
     let header = header::parse(header, data.len() as u64)?;
@@ -144,7 +155,7 @@ pub fn from_bytes_into<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), 
     for (spec, (entry, dtype)) in specs.iter().zip(checked) {
         // In range: `header::parse` checked every range against the data's length.
         let bytes = data.get(entry.begin..entry.end).unwrap_or_default();
-        let converted = decode_f32(dtype, bytes).map_err(|unfit| match unfit {
+        let converted = dtype.decode(bytes).map_err(|unfit| match unfit {
             Unfit::NotFinite { index, value } => WeightsError::NotFinite {
                 name: spec.name.clone(),
                 index,
@@ -153,11 +164,16 @@ pub fn from_bytes_into<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), 
                 shape: spec.shape.clone(),
                 file: None,
             },
-            Unfit::OutOfRange { index, value } => WeightsError::OutOfRange {
+            Unfit::OutOfRange {
+                index,
+                value,
+                integer,
+            } => WeightsError::OutOfRange {
                 name: spec.name.clone(),
                 index,
                 value,
                 target: Dtype::F32,
+                integer,
                 shape: spec.shape.clone(),
                 file: None,
             },

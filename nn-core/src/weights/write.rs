@@ -2,16 +2,18 @@
 
 use std::path::Path;
 
-use safetensors::tensor::TensorView;
+use safetensors::tensor::{Dtype as StDtype, TensorView};
 
-use super::dtype::{encode_f32, Dtype, Unfit};
+use super::dtype::{encode_count, encode_f32, Dtype, Unfit};
 use super::error::WeightsError;
 use super::layout::{declaration, specs, F32_LEN, NETWORK_KEY};
+use crate::model::TensorRole;
 use crate::network::Network;
 
 /// The network's weights as the bytes of a safetensors file of `F32` tensors (see the
-/// [module docs](super) for the layout): [`to_bytes_as`] with [`Dtype::F32`]. The same weights
-/// always give the same bytes.
+/// [module docs](super) for the layout; batch normalisation's `num_batches_tracked` is `I64`,
+/// as PyTorch keeps it): [`to_bytes_as`] with [`Dtype::F32`]. The same weights always give the
+/// same bytes.
 ///
 /// # Errors
 ///
@@ -21,7 +23,10 @@ pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
     to_bytes_as(network, Dtype::F32)
 }
 
-/// The network's weights as the bytes of a safetensors file whose tensors are all of `dtype`.
+/// The network's weights as the bytes of a safetensors file whose tensors are all of `dtype`,
+/// but batch normalisation's `num_batches_tracked`, which is `I64` as in PyTorch (whatever the
+/// floats' dtype: PyTorch's `.half()` leaves it alone too), holding the whole count
+/// [`BatchNorm::batches_tracked`](crate::layer::BatchNorm::batches_tracked) reports.
 /// `F32` and `F64` hold every weight exactly; `F16` and `BF16` round each to the nearest
 /// representable value, ties to even, as PyTorch's `.to(torch.float16)` does (see [`Dtype`]).
 /// The same weights always give the same bytes.
@@ -45,8 +50,22 @@ pub fn to_bytes_as<N: Network>(network: &N, dtype: Dtype) -> Result<Vec<u8>, Wei
         });
     }
     let mut data = Vec::with_capacity(specs.len());
+    let mut stored = Vec::with_capacity(specs.len());
     for (spec, values) in specs.iter().zip(&parameters) {
-        let bytes = encode_f32(dtype, values).map_err(|unfit| match unfit {
+        // PyTorch keeps `num_batches_tracked` as an I64 whatever the floats' dtype (`.half()`
+        // leaves it alone), so `load_state_dict` sees the dtype it made.
+        let count = spec.role == TensorRole::NumBatchesTracked;
+        let (st_dtype, size) = if count {
+            (StDtype::I64, 8)
+        } else {
+            (dtype.to_safetensors(), dtype.size())
+        };
+        let encoded = if count {
+            encode_count(values)
+        } else {
+            encode_f32(dtype, values)
+        };
+        let bytes = encoded.map_err(|unfit| match unfit {
             Unfit::NotFinite { index, .. } => WeightsError::NotFinite {
                 name: spec.name.clone(),
                 index,
@@ -54,18 +73,23 @@ pub fn to_bytes_as<N: Network>(network: &N, dtype: Dtype) -> Result<Vec<u8>, Wei
                 shape: spec.shape.clone(),
                 file: None,
             },
-            Unfit::OutOfRange { index, value } => WeightsError::OutOfRange {
+            Unfit::OutOfRange {
+                index,
+                value,
+                integer,
+            } => WeightsError::OutOfRange {
                 name: spec.name.clone(),
                 index,
                 value,
                 target: dtype,
+                integer,
                 shape: spec.shape.clone(),
                 file: None,
             },
         })?;
         // The spec's size in `F32`, scaled to `dtype`: a check that the shape and the
         // parameter agree, which they do for every network `network!` writes.
-        let expected = spec.byte_len().map(|n| n / F32_LEN * dtype.size());
+        let expected = spec.byte_len().map(|n| n / F32_LEN * size);
         if expected != Some(bytes.len()) {
             return Err(WeightsError::Encode {
                 reason: format!(
@@ -78,15 +102,15 @@ pub fn to_bytes_as<N: Network>(network: &N, dtype: Dtype) -> Result<Vec<u8>, Wei
             });
         }
         data.push(bytes);
+        stored.push(st_dtype);
     }
     let encode_error = |source| WeightsError::Encode {
         reason: "a tensor's data does not fit its shape".to_owned(),
         source: Some(Box::new(source)),
     };
     let mut views = Vec::with_capacity(specs.len());
-    for (spec, bytes) in specs.iter().zip(&data) {
-        let view = TensorView::new(dtype.to_safetensors(), spec.shape.clone(), bytes)
-            .map_err(encode_error)?;
+    for ((spec, bytes), st_dtype) in specs.iter().zip(&data).zip(stored) {
+        let view = TensorView::new(st_dtype, spec.shape.clone(), bytes).map_err(encode_error)?;
         views.push((spec.name.as_str(), view));
     }
     let metadata = [(NETWORK_KEY.to_owned(), declaration::<N>())];
