@@ -33,8 +33,9 @@ pub struct BatchNorm<N, const C: usize> {
     beta: Box<[f32]>,
     running_mean: Box<[f32]>,
     running_var: Box<[f32]>,
-    /// `num_batches_tracked`, counted in an `f32` so that a file holds it beside the other
-    /// tensors (exact up to 2²⁴ steps).
+    /// `num_batches_tracked`, counted in an `f32` so that it sits in the network's state beside
+    /// the other tensors (exact up to 2²⁴ steps); a weight file holds it as `I64`, as PyTorch
+    /// does.
     tracked: [f32; 1],
     width: PhantomData<N>,
 }
