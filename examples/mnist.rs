@@ -57,7 +57,7 @@ struct Args {
     seed: u64,
 
     /// Threads to compute each batch's gradient on; batches of fewer than 128 samples stay on
-    /// one (two threads pay from there on, see BENCHMARKS.md)
+    /// one (in this run two threads gain from batch 256 on, see BENCHMARKS.md)
     #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     threads: usize,
 
