@@ -45,3 +45,20 @@ pub fn logistic(z: f32) -> f32 {
 pub fn softplus(z: f32) -> f32 {
     z.max(0.0) + (-z.abs()).exp().ln_1p()
 }
+
+/// The index of the largest value: the predicted class of a classifier's output.
+///
+/// Returns 0 for an empty slice; a NaN never wins.
+///
+/// ```
+/// assert_eq!(nn_core::argmax(&[0.1, 0.7, 0.2]), 1);
+/// ```
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] || values[best].is_nan() {
+            best = i;
+        }
+    }
+    best
+}

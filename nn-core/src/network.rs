@@ -11,7 +11,8 @@ use generic_array::{ArrayLength, GenericArray};
 
 use crate::activation::Activation;
 use crate::error::Error;
-use crate::model::{LayerKind, LayerShape, PoolKind};
+pub use crate::layer::{Aux, AuxLens};
+use crate::model::LayerShape;
 
 /// A network declared with `network!`: its shape, its parameters and its forward pass.
 pub trait Network: Sized {
@@ -175,87 +176,6 @@ pub struct LayerBuffers {
     pub d: Vec<f32>,
     /// What the layer's kind keeps besides.
     pub aux: Aux,
-}
-
-/// The buffers a layer kind needs besides `z`, `a` and `d`, sized by [`Workspace`] from the
-/// layer's [`LayerShape`] (see [`Aux::lens`]).
-///
-/// | kind | `stats` | `index` | `scratch` |
-/// | --- | --- | --- | --- |
-/// | batchnorm | the batch's mean and variance per channel (`2 × channels`) | | |
-/// | layernorm | each sample's mean and `1/σ` (`2 × batch`) | | |
-/// | maxpool | | the position of each output's maximum (`batch × out`) | |
-/// | conv | | | the kernel's scratch (`Conv2d::scratch_len(batch)`) |
-///
-/// A dropout layer keeps its mask in `z` and takes its bits from `seed`, which the workspace
-/// sets for each layer (see [`Workspace::set_seed`]).
-#[derive(Debug, Clone, Default)]
-pub struct Aux {
-    /// Per-channel or per-sample statistics.
-    pub stats: Vec<f32>,
-    /// Positions (a max-pool's argmax).
-    pub index: Vec<u32>,
-    /// Scratch space of a kernel.
-    pub scratch: Vec<f32>,
-    /// The seed of this layer's dropout mask in the current training step.
-    pub seed: u64,
-}
-
-/// The lengths of a layer's [`Aux`] buffers for a batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AuxLens {
-    /// `stats` values.
-    pub stats: usize,
-    /// `index` values.
-    pub index: usize,
-    /// `scratch` values.
-    pub scratch: usize,
-}
-
-impl Aux {
-    /// What a layer of this shape needs for `batch` samples.
-    pub fn lens(layer: &LayerShape, batch: usize) -> AuxLens {
-        let none = AuxLens::default();
-        match layer.kind {
-            LayerKind::BatchNorm => AuxLens {
-                stats: 2 * layer.input.channels(),
-                ..none
-            },
-            LayerKind::LayerNorm => AuxLens {
-                stats: 2 * batch,
-                ..none
-            },
-            LayerKind::Pool {
-                kind: PoolKind::Max,
-                ..
-            } => AuxLens {
-                index: batch * layer.output.len(),
-                ..none
-            },
-            LayerKind::Conv { .. } => AuxLens {
-                scratch: crate::layer::scratch_len(layer, batch),
-                ..none
-            },
-            LayerKind::Dense { .. }
-            | LayerKind::Dropout { .. }
-            | LayerKind::Pool {
-                kind: PoolKind::Average,
-                ..
-            } => none,
-        }
-    }
-
-    fn reserve(&mut self, lens: AuxLens) {
-        if self.stats.len() < lens.stats {
-            self.stats.resize(lens.stats, 0.0);
-        }
-        if self.index.len() < lens.index {
-            self.index.resize(lens.index, 0);
-        }
-        if self.scratch.len() < lens.scratch {
-            self.scratch.resize(lens.scratch, 0.0);
-        }
-    }
 }
 
 impl LayerBuffers {

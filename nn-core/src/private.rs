@@ -9,12 +9,11 @@ pub use crate::activation::{
 };
 pub use crate::dense::Dense;
 pub use crate::error::Error;
+pub use crate::layer::Aux;
 pub use crate::layer::{AvgPool, Backward, BatchNorm, Conv, Dropout, Layer, LayerNorm, MaxPool};
 pub use crate::loss::{Loss, LossGradient};
 pub use crate::model::{ActivationKind, LayerKind, LayerShape, PoolKind, Real, Shape};
-pub use crate::network::{
-    check_batch, check_outputs, Aux, LayerBuffers, Network, Trainable, Workspace,
-};
+pub use crate::network::{check_batch, check_outputs, LayerBuffers, Network, Trainable, Workspace};
 
 use generic_array::{ArrayLength, GenericArray};
 use rand::SeedableRng;

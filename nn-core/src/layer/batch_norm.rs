@@ -19,9 +19,9 @@ use core::marker::PhantomData;
 
 use generic_array::{ArrayLength, GenericArray};
 
+use super::Aux;
 use super::{filled, zeroed, Backward, Layer};
 use crate::model::{BATCH_NORM_MOMENTUM, NORM_EPSILON};
-use crate::network::Aux;
 
 /// Batch normalisation of `N` values a sample in `C` channels (`N / C` values each, channel-major).
 ///

@@ -16,9 +16,9 @@ use generic_array::{ArrayLength, GenericArray};
 use rand::{Rng, RngExt};
 
 use super::kernels::conv::{conv2d_backward, conv2d_forward, Conv2d};
+use super::Aux;
 use super::{zeroed, Backward, Layer};
 use crate::activation::{Activation, Differentiable};
-use crate::network::Aux;
 
 /// A convolution of `F` filters of `KH × KW` with stride `S` and padding `P` over a `C × H × W`
 /// image, with activation `A`. `I` and `O` are the typenum lengths of one input and one output

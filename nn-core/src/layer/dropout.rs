@@ -16,14 +16,14 @@ use core::marker::PhantomData;
 use generic_array::{ArrayLength, GenericArray};
 use rand::{RngExt, SeedableRng};
 
+use super::Aux;
 use super::{Backward, Layer};
-use crate::network::Aux;
 
 /// A dropout layer over `N` values with rate `p` (the probability of zeroing a value).
 ///
 /// ```
 /// use nn_core::layer::{Dropout, Layer};
-/// use nn_core::network::Aux;
+/// use nn_core::layer::Aux;
 /// use nn_core::generic_array::GenericArray;
 /// use nn_core::typenum::U4;
 ///

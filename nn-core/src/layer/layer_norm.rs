@@ -14,9 +14,9 @@ use core::marker::PhantomData;
 
 use generic_array::{ArrayLength, GenericArray};
 
+use super::Aux;
 use super::{filled, zeroed, Backward, Layer};
 use crate::model::NORM_EPSILON;
-use crate::network::Aux;
 
 /// Layer normalisation of `N` values a sample.
 pub struct LayerNorm<N> {

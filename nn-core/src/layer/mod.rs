@@ -18,7 +18,7 @@
 //!   not compile.
 //! - **Buffered** by the [`Workspace`](crate::Workspace): for every layer `z`, `a` and `d` rows
 //!   of its output width, and the [`Aux`] buffers its kind needs, sized
-//!   from its `LayerShape` by [`Aux::lens`](crate::network::Aux::lens). A dropout layer keeps
+//!   from its `LayerShape` by [`Aux::lens`](Aux::lens). A dropout layer keeps
 //!   its mask in `z`, a norm layer its normalised input `x̂`.
 //! - **Called** uniformly by the generated code through the two traits here: [`Layer`] (the
 //!   inference and the training forward pass) and [`Backward<L>`] (the chain rule), one call per
@@ -29,7 +29,7 @@
 //!
 //! `forward`, `forward_batch` and [`Layer::forward_rows`] are inference: `&self`, no mask, the
 //! running statistics. The gradient and loss paths are training: [`Layer::forward_train`] masks
-//! with bits drawn from a generator seeded by [`Aux::seed`](crate::network::Aux::seed) (which the
+//! with bits drawn from a generator seeded by [`Aux::seed`](Aux::seed) (which the
 //! workspace derives from its seed, the step and the layer, see [`Workspace`](crate::Workspace))
 //! and normalises with the batch's own statistics. The network stays `&self` in training too:
 //! batch normalisation's backward writes the batch's mean and unbiased variance into the
@@ -57,10 +57,12 @@ mod kernels {
     pub use crate::kernel::{conv, pool};
 }
 
+mod buffers;
+pub use buffers::{Aux, AuxLens};
+
 use generic_array::{ArrayLength, GenericArray};
 
 use crate::model::{LayerKind, LayerShape, Shape};
-use crate::network::Aux;
 
 /// A layer's forward passes over a batch, one row a sample.
 pub trait Layer {

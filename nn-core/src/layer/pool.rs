@@ -18,8 +18,8 @@ use generic_array::{ArrayLength, GenericArray};
 use super::kernels::pool::{
     avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward, Pool2d,
 };
+use super::Aux;
 use super::{Backward, Layer};
-use crate::network::Aux;
 
 /// The geometry of a pooling of `C × H × W` with a `KH × KW` window and stride `S`, checked at
 /// compile time against the typenum lengths `I` and `O`.

@@ -381,22 +381,7 @@ pub fn confusion_matrix<N: Network, T: Target<N::Output>>(
     Ok(matrix)
 }
 
-/// The index of the largest value: the predicted class of a classifier's output.
-///
-/// Returns 0 for an empty slice; a NaN never wins.
-///
-/// ```
-/// assert_eq!(nn_core::argmax(&[0.1, 0.7, 0.2]), 1);
-/// ```
-pub fn argmax(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] || values[best].is_nan() {
-            best = i;
-        }
-    }
-    best
-}
+pub use crate::math::argmax;
 
 #[cfg(test)]
 mod tests {

@@ -128,7 +128,7 @@ impl<const K: usize> Target<[f32; K]> for [f32; K] {
     }
 
     fn class(&self) -> usize {
-        super::metrics::argmax(self)
+        crate::math::argmax(self)
     }
 
     fn check(&self, _width: usize) -> Result<(), InvalidData> {

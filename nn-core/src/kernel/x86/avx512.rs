@@ -25,6 +25,7 @@ use core::arch::x86_64::{
     _mm512_reduce_add_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm_prefetch, _MM_HINT_T1,
 };
 
+use super::lanes16::first_lanes;
 use super::{lanes16, packed, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
@@ -126,13 +127,6 @@ unsafe fn input_grad(n: usize, i: usize, o: usize, delta: *const f32, w: *const 
     } else {
         scaled_rows(n, o, i, delta, o, 1, w, dx);
     }
-}
-
-/// The mask of the first `len` lanes, `len ≤ 16`.
-#[inline]
-pub(super) fn first_lanes(len: usize) -> __mmask16 {
-    debug_assert!(len <= 16);
-    ((1u32 << len) - 1) as __mmask16
 }
 
 /// `out = X·Wᵀ + 1·bᵀ` over raw row-major matrices: `x` is `n × i`, `w` is `o × i`, `b` has

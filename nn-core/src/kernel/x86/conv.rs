@@ -27,18 +27,12 @@ use core::arch::x86_64::{
     _mm512_storeu_ps,
 };
 
+use super::lanes16::first_lanes;
 use crate::kernel::conv::{LaneDots, Strided, LANES};
 
 /// Rows of `B` a chunk of the sum: a block of 64 columns of `B` then takes 64 KiB, held in L2
 /// and mostly in L1 (48 KiB here) while every tile of rows passes over it.
 const KC: usize = 256;
-
-/// The mask of the first `len` lanes, `1 ≤ len ≤ 16`.
-#[inline]
-fn first_lanes(len: usize) -> __mmask16 {
-    debug_assert!((1..=16).contains(&len));
-    (u32::MAX >> (32 - len)) as __mmask16
-}
 
 /// `C = A·B`, or `C += A·B` if `s.accumulate`, on raw matrices (see [`Strided`]).
 ///

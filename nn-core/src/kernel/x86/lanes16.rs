@@ -28,12 +28,18 @@ use core::arch::x86_64::{
     __mmask16, _mm512_maskz_mov_ps, _mm512_reduce_add_ps, _mm512_reduce_max_ps, _CMP_GT_OQ,
 };
 
-use super::avx512::first_lanes;
 use crate::kernel::portable;
 
 // The exact loops (no rounding of their own: each output is one multiply or one select) are
 // the eight-lane ones, so both x86 back ends give the same bits for them.
 pub(super) use super::lanes::{logistic_backward, relu, relu_backward, tanh_backward};
+
+/// The mask of the first `len` lanes, `len ≤ 16`.
+#[inline]
+pub(super) fn first_lanes(len: usize) -> __mmask16 {
+    debug_assert!(len <= 16);
+    ((1u32 << len) - 1) as __mmask16
+}
 
 /// [`super::lanes::exp`] in sixteen lanes.
 #[inline]
