@@ -322,7 +322,7 @@ impl<L> Differentiable<L> for Linear {
 ///
 /// Its Jacobian is `∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ - aⱼ)`, so the chain rule gives
 /// `∂L/∂zᵢ = aᵢ (∂L/∂aᵢ - Σⱼ aⱼ ∂L/∂aⱼ)`. With cross-entropy the two fuse into `a - y`
-/// (see [`CrossEntropy`](crate::CrossEntropy)). Only an output layer may use softmax.
+/// (see [`CrossEntropy`](crate::loss::CrossEntropy)). Only an output layer may use softmax.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Softmax;
 

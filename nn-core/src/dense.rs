@@ -72,7 +72,7 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
         }
     }
 
-    /// A layer with weights drawn from `rng` by the activation's [`Init`](crate::Init) and
+    /// A layer with weights drawn from `rng` by the activation's [`Init`](crate::activation::Init) and
     /// zero biases.
     pub fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let mut layer = Self::zeros();

@@ -5,7 +5,7 @@
 //! from it without a circle between them. Each function is written in its numerically stable
 //! form: no NaN and no infinity where the true value is finite.
 
-/// The logistic function `σ(z) = 1 / (1 + e^-z)`, what [`Sigmoid`](crate::Sigmoid) applies to
+/// The logistic function `σ(z) = 1 / (1 + e^-z)`, what [`Sigmoid`](crate::activation::Sigmoid) applies to
 /// every weighted sum. Derivative `σ'(z) = σ(z)(1 - σ(z))`.
 ///
 /// Two-sided so that neither form overflows: `1 / (1 + e^-z)` for `z ≥ 0` and
@@ -29,7 +29,7 @@ pub fn logistic(z: f32) -> f32 {
     }
 }
 
-/// Softplus `ln(1 + e^z)`, a smooth relu, what [`Softplus`](crate::Softplus) applies to every
+/// Softplus `ln(1 + e^z)`, a smooth relu, what [`Softplus`](crate::activation::Softplus) applies to every
 /// weighted sum. Derivative [`logistic`]`(z)`.
 ///
 /// Computed as `max(z, 0) + ln(1 + e^-|z|)`, which never overflows: `softplus(1000) = 1000`,

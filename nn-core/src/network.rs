@@ -62,9 +62,9 @@ pub trait Network: Sized {
     /// for each batch normalisation layer, `running = 0.9·running + 0.1·batch` (PyTorch's
     /// momentum 0.1) and one more batch tracked. `step` is the gradient the step was computed
     /// in, which carries the batch's mean and unbiased variance in its running-statistics
-    /// slots. Every [`Optimizer`](crate::Optimizer) calls this after updating the parameters,
+    /// slots. Every [`Optimizer`](crate::optim::Optimizer) calls this after updating the parameters,
     /// so running statistics change only in training steps. A network without batch
-    /// normalisation has nothing to fold. With [`DataParallel`](crate::DataParallel), the
+    /// normalisation has nothing to fold. With [`DataParallel`](crate::parallel::DataParallel), the
     /// statistics are those of the calling thread's chunk of the batch, as PyTorch's
     /// `nn.DataParallel` keeps the first replica's.
     fn fold_statistics(&mut self, step: &Self) {

@@ -1,4 +1,4 @@
-//! The arithmetic under [`Dense`](crate::Dense): the three matrix products of a layer, the
+//! The arithmetic under [`Dense`](crate::dense::Dense): the three matrix products of a layer, the
 //! activations over a slice, and the momentum update.
 //!
 //! All matrices are row-major. `n` is the batch size, `i` a layer's inputs, `o` its outputs.
@@ -51,7 +51,7 @@
 //! # Panics
 //!
 //! [`affine`], [`weight_grad`] and [`input_grad`] panic if a slice is shorter than the matrix
-//! its dimensions describe (as slice indexing does); [`Dense`](crate::Dense) always passes
+//! its dimensions describe (as slice indexing does); [`Dense`](crate::dense::Dense) always passes
 //! slices of the right length.
 
 pub mod conv;
@@ -354,7 +354,7 @@ pub fn input_grad(n: usize, i: usize, o: usize, delta: &[f32], w: &[f32], dx: &m
 }
 
 /// The logistic function `1 / (1 + e^-z)` of every value, in place: what
-/// [`Sigmoid`](crate::Sigmoid) does to a layer's weighted sums. The scalar function is
+/// [`Sigmoid`](crate::activation::Sigmoid) does to a layer's weighted sums. The scalar function is
 /// [`math::logistic`](crate::math::logistic).
 ///
 /// On the x86 back ends, whole groups of eight values take a SIMD `e^x` accurate to about
@@ -374,7 +374,7 @@ pub fn logistic_in_place(v: &mut [f32]) {
 }
 
 /// The chain rule through the logistic function, in place: `g ← g·s(1 - s)` with `s` the
-/// function's output `a` (what [`Sigmoid`](crate::Sigmoid)'s backward pass does). Works on the
+/// function's output `a` (what [`Sigmoid`](crate::activation::Sigmoid)'s backward pass does). Works on the
 /// shorter of the two slices.
 ///
 /// The same bits on every back end (the same arithmetic, in wider vectors).
@@ -389,7 +389,7 @@ pub fn logistic_backward(a: &[f32], g: &mut [f32]) {
     backend().logistic_backward(a, g);
 }
 
-/// The hyperbolic tangent of every value, in place: what [`Tanh`](crate::Tanh) does to a
+/// The hyperbolic tangent of every value, in place: what [`Tanh`](crate::activation::Tanh) does to a
 /// layer's weighted sums.
 ///
 /// The portable back end takes `f32::tanh` of each value. The x86 back ends compute eight
@@ -411,7 +411,7 @@ pub fn tanh_in_place(v: &mut [f32]) {
 }
 
 /// The chain rule through tanh, in place: `g ← g·(1 - t²)` with `t` the function's output `a`
-/// (what [`Tanh`](crate::Tanh)'s backward pass does). Works on the shorter of the two slices.
+/// (what [`Tanh`](crate::activation::Tanh)'s backward pass does). Works on the shorter of the two slices.
 ///
 /// The same bits on every back end.
 ///
@@ -425,7 +425,7 @@ pub fn tanh_backward(a: &[f32], g: &mut [f32]) {
     backend().tanh_backward(a, g);
 }
 
-/// `max(0, z)` of every value, in place: what [`Relu`](crate::Relu) does (a NaN becomes 0, as
+/// `max(0, z)` of every value, in place: what [`Relu`](crate::activation::Relu) does (a NaN becomes 0, as
 /// `f32::max` makes it). The same bits on every back end.
 ///
 /// ```
@@ -439,7 +439,7 @@ pub fn relu_in_place(v: &mut [f32]) {
 }
 
 /// The chain rule through relu, in place: `g ← 0` where `z ≤ 0`, unchanged elsewhere (what
-/// [`Relu`](crate::Relu)'s backward pass does). Works on the shorter of the two slices; the
+/// [`Relu`](crate::activation::Relu)'s backward pass does). Works on the shorter of the two slices; the
 /// same bits on every back end.
 ///
 /// ```
@@ -452,7 +452,7 @@ pub fn relu_backward(z: &[f32], g: &mut [f32]) {
     backend().relu_backward(z, g);
 }
 
-/// Softplus `ln(1 + e^z)` of every value, in place: what [`Softplus`](crate::Softplus) does.
+/// Softplus `ln(1 + e^z)` of every value, in place: what [`Softplus`](crate::activation::Softplus) does.
 ///
 /// The portable back end takes [`math::softplus`](crate::math::softplus) of each value. The x86
 /// back ends compute eight at a time in the same stable form `max(z, 0) + ln(1 + e^-|z|)`, with
@@ -474,7 +474,7 @@ pub fn softplus_in_place(v: &mut [f32]) {
 }
 
 /// The chain rule through softplus, in place: `g ← g·σ(z)` with `σ` the logistic function
-/// (what [`Softplus`](crate::Softplus)'s backward pass does). Works on the shorter of the two
+/// (what [`Softplus`](crate::activation::Softplus)'s backward pass does). Works on the shorter of the two
 /// slices.
 ///
 /// The portable back end uses [`math::logistic`](crate::math::logistic); the x86 back ends the
@@ -492,7 +492,7 @@ pub fn softplus_backward(z: &[f32], g: &mut [f32]) {
 }
 
 /// Softmax of one row, in place: `aᵢ = e^(zᵢ - m) / Σⱼ e^(zⱼ - m)` with `m = max z` (what
-/// [`Softmax`](crate::Softmax) does to each sample).
+/// [`Softmax`](crate::activation::Softmax) does to each sample).
 ///
 /// The portable back end sums in order with `f32::exp`; the x86 back ends take the SIMD `e^x`
 /// eight values at a time and sum in eight lanes. Each result is within
@@ -512,7 +512,7 @@ pub fn softmax_in_place(v: &mut [f32]) {
 }
 
 /// The chain rule through the softmax of one row, in place: `gᵢ ← aᵢ (gᵢ - Σⱼ aⱼ gⱼ)`, with `a`
-/// the softmax's output (what [`Softmax`](crate::Softmax)'s backward pass does). Works on the
+/// the softmax's output (what [`Softmax`](crate::activation::Softmax)'s backward pass does). Works on the
 /// shorter of the two slices.
 ///
 /// The x86 back ends sum `Σⱼ aⱼ gⱼ` in eight lanes with fused multiply-adds, so the results
@@ -530,7 +530,7 @@ pub fn softmax_backward(a: &[f32], g: &mut [f32]) {
 }
 
 /// [`softmax_in_place`] on every row of a batch laid out row after row, `width` values a row
-/// (what [`Softmax`](crate::Softmax) does to a batch); values past the last whole row are left
+/// (what [`Softmax`](crate::activation::Softmax) does to a batch); values past the last whole row are left
 /// alone. Each row gets the bits [`softmax_in_place`] gives it.
 ///
 /// On the x86 back ends, rows narrower than a vector are not taken in order: each row ends in
@@ -564,7 +564,7 @@ pub fn softmax_backward_rows(a: &[f32], g: &mut [f32], width: usize) {
 }
 
 /// The log-sum-exp `ln Σᵢ e^zᵢ` of a row, computed as `m + ln Σᵢ e^(zᵢ - m)` with `m = max z`
-/// so that it never overflows: what [`CrossEntropy`](crate::CrossEntropy) takes of a row of
+/// so that it never overflows: what [`CrossEntropy`](crate::loss::CrossEntropy) takes of a row of
 /// scores. `-∞` for an empty row.
 ///
 /// The x86 back ends take the SIMD `e^x` eight values at a time and sum in eight lanes; the
@@ -581,7 +581,7 @@ pub fn log_sum_exp(z: &[f32]) -> f32 {
 }
 
 /// One step of gradient descent with momentum on a slice of weights `w`, their velocities `v`
-/// and gradients `g`: `v ← α·g + μ·v`, then `w ← w - v` (what [`Momentum`](crate::Momentum)
+/// and gradients `g`: `v ← α·g + μ·v`, then `w ← w - v` (what [`Momentum`](crate::optim::Momentum)
 /// does to every parameter). Works on the shortest of the three slices.
 ///
 /// The same bits on every CPU: the SIMD back ends run the same arithmetic, eight or sixteen

@@ -88,7 +88,7 @@ impl<
         }
     }
 
-    /// A layer with weights drawn from `rng` by the activation's [`Init`](crate::Init) over the
+    /// A layer with weights drawn from `rng` by the activation's [`Init`](crate::activation::Init) over the
     /// fan-in `C·KH·KW` (and fan-out `F·KH·KW`), and zero biases.
     pub fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let mut layer = Self::zeros();

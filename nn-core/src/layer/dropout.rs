@@ -8,7 +8,7 @@
 //!
 //! The scaling by `1/(1 - p)` (inverted dropout, as PyTorch's `nn.Dropout`) keeps each value's
 //! expectation the same in both modes. Each sample of each training step gets a fresh mask, drawn
-//! from a generator seeded by the workspace (see [`Workspace`](crate::Workspace)).
+//! from a generator seeded by the workspace (see [`Workspace`](crate::network::Workspace)).
 
 use core::fmt;
 use core::marker::PhantomData;

@@ -1,4 +1,4 @@
-//! The layer kinds besides [`Dense`](crate::Dense): convolution, pooling, dropout, batch and layer
+//! The layer kinds besides [`Dense`](crate::dense::Dense): convolution, pooling, dropout, batch and layer
 //! normalisation, each in its own file with its forward, its
 //! backward and its parameters side by side.
 //!
@@ -16,7 +16,7 @@
 //!   type arguments are typenum lengths of one sample's input and output (and, where the kind has
 //!   them, its activation and channel count), so a layer that does not fit its neighbours does
 //!   not compile.
-//! - **Buffered** by the [`Workspace`](crate::Workspace): for every layer `z`, `a` and `d` rows
+//! - **Buffered** by the [`Workspace`](crate::network::Workspace): for every layer `z`, `a` and `d` rows
 //!   of its output width, and the [`Aux`] buffers its kind needs, sized
 //!   from its `LayerShape` by [`Aux::lens`](Aux::lens). A dropout layer keeps
 //!   its mask in `z`, a norm layer its normalised input `x̂`.
@@ -30,11 +30,11 @@
 //! `forward`, `forward_batch` and [`Layer::forward_rows`] are inference: `&self`, no mask, the
 //! running statistics. The gradient and loss paths are training: [`Layer::forward_train`] masks
 //! with bits drawn from a generator seeded by [`Aux::seed`](Aux::seed) (which the
-//! workspace derives from its seed, the step and the layer, see [`Workspace`](crate::Workspace))
+//! workspace derives from its seed, the step and the layer, see [`Workspace`](crate::network::Workspace))
 //! and normalises with the batch's own statistics. The network stays `&self` in training too:
 //! batch normalisation's backward writes the batch's mean and unbiased variance into the
 //! gradient's running-statistics slots, and the optimizer's step folds them into the network
-//! with PyTorch's momentum 0.1 ([`Network::fold_statistics`](crate::Network::fold_statistics)),
+//! with PyTorch's momentum 0.1 ([`Network::fold_statistics`](crate::network::Network::fold_statistics)),
 //! so running statistics change only in training steps.
 
 mod batch_norm;
@@ -91,7 +91,7 @@ pub trait Layer {
 }
 
 /// A layer's chain rule, for training with the loss `L` (which only matters to the activations
-/// a layer applies, as for [`Differentiable<L>`](crate::Differentiable)).
+/// a layer applies, as for [`Differentiable<L>`](crate::activation::Differentiable)).
 pub trait Backward<L>: Layer + Sized {
     /// From the layer's input `x`, what [`Layer::forward_train`] kept (`z`, `a`, `aux`) and
     /// `delta = ∂L/∂a` (which it may overwrite), writes the gradient of the layer's parameters

@@ -56,7 +56,7 @@
 //! [`TapeError`], where `network!` makes it a compile error.
 //!
 //! [`TapeNetwork`] records the layers of any network declared with `network!` on a tape, from
-//! its [`parameters`](crate::Network::parameters), so that the same network runs both ways.
+//! its [`parameters`](crate::network::Network::parameters), so that the same network runs both ways.
 
 mod network;
 

@@ -21,7 +21,7 @@
 //!
 //! and in `__metadata__` (all strings; an `f32` as the 8 hex digits of its bits so it comes
 //! back exactly): `nn.network` (the declaration), `nn.checkpoint` (format version `1`),
-//! `optimizer` (its [name](crate::Optimizer::name)), `optimizer.counter` (Adam's `t`),
+//! `optimizer` (its [name](crate::optim::Optimizer::name)), `optimizer.counter` (Adam's `t`),
 //! `epoch` (epochs done), `step` (steps done), `rng` (the shuffling generator's 256-bit state,
 //! four hex words), `learning_rate` (the base rate schedules start from), `samples`,
 //! `batch_size`, `seed`, and the state of early stopping (`early.best`, `early.best_epoch`,

@@ -10,7 +10,7 @@ use crate::network::{Network, Workspace};
 #[non_exhaustive]
 pub enum Task {
     /// Chosen from the loss, the targets and the output layer: a classification if the loss
-    /// classifies ([`Loss::CLASSIFIES`](crate::Loss::CLASSIFIES): cross-entropy, binary
+    /// classifies ([`Loss::CLASSIFIES`](crate::loss::Loss::CLASSIFIES): cross-entropy, binary
     /// cross-entropy), the targets are class labels, or the output activation is `softmax`,
     /// `sigmoid` or `step`; a regression otherwise (e.g. mean squared error on a `linear`
     /// output).
@@ -107,7 +107,7 @@ fn target_class<O: AsRef<[f32]>, T: Target<O>>(target: &T) -> usize {
     }
 }
 
-/// The mean loss of a batch of rows, as [`Trainable::loss_batch`](crate::Trainable::loss_batch)
+/// The mean loss of a batch of rows, as [`Trainable::loss_batch`](crate::network::Trainable::loss_batch)
 /// computes it for the run's loss.
 pub(super) type LossOf<'l, N> = dyn FnMut(
         &N,

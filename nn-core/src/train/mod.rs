@@ -33,7 +33,7 @@
 //! Once per data set, before the first step, by [`TrainConfig::fit`] (unless
 //! [`TrainConfig::check_data`] is off): every input finite, every target finite and valid (a
 //! label below the output width, a value in the loss's range, see
-//! [`Loss::check_target`](crate::Loss::check_target)), for the training, validation and test
+//! [`Loss::check_target`](crate::loss::Loss::check_target)), for the training, validation and test
 //! sets, with [`TrainError::InvalidData`] naming the set and sample. Nothing below the trainer
 //! checks values (`gradient_batch` on a NaN input returns a NaN loss), so that a step reads
 //! every value once; [`Trainer::fit`] does not check either, and relies on the NaN guard.

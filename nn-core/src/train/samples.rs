@@ -108,7 +108,7 @@ pub trait Target<O>: Copy + Send + Sync + 'static {
 
     /// Checks the target for a network of `width` outputs: a label must be less than `width`,
     /// a row must be finite (the loss checks its range, see
-    /// [`Loss::check_target`](crate::Loss::check_target)).
+    /// [`Loss::check_target`](crate::loss::Loss::check_target)).
     ///
     /// # Errors
     ///

@@ -19,7 +19,7 @@ pub struct Position {
 
 /// How the learning rate changes over a run, from the optimizer's learning rate `α₀` at the
 /// start of [`TrainConfig::fit`](super::TrainConfig::fit). The trainer sets the rate of each
-/// batch with [`Optimizer::set_learning_rate`](crate::Optimizer::set_learning_rate) before its
+/// batch with [`Optimizer::set_learning_rate`](crate::optim::Optimizer::set_learning_rate) before its
 /// step; the rate is computed in `f64` from the position alone, so a resumed run gets the same
 /// rates as an uninterrupted one.
 ///

@@ -199,8 +199,8 @@ pub struct TrainConfig {
     /// The seed of the shuffling (and of the validation split).
     pub seed: u64,
     /// Threads to compute a batch's gradient on (default 1). With more than one, the trainer
-    /// uses [`DataParallel`](crate::DataParallel), which splits only batches of at least two
-    /// [`DataParallel::min_chunk`](crate::DataParallel::min_chunk)s (64 samples each by
+    /// uses [`DataParallel`](crate::parallel::DataParallel), which splits only batches of at least two
+    /// [`DataParallel::min_chunk`](crate::parallel::DataParallel::min_chunk)s (64 samples each by
     /// default; smaller ones run on the calling thread, where threads did not pay). The
     /// gradient is then rounded differently than on one thread: the same seed and thread
     /// count give the same bits.
@@ -219,7 +219,7 @@ pub struct TrainConfig {
     pub divergence: Option<Divergence>,
     /// Check every input and target once before training (default `true`): inputs finite,
     /// targets finite, labels below the output width, and in the loss's range (see
-    /// [`Loss::check_target`](crate::Loss::check_target)). Nothing below the trainer checks
+    /// [`Loss::check_target`](crate::loss::Loss::check_target)). Nothing below the trainer checks
     /// data (a training step does not look at every value twice).
     pub check_data: bool,
     /// How the metrics judge the outputs (default [`Task::Auto`]).

@@ -42,7 +42,7 @@
 //! | `4.bias` | `[10]` | the output layer's biases |
 //!
 //! A weight tensor is `[out, in]`, row-major: weight `w[o][i]` (neuron `o`, input `i`) is
-//! element `o * in + i`. That is both how [`Dense`](crate::Dense) stores its weights and how
+//! element `o * in + i`. That is both how [`Dense`](crate::dense::Dense) stores its weights and how
 //! `nn.Linear.weight` does, so nothing is transposed on the way in or out. Layer names given in
 //! the declaration (`2 -> hidden: 3 tanh -> out: 1 sigmoid`) do not change the tensor names:
 //! PyTorch's `nn.Sequential` knows its layers by number.
