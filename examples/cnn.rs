@@ -15,7 +15,6 @@
 //! channel of 28×28, channel-major, as `forward(&[f32; 784])` takes them.
 
 use std::error::Error;
-use std::fs;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,9 +24,8 @@ use clap::Parser;
 #[path = "shared/digits.rs"]
 mod shared;
 use indicatif::{ProgressBar, ProgressStyle};
-use nn::data::Mnist;
 use nn::{Adam, CrossEntropy, Progress, Samples, Schedule, Sets, TrainConfig};
-use shared::{at_least_one, number, plot_curves, positive, show_digits, Context};
+use shared::{at_least_one, number, plot_curves, positive, show_digits};
 
 nn::network! {
     /// LeNet-style digit classifier on 28x28 greyscale images.
@@ -82,39 +80,11 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut cause = e.source();
-            while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
-                cause = c.source();
-            }
-            ExitCode::FAILURE
-        }
-    }
+    shared::exit_code(run(&Args::parse()))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    let mnist = Mnist::load(&args.data).map_err(|e| {
-        Context::new(
-            format!(
-                "cannot load MNIST from {} (point --data or NN_MNIST_DIR at a folder with the \
-                 four MNIST files)",
-                args.data.display()
-            ),
-            e,
-        )
-    })?;
-    // Before training, so that a bad --out does not cost a training run.
-    fs::create_dir_all(&args.out).map_err(|e| {
-        Context::new(
-            format!("cannot create the output folder {}", args.out.display()),
-            e,
-        )
-    })?;
+    let mnist = shared::load(&args.data, &args.out)?;
 
     println!(
         "MNIST: {} training and {} test digits from {}",

@@ -14,7 +14,6 @@
 //! and shows a few test digits with what the network read.
 
 use std::error::Error;
-use std::fs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -23,8 +22,7 @@ use clap::Parser;
 #[path = "shared/digits.rs"]
 mod shared;
 use indicatif::{ProgressBar, ProgressStyle};
-use nn::data::Mnist;
-use shared::{at_least_one, number, plot_curves, positive, show_digits, Context};
+use shared::{at_least_one, number, plot_curves, positive, show_digits};
 use std::ops::ControlFlow;
 
 use nn::{CrossEntropy, Momentum, Progress, Samples, Sets, TrainConfig};
@@ -93,39 +91,11 @@ fn momentum(s: &str) -> Result<f32, String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut cause = e.source();
-            while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
-                cause = c.source();
-            }
-            ExitCode::FAILURE
-        }
-    }
+    shared::exit_code(run(&Args::parse()))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    let mnist = Mnist::load(&args.data).map_err(|e| {
-        Context::new(
-            format!(
-                "cannot load MNIST from {} (point --data or NN_MNIST_DIR at a folder with the \
-                 four MNIST files)",
-                args.data.display()
-            ),
-            e,
-        )
-    })?;
-    // Before training, so that a bad --out does not cost a training run.
-    fs::create_dir_all(&args.out).map_err(|e| {
-        Context::new(
-            format!("cannot create the output folder {}", args.out.display()),
-            e,
-        )
-    })?;
+    let mnist = shared::load(&args.data, &args.out)?;
 
     println!(
         "MNIST: {} training and {} test digits from {}",

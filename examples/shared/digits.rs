@@ -6,9 +6,48 @@
 use std::error::Error;
 use std::fs;
 use std::path::Path;
+use std::process::ExitCode;
 
 use nn::data::Mnist;
 use nn::Network;
+
+/// The exit code of a run: on an error, the error and each of its causes on standard error.
+pub fn exit_code(result: Result<(), Box<dyn Error>>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The MNIST files in `data`, after making sure the output folder `out` exists (before
+/// training, so that a bad `--out` does not cost a training run).
+pub fn load(data: &Path, out: &Path) -> Result<Mnist, Box<dyn Error>> {
+    let mnist = Mnist::load(data).map_err(|e| {
+        Context::new(
+            format!(
+                "cannot load MNIST from {} (point --data or NN_MNIST_DIR at a folder with the \
+                 four MNIST files)",
+                data.display()
+            ),
+            e,
+        )
+    })?;
+    fs::create_dir_all(out).map_err(|e| {
+        Context::new(
+            format!("cannot create the output folder {}", out.display()),
+            e,
+        )
+    })?;
+    Ok(mnist)
+}
 
 /// A whole number of at least 1 (clap value parser).
 pub fn at_least_one(s: &str) -> Result<usize, String> {

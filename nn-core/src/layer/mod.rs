@@ -80,14 +80,17 @@ pub trait Layer {
     );
 
     /// Training: writes the first `x.len()` rows of `a`, and keeps in `z` and `aux` what
-    /// [`Backward::backward_rows`] needs.
+    /// [`Backward::backward_rows`] needs. By default the inference pass, for a layer that
+    /// trains as it infers and keeps nothing in `z` (pooling).
     fn forward_train(
         &self,
         x: &[GenericArray<f32, Self::In>],
-        z: &mut [GenericArray<f32, Self::Out>],
+        _z: &mut [GenericArray<f32, Self::Out>],
         a: &mut [GenericArray<f32, Self::Out>],
         aux: &mut Aux,
-    );
+    ) {
+        self.forward_rows(x, a, aux);
+    }
 }
 
 /// A layer's chain rule, for training with the loss `L` (which only matters to the activations

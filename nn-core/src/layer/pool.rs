@@ -167,6 +167,8 @@ impl<
     type In = I;
     type Out = O;
 
+    /// The maxima into `out`, their positions into `aux.index` (training reuses this pass; the
+    /// backward pass routes each delta to its position).
     fn forward_rows(
         &self,
         x: &[GenericArray<f32, I>],
@@ -181,17 +183,6 @@ impl<
             GenericArray::slice_from_chunks_mut(&mut out[..n]),
             &mut aux.index,
         );
-    }
-
-    /// The maxima into `a`, their positions into `aux.index`.
-    fn forward_train(
-        &self,
-        x: &[GenericArray<f32, I>],
-        _z: &mut [GenericArray<f32, O>],
-        a: &mut [GenericArray<f32, O>],
-        aux: &mut Aux,
-    ) {
-        self.forward_rows(x, a, aux);
     }
 }
 
@@ -256,16 +247,6 @@ impl<
             GenericArray::slice_from_chunks(x),
             GenericArray::slice_from_chunks_mut(&mut out[..n]),
         );
-    }
-
-    fn forward_train(
-        &self,
-        x: &[GenericArray<f32, I>],
-        _z: &mut [GenericArray<f32, O>],
-        a: &mut [GenericArray<f32, O>],
-        aux: &mut Aux,
-    ) {
-        self.forward_rows(x, a, aux);
     }
 }
 
