@@ -264,6 +264,13 @@ impl<N: Network> Workspace<N> {
         self.seed
     }
 
+    /// The seed layer `layer`'s (counting from 0) dropout mask is drawn from in the current
+    /// training step: after a `gradient_batch`, the seed of the masks it used. The tape reads it
+    /// to replay those masks ([`Mode::Training`](crate::tape::Mode::Training)).
+    pub fn mask_seed(&self, layer: usize) -> u64 {
+        mask_seed(self.seed, self.step, layer)
+    }
+
     /// Starts a new training step: fresh dropout masks from here on. Called by the code
     /// `network!` writes at the start of each gradient computation of a network with dropout.
     #[doc(hidden)]

@@ -3,33 +3,49 @@
 //!
 //! This is the other way to get gradients, the way PyTorch and micrograd do it, kept here to
 //! compare with `network!` and to check it. Every operation appends a node to a [`Tape`]: its
-//! value (a vector or matrix of `f32`), the operation, and the nodes it read. [`Tape::backward`]
-//! then walks the tape in reverse, and each node hands its gradient to its inputs by its local
+//! value (a vector or matrix), the operation, and the nodes it read. [`Tape::backward`] then
+//! walks the tape in reverse, and each node hands its gradient to its inputs by its local
 //! derivative: the chain rule, one node at a time. `network!` writes the same chain rule out at
 //! compile time instead, so there is nothing to record and nothing to walk.
+//!
+//! A tape computes in `f32` ([`Tape::new`]) as the networks do, or in `f64`
+//! (`Tape::<f64>::default()`, see [`Scalar`]) to check gradients against finite differences.
 //!
 //! | operation | forward | backward (`g` = the gradient arriving at the output) |
 //! | --- | --- | --- |
 //! | [`matvec`](Tape::matvec)`(M, x)` | `oᵢ = Σⱼ Mᵢⱼ xⱼ` | `∂Mᵢⱼ += gᵢ xⱼ`, `∂xⱼ += Σᵢ Mᵢⱼ gᵢ` |
 //! | [`add`](Tape::add)`(a, b)` | `a + b` | `∂a += g`, `∂b += g` |
+//! | [`sub`](Tape::sub)`(a, b)` | `a - b` | `∂a += g`, `∂b -= g` |
 //! | [`mul`](Tape::mul)`(a, b)` | `a ⊙ b` (elementwise) | `∂a += g ⊙ b`, `∂b += g ⊙ a` |
+//! | [`scale`](Tape::scale)`(a, k)` | `k·a` (`k` a constant) | `∂a += k·g` |
+//! | [`offset`](Tape::offset)`(a, k)` | `a + k` (`k` a constant) | `∂a += g` |
+//! | [`rsqrt`](Tape::rsqrt)`(a)` | `o = 1/√a` | `∂a += -g·o³/2` |
 //! | [`sum`](Tape::sum)`(a)` | `Σₖ aₖ` | `∂aₖ += g` |
 //! | [`mean`](Tape::mean)`(s₁..sₙ)` | `Σ sᵢ / n` (scalars) | `∂sᵢ += g / n` |
-//! | [`apply`](Tape::apply)`(sigmoid, a)` | `s = 1 / (1 + e^-a)` | `∂a += g ⊙ s(1 - s)` |
-//! | `apply(tanh, a)` | `t = tanh a` | `∂a += g ⊙ (1 - t²)` |
-//! | `apply(relu, a)` | `max(0, a)` | `∂a += g` where `a > 0` |
-//! | `apply(softplus, a)` | `ln(1 + e^a)` | `∂a += g ⊙ 1 / (1 + e^-a)` |
-//! | `apply(linear, a)` | `a` | `∂a += g` |
-//! | `apply(step, a)` | `1` if `a > 0`, else `0` | nothing (the derivative is 0) |
-//! | `apply(softmax, a)` | `sᵢ = e^aᵢ / Σⱼ e^aⱼ` | `∂aᵢ += sᵢ (gᵢ - Σⱼ gⱼ sⱼ)` |
+//! | [`weighted_sum`](Tape::weighted_sum)`((v₁, w₁)..)` | `Σ wᵢ vᵢ` (same shapes, `wᵢ` constants) | `∂vᵢ += wᵢ g` |
+//! | [`concat`](Tape::concat)`(v₁..vₙ)` | `[v₁, ..., vₙ]` | each `∂vᵢ +=` its part of `g` |
+//! | [`channel_sum`](Tape::channel_sum)`(a, c)` | `oₖ = Σ` of channel `k`'s values | `∂a +=` `gₖ` on channel `k` |
+//! | [`broadcast`](Tape::broadcast)`(a, s)` | each `aₖ` repeated `s` times | `∂aₖ += Σ` of its `s` copies of `g` |
+//! | [`apply`](Tape::apply)`(f, a)` | `f(a)`, see [`Function`] | `∂a += g ⊙ f'(a)`; softmax `∂aᵢ += sᵢ (gᵢ - Σⱼ gⱼ sⱼ)` |
+//! | [`conv2d`](Tape::conv2d)`(x, W)` | `o[f][y][x] = Σ W[f][c][i][j]·x[c][y·s+i-p][x·s+j-p]` | `∂W`, `∂x` by the same sum read backwards |
+//! | [`max_pool`](Tape::max_pool)`(x)` | the largest value of each window | `∂x += g` at each window's first maximum |
+//! | [`avg_pool`](Tape::avg_pool)`(x)` | the mean of each window | `∂x += g / (kh·kw)` over each window |
 //! | [`mse`](Tape::mse)`(a, y)` | `Σ (a - y)² / n` | `∂a += g · 2(a - y) / n` |
 //! | [`cross_entropy`](Tape::cross_entropy)`(p, y)` | `-Σ y ln p` | `∂p += -g · y / p` |
 //! | [`binary_cross_entropy`](Tape::binary_cross_entropy)`(p, y)` | `-Σ [y ln p + (1-y) ln(1-p)] / n` | `∂p += -g · (y/p - (1-y)/(1-p)) / n` |
 //!
-//! The losses take probabilities and follow the textbook formulas, on purpose: the generated
-//! backward fuses softmax with cross-entropy into `a - y`, and the tape computes the same
-//! gradient the long way round, through softmax's Jacobian and `-y/p`, so that comparing the two
-//! checks the fusion too. Targets are constants: no gradient flows into them.
+//! Every layer kind is built from these ([`TapeLayer`] says how): batch and layer normalisation
+//! from `sub`, `mul`, `rsqrt` and the reductions, so that comparing the tape with the fused
+//! backward passes `network!` calls checks those formulas too. The losses take probabilities and
+//! follow the textbook formulas, on purpose: the generated backward fuses softmax with
+//! cross-entropy into `a - y`, and the tape computes the same gradient the long way round,
+//! through softmax's Jacobian and `-y/p`. Targets and other constants are leaves like the rest;
+//! their gradients are computed and never read.
+//!
+//! A value read by several operations (a residual block's input, a trunk feeding two heads)
+//! gets the sum of their gradients: each operation adds its share. That, [`add`](Tape::add) for
+//! a skip connection, [`concat`](Tape::concat) for parallel branches and
+//! [`weighted_sum`](Tape::weighted_sum) for several losses are all a graph needs.
 //!
 //! The slide's example, `a = x * y; b = a + z; c = sum(b)`:
 //!
@@ -55,14 +71,26 @@
 //! Shapes are checked when an operation is recorded, at run time: a mistake is a
 //! [`TapeError`], where `network!` makes it a compile error.
 //!
-//! [`TapeNetwork`] records the layers of any network declared with `network!` on a tape, from
-//! its [`parameters`](crate::network::Network::parameters), so that the same network runs both ways.
+//! [`TapeNetwork`] records any network declared with `network!` on a tape, from its
+//! [`LAYERS`](crate::network::Network::LAYERS) and its [`state`](crate::network::Network::state),
+//! so that the same network runs both ways; a [`Plan`] describes a graph of layers (residual
+//! blocks, concatenations, heads) to record the same way.
 
+mod function;
+mod image;
+mod layers;
+mod loss;
 mod network;
+mod ops;
+mod scalar;
 
 use core::fmt;
 
-pub use network::TapeNetwork;
+pub use function::{CustomFunction, Function};
+pub use image::{Image, Window};
+pub use layers::{Mode, TapeLayer};
+pub use network::{Node, Plan, TapeNetwork};
+pub use scalar::Scalar;
 
 /// A value recorded on a [`Tape`]: a handle, cheap to copy, valid on the tape that made it
 /// until the tape is cleared or truncated below it.
@@ -76,7 +104,8 @@ impl Var {
     }
 }
 
-/// The shape of a value: `rows × cols`; a vector has one column, a scalar is `1 × 1`.
+/// The shape of a value: `rows × cols`; a vector has one column, a scalar is `1 × 1`. An image
+/// is a vector, channel-major (see [`Image`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shape {
     /// Rows (the length, for a vector).
@@ -106,47 +135,6 @@ impl fmt::Display for Shape {
             (n, 1) => write!(f, "a vector of {n} values"),
             (r, c) => write!(f, "a matrix of {r}×{c}"),
         }
-    }
-}
-
-/// An activation function the tape can apply, by the name `network!` knows it by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Function {
-    /// `1 / (1 + e^-a)`.
-    Sigmoid,
-    /// `tanh a`.
-    Tanh,
-    /// `max(0, a)`.
-    Relu,
-    /// `ln(1 + e^a)`.
-    Softplus,
-    /// `a`.
-    Linear,
-    /// `1` if `a > 0`, else `0`.
-    Step,
-    /// `e^aᵢ / Σⱼ e^aⱼ`.
-    Softmax,
-}
-
-impl Function {
-    /// The function `network!` calls `name`, if the tape knows it.
-    ///
-    /// ```
-    /// use nn_core::tape::Function;
-    /// assert_eq!(Function::from_name("tanh"), Some(Function::Tanh));
-    /// assert_eq!(Function::from_name("gelu"), None);
-    /// ```
-    pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "sigmoid" => Self::Sigmoid,
-            "tanh" => Self::Tanh,
-            "relu" => Self::Relu,
-            "softplus" => Self::Softplus,
-            "linear" => Self::Linear,
-            "step" => Self::Step,
-            "softmax" => Self::Softmax,
-            _ => return None,
-        })
     }
 }
 
@@ -188,6 +176,22 @@ pub enum TapeError {
     /// [`mean`](Tape::mean) of no values.
     #[error("mean of no values: expected at least one")]
     EmptyMean,
+    /// An operation over a list ([`weighted_sum`](Tape::weighted_sum), [`concat`](Tape::concat))
+    /// given none.
+    #[error("{op} of no values: expected at least one")]
+    NoOperands {
+        /// The operation.
+        op: &'static str,
+    },
+    /// An image operation, a channel reduction or a graph block whose sizes do not fit: the
+    /// numbers are in `detail`.
+    #[error("{op}: {detail}")]
+    Geometry {
+        /// The operation or block.
+        op: &'static str,
+        /// What does not fit, in numbers.
+        detail: String,
+    },
     /// A [`Var`] that is not on this tape (from another tape, or cleared away).
     #[error("value {index} is not on this tape, which holds {len} values")]
     UnknownVar {
@@ -196,8 +200,9 @@ pub enum TapeError {
         /// The tape's length.
         len: usize,
     },
-    /// A network layer whose activation the tape does not know.
-    #[error("layer {layer} has activation `{name}`, which the tape does not know: expected sigmoid, tanh, relu, softplus, linear, step or softmax")]
+    /// A network layer whose activation the tape was not given: a custom activation, which the
+    /// tape knows only from [`Function::custom`].
+    #[error("layer {layer} has the custom activation `{name}`, which the tape was not given: pass `Function::custom::<{name}>()` to `TapeNetwork::record_with`")]
     UnknownActivation {
         /// The layer's name.
         layer: &'static str,
@@ -205,7 +210,7 @@ pub enum TapeError {
         name: &'static str,
     },
     /// A network layer of a kind the tape does not record.
-    #[error("layer {layer} is a `{kind}` layer, which the tape does not record: it records dense layers")]
+    #[error("layer {layer} is a `{kind}` layer, which the tape does not record")]
     UnknownLayer {
         /// The layer's name.
         layer: &'static str,
@@ -213,49 +218,96 @@ pub enum TapeError {
         kind: &'static str,
     },
     /// A network's parameters do not have the sizes its shape says.
-    #[error("layer {layer}: found {found} {what}, expected {expected} from the network's widths")]
+    #[error("layer {layer}: found {found} values for its {what}, expected {expected} from the network's shapes")]
     Parameters {
         /// The layer's name.
         layer: &'static str,
-        /// `"weights"` or `"biases"`.
+        /// The tensor (`weight`, `bias`, `running_mean`, ...).
         what: &'static str,
-        /// The size the widths imply.
+        /// The size the shapes imply.
         expected: usize,
         /// The size found (0 for a missing slice).
         found: usize,
     },
+    /// A dropout layer run in training mode without the seed of its mask.
+    #[error("layer {layer} (number {index} from 0) is a dropout layer run in training mode, but the mode holds {given} mask seeds")]
+    MissingMaskSeed {
+        /// The layer's name.
+        layer: &'static str,
+        /// Its position among the recorded layers.
+        index: usize,
+        /// The number of seeds given.
+        given: usize,
+    },
+    /// [`Tape::set_leaf`] of a value an operation computed.
+    #[error("value {index} was computed by an operation: only a leaf can be set")]
+    NotALeaf {
+        /// The value's index.
+        index: usize,
+    },
+    /// A network with several heads asked for its single output.
+    #[error(
+        "the network has {heads} heads: use `forward_batch`, which returns each head's outputs"
+    )]
+    Heads {
+        /// The number of heads.
+        heads: usize,
+    },
 }
 
-/// The operation that made a node, with the nodes it read.
+/// The operation that made a node, with the nodes it read (and whatever its backward needs).
 #[derive(Debug, Clone)]
-enum Op {
+enum Op<T> {
     Leaf,
     MatVec(Var, Var),
     Add(Var, Var),
+    Sub(Var, Var),
     Mul(Var, Var),
+    Scale(Var, T),
+    Offset(Var),
+    Rsqrt(Var),
     Sum(Var),
     Mean(Vec<Var>),
+    WeightedSum(Vec<(Var, T)>),
+    Concat(Vec<Var>),
+    ChannelSum(Var, usize),
+    Broadcast(Var, usize),
     Apply(Function, Var),
+    Conv(Var, Var, Image, Window),
+    MaxPool(Var, Vec<usize>),
+    AvgPool(Var, Image, Window),
     Mse(Var, Var),
     CrossEntropy(Var, Var),
     BinaryCrossEntropy(Var, Var),
 }
 
 /// A dynamic computation graph: values and the operations that made them, in the order they
-/// were computed. See the [module docs](self).
-#[derive(Debug, Clone, Default)]
-pub struct Tape {
-    values: Vec<Vec<f32>>,
-    grads: Vec<Vec<f32>>,
-    nodes: Vec<(Shape, Op)>,
+/// were computed, in `f32` (the default) or `f64`. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Tape<T = f32> {
+    values: Vec<Vec<T>>,
+    grads: Vec<Vec<T>>,
+    nodes: Vec<(Shape, Op<T>)>,
+}
+
+impl<T> Default for Tape<T> {
+    fn default() -> Self {
+        Self {
+            values: Vec::new(),
+            grads: Vec::new(),
+            nodes: Vec::new(),
+        }
+    }
 }
 
 impl Tape {
-    /// An empty tape.
+    /// An empty `f32` tape (`Tape::<f64>::default()` for one in `f64`).
     pub fn new() -> Self {
         Self::default()
     }
+}
 
+impl<T: Scalar> Tape<T> {
     /// The number of values recorded.
     pub fn len(&self) -> usize {
         self.nodes.len()
@@ -279,8 +331,8 @@ impl Tape {
         self.truncate(0);
     }
 
-    fn push(&mut self, value: Vec<f32>, shape: Shape, op: Op) -> Var {
-        self.grads.push(vec![0.0; value.len()]);
+    fn push(&mut self, value: Vec<T>, shape: Shape, op: Op<T>) -> Var {
+        self.grads.push(vec![T::ZERO; value.len()]);
         self.values.push(value);
         self.nodes.push((shape, op));
         Var(self.nodes.len() - 1)
@@ -311,7 +363,7 @@ impl Tape {
     /// # Errors
     ///
     /// [`TapeError::UnknownVar`] if `v` is not on this tape.
-    pub fn value(&self, v: Var) -> Result<&[f32], TapeError> {
+    pub fn value(&self, v: Var) -> Result<&[T], TapeError> {
         Ok(&self.values[self.check(v)?])
     }
 
@@ -321,13 +373,19 @@ impl Tape {
     /// # Errors
     ///
     /// [`TapeError::UnknownVar`] if `v` is not on this tape.
-    pub fn grad(&self, v: Var) -> Result<&[f32], TapeError> {
+    pub fn grad(&self, v: Var) -> Result<&[T], TapeError> {
         Ok(&self.grads[self.check(v)?])
     }
 
     /// Records a vector given from outside (an input, a target, a bias): a leaf of the graph.
-    pub fn leaf(&mut self, values: &[f32]) -> Var {
+    pub fn leaf(&mut self, values: &[T]) -> Var {
         self.push(values.to_vec(), Shape::vector(values.len()), Op::Leaf)
+    }
+
+    /// Records a vector of `f32` values (a network's parameters), converted to the tape's type.
+    pub fn leaf_f32(&mut self, values: &[f32]) -> Var {
+        let v = values.iter().map(|&v| T::from_f32(v)).collect();
+        self.push(v, Shape::vector(values.len()), Op::Leaf)
     }
 
     /// Records a `rows × cols` matrix given row-major (a layer's weights): a leaf.
@@ -335,7 +393,7 @@ impl Tape {
     /// # Errors
     ///
     /// [`TapeError::Length`] unless `values` holds `rows × cols` values.
-    pub fn matrix(&mut self, values: &[f32], rows: usize, cols: usize) -> Result<Var, TapeError> {
+    pub fn matrix(&mut self, values: &[T], rows: usize, cols: usize) -> Result<Var, TapeError> {
         if values.len() != rows * cols {
             return Err(TapeError::Length {
                 rows,
@@ -346,360 +404,51 @@ impl Tape {
         Ok(self.push(values.to_vec(), Shape { rows, cols }, Op::Leaf))
     }
 
-    /// Matrix times vector: `oᵢ = Σⱼ Mᵢⱼ xⱼ`.
+    /// [`matrix`](Self::matrix) from `f32` values, converted to the tape's type.
     ///
     /// # Errors
     ///
-    /// [`TapeError::ShapeMismatch`] unless `x` is a vector as long as `m` has columns.
-    pub fn matvec(&mut self, m: Var, x: Var) -> Result<Var, TapeError> {
-        let (sm, sx) = (self.shape(m)?, self.shape(x)?);
-        if !sx.is_vector() || sx.rows != sm.cols {
-            return Err(TapeError::ShapeMismatch {
-                op: "matvec",
-                left: sm,
-                right: sx,
-                rule: "expected a vector as long as the matrix has columns",
-            });
-        }
-        let (mv, xv) = (&self.values[m.0], &self.values[x.0]);
-        let out = if sm.cols == 0 {
-            vec![0.0; sm.rows]
-        } else {
-            mv.chunks_exact(sm.cols)
-                .map(|row| row.iter().zip(xv).map(|(m, x)| m * x).sum())
-                .collect()
-        };
-        Ok(self.push(out, Shape::vector(sm.rows), Op::MatVec(m, x)))
-    }
-
-    /// The local derivative of [`matvec`](Self::matvec), `g` being the gradient arriving at its
-    /// output: `∂Mᵢⱼ += gᵢ xⱼ`, `∂xⱼ += Σᵢ Mᵢⱼ gᵢ`.
-    fn matvec_backward(m: Var, x: Var, values: &[Vec<f32>], g: &[f32], grads: &mut [Vec<f32>]) {
-        let (mv, xv) = (&values[m.0], &values[x.0]);
-        // x is a vector as long as m has columns (checked when recorded).
-        let cols = xv.len();
-        if cols == 0 {
-            return;
-        }
-        for (row, &gi) in grads[m.0].chunks_exact_mut(cols).zip(g) {
-            for (dm, &xj) in row.iter_mut().zip(xv) {
-                *dm += gi * xj;
-            }
-        }
-        let dx = &mut grads[x.0];
-        for (mrow, &gi) in mv.chunks_exact(cols).zip(g) {
-            for (dx, &mij) in dx.iter_mut().zip(mrow) {
-                *dx += mij * gi;
-            }
-        }
-    }
-
-    fn same_shape(&self, op: &'static str, a: Var, b: Var) -> Result<Shape, TapeError> {
-        let (sa, sb) = (self.shape(a)?, self.shape(b)?);
-        if sa != sb {
-            return Err(TapeError::ShapeMismatch {
-                op,
-                left: sa,
-                right: sb,
-                rule: "expected the same shape",
-            });
-        }
-        Ok(sa)
-    }
-
-    fn zip_with(&self, a: Var, b: Var, f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
-        self.values[a.0]
-            .iter()
-            .zip(&self.values[b.0])
-            .map(|(&a, &b)| f(a, b))
-            .collect()
-    }
-
-    /// Elementwise sum `a + b` (a bias added to a weighted sum, for one).
-    ///
-    /// # Errors
-    ///
-    /// [`TapeError::ShapeMismatch`] unless `a` and `b` have the same shape.
-    pub fn add(&mut self, a: Var, b: Var) -> Result<Var, TapeError> {
-        let shape = self.same_shape("add", a, b)?;
-        let out = self.zip_with(a, b, |a, b| a + b);
-        Ok(self.push(out, shape, Op::Add(a, b)))
-    }
-
-    /// The local derivative of [`add`](Self::add): `∂a += g`, `∂b += g`.
-    fn add_backward(a: Var, b: Var, g: &[f32], grads: &mut [Vec<f32>]) {
-        for v in [a, b] {
-            for (d, &g) in grads[v.0].iter_mut().zip(g) {
-                *d += g;
-            }
-        }
-    }
-
-    /// Elementwise product `a ⊙ b`.
-    ///
-    /// # Errors
-    ///
-    /// [`TapeError::ShapeMismatch`] unless `a` and `b` have the same shape.
-    pub fn mul(&mut self, a: Var, b: Var) -> Result<Var, TapeError> {
-        let shape = self.same_shape("mul", a, b)?;
-        let out = self.zip_with(a, b, |a, b| a * b);
-        Ok(self.push(out, shape, Op::Mul(a, b)))
-    }
-
-    /// The local derivative of [`mul`](Self::mul): `∂a += g ⊙ b`, `∂b += g ⊙ a`.
-    fn mul_backward(a: Var, b: Var, values: &[Vec<f32>], g: &[f32], grads: &mut [Vec<f32>]) {
-        for (v, other) in [(a, b), (b, a)] {
-            for ((d, &g), &o) in grads[v.0].iter_mut().zip(g).zip(&values[other.0]) {
-                *d += g * o;
-            }
-        }
-    }
-
-    /// The sum of all values of `a`: a scalar.
-    ///
-    /// # Errors
-    ///
-    /// [`TapeError::UnknownVar`] if `a` is not on this tape.
-    pub fn sum(&mut self, a: Var) -> Result<Var, TapeError> {
-        let s = self.value(a)?.iter().sum();
-        Ok(self.push(vec![s], Shape::SCALAR, Op::Sum(a)))
-    }
-
-    /// The local derivative of [`sum`](Self::sum): `∂aₖ += g`.
-    fn sum_backward(a: Var, g: &[f32], grads: &mut [Vec<f32>]) {
-        for d in &mut grads[a.0] {
-            *d += g[0];
-        }
-    }
-
-    /// The mean of scalars (a batch's per-sample losses): `Σ sᵢ / n`.
-    ///
-    /// # Errors
-    ///
-    /// [`TapeError::EmptyMean`] for no values, [`TapeError::NotScalar`] if one is not a scalar.
-    pub fn mean(&mut self, scalars: &[Var]) -> Result<Var, TapeError> {
-        if scalars.is_empty() {
-            return Err(TapeError::EmptyMean);
-        }
-        let mut total = 0.0;
-        for &s in scalars {
-            let shape = self.shape(s)?;
-            if shape != Shape::SCALAR {
-                return Err(TapeError::NotScalar { op: "mean", shape });
-            }
-            total += self.values[s.0][0];
-        }
-        let mean = total / scalars.len() as f32;
-        Ok(self.push(vec![mean], Shape::SCALAR, Op::Mean(scalars.to_vec())))
-    }
-
-    /// The local derivative of [`mean`](Self::mean): `∂sᵢ += g / n`.
-    fn mean_backward(scalars: &[Var], g: &[f32], grads: &mut [Vec<f32>]) {
-        let share = g[0] / scalars.len() as f32;
-        for v in scalars {
-            grads[v.0][0] += share;
-        }
-    }
-
-    /// An activation function applied to `a` (elementwise, or over the whole vector for
-    /// softmax).
-    ///
-    /// # Errors
-    ///
-    /// [`TapeError::UnknownVar`] if `a` is not on this tape.
-    pub fn apply(&mut self, function: Function, a: Var) -> Result<Var, TapeError> {
-        let shape = self.shape(a)?;
-        let x = &self.values[a.0];
-        let out = match function {
-            Function::Softmax => {
-                let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let e: Vec<f32> = x.iter().map(|x| (x - m).exp()).collect();
-                let total: f32 = e.iter().sum();
-                e.into_iter().map(|e| e / total).collect()
-            }
-            f => x.iter().map(|&x| scalar_function(f, x)).collect(),
-        };
-        Ok(self.push(out, shape, Op::Apply(function, a)))
-    }
-
-    /// The local derivative of [`apply`](Self::apply), from the input `a` and the `out`put:
-    /// `∂aᵢ += sᵢ (gᵢ - Σⱼ gⱼ sⱼ)` for softmax, else `∂a += g ⊙ f'(a)` elementwise (see
-    /// [`scalar_derivative`]).
-    fn apply_backward(
-        function: Function,
-        a: Var,
-        values: &[Vec<f32>],
-        out: &[f32],
-        g: &[f32],
-        grads: &mut [Vec<f32>],
-    ) {
-        if function == Function::Softmax {
-            let dot: f32 = g.iter().zip(out).map(|(g, s)| g * s).sum();
-            for ((d, &g), &s) in grads[a.0].iter_mut().zip(g).zip(out) {
-                *d += s * (g - dot);
-            }
-            return;
-        }
-        let x = &values[a.0];
-        for (((d, &g), &o), &x) in grads[a.0].iter_mut().zip(g).zip(out).zip(x) {
-            *d += g * scalar_derivative(function, x, o);
-        }
-    }
-
-    /// [`apply`](Self::apply) with [`Function::Sigmoid`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`apply`](Self::apply).
-    pub fn sigmoid(&mut self, a: Var) -> Result<Var, TapeError> {
-        self.apply(Function::Sigmoid, a)
-    }
-
-    /// [`apply`](Self::apply) with [`Function::Tanh`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`apply`](Self::apply).
-    pub fn tanh(&mut self, a: Var) -> Result<Var, TapeError> {
-        self.apply(Function::Tanh, a)
-    }
-
-    /// [`apply`](Self::apply) with [`Function::Relu`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`apply`](Self::apply).
-    pub fn relu(&mut self, a: Var) -> Result<Var, TapeError> {
-        self.apply(Function::Relu, a)
-    }
-
-    /// [`apply`](Self::apply) with [`Function::Softmax`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`apply`](Self::apply).
-    pub fn softmax(&mut self, a: Var) -> Result<Var, TapeError> {
-        self.apply(Function::Softmax, a)
-    }
-
-    fn loss(
+    /// As for [`matrix`](Self::matrix).
+    pub fn matrix_f32(
         &mut self,
-        op: &'static str,
-        a: Var,
-        y: Var,
-        f: impl Fn(&[f32], &[f32]) -> f32,
-        make: fn(Var, Var) -> Op,
+        values: &[f32],
+        rows: usize,
+        cols: usize,
     ) -> Result<Var, TapeError> {
-        self.same_shape(op, a, y)?;
-        let l = f(&self.values[a.0], &self.values[y.0]);
-        Ok(self.push(vec![l], Shape::SCALAR, make(a, y)))
+        if values.len() != rows * cols {
+            return Err(TapeError::Length {
+                rows,
+                cols,
+                found: values.len(),
+            });
+        }
+        let v = values.iter().map(|&v| T::from_f32(v)).collect();
+        Ok(self.push(v, Shape { rows, cols }, Op::Leaf))
     }
 
-    /// Mean squared error `Σ (a - y)² / n` of an output `a` against a target `y`.
+    /// Replaces the values of the leaf `v` (a parameter an optimizer changed, a perturbed
+    /// input), keeping its shape. Values computed from it are not recomputed: truncate the tape
+    /// to the leaves and record the forward pass again.
     ///
     /// # Errors
     ///
-    /// [`TapeError::ShapeMismatch`] unless `a` and `y` have the same shape.
-    pub fn mse(&mut self, a: Var, y: Var) -> Result<Var, TapeError> {
-        self.loss(
-            "mse",
-            a,
-            y,
-            |a, y| {
-                let s: f32 = a.iter().zip(y).map(|(a, y)| (a - y) * (a - y)).sum();
-                s / a.len() as f32
-            },
-            Op::Mse,
-        )
-    }
-
-    /// The local derivative of [`mse`](Self::mse): `∂a += g · 2(a - y) / n`.
-    fn mse_backward(a: Var, y: Var, values: &[Vec<f32>], g: &[f32], grads: &mut [Vec<f32>]) {
-        let scale = 2.0 * g[0] / values[a.0].len() as f32;
-        for ((d, &a), &y) in grads[a.0].iter_mut().zip(&values[a.0]).zip(&values[y.0]) {
-            *d += scale * (a - y);
+    /// [`TapeError::NotALeaf`] if `v` was computed by an operation, [`TapeError::Length`]
+    /// unless `values` has as many values as `v`, [`TapeError::UnknownVar`] if `v` is not on
+    /// this tape.
+    pub fn set_leaf(&mut self, v: Var, values: &[T]) -> Result<(), TapeError> {
+        let (shape, op) = &self.nodes[self.check(v)?];
+        if !matches!(op, Op::Leaf) {
+            return Err(TapeError::NotALeaf { index: v.0 });
         }
-    }
-
-    /// Cross-entropy `-Σ y ln p` of probabilities `p` (a softmax output) against a target `y`.
-    ///
-    /// # Errors
-    ///
-    /// [`TapeError::ShapeMismatch`] unless `p` and `y` have the same shape.
-    pub fn cross_entropy(&mut self, p: Var, y: Var) -> Result<Var, TapeError> {
-        self.loss(
-            "cross_entropy",
-            p,
-            y,
-            |p, y| {
-                -p.iter()
-                    .zip(y)
-                    .filter(|(_, &y)| y != 0.0)
-                    .map(|(p, y)| y * p.ln())
-                    .sum::<f32>()
-            },
-            Op::CrossEntropy,
-        )
-    }
-
-    /// The local derivative of [`cross_entropy`](Self::cross_entropy): `∂p += -g · y / p`.
-    fn cross_entropy_backward(
-        p: Var,
-        y: Var,
-        values: &[Vec<f32>],
-        g: &[f32],
-        grads: &mut [Vec<f32>],
-    ) {
-        for ((d, &p), &y) in grads[p.0].iter_mut().zip(&values[p.0]).zip(&values[y.0]) {
-            if y != 0.0 {
-                *d -= g[0] * y / p;
-            }
+        if values.len() != shape.rows * shape.cols {
+            return Err(TapeError::Length {
+                rows: shape.rows,
+                cols: shape.cols,
+                found: values.len(),
+            });
         }
-    }
-
-    /// Binary cross-entropy `-Σ [y ln p + (1-y) ln(1-p)] / n` of probabilities `p` (a sigmoid
-    /// output) against a target `y`.
-    ///
-    /// # Errors
-    ///
-    /// [`TapeError::ShapeMismatch`] unless `p` and `y` have the same shape.
-    pub fn binary_cross_entropy(&mut self, p: Var, y: Var) -> Result<Var, TapeError> {
-        self.loss(
-            "binary_cross_entropy",
-            p,
-            y,
-            |p, y| {
-                let s: f32 = p
-                    .iter()
-                    .zip(y)
-                    .map(|(&p, &y)| bce_term(y, p.ln()) + bce_term(1.0 - y, (1.0 - p).ln()))
-                    .sum();
-                -s / p.len() as f32
-            },
-            Op::BinaryCrossEntropy,
-        )
-    }
-
-    /// The local derivative of [`binary_cross_entropy`](Self::binary_cross_entropy):
-    /// `∂p += -g · (y/p - (1-y)/(1-p)) / n`, each term left out where its coefficient is 0.
-    fn binary_cross_entropy_backward(
-        p: Var,
-        y: Var,
-        values: &[Vec<f32>],
-        g: &[f32],
-        grads: &mut [Vec<f32>],
-    ) {
-        let scale = g[0] / values[p.0].len() as f32;
-        for ((d, &p), &y) in grads[p.0].iter_mut().zip(&values[p.0]).zip(&values[y.0]) {
-            let mut local = 0.0;
-            if y != 0.0 {
-                local += y / p;
-            }
-            if y != 1.0 {
-                local -= (1.0 - y) / (1.0 - p);
-            }
-            *d -= scale * local;
-        }
+        self.values[v.0].copy_from_slice(values);
+        Ok(())
     }
 
     /// Backpropagation: sets every gradient to `∂loss/∂value`, walking the tape from `loss`
@@ -719,9 +468,9 @@ impl Tape {
             });
         }
         for g in &mut self.grads {
-            g.fill(0.0);
+            g.fill(T::ZERO);
         }
-        self.grads[loss.0][0] = 1.0;
+        self.grads[loss.0][0] = T::ONE;
         for i in (0..=loss.0).rev() {
             let (before, rest) = self.grads.split_at_mut(i);
             local_backward(
@@ -736,77 +485,42 @@ impl Tape {
     }
 }
 
-/// `c · ln_x`, or 0 where the coefficient is 0 (so that `0 · ln 0` is 0, not NaN).
-fn bce_term(c: f32, ln_x: f32) -> f32 {
-    if c == 0.0 {
-        0.0
-    } else {
-        c * ln_x
-    }
-}
-
-/// An elementwise activation of one value.
-fn scalar_function(f: Function, x: f32) -> f32 {
-    match f {
-        Function::Sigmoid => crate::math::logistic(x),
-        Function::Tanh => x.tanh(),
-        Function::Relu => x.max(0.0),
-        Function::Softplus => crate::math::softplus(x),
-        Function::Linear => x,
-        Function::Step => {
-            if x > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        // Not elementwise: handled by `apply`.
-        Function::Softmax => x,
-    }
-}
-
-/// The derivative of an elementwise activation at input `x`, whose output was `o`: from the
-/// output where it can be (`s(1 - s)`, `1 - t²`), else from the input.
-fn scalar_derivative(f: Function, x: f32, o: f32) -> f32 {
-    match f {
-        Function::Sigmoid => o * (1.0 - o),
-        Function::Tanh => 1.0 - o * o,
-        Function::Relu => {
-            if x > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        Function::Softplus => crate::math::logistic(x),
-        Function::Linear => 1.0,
-        // Step's derivative is 0 wherever it exists; softmax is handled by `apply_backward`.
-        Function::Step | Function::Softmax => 0.0,
-    }
-}
-
 /// One node's share of the chain rule: adds `g` (the gradient arriving at the node's output)
 /// times the node's local derivative to the gradients of the nodes it read (all earlier on the
-/// tape, so all in `grads`). Each derivative is written beside its operation's forward.
-fn local_backward(
-    (_, op): &(Shape, Op),
-    values: &[Vec<f32>],
-    out: &[f32],
-    g: &[f32],
-    grads: &mut [Vec<f32>],
+/// tape, so all in `grads`). Each derivative is written beside its operation's forward, in
+/// `ops.rs`, `function.rs`, `image.rs` and `loss.rs`.
+fn local_backward<T: Scalar>(
+    (_, op): &(Shape, Op<T>),
+    values: &[Vec<T>],
+    out: &[T],
+    g: &[T],
+    grads: &mut [Vec<T>],
 ) {
     match op {
         Op::Leaf => {}
-        Op::MatVec(m, x) => Tape::matvec_backward(*m, *x, values, g, grads),
-        Op::Add(a, b) => Tape::add_backward(*a, *b, g, grads),
-        Op::Mul(a, b) => Tape::mul_backward(*a, *b, values, g, grads),
-        Op::Sum(a) => Tape::sum_backward(*a, g, grads),
-        Op::Mean(scalars) => Tape::mean_backward(scalars, g, grads),
-        Op::Apply(f, a) => Tape::apply_backward(*f, *a, values, out, g, grads),
-        Op::Mse(a, y) => Tape::mse_backward(*a, *y, values, g, grads),
-        Op::CrossEntropy(p, y) => Tape::cross_entropy_backward(*p, *y, values, g, grads),
+        Op::MatVec(m, x) => ops::matvec_backward(*m, *x, values, g, grads),
+        Op::Add(a, b) => ops::add_backward(*a, *b, T::ONE, g, grads),
+        Op::Sub(a, b) => ops::add_backward(*a, *b, -T::ONE, g, grads),
+        Op::Mul(a, b) => ops::mul_backward(*a, *b, values, g, grads),
+        Op::Scale(a, k) => ops::scale_backward(*a, *k, g, grads),
+        Op::Offset(a) => ops::scale_backward(*a, T::ONE, g, grads),
+        Op::Rsqrt(a) => ops::rsqrt_backward(*a, out, g, grads),
+        Op::Sum(a) => ops::sum_backward(*a, g, grads),
+        Op::Mean(scalars) => ops::mean_backward(scalars, g, grads),
+        Op::WeightedSum(terms) => ops::weighted_sum_backward(terms, g, grads),
+        Op::Concat(parts) => ops::concat_backward(parts, g, grads),
+        Op::ChannelSum(a, channels) => ops::channel_sum_backward(*a, *channels, g, grads),
+        Op::Broadcast(a, spatial) => ops::broadcast_backward(*a, *spatial, g, grads),
+        Op::Apply(f, a) => function::apply_backward(*f, *a, values, out, g, grads),
+        Op::Conv(x, w, image, window) => {
+            image::conv2d_backward(*x, *w, *image, *window, values, g, grads);
+        }
+        Op::MaxPool(x, argmax) => image::max_pool_backward(*x, argmax, g, grads),
+        Op::AvgPool(x, image, window) => image::avg_pool_backward(*x, *image, *window, g, grads),
+        Op::Mse(a, y) => loss::mse_backward(*a, *y, values, g, grads),
+        Op::CrossEntropy(p, y) => loss::cross_entropy_backward(*p, *y, values, g, grads),
         Op::BinaryCrossEntropy(p, y) => {
-            Tape::binary_cross_entropy_backward(*p, *y, values, g, grads);
+            loss::binary_cross_entropy_backward(*p, *y, values, g, grads);
         }
     }
 }
