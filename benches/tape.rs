@@ -1,7 +1,8 @@
 //! What a run-time graph costs: one training sample's forward and backward pass (cross-entropy)
 //! on the dynamic-graph tape (`nn::tape`) against the code `network!` generates, on the same
 //! networks with the same weights. The tape records the parameters once and is truncated back to
-//! them for each sample, as a framework keeps its parameters between steps.
+//! them for each sample, as a framework keeps its parameters between steps. The networks: the
+//! seminar's digit classifier, LeNet (convolutions and pooling), and a tiny one.
 //!
 //! `cargo bench --bench tape`
 
@@ -16,6 +17,16 @@ nn::network! {
     struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
     /// A tiny network, where the graph's own cost dominates.
     struct Tiny: 2 -> 3 tanh -> 2 softmax;
+    /// LeNet (issue 12's declaration without its dropout), where the tape's plain convolution
+    /// loops meet the generated code's kernels.
+    struct LeNet: 1x28x28
+        -> conv 6 5x5 pad 2 relu
+        -> maxpool 2x2
+        -> conv 16 5x5 relu
+        -> maxpool 2x2
+        -> 120 relu
+        -> 84 relu
+        -> 10 softmax;
 }
 
 /// Benchmarks one sample's forward + backward both ways, cycling through `xs`.
@@ -89,6 +100,8 @@ fn benches(c: &mut Criterion) {
         xs,
         ys,
     );
+
+    compare(c, "lenet 1x28x28, one sample", &LeNet::new(1), xs, ys);
 
     let tiny_x: Vec<[f32; 2]> = (0..4).map(|i| [(i % 2) as f32, (i / 2) as f32]).collect();
     let tiny_y: Vec<[f32; 2]> = tiny_x

@@ -9,6 +9,9 @@ use nn_test_support::Data;
 
 type R = Result<Var, TapeError>;
 
+/// A graph recorded from leaves, ending in a scalar.
+type Build<'a> = &'a dyn Fn(&mut Tape<f64>, &[Var]) -> R;
+
 /// `z / (1 + |z|)`: a user's own activation.
 #[derive(Debug, Clone, Copy, Default)]
 struct Softsign;
@@ -125,7 +128,7 @@ fn arithmetic_and_reductions_match_finite_differences() {
         let mut d = Data(seed);
         let (a, b, m) = (values(&mut d, 5), values(&mut d, 5), values(&mut d, 15));
         let leaves = [(a, 1), (b, 1), (m, 5)];
-        let ops: [(&str, &dyn Fn(&mut Tape<f64>, &[Var]) -> R); 11] = [
+        let ops: [(&str, Build); 11] = [
             ("add", &|t, v| {
                 let o = t.add(v[0], v[1])?;
                 project(t, o)
@@ -245,7 +248,7 @@ fn losses_match_finite_differences() {
             .collect();
         let soft: Vec<f64> = values(&mut d, 4).iter().map(|v| 0.5 + 0.4 * v).collect();
         let leaves = [(z, 1), (target, 1), (soft, 1)];
-        let losses: [(&str, &dyn Fn(&mut Tape<f64>, &[Var]) -> R); 4] = [
+        let losses: [(&str, Build); 4] = [
             ("mse", &|t, v| t.mse(v[0], v[2])),
             ("cross_entropy of softmax", &|t, v| {
                 let p = t.softmax(v[0])?;
@@ -715,7 +718,7 @@ fn a_graph_that_does_not_fit_is_an_error_in_numbers() {
     let short = tape.leaf(&[0.0; 5]);
     assert!(matches!(
         net.forward_batch(&mut tape, &[short], Mode::Inference),
-        Err(TapeError::Geometry { .. })
+        Err(TapeError::ShapeMismatch { op: "matvec", .. })
     ));
 }
 

@@ -303,7 +303,8 @@ impl TapeLayer {
     ///
     /// # Errors
     ///
-    /// [`TapeError::Geometry`] if a sample is not as long as the layer's input,
+    /// [`TapeError::ShapeMismatch`] or [`TapeError::Geometry`] (from the first operation that
+    /// reads it) if a sample is not as long as the layer's input,
     /// [`TapeError::MissingMaskSeed`] for a dropout layer in training mode without its seed,
     /// [`TapeError::NoOperands`] for batch normalisation in training mode with no samples,
     /// [`TapeError::UnknownVar`] if the tape no longer holds the layer.
@@ -313,19 +314,6 @@ impl TapeLayer {
         xs: &[Var],
         mode: Mode<'_>,
     ) -> Result<Vec<Var>, TapeError> {
-        for &x in xs {
-            let len = tape.vector_len(self.shape.name, x)?;
-            if len != self.shape.input.len() {
-                return Err(TapeError::Geometry {
-                    op: self.shape.name,
-                    detail: format!(
-                        "the layer takes {} values ({}), found {len}",
-                        self.shape.input.len(),
-                        self.shape.input
-                    ),
-                });
-            }
-        }
         match self.kind {
             Kind::Dense {
                 weight,
@@ -368,7 +356,23 @@ impl TapeLayer {
                 })
                 .collect(),
             Kind::Dropout { rate } => match mode {
-                Mode::Inference => Ok(xs.to_vec()),
+                Mode::Inference => {
+                    // Every other kind's operations check their input; passing it through
+                    // checks nothing.
+                    for &x in xs {
+                        let len = tape.vector_len(self.shape.name, x)?;
+                        if len != self.shape.input.len() {
+                            return Err(TapeError::Geometry {
+                                op: self.shape.name,
+                                detail: format!(
+                                    "the layer takes {} values, found {len}",
+                                    self.shape.input.len()
+                                ),
+                            });
+                        }
+                    }
+                    Ok(xs.to_vec())
+                }
                 Mode::Training { mask_seeds } => {
                     let seed = *mask_seeds
                         .get(self.index)

@@ -87,7 +87,7 @@ impl Plan {
 /// A recorded piece of the graph.
 #[derive(Debug, Clone, PartialEq)]
 enum Block {
-    Layer(TapeLayer),
+    Layer(Box<TapeLayer>),
     Residual(Vec<Block>),
     Concat(Vec<Vec<Block>>),
 }
@@ -143,7 +143,7 @@ impl<'s, I: Iterator<Item = &'s [f32]>> Recorder<'_, I> {
                     self.index += 1;
                     self.parameters.extend(layer.parameters());
                     len = shape.output.len();
-                    Block::Layer(layer)
+                    Block::Layer(Box::new(layer))
                 }
                 Node::Residual(inner) => {
                     let (inner, out) = self.chain(tape, inner, len)?;
@@ -319,7 +319,8 @@ impl TapeNetwork {
     ///
     /// # Errors
     ///
-    /// [`TapeError::Geometry`] if a sample is not a vector of [`input`](Self::input) values,
+    /// [`TapeError::ShapeMismatch`] or [`TapeError::Geometry`] (from the first layer) if a
+    /// sample is not a vector of [`input`](Self::input) values,
     /// [`TapeError::MissingMaskSeed`] for a dropout layer in training mode without its seed,
     /// [`TapeError::UnknownVar`] if the tape no longer holds the network (it was cleared).
     pub fn forward_batch<T: Scalar>(
@@ -328,15 +329,6 @@ impl TapeNetwork {
         xs: &[Var],
         mode: Mode<'_>,
     ) -> Result<Vec<Vec<Var>>, TapeError> {
-        for &x in xs {
-            let len = tape.vector_len("network input", x)?;
-            if len != self.input {
-                return Err(TapeError::Geometry {
-                    op: "network input",
-                    detail: format!("the network takes {} values, found {len}", self.input),
-                });
-            }
-        }
         let trunk = run(tape, &self.trunk, xs, mode)?;
         if self.heads.is_empty() {
             return Ok(vec![trunk]);
