@@ -83,10 +83,10 @@ pub fn read(bytes: &[u8], expected: &[Expected]) -> Result<Vec<Tensor>, Vec<Prob
             problems.push(Problem {
                 layer: Some(e.layer),
                 message: format!(
-                    "tensor `{}` ({} of layer `{}`, shape {:?}) is missing: {}",
+                    "tensor `{}` is missing: {} needs it for its {}, shape {:?}; {}",
                     e.name,
+                    e.layer_label,
                     e.role,
-                    e.layer_name,
                     e.shape,
                     file_has(&names)
                 ),
@@ -122,11 +122,10 @@ pub fn read(bytes: &[u8], expected: &[Expected]) -> Result<Vec<Tensor>, Vec<Prob
             problems.push(Problem {
                 layer: at,
                 message: format!(
-                    "tensor `{}` has shape {:?} in the file, but layer `{}` is declared with \
-                     shape {:?}",
+                    "tensor `{}` has shape {:?} in the file, but {} needs {:?}",
                     e.name,
                     view.shape(),
-                    e.layer_name,
+                    e.layer_label,
                     e.shape
                 ),
             });
@@ -401,7 +400,7 @@ mod tests {
             shape: shape.to_vec(),
             role,
             layer,
-            layer_name: format!("layer{}", layer + 1),
+            layer_label: format!("layer {}", layer + 1),
         };
         vec![
             e("0.weight", &[3, 2], TensorRole::Weight, 0),
@@ -468,10 +467,19 @@ mod tests {
         let got = messages(&file(&tensors));
         assert_eq!(got.len(), 4, "{got:#?}");
         assert!(
-            got[0].starts_with("tensor `2.bias` (bias of layer `layer2`, shape [1]) is missing")
+            got[0].starts_with(
+                "tensor `2.bias` is missing: layer 2 needs it for its bias, shape [1]; the file \
+                 has `"
+            ),
+            "{}",
+            got[0]
         );
         assert!(got[1].starts_with("tensor `9.weight` is not a parameter of this network"));
-        assert!(got[2].contains("`0.weight` has shape [2, 3] in the file, but layer `layer1` is declared with shape [3, 2]"), "{}", got[2]);
+        assert!(
+            got[2].contains("`0.weight` has shape [2, 3] in the file, but layer 1 needs [3, 2]"),
+            "{}",
+            got[2]
+        );
         assert!(
             got[3].contains("`0.bias` has dtype I32, expected F32, F16, BF16 or F64"),
             "{}",

@@ -25,8 +25,8 @@ pub struct Expected {
     pub role: TensorRole,
     /// The layer that holds it, counting from 0.
     pub layer: usize,
-    /// The layer's name, for messages.
-    pub layer_name: String,
+    /// The layer as messages name it: ``layer 2 (`16 relu`)``.
+    pub layer_label: String,
 }
 
 /// The tensors of `net`'s file, in the order of its layers; an error at the first layer of a
@@ -66,7 +66,11 @@ pub fn expected(net: &Network) -> syn::Result<Vec<Expected>> {
                         shape: t.dims().to_vec(),
                         role: t.role,
                         layer: k,
-                        layer_name: layer.field.to_string(),
+                        layer_label: format!(
+                            "{} (`{}`)",
+                            layer.label(),
+                            layer.declaration(crate::prop::LayerNames::Omitted)
+                        ),
                     });
                 }
                 module += 2; // nn.Linear, then the activation's module

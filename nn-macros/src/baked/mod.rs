@@ -124,8 +124,8 @@ fn read(net: &Network, attr: &WeightsAttr, dir: &Path) -> syn::Result<Baked> {
         syn::Error::new_spanned(
             &attr.path,
             format!(
-                "cannot read the weights file `{written}` ({}, relative to the crate's manifest \
-                 directory): {e}",
+                "cannot read the weights file `{written}`, read from {} (a path relative to the \
+                 crate's manifest directory): {e}",
                 full.display()
             ),
         )

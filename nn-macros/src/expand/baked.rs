@@ -30,7 +30,7 @@ pub fn network(net: &Network, baked: &Baked) -> TokenStream {
     let statics = baked.tensors.iter().map(|t| {
         let name = static_name(net, t);
         let len = Literal::usize_unsuffixed(t.values.len());
-        let doc = format!(" `{}`, {} values.", t.name, t.values.len());
+        let doc = format!(" `{}`, {} `f32` values.", t.name, t.values.len());
         let values = t.values.iter().map(|&v| float(v));
         quote! {
             #[doc = #doc]
@@ -104,9 +104,14 @@ fn items(net: &Network, file: &str, weights: &TokenStream, methods: &TokenStream
         .iter()
         .map(|layer| shape::layer_shape(net, layer));
     let activations = activations_struct(net);
+    // A paragraph of its own after the user's docs.
+    let gap = attrs
+        .iter()
+        .any(|a| a.path().is_ident("doc"))
+        .then(|| quote!(#[doc = ""]));
     quote! {
         #(#attrs)*
-        #[doc = ""]
+        #gap
         #[doc = #doc]
         #vis struct #name;
 
@@ -129,6 +134,15 @@ fn items(net: &Network, file: &str, weights: &TokenStream, methods: &TokenStream
             #methods
         }
     }
+}
+
+/// `Layer 1` for `layer 1`.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// `__nn_baked_weights_of_Tiny`: the hidden module of a network's statics.
@@ -179,7 +193,7 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
     );
     let doc = format!(
         " {}: `{}`, as a view of its baked weights (`{}`) and biases.",
-        layer.label(),
+        capitalized(&layer.label()),
         layer.declaration(LayerNames::Omitted),
         baked
             .tensors
@@ -196,7 +210,7 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
             const {
                 match #rt::DenseRef::new(&#module::#weight, &#module::#bias) {
                     ::core::option::Option::Some(layer) => layer,
-                    ::core::option::Option::None => panic!("a baked tensor of the wrong length"),
+                    ::core::option::Option::None => ::core::panic!("a baked tensor of the wrong length"),
                 }
             }
         }
