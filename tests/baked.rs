@@ -1,7 +1,8 @@
 //! Networks baked in at compile time (`#[weights("file.safetensors")]`) compute what the
 //! trainable network of the same declaration computes with the same file loaded at run time,
 //! bit for bit: for files nn wrote (F32) and files PyTorch wrote in F16, BF16 and F64, for
-//! dense-only networks and for one with an image input, a named layer and dropout.
+//! dense-only networks, one with an image input, a named layer and dropout, and one with
+//! convolutions and poolings.
 
 use std::error::Error;
 
@@ -35,6 +36,15 @@ nn::network! {
     /// The same, baked.
     #[weights("tests/fixtures/baked/image.safetensors")]
     pub struct BakedImage: 1x8x8 -> hidden: 12 relu -> dropout 0.25 -> 16 leaky_relu 0.2 -> 10 softmax;
+
+    /// The convolutional network of `tests/baked_fixtures.rs`, trainable.
+    pub struct ConvNet: 1x8x8 -> conv 4 3x3 pad 1 relu -> maxpool 2x2 -> conv 6 2x2 stride 2 tanh
+        -> avgpool 2x2 -> 10 softmax;
+
+    /// The same, baked.
+    #[weights("tests/fixtures/baked/convnet.safetensors")]
+    pub struct BakedConvNet: 1x8x8 -> conv 4 3x3 pad 1 relu -> maxpool 2x2
+        -> conv 6 2x2 stride 2 tanh -> avgpool 2x2 -> 10 softmax;
 }
 
 /// `count` inputs of `N` values in [-1, 2) from a fixed generator (xorshift), and the corner
@@ -133,6 +143,24 @@ fn an_image_network_with_dropout_bakes_bit_for_bit() -> TestResult {
         bits(BakedImage.hidden().weights_flat()),
         bits(loaded.hidden.weights_flat())
     );
+    Ok(())
+}
+
+#[test]
+fn a_convolutional_network_bakes_bit_for_bit() -> TestResult {
+    let xs = inputs::<64>(2000);
+    let loaded = same_bits!(
+        ConvNet,
+        BakedConvNet,
+        "tests/fixtures/baked/convnet.safetensors",
+        xs,
+        [layer1, layer2, layer3, layer4, layer5]
+    )?;
+    assert_eq!(
+        bits(BakedConvNet.layer3().weights_flat()),
+        bits(loaded.layer3.weights())
+    );
+    assert_eq!(BakedConvNet::LAYERS, <ConvNet as nn::Network>::LAYERS);
     Ok(())
 }
 

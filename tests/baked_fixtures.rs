@@ -17,6 +17,12 @@ nn::network! {
     /// An image network with a named layer, dropout and a slope: the numbering of
     /// `nn.Sequential(Flatten, Linear, ReLU, Dropout, Linear, LeakyReLU, Linear, Softmax)`.
     pub struct Image: 1x8x8 -> hidden: 12 relu -> dropout 0.25 -> 16 leaky_relu 0.2 -> 10 softmax;
+
+    /// Convolutions (stride 1 with padding, and stride 2: the kernel's two paths) and both
+    /// poolings: `nn.Sequential(Conv2d, ReLU, MaxPool2d, Conv2d, Tanh, AvgPool2d, Flatten,
+    /// Linear, Softmax)`.
+    pub struct ConvNet: 1x8x8 -> conv 4 3x3 pad 1 relu -> maxpool 2x2 -> conv 6 2x2 stride 2 tanh
+        -> avgpool 2x2 -> 10 softmax;
 }
 
 /// `tests/fixtures/baked/NAME`.
@@ -56,5 +62,6 @@ fn check<N: Network>(net: &N, name: &str) -> TestResult {
 #[test]
 fn fixtures_are_current() -> TestResult {
     check(&perturbed(Xor::new(7)), "xor.safetensors")?;
-    check(&perturbed(Image::new(3)), "image.safetensors")
+    check(&perturbed(Image::new(3)), "image.safetensors")?;
+    check(&perturbed(ConvNet::new(5)), "convnet.safetensors")
 }

@@ -46,20 +46,38 @@ pub fn expected(net: &Network) -> syn::Result<Vec<Expected>> {
                 ),
             ));
         }
-        match &layer.kind {
+        // The activation does not change the tensors.
+        let activation = ActivationKind::Linear;
+        let kind = match &layer.kind {
             LayerKind::Dense(_) => {
                 if matches!(layer.input, Shape::Image { .. }) {
                     module += 1; // nn.Flatten()
                 }
-                // The activation does not change the tensors.
-                let shape = LayerShape::new(
-                    "",
-                    ModelKind::Dense {
-                        activation: ActivationKind::Linear,
-                    },
-                    layer.input,
-                    layer.output_shape,
-                );
+                Some(ModelKind::Dense { activation })
+            }
+            LayerKind::Conv(conv) => Some(ModelKind::Conv {
+                filters: conv.filters,
+                kernel: conv.kernel,
+                stride: conv.stride,
+                pad: conv.pad,
+                activation,
+            }),
+            LayerKind::Pool(_) | LayerKind::Dropout(_) => None,
+            LayerKind::BatchNorm | LayerKind::LayerNorm => {
+                return Err(syn::Error::new(
+                    layer.out.span,
+                    format!(
+                        "{} is `{}`, which cannot be baked in yet: `#[weights]` takes networks of \
+                         dense, conv, maxpool, avgpool and dropout layers",
+                        layer.label(),
+                        layer.declaration(crate::prop::LayerNames::Omitted)
+                    ),
+                ));
+            }
+        };
+        match kind {
+            Some(kind) => {
+                let shape = LayerShape::new("", kind, layer.input, layer.output_shape);
                 for t in shape.tensors() {
                     tensors.push(Expected {
                         name: format!("{module}.{}", t.role.name()),
@@ -73,20 +91,9 @@ pub fn expected(net: &Network) -> syn::Result<Vec<Expected>> {
                         ),
                     });
                 }
-                module += 2; // nn.Linear, then the activation's module
+                module += 2; // nn.Linear or nn.Conv2d, then the activation's module
             }
-            LayerKind::Dropout(_) => module += 1, // nn.Dropout, no tensors
-            _ => {
-                return Err(syn::Error::new(
-                    layer.out.span,
-                    format!(
-                        "{} is `{}`, which cannot be baked in yet: `#[weights]` takes networks of \
-                         dense and dropout layers",
-                        layer.label(),
-                        layer.declaration(crate::prop::LayerNames::Omitted)
-                    ),
-                ));
-            }
+            None => module += 1, // nn.MaxPool2d, nn.AvgPool2d, nn.Dropout: no tensors
         }
     }
     Ok(tensors)
@@ -123,17 +130,28 @@ mod tests {
         let got = names(quote! { struct T: 1x4x4 -> 8 relu -> dropout 0.5 -> 3 softmax; })?;
         let got: Vec<_> = got.into_iter().map(|(n, _)| n).collect();
         assert_eq!(got, ["1.weight", "1.bias", "4.weight", "4.bias"]);
+        // Conv2d and its activation, MaxPool2d, Flatten, Linear.
+        let got =
+            names(quote! { struct T: 1x6x6 -> conv 2 3x3 relu -> maxpool 2x2 -> 3 softmax; })?;
+        let want = [
+            ("0.weight", vec![2, 1, 3, 3]),
+            ("0.bias", vec![2]),
+            ("4.weight", vec![3, 8]),
+            ("4.bias", vec![3]),
+        ]
+        .map(|(n, s)| (n.to_owned(), s));
+        assert_eq!(got, want);
         Ok(())
     }
 
     #[test]
     fn other_kinds_are_refused_at_their_layer() {
-        let e = names(quote! { struct T: 1x6x6 -> conv 2 3x3 relu -> 3 softmax; })
+        let e = names(quote! { struct T: 1x6x6 -> batchnorm -> 3 softmax; })
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("cannot be baked in yet"), "{e}");
-        assert!(e.contains("`conv 2 3x3 relu`"), "{e}");
+        assert!(e.contains("layer 1 is `batchnorm`"), "{e}");
         let e = names(quote! { struct T: 2 -> 5000 relu -> 3 softmax; })
             .err()
             .map(|e| e.to_string())

@@ -6,8 +6,8 @@
 //! | `struct Name;` | the network: zero-sized, its weights are statics |
 //! | `mod __nn_baked_weights_of_Name` | one `static [f32; N]` per tensor, and the file as an `include_bytes!` so that editing it rebuilds the crate |
 //! | `INPUT`, `OUTPUT`, `LAYERS`, `DECLARATION`, `WEIGHTS_FILE` | the shape, as the trainable network's |
-//! | `layer1()`, ... | each dense layer as an `nn::DenseRef` over its statics, checked while compiling |
-//! | `forward`, `forward_all` | one `DenseRef::forward` per layer on stack arrays: the code `Dense::forward` runs |
+//! | `layer1()`, ... | each dense layer as an `nn::DenseRef`, each convolution as an `nn::ConvRef`, over its statics, checked while compiling |
+//! | `forward`, `forward_all` | one call per layer on stack arrays: the code the trainable network's inference runs (`Dense::forward`, `Conv`'s and the poolings' kernels; dropout passes through) |
 //!
 //! No training method is written (no `gradient`, no `Network` or `Trainable` impl), so calling
 //! one is a compile error.
@@ -18,10 +18,10 @@ use syn::Ident;
 
 use crate::baked::{Baked, Tensor};
 use crate::expand::shape;
-use crate::expand::structs::{activations_path, activations_struct};
+use crate::expand::structs::{activations_path, activations_struct, field_type};
 use crate::expand::tokens::{input_param, method, rt};
-use crate::model::{Act, Layer, Network};
-use crate::prop::{Input, LayerNames};
+use crate::model::{Act, Layer, LayerKind, Network};
+use crate::prop::{Input, LayerNames, STACK_WIDTH_LIMIT};
 use nn_model::TensorRole;
 
 /// The code of a baked network.
@@ -50,7 +50,7 @@ pub fn network(net: &Network, baked: &Baked) -> TokenStream {
     let views = net
         .layers
         .iter()
-        .filter(|l| l.is_dense())
+        .filter(|l| matches!(l.kind, LayerKind::Dense(_) | LayerKind::Conv(_)))
         .map(|layer| view(net, baked, layer));
     let forward = forward(net, baked);
     let forward_all = forward_all(net);
@@ -169,9 +169,9 @@ fn float(v: f32) -> TokenStream {
     tokens
 }
 
-/// `fn layer1(&self) -> DenseRef<'static, In, Out, Act>`: a dense layer's view of its
-/// statics, built in an inline `const` block so a length mismatch is a compile error (the
-/// statics are written from the checked shapes, so there never is one).
+/// `fn layer1(&self) -> DenseRef<'static, In, Out, Act>` (`ConvRef` for a convolution): a
+/// layer's view of its statics, built in an inline `const` block so a length mismatch is a
+/// compile error (the statics are written from the checked shapes, so there never is one).
 fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
     let rt = rt();
     let module = weights_module(net);
@@ -183,7 +183,7 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
             .map(|t| static_name(net, t))
     };
     let (Some(weight), Some(bias)) = (find(TensorRole::Weight), find(TensorRole::Bias)) else {
-        return TokenStream::new(); // `file::read` returns both tensors of every dense layer.
+        return TokenStream::new(); // `file::read` returns both tensors of every such layer.
     };
     let field = &layer.field;
     let (in_ty, out_ty, act) = (
@@ -202,13 +202,25 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
             .map(|t| t.name.clone())
             .unwrap_or_default(),
     );
+    let (ty, new) = if layer.is_dense() {
+        (
+            quote!(#rt::DenseRef<'static, #in_ty, #out_ty, #act>),
+            quote!(#rt::DenseRef::new(&#module::#weight, &#module::#bias)),
+        )
+    } else {
+        let conv = field_type(net, layer);
+        (
+            quote!(#rt::ConvRef<'static, #in_ty, #out_ty, #act>),
+            quote!(#rt::ConvRef::new(<#conv>::GEOMETRY, &#module::#weight, &#module::#bias)),
+        )
+    };
     quote! {
         #[doc = #doc]
         #[inline]
         #[must_use]
-        pub const fn #field(&self) -> #rt::DenseRef<'static, #in_ty, #out_ty, #act> {
+        pub const fn #field(&self) -> #ty {
             const {
-                match #rt::DenseRef::new(&#module::#weight, &#module::#bias) {
+                match #new {
                     ::core::option::Option::Some(layer) => layer,
                     ::core::option::Option::None => ::core::panic!("a baked tensor of the wrong length"),
                 }
@@ -217,44 +229,92 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
     }
 }
 
-/// One layer's step of the one-sample forward pass into `a{k}`: a dense layer's
-/// `DenseRef::forward`, a dropout layer's copy (dropout passes its input through at
-/// inference), each with its formula in a comment.
+/// One layer's step of the one-sample forward pass into `a{k}`, with its formula in a
+/// comment: a dense layer's `DenseRef::forward`, a convolution's `ConvRef::forward` with its
+/// scratch on the stack, a pooling layer's kernel with the layer type's geometry, a dropout
+/// layer's copy (dropout passes its input through at inference).
 fn step(net: &Network, layer: &Layer) -> TokenStream {
     let rt = rt();
     let (field, a, w) = (&layer.field, layer.a(), layer.width().lit());
     let from = layer.input_of(net);
-    if !layer.is_dense() {
-        let comment = format!(
-            " {}: {a} = {} (`{}` passes its input through at inference)",
-            layer.label(),
-            from.symbol(),
-            layer.declaration(LayerNames::Omitted)
-        );
-        let input = match from {
-            Input::Network(_) => quote!(*input),
-            Input::Layer(prev) => {
-                let prev = prev.a();
-                quote!(#prev)
-            }
-        };
-        return quote! {
-            #[doc = #comment]
-            let #a: [f32; #w] = #input;
-        };
-    }
-    let comment = format!(
-        " {}: {a} = {}(W{i}·{} + b{i})",
-        layer.label(),
-        layer.act().map(Act::name).unwrap_or_default(),
-        from.symbol(),
-        i = layer.index
-    );
     let input = from.sample();
-    quote! {
-        #[doc = #comment]
-        let mut #a = [0.0f32; #w];
-        self.#field().forward(#rt::array(#input), #rt::array_mut(&mut #a));
+    let declared = layer.declaration(LayerNames::Omitted);
+    match &layer.kind {
+        LayerKind::Dense(_) => {
+            let comment = format!(
+                " {}: {a} = {}(W{i}·{} + b{i})",
+                layer.label(),
+                layer.act().map(Act::name).unwrap_or_default(),
+                from.symbol(),
+                i = layer.index
+            );
+            quote! {
+                #[doc = #comment]
+                let mut #a = [0.0f32; #w];
+                self.#field().forward(#rt::array(#input), #rt::array_mut(&mut #a));
+            }
+        }
+        LayerKind::Conv(_) => {
+            let comment = format!(
+                " {}: {a} = {}(W{i} ⋆ {} + b{i}), `{declared}`",
+                layer.label(),
+                layer.act().map(Act::name).unwrap_or_default(),
+                from.symbol(),
+                i = layer.index
+            );
+            let conv = field_type(net, layer);
+            let limit = Literal::usize_unsuffixed(STACK_WIDTH_LIMIT);
+            let too_large = format!(
+                "{} (`{declared}`) needs more than {STACK_WIDTH_LIMIT} values of scratch space, \
+                 which a baked network keeps on the stack",
+                layer.label()
+            );
+            quote! {
+                #[doc = #comment]
+                let mut #a = [0.0f32; #w];
+                {
+                    const SCRATCH: usize = <#conv>::GEOMETRY.scratch_len(1);
+                    const { ::core::assert!(SCRATCH <= #limit, #too_large) };
+                    let mut scratch = [0.0f32; SCRATCH];
+                    self.#field().forward(#rt::array(#input), #rt::array_mut(&mut #a), &mut scratch);
+                }
+            }
+        }
+        LayerKind::Pool(pool) => {
+            let comment = format!(" {}: {a} = {declared}({})", layer.label(), from.symbol());
+            let ty = field_type(net, layer);
+            let call = match pool.kind {
+                nn_model::PoolKind::Max => quote! {
+                    #rt::maxpool2d_forward(&<#ty>::GEOMETRY, 1, #input, &mut #a, &mut [0u32; #w]);
+                },
+                nn_model::PoolKind::Average => quote! {
+                    #rt::avgpool2d_forward(&<#ty>::GEOMETRY, 1, #input, &mut #a);
+                },
+            };
+            quote! {
+                #[doc = #comment]
+                let mut #a = [0.0f32; #w];
+                #call
+            }
+        }
+        _ => {
+            let comment = format!(
+                " {}: {a} = {} (`{declared}` passes its input through at inference)",
+                layer.label(),
+                from.symbol(),
+            );
+            let input = match from {
+                Input::Network(_) => quote!(*input),
+                Input::Layer(prev) => {
+                    let prev = prev.a();
+                    quote!(#prev)
+                }
+            };
+            quote! {
+                #[doc = #comment]
+                let #a: [f32; #w] = #input;
+            }
+        }
     }
 }
 
