@@ -206,6 +206,29 @@ mod tests {
     }
 
     #[test]
+    fn the_file_is_a_tracked_dependency_and_its_values_statics() {
+        // nn-macros' own manifest directory is the one the unit tests read from.
+        let out = baked(quote! {
+            #[weights("../tests/fixtures/baked/xor.safetensors")]
+            pub struct Xor: 2 -> 3 tanh -> 1 sigmoid;
+        })
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        let full = manifest_dir().join("../tests/fixtures/baked/xor.safetensors");
+        let full = full.display().to_string();
+        assert!(
+            out.contains(&format!("include_bytes ! (\"{full}\")")),
+            "{out}"
+        );
+        assert!(out.contains("static LAYER1_WEIGHT : [f32 ; 6]"), "{out}");
+        assert!(out.contains("static LAYER2_BIAS : [f32 ; 1]"), "{out}");
+        // Inference only.
+        assert!(out.contains("fn forward"), "{out}");
+        assert!(!out.contains("fn gradient"), "{out}");
+        assert!(!out.contains("Trainable"), "{out}");
+    }
+
+    #[test]
     fn the_attribute_leaves_the_other_attributes_alone() {
         let mut invocation = parse_invocation(quote! {
             /// Docs.
