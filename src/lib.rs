@@ -24,6 +24,30 @@ pub mod tutorial;
 /// assert_eq!(xor.forward(&[1.0, 0.0]), [0.5]);
 /// ```
 ///
+/// # Weights baked in at compile time
+///
+/// `#[weights("file.safetensors")]` on a declaration reads that file while compiling (the path
+/// relative to the crate's `Cargo.toml`), checks every tensor's name, dtype and shape against
+/// the declaration, as [`weights::load`] would at run time, and writes the weights as statics
+/// in read-only memory. The struct is then a zero-sized unit struct with an inference-only
+/// `forward` and `forward_all` that allocate nothing, bit for bit what the trainable network
+/// computes with the file loaded; it has no training methods. Editing the file rebuilds the
+/// crate. Dense, conv, maxpool, avgpool and dropout layers bake (each layer's output, and a
+/// convolution's scratch space, at most 4096 values, as they live on the stack); batchnorm and
+/// layernorm are a compile error for now.
+///
+/// ```
+/// nn::network! {
+///     /// The seminar's XOR network, trained elsewhere and saved with `nn::weights::save`.
+///     #[weights("tests/fixtures/baked/xor.safetensors")]
+///     pub struct Xor: 2 -> 3 tanh -> 1 sigmoid;
+/// }
+///
+/// let y = Xor.forward(&[1.0, 0.0]);
+/// assert!(y[0] > 0.0 && y[0] < 1.0);
+/// assert_eq!(Xor.layer1().weights_flat().len(), 6);
+/// ```
+///
 /// The grammar, the generated items and the errors are described in the
 /// [crate documentation](crate).
 pub use nn_macros::network;

@@ -37,7 +37,30 @@ fn ui() {
         );
         return;
     }
+    copy_baked_fixtures();
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
     t.pass("tests/ui/pass/*.rs");
+}
+
+/// The `#[weights("tests/fixtures/baked/...")]` cases read their file relative to the manifest
+/// directory of the crate being compiled, which under trybuild is the project it writes in
+/// `<target>/tests/trybuild/nn`: the files are copied there, so the cases name them as a user
+/// would.
+fn copy_baked_fixtures() {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/baked");
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("..");
+    let to = target.join("tests/trybuild/nn/tests/fixtures/baked");
+    let copied = std::fs::create_dir_all(&to).and_then(|()| {
+        for entry in std::fs::read_dir(&from)? {
+            let path = entry?.path();
+            if let Some(name) = path.file_name() {
+                std::fs::copy(&path, to.join(name))?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = copied {
+        panic!("cannot copy {} to {}: {e}", from.display(), to.display());
+    }
 }

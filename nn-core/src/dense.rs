@@ -22,6 +22,7 @@ use generic_array::{ArrayLength, GenericArray};
 use rand::{Rng, RngExt};
 
 use crate::activation::{Activation, Differentiable};
+use crate::baked::DenseRef;
 use crate::kernel;
 use crate::plain_array::PlainArray;
 
@@ -164,18 +165,18 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// `x.len()` rows of `out`.
     #[inline]
     pub fn forward_rows(&self, x: &[GenericArray<f32, I>], out: &mut [GenericArray<f32, O>]) {
-        let n = x.len();
-        let out = GenericArray::slice_from_chunks_mut(&mut out[..n]);
-        kernel::affine(
-            n,
-            I::USIZE,
-            O::USIZE,
-            GenericArray::slice_from_chunks(x),
-            self.weights_flat(),
-            self.bias(),
-            out,
-        );
-        A::apply_rows(out, O::USIZE);
+        self.view().forward_rows(x, out);
+    }
+
+    /// The layer as a [`DenseRef`], a view of its weights: the inference pass it shares with
+    /// networks baked in at compile time (see [`baked`](crate::baked)).
+    #[inline]
+    pub fn view(&self) -> DenseRef<'_, I, O, A> {
+        DenseRef {
+            weights: self.weights_flat(),
+            bias: self.bias(),
+            shape: PhantomData,
+        }
     }
 
     /// Forward pass for training: keeps the weighted sums `z` as well as the outputs `a`, since

@@ -3,6 +3,8 @@
 //!
 //! - [`Dense<I, O, A>`](Dense): a fully connected layer of `O` neurons over `I` inputs with
 //!   activation `A`, shapes as typenum lengths, weights on the heap in `[out][in]` order.
+//! - [`baked`]: [`DenseRef`] and [`ConvRef`], layers over borrowed (`static`) weights, inference only:
+//!   what a network baked in at compile time with `#[weights("file.safetensors")]` runs on.
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`,
 //!   `leaky_relu`, `gelu`, `silu`, each a zero-sized type with its function and derivative, and
 //!   [`CustomActivation`] for one of your own.
@@ -43,6 +45,7 @@
 
 pub mod activation;
 mod atomic_file;
+pub mod baked;
 pub mod data;
 pub mod dense;
 pub mod error;
@@ -82,6 +85,7 @@ pub use activation::{
     Activation, Custom, CustomActivation, Differentiable, Gelu, Init, LeakyRelu, Linear, Relu,
     Sigmoid, Silu, Softmax, Softplus, Step, Tanh,
 };
+pub use baked::{ConvRef, DenseRef};
 pub use dense::Dense;
 pub use error::Error;
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};

@@ -7,8 +7,10 @@ pub use crate::activation::{
     Activation, Custom, CustomActivation, Differentiable, Gelu, LeakyRelu, Linear, Relu, Sigmoid,
     Silu, Softmax, Softplus, Step, Tanh,
 };
+pub use crate::baked::{ConvRef, DenseRef};
 pub use crate::dense::Dense;
 pub use crate::error::Error;
+pub use crate::kernel::pool::{avgpool2d_forward, maxpool2d_forward};
 pub use crate::layer::Aux;
 pub use crate::layer::{AvgPool, Backward, BatchNorm, Conv, Dropout, Layer, LayerNorm, MaxPool};
 pub use crate::loss::{Loss, LossGradient};

@@ -3,9 +3,11 @@
 //!
 //! The pipeline: `ast` parses the declaration, `check` turns it into the checked `model` and
 //! reports every problem at the user's tokens, `expand` writes the code, asking the model the
-//! questions answered in `prop`. Each stage is a pure function over token streams.
+//! questions answered in `prop`. Each stage is a pure function over token streams, but for
+//! `baked`, which reads a network's `#[weights("file")]` while compiling.
 
 mod ast;
+mod baked;
 mod check;
 mod expand;
 mod model;
@@ -21,12 +23,22 @@ pub fn network(input: TokenStream) -> TokenStream {
 
 /// The whole pipeline on `proc_macro2` tokens, so that it runs in unit tests.
 fn network_impl(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    let invocation = ast::parse_invocation(input);
+    let mut invocation = ast::parse_invocation(input);
+    // `#[weights("file")]` networks are checked as any other, then baked in from their file.
+    let mut weights = baked::take_attributes(&mut invocation);
     // Networks that checked are expanded even when a sibling did not, so one mistake does not
     // cascade into errors wherever the good networks are used; rustc itself hides "cannot find
     // type" errors for the failed ones after a `compile_error!`.
     let (networks, errors) = check::check(invocation);
+    let (baked, networks): (Vec<_>, Vec<_>) = networks
+        .into_iter()
+        .partition(|net| weights.contains_key(&net.name.to_string()));
     let mut out = expand::expand(&networks);
+    for net in &baked {
+        if let Some(attr) = weights.remove(&net.name.to_string()) {
+            out.extend(baked::bake(net, &attr));
+        }
+    }
     if let Err(err) = errors {
         out.extend(err.to_compile_error());
     }

@@ -19,6 +19,7 @@ use super::kernels::conv::{conv2d_backward, conv2d_forward, Conv2d};
 use super::Aux;
 use super::{zeroed, Backward, Layer};
 use crate::activation::{Activation, Differentiable};
+use crate::baked::ConvRef;
 
 /// A convolution of `F` filters of `KH × KW` with stride `S` and padding `P` over a `C × H × W`
 /// image, with activation `A`. `I` and `O` are the typenum lengths of one input and one output
@@ -150,18 +151,14 @@ impl<
         out: &mut [GenericArray<f32, O>],
         aux: &mut Aux,
     ) {
-        let n = x.len();
-        let out = GenericArray::slice_from_chunks_mut(&mut out[..n]);
-        conv2d_forward(
-            &Self::GEOMETRY,
-            n,
-            GenericArray::slice_from_chunks(x),
-            &self.weights,
-            &self.bias,
-            out,
-            &mut aux.scratch,
-        );
-        A::apply_rows(out, O::USIZE);
+        // The inference pass a baked network shares (`crate::baked`).
+        let view: ConvRef<'_, I, O, A> = ConvRef {
+            geometry: Self::GEOMETRY,
+            weights: &self.weights,
+            bias: &self.bias,
+            shape: PhantomData,
+        };
+        view.forward_rows(x, out, &mut aux.scratch);
     }
 
     fn forward_train(

@@ -22,8 +22,10 @@
 //! | `bounds.rs` | the training and evaluation `where` clauses |
 //! | `traits.rs` | `impl Network`, `impl Trainable<L>`, `impl Rows` (hidden) |
 //! | `tokens.rs` | the runtime path, widths as literals and typenum types, buffer names |
+//! | `baked.rs` | instead of all the above, a network baked in from `#[weights("file")]` |
 
 mod backprop;
+pub mod baked;
 mod bounds;
 mod construct;
 mod forward;

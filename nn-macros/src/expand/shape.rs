@@ -38,7 +38,7 @@ pub fn trait_consts(net: &Network) -> TokenStream {
 
 /// One layer's entry in `LAYERS`: `LayerShape::dense(...)` for a flat dense layer (as it has
 /// always read), `LayerShape::new(name, kind, input, output)` for the rest.
-fn layer_shape(net: &Network, layer: &Layer) -> TokenStream {
+pub(super) fn layer_shape(net: &Network, layer: &Layer) -> TokenStream {
     let rt = rt();
     let name = layer.field.to_string();
     let usize_lit = Literal::usize_unsuffixed;

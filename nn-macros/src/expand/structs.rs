@@ -33,7 +33,7 @@ pub fn network_struct(net: &Network) -> TokenStream {
 
 /// The type of a layer's field: `Dense<In, Out, Act>` with the typenum widths,
 /// `Dropout<N>`, `BatchNorm<N, CHANNELS>`, `LayerNorm<N>`.
-fn field_type(net: &Network, layer: &Layer) -> TokenStream {
+pub(super) fn field_type(net: &Network, layer: &Layer) -> TokenStream {
     let rt = rt();
     let in_ty = layer.input_of(net).width().typenum();
     let out_ty = layer.width().typenum();
