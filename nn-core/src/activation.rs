@@ -73,6 +73,8 @@
 use core::fmt::Debug;
 use core::marker::PhantomData;
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 use crate::model::{ActivationKind, Real};
 use crate::{kernel, math};
 

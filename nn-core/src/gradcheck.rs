@@ -39,6 +39,7 @@
 //! verified, so a report with many skipped parameters proves less than it seems (see
 //! [`GradCheckReport::skipped`]).
 
+use alloc::vec::Vec;
 use crate::error::Error;
 use crate::model::{tensor_count, ActivationKind, Parameter};
 use crate::network::{Network, Trainable, Workspace};

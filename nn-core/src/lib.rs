@@ -38,28 +38,50 @@
 //! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s x86 SIMD
 //! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see
 //! that module for why and how it is kept sound.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+// With `std`, the standard prelude as always; with `alloc` alone, the heap types are imported
+// where they are used and `vec!`/`format!` come from `alloc`.
+#[cfg(all(feature = "alloc", not(feature = "std")))]
+#[macro_use]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate alloc;
+
 pub mod activation;
+#[cfg(feature = "std")]
 mod atomic_file;
+#[cfg(feature = "std")]
 pub mod data;
 pub mod dense;
 pub mod error;
+#[cfg(feature = "std")]
 pub mod file_check;
+#[cfg(feature = "alloc")]
 pub mod gradcheck;
 pub mod kernel;
+#[cfg(feature = "alloc")]
 pub mod layer;
+#[cfg(feature = "alloc")]
 pub mod least_squares;
 pub mod loss;
 pub mod math;
 pub mod network;
+#[cfg(feature = "alloc")]
 pub mod optim;
+mod params;
+#[cfg(feature = "std")]
 pub mod parallel;
+#[cfg(feature = "alloc")]
 pub mod perceptron;
 pub mod plain_array;
+#[cfg(feature = "alloc")]
 pub mod tape;
+#[cfg(feature = "std")]
 pub mod train;
+#[cfg(feature = "std")]
 pub mod weights;
 
 // The code `network!` writes names `::nn`; in nn-core's own tests that is nn-core itself.
@@ -84,7 +106,9 @@ pub use activation::{
 };
 pub use dense::Dense;
 pub use error::Error;
+#[cfg(feature = "alloc")]
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
+#[cfg(feature = "alloc")]
 pub use layer::{AvgPool, BatchNorm, Conv, Dropout, LayerNorm, MaxPool};
 pub use loss::{
     BinaryCrossEntropy, CrossEntropy, Huber, Loss, LossGradient, MeanAbsoluteError,
@@ -92,10 +116,16 @@ pub use loss::{
 };
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
 #[allow(deprecated)]
+#[cfg(feature = "alloc")]
 pub use network::Train;
-pub use network::{Network, Trainable, Workspace};
+pub use network::Network;
+#[cfg(feature = "alloc")]
+pub use network::{Trainable, Workspace};
+#[cfg(feature = "alloc")]
 pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
+#[cfg(feature = "std")]
 pub use parallel::DataParallel;
+#[cfg(feature = "std")]
 pub use train::{
     accuracy, argmax, callback, confusion_matrix, evaluate, BatchStats, Callback, ConfusionMatrix,
     Divergence, EarlyStopping, EpochStats, History, Metrics, Monitor, NonFinite, Parameter,

@@ -5,6 +5,10 @@
 //! from it without a circle between them. Each function is written in its numerically stable
 //! form: no NaN and no infinity where the true value is finite.
 
+#[cfg(not(feature = "std"))]
+#[allow(unused_imports)]
+use Float as _;
+
 /// The logistic function `σ(z) = 1 / (1 + e^-z)`, what [`Sigmoid`](crate::activation::Sigmoid) applies to
 /// every weighted sum. Derivative `σ'(z) = σ(z)(1 - σ(z))`.
 ///
@@ -61,4 +65,90 @@ pub fn argmax(values: &[f32]) -> usize {
         }
     }
     best
+}
+
+/// The float methods `core` lacks (`f32::exp` and the rest live in `std`, since they call the
+/// platform's C library), for a `no_std` build: the same names, computed by the `libm` crate
+/// (a port of musl's). With `std` this trait is never imported and the inherent methods run.
+#[cfg(not(feature = "std"))]
+#[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+pub(crate) trait Float: Sized {
+    /// `e^self`.
+    fn exp(self) -> Self;
+    /// The natural logarithm.
+    fn ln(self) -> Self;
+    /// `ln(1 + self)`, accurate near 0.
+    fn ln_1p(self) -> Self;
+    /// The hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// The square root.
+    fn sqrt(self) -> Self;
+    /// `self · a + b` with one rounding.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// `self^n`.
+    fn powi(self, n: i32) -> Self;
+}
+
+#[cfg(not(feature = "std"))]
+impl Float for f32 {
+    #[inline]
+    fn exp(self) -> Self {
+        libm::expf(self)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        libm::logf(self)
+    }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        libm::log1pf(self)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        libm::tanhf(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        libm::sqrtf(self)
+    }
+    #[inline]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        libm::fmaf(self, a, b)
+    }
+    #[inline]
+    fn powi(self, n: i32) -> Self {
+        libm::powf(self, n as f32)
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl Float for f64 {
+    #[inline]
+    fn exp(self) -> Self {
+        libm::exp(self)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        libm::log(self)
+    }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        libm::log1p(self)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        libm::tanh(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        libm::sqrt(self)
+    }
+    #[inline]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        libm::fma(self, a, b)
+    }
+    #[inline]
+    fn powi(self, n: i32) -> Self {
+        libm::pow(self, f64::from(n))
+    }
 }

@@ -32,6 +32,9 @@
 //! [`Optimizer::set_learning_rate`]), which is how a [schedule](crate::train::Schedule) steers
 //! it, and lists its state ([`Optimizer::buffers`], [`Optimizer::counter`]) for checkpoints.
 
+use alloc::vec::Vec;
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 use crate::network::Network;
 
 /// Something that updates a network's parameters from their gradient.

@@ -61,6 +61,7 @@ mod portable;
 #[allow(unsafe_code)]
 mod x86;
 
+#[cfg(feature = "std")]
 use std::sync::OnceLock;
 
 /// One implementation of every kernel: the portable loops, or the SIMD code of one x86 ISA.
@@ -170,17 +171,39 @@ trait Backend: Sync {
     }
 }
 
-/// The back end of this process, chosen on the first call: the widest the CPU has.
+/// The back end of this process, chosen on the first call: the widest the CPU has, or the
+/// portable one if the environment variable `NN_KERNEL` is `portable` (to compare the two, or
+/// to get a CPU without AVX's bits on one with it).
+#[cfg(feature = "std")]
 #[inline]
 fn backend() -> &'static dyn Backend {
     static CHOSEN: OnceLock<&'static dyn Backend> = OnceLock::new();
     *CHOSEN.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(cpu) = x86::detect() {
-            return cpu;
+        if std::env::var_os("NN_KERNEL").is_some_and(|v| v == "portable") {
+            return &portable::Portable;
         }
-        &portable::Portable
+        chosen_at_compile_time_or_detected()
     })
+}
+
+/// Without `std`, which can neither ask the CPU nor cache an answer: the back end the crate was
+/// compiled for (`-C target-feature=+avx2,+fma`, `+avx512f`, or a `-C target-cpu` that has
+/// them), the portable one otherwise. The choice is a constant, so the compiler sees through it.
+#[cfg(not(feature = "std"))]
+#[inline]
+fn backend() -> &'static dyn Backend {
+    chosen_at_compile_time_or_detected()
+}
+
+/// The x86 back end `detect` finds (at run time with `std`, from the target features without),
+/// else the portable one.
+#[inline]
+fn chosen_at_compile_time_or_detected() -> &'static dyn Backend {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = x86::detect() {
+        return cpu;
+    }
+    &portable::Portable
 }
 
 /// The name of the back end the kernels run on in this process: `"avx512"`, `"avx2"` or

@@ -3,6 +3,8 @@
 //! target (fixed strides, independent accumulators). Safe code only.
 
 use super::{axpy, bias_grad, check_affine, check_input_grad, check_weight_grad, dot, Backend};
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 use crate::math;
 
 /// The portable back end (every CPU has it).

@@ -1,5 +1,6 @@
 //! A network declared with `network!`, recorded on a tape from its parameters.
 
+use alloc::vec::Vec;
 use super::{Function, Tape, TapeError, Var};
 use crate::model::{ActivationKind, LayerKind};
 use crate::network::Network;

@@ -21,6 +21,8 @@ use core::arch::x86_64::{
     _MM_FROUND_TO_NEAREST_INT,
 };
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 use crate::kernel::portable;
 
 /// `e^x` in each lane, within about one ulp of the correctly rounded value (the Cephes `expf`

@@ -28,6 +28,8 @@ use core::arch::x86_64::{
     __mmask16, _mm512_maskz_mov_ps, _mm512_reduce_add_ps, _mm512_reduce_max_ps, _CMP_GT_OQ,
 };
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 use crate::kernel::portable;
 
 // The exact loops (no rounding of their own: each output is one multiply or one select) are
