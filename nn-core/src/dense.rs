@@ -158,14 +158,14 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// use nn_core::{Dense, Relu};
     /// use nn_core::typenum::{U2, U3};
     ///
-    /// let layer = Dense::<U3, U2, Relu>::from_arrays([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0]], [0.5, 1.0]);
+    /// let layer = Dense::<U3, U2, Relu>::from_arrays(&[[1.0, 0.0, 0.0], [0.0, 0.0, -1.0]], &[0.5, 1.0]);
     /// assert_eq!(layer.weights()[1][2], -1.0);
     /// assert_eq!(layer.bias().as_slice(), &[0.5, 1.0]);
     /// ```
     #[cfg(not(feature = "alloc"))]
     pub const fn from_arrays<const IN: usize, const OUT: usize>(
-        weights: [[f32; IN]; OUT],
-        bias: [f32; OUT],
+        weights: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
     ) -> Self
     where
         Const<IN>: IntoArrayLength<ArrayLength = I>,
@@ -184,14 +184,14 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// use nn_core::{Dense, Relu};
     /// use nn_core::typenum::{U2, U3};
     ///
-    /// let layer = Dense::<U3, U2, Relu>::from_arrays([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0]], [0.5, 1.0]);
+    /// let layer = Dense::<U3, U2, Relu>::from_arrays(&[[1.0, 0.0, 0.0], [0.0, 0.0, -1.0]], &[0.5, 1.0]);
     /// assert_eq!(layer.weights()[1][2], -1.0);
     /// assert_eq!(layer.bias().as_slice(), &[0.5, 1.0]);
     /// ```
     #[cfg(feature = "alloc")]
     pub fn from_arrays<const IN: usize, const OUT: usize>(
-        weights: [[f32; IN]; OUT],
-        bias: [f32; OUT],
+        weights: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
     ) -> Self
     where
         Const<IN>: IntoArrayLength<ArrayLength = I>,
@@ -199,10 +199,10 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     {
         let mut layer = Self::zeros();
         let rows = layer.weights_flat_mut().chunks_exact_mut(IN.max(1));
-        for (row, values) in rows.zip(&weights) {
+        for (row, values) in rows.zip(weights) {
             row.copy_from_slice(values);
         }
-        layer.bias_mut().copy_from_slice(&bias);
+        layer.bias_mut().copy_from_slice(bias);
         layer
     }
 

@@ -26,9 +26,9 @@ use Float as _;
 #[inline]
 pub fn logistic(z: f32) -> f32 {
     if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
+        1.0 / (1.0 + exp(-z))
     } else {
-        let e = z.exp();
+        let e = exp(z);
         e / (1.0 + e)
     }
 }
@@ -47,7 +47,7 @@ pub fn logistic(z: f32) -> f32 {
 /// ```
 #[inline]
 pub fn softplus(z: f32) -> f32 {
-    z.max(0.0) + (-z.abs()).exp().ln_1p()
+    z.max(0.0) + ln_1p(exp(-z.abs()))
 }
 
 /// The index of the largest value: the predicted class of a classifier's output.
@@ -65,6 +65,33 @@ pub fn argmax(values: &[f32]) -> usize {
         }
     }
     best
+}
+
+/// `e^x` for the activations and the portable kernels, by the `libm` crate (a port of musl's)
+/// in every build, with `std` or without: the C libraries' `expf` differ from each other (and
+/// from libm) in the last bit for about one argument in ten, so this is what makes a network's
+/// portable forward pass give the same bits on every platform, a firmware's included.
+#[inline]
+pub(crate) fn exp(x: f32) -> f32 {
+    libm::expf(x)
+}
+
+/// `ln(1 + x)`, accurate near 0; by `libm` in every build, as [`exp`].
+#[inline]
+pub(crate) fn ln_1p(x: f32) -> f32 {
+    libm::log1pf(x)
+}
+
+/// The natural logarithm; by `libm` in every build, as [`exp`].
+#[inline]
+pub(crate) fn ln(x: f32) -> f32 {
+    libm::logf(x)
+}
+
+/// The hyperbolic tangent; by `libm` in every build, as [`exp`].
+#[inline]
+pub(crate) fn tanh(x: f32) -> f32 {
+    libm::tanhf(x)
 }
 
 /// The float methods `core` lacks (`f32::exp` and the rest live in `std`, since they call the

@@ -103,8 +103,8 @@ impl<I: ArrayLength, O: ArrayLength> Params<I, O> {
     /// The parameters from plain arrays, at compile time if asked: `weights[neuron][input]`
     /// and `bias[neuron]`.
     pub(crate) const fn from_arrays<const IN: usize, const OUT: usize>(
-        weights: [[f32; IN]; OUT],
-        bias: [f32; OUT],
+        weights: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
     ) -> Self
     where
         Const<IN>: IntoArrayLength<ArrayLength = I>,
@@ -122,7 +122,7 @@ impl<I: ArrayLength, O: ArrayLength> Params<I, O> {
         }
         Self {
             weights: GenericArray::from_array(rows),
-            bias: GenericArray::from_array(bias),
+            bias: GenericArray::from_array(*bias),
         }
     }
 }

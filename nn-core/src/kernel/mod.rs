@@ -21,9 +21,10 @@
 //! | softmax | [`softmax_in_place`], [`softmax_rows`] | [`softmax_backward`], [`softmax_backward_rows`] | ≤ `4 + n/8 + \|zᵢ - m\|` ulp |
 //! | cross-entropy | [`log_sum_exp`] | | ≤ `4 + n/8` ulp of `max(\|lse\|, 1)` |
 //!
-//! The portable back end computes each exactly as the scalar code always has (`f32::tanh`,
+//! The portable back end computes each exactly as the scalar code always has (`tanh`,
 //! [`math::logistic`](crate::math::logistic), [`math::softplus`](crate::math::softplus), the
-//! in-order softmax); the two x86 back ends give each other's bits for every elementwise
+//! in-order softmax), its `e^x`, `tanh` and logarithms by the `libm` crate with `std` and
+//! without, so that it gives the same bits on every platform and in a `no_std` firmware; the two x86 back ends give each other's bits for every elementwise
 //! activation (sixteen lanes run the same operations as eight).
 //!
 //! # Back ends
