@@ -39,10 +39,10 @@
 //! verified, so a report with many skipped parameters proves less than it seems (see
 //! [`GradCheckReport::skipped`]).
 
-use alloc::vec::Vec;
 use crate::error::Error;
 use crate::model::{tensor_count, ActivationKind, Parameter};
 use crate::network::{Network, Trainable, Workspace};
+use alloc::vec::Vec;
 
 /// How many times the check shrinks the step (by 4 each time) for a parameter whose probes
 /// straddle a kink, before it skips that parameter.

@@ -71,9 +71,9 @@ pub mod math;
 pub mod network;
 #[cfg(feature = "alloc")]
 pub mod optim;
-mod params;
 #[cfg(feature = "std")]
 pub mod parallel;
+mod params;
 #[cfg(feature = "alloc")]
 pub mod perceptron;
 pub mod plain_array;
@@ -115,10 +115,10 @@ pub use loss::{
     MeanSquaredError,
 };
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
+pub use network::Network;
 #[allow(deprecated)]
 #[cfg(feature = "alloc")]
 pub use network::Train;
-pub use network::Network;
 #[cfg(feature = "alloc")]
 pub use network::{Trainable, Workspace};
 #[cfg(feature = "alloc")]

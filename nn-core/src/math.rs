@@ -104,8 +104,6 @@ pub(crate) trait Float: Sized {
     fn exp(self) -> Self;
     /// The natural logarithm.
     fn ln(self) -> Self;
-    /// `ln(1 + self)`, accurate near 0.
-    fn ln_1p(self) -> Self;
     /// The hyperbolic tangent.
     fn tanh(self) -> Self;
     /// The square root.
@@ -125,10 +123,6 @@ impl Float for f32 {
     #[inline]
     fn ln(self) -> Self {
         libm::logf(self)
-    }
-    #[inline]
-    fn ln_1p(self) -> Self {
-        libm::log1pf(self)
     }
     #[inline]
     fn tanh(self) -> Self {
@@ -157,10 +151,6 @@ impl Float for f64 {
     #[inline]
     fn ln(self) -> Self {
         libm::log(self)
-    }
-    #[inline]
-    fn ln_1p(self) -> Self {
-        libm::log1p(self)
     }
     #[inline]
     fn tanh(self) -> Self {

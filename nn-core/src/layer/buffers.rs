@@ -1,8 +1,8 @@
 //! The buffers each layer kind keeps in the workspace besides `z`, `a` and `d`, and their
 //! sizes for a batch, read off the layer's [`LayerShape`].
 
-use alloc::vec::Vec;
 use crate::model::{LayerKind, LayerShape, PoolKind};
+use alloc::vec::Vec;
 
 /// The buffers a layer kind needs besides `z`, `a` and `d`, sized by the [`Workspace`](crate::network::Workspace) from the
 /// layer's [`LayerShape`] (see [`Aux::lens`]).

@@ -60,9 +60,9 @@
 
 mod network;
 
-use alloc::vec::Vec;
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
+use alloc::vec::Vec;
 use core::fmt;
 
 pub use network::TapeNetwork;

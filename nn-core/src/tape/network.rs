@@ -1,9 +1,9 @@
 //! A network declared with `network!`, recorded on a tape from its parameters.
 
-use alloc::vec::Vec;
 use super::{Function, Tape, TapeError, Var};
 use crate::model::{ActivationKind, LayerKind};
 use crate::network::Network;
+use alloc::vec::Vec;
 
 /// One layer on a tape: its weights (an `out × in` matrix), biases and activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

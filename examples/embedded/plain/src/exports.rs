@@ -30,4 +30,3 @@ pub extern "C" fn nn_digits_classify(input: &[f32; 784]) -> u32 {
     }
     best as u32
 }
-

@@ -8,9 +8,9 @@ use core::arch::x86_64::{
 
 use super::lanes::{self, hsum};
 use super::{prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
-use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX2 and FMA: only [`detect`](Self::detect)
 /// makes one.

@@ -21,9 +21,9 @@ use core::arch::x86_64::{
     _MM_FROUND_TO_NEAREST_INT,
 };
 
+use crate::kernel::portable;
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
-use crate::kernel::portable;
 
 /// `e^x` in each lane, within about one ulp of the correctly rounded value (the Cephes `expf`
 /// method): `e^x = 2^m · e^r` with `m = round(x·log₂e)` and `|r| ≤ ln2/2`, `e^r` by a degree-6

@@ -28,9 +28,9 @@ use core::arch::x86_64::{
     __mmask16, _mm512_maskz_mov_ps, _mm512_reduce_add_ps, _mm512_reduce_max_ps, _CMP_GT_OQ,
 };
 
+use crate::kernel::portable;
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
-use crate::kernel::portable;
 
 // The exact loops (no rounding of their own: each output is one multiply or one select) are
 // the eight-lane ones, so both x86 back ends give the same bits for them.
