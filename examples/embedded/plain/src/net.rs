@@ -10,7 +10,9 @@ nn::network! {
     pub struct Digits: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
 }
 
-/// Layer 1's weights, `[neuron][pixel]`.
+/// Layer 1's weights, `[neuron][pixel]`. A `const`, not a `static`: it exists only while
+/// compiling, inside `DIGITS`, so the binary holds the weights once.
+#[allow(clippy::large_const_arrays)]
 pub const W1: [[f32; 784]; 16] = weights(1, 0.0866);
 /// Layer 1's biases.
 pub const B1: [f32; 16] = biases(1);
@@ -68,7 +70,7 @@ const fn biases<const OUT: usize>(layer: u64) -> [f32; OUT] {
 pub fn pixel(image: usize, pixel: usize) -> f32 {
     let (row, col) = (pixel / 28, pixel % 28);
     let slope = image % 5 + 1;
-    let on = (row * slope + image * 3) % 28 == col || (col + image) % 9 == 0;
+    let on = (row * slope + image * 3) % 28 == col || (col + image).is_multiple_of(9);
     if on {
         1.0
     } else {
