@@ -2,7 +2,8 @@
 //! runs on.
 //!
 //! - [`Dense<I, O, A>`](Dense): a fully connected layer of `O` neurons over `I` inputs with
-//!   activation `A`, shapes as typenum lengths, weights on the heap in `[out][in]` order.
+//!   activation `A`, shapes as typenum lengths, weights in `[out][in]` order (on the heap with
+//!   `alloc`, inline without).
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`,
 //!   `leaky_relu`, `gelu`, `silu`, each a zero-sized type with its function and derivative, and
 //!   [`CustomActivation`] for one of your own.
@@ -38,6 +39,17 @@
 //! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s x86 SIMD
 //! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see
 //! that module for why and how it is kept sound.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! | --- | --- |
+//! | (none) | `#![no_std]` inference: [`Dense`] with its weights inline (no heap, [`Dense::from_arrays`] is a `const fn`), the activations, [`Network`] and a dense network's `forward`; the kernels chosen at compile time from the target features |
+//! | `alloc` | training: [`Workspace`], [`Trainable`], the optimizers, the gradient check, the tape, least squares, the layer kinds other than dense; [`Dense`] keeps its weights on the heap |
+//! | `std` (default, implies `alloc`) | files (weights, data sets), threads ([`DataParallel`]), the trainer, and the kernels chosen at run time from the CPU's features |
+//!
+//! The code `network!` writes follows the same features: what needs the heap is left out
+//! without `alloc` (see `examples/embedded/` in the repository for a `no_std` static library).
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
