@@ -9,6 +9,24 @@
 //! with this workspace's `nn` (no `std`, no `alloc`: the code this library holds), and the main
 //! workspace's `tests/embedded.rs` runs `net.rs` with `nn`'s `std` feature; each compares its
 //! outputs with `check/tests/expected.txt`, so the bits of the two are the same.
+//!
+//! # Sizes
+//!
+//! Measured on x86-64 (`cargo build --release`: `opt-level = "s"`, LTO, one codegen unit; the
+//! library linked into `main.c` with `-Wl,--gc-sections`, `nm -S --size-sort`):
+//!
+//! | what | bytes |
+//! | --- | --- |
+//! | `DIGITS` in `.rodata`: 13 002 weights and biases, `f32` | 52 008 |
+//! | `Digits::forward` (three layers, softmax inlined) | 525 |
+//! | the portable `affine` kernel | 639 |
+//! | the portable sigmoid | 107 |
+//! | `libm`'s `expf` | 513 |
+//! | `nn_digits_forward`, `nn_digits_classify` | 56, 74 |
+//! | panics (bounds checks, reached only on a bug) | 18 |
+//!
+//! About 1.9 KB of code for the whole inference, no `.data` or `.bss` of nn's, and a stack of a
+//! few hundred bytes (the hidden layers' outputs, 16 + 16 + 10 floats).
 #![no_std]
 
 pub mod net;
