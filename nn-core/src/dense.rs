@@ -396,6 +396,18 @@ mod tests {
     }
 
     #[test]
+    fn from_arrays_sets_what_set_weights_and_set_bias_set() {
+        let (w, b) = ([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.25]], [0.5, -0.5]);
+        let built = Dense::<U3, U2, Sigmoid>::from_arrays(&w, &b);
+        let mut set = Dense::<U3, U2, Sigmoid>::zeros();
+        set.set_weights(&w);
+        set.set_bias(&b);
+        assert!(built == set);
+        assert_eq!(built.weights_flat(), &[1.0, 2.0, 3.0, -1.0, 0.5, 0.25]);
+        assert_eq!(built.parameters()[1], &[0.5, -0.5]);
+    }
+
+    #[test]
     fn random_is_seeded_and_in_range() {
         use rand::SeedableRng;
         let mut r1 = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(7);

@@ -38,8 +38,15 @@
 //! | `avx2` | x86-64 with AVX2 and FMA | the same tiling in eight lanes |
 //! | `portable` | any other | plain loops the compiler vectorises for the baseline target |
 //!
-//! [`backend_name`] says which one runs. The two x86 back ends live in the private `x86`
-//! module, the only place in nn-core with `unsafe`. So a default `cargo build --release`,
+//! [`backend_name`] says which one runs; `NN_KERNEL=portable` in the environment makes a
+//! process run the portable one (to compare speeds, or to get the bits of a CPU without AVX).
+//! Without nn-core's `std` feature, which can neither ask the CPU nor read the environment, the
+//! choice is made at compile time: the AVX-512 back end if the crate is compiled with
+//! `avx512f`, `avx2` and `fma` enabled (`-C target-feature` or `-C target-cpu`), the AVX2 one
+//! with `avx2` and `fma`, the portable one otherwise.
+//!
+//! The two x86 back ends live in the private `x86` module, the only place in nn-core with
+//! `unsafe`. So a default `cargo build --release`,
 //! without `-C target-cpu`, runs the fast code on a machine that has it. A batch of one row
 //! takes the same kernels, which then are plain matrix-vector products: there is no packing or
 //! setup to amortise.
