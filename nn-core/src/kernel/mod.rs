@@ -46,10 +46,9 @@
 //! with `avx2` and `fma`, the portable one otherwise.
 //!
 //! The two x86 back ends live in the private `x86` module, the only place in nn-core with
-//! `unsafe`. So a default `cargo build --release`,
-//! without `-C target-cpu`, runs the fast code on a machine that has it. A batch of one row
-//! takes the same kernels, which then are plain matrix-vector products: there is no packing or
-//! setup to amortise.
+//! `unsafe`. So a default `cargo build --release`, without `-C target-cpu`, runs the fast code
+//! on a machine that has it. A batch of one row takes the same kernels, which then are plain
+//! matrix-vector products: there is no packing or setup to amortise.
 //!
 //! Every product sums in an order fixed by the shapes alone, so the same inputs give the same
 //! bits on one machine, run after run. The three back ends sum in different orders (and the
