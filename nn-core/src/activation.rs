@@ -73,6 +73,8 @@
 use core::fmt::Debug;
 use core::marker::PhantomData;
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 use crate::model::{ActivationKind, Real};
 use crate::{kernel, math};
 
@@ -448,14 +450,14 @@ impl Gelu {
     #[inline]
     pub fn function(z: f32) -> f32 {
         let u = SQRT_2_OVER_PI * (z + GELU_CUBIC * z * z * z);
-        0.5 * z * (1.0 + u.tanh())
+        0.5 * z * (1.0 + crate::math::tanh(u))
     }
 
     /// `f'(z)` of one value.
     #[inline]
     pub fn derivative(z: f32) -> f32 {
         let u = SQRT_2_OVER_PI * (z + GELU_CUBIC * z * z * z);
-        let t = u.tanh();
+        let t = crate::math::tanh(u);
         let du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * z * z);
         0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du
     }

@@ -2,8 +2,10 @@
 //!
 //! A [`Dense<I, O, A>`] holds `O` neurons, each a row of `I` weights plus a bias, and the
 //! activation `A`. `I` and `O` are typenum lengths, so two layers that do not fit together do not
-//! compile. The weights live on the heap in one row-major block, `[out][in]`, the layout of
-//! PyTorch's `nn.Linear.weight`.
+//! compile. The weights are row-major, `[out][in]`, the layout of PyTorch's `nn.Linear.weight`:
+//! with nn-core's `alloc` feature (on by default) in one block on the heap, without it inline
+//! in the layer, so that a network is a plain value a `no_std` crate builds at compile time
+//! ([`Dense::from_arrays`]) and keeps in a `static` (see the private `params` module).
 //!
 //! A batch is a slice of samples laid out row after row, so each step below is a matrix product:
 //!
@@ -18,15 +20,20 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use generic_array::{ArrayLength, GenericArray};
+use generic_array::typenum::Const;
+use generic_array::{ArrayLength, GenericArray, IntoArrayLength};
 use rand::{Rng, RngExt};
 
 use crate::activation::{Activation, Differentiable};
 use crate::baked::DenseRef;
 use crate::kernel;
+use crate::params::Params;
 use crate::plain_array::PlainArray;
 
 /// A fully connected layer of `O` neurons over `I` inputs with activation `A`.
+///
+/// Its weights are on the heap with the `alloc` feature and inline without (see the
+/// [module docs](self)); the methods are the same either way.
 ///
 /// The same type serves as the layer's gradient (and as an optimizer's per-weight state): a
 /// gradient is shaped exactly like the weights it belongs to.
@@ -46,13 +53,8 @@ use crate::plain_array::PlainArray;
 /// assert_eq!(out.as_slice(), &[nn_core::math::logistic(2.0), 0.5]);
 /// ```
 pub struct Dense<I: ArrayLength, O: ArrayLength, A> {
-    /// The weights (`O × I` values, row-major), then the biases (`O` values), in one block.
-    /// Kept flat so that it is allocated zeroed on the heap in one go: a boxed `GenericArray`
-    /// of rows is built a row at a time through the stack, which overflows it for rows of a few
-    /// hundred thousand inputs in a debug build.
-    params: Box<[f32]>,
-    /// The widths, which the flat block does not carry.
-    shape: PhantomData<(I, O)>,
+    /// The weights (`O × I` values, row-major) and the biases (`O` values).
+    params: Params<I, O>,
     activation: PhantomData<A>,
 }
 
@@ -61,14 +63,11 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     pub const INPUTS: usize = I::USIZE;
     /// The number of neurons (outputs), `O`.
     pub const OUTPUTS: usize = O::USIZE;
-    /// The number of weights, `O × I`: where the biases start in the parameter block.
-    const WEIGHTS: usize = O::USIZE * I::USIZE;
-
-    /// A layer whose weights and biases are all zero, allocated directly on the heap.
+    /// A layer whose weights and biases are all zero, allocated directly on the heap (with
+    /// `alloc`; without it, the value holds every weight: keep a wide one in a `static`).
     pub fn zeros() -> Self {
         Self {
-            params: vec![0.0; Self::WEIGHTS + O::USIZE].into_boxed_slice(),
-            shape: PhantomData,
+            params: Params::zeros(),
             activation: PhantomData,
         }
     }
@@ -106,22 +105,22 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
 
     /// The biases, one per neuron.
     pub fn bias(&self) -> &GenericArray<f32, O> {
-        GenericArray::from_slice(&self.params[Self::WEIGHTS..])
+        GenericArray::from_slice(self.params.split().1)
     }
 
     /// The biases, mutable.
     pub fn bias_mut(&mut self) -> &mut GenericArray<f32, O> {
-        GenericArray::from_mut_slice(&mut self.params[Self::WEIGHTS..])
+        GenericArray::from_mut_slice(self.params.split_mut().1)
     }
 
     /// All weights as one row-major slice of `O × I` values.
     pub fn weights_flat(&self) -> &[f32] {
-        &self.params[..Self::WEIGHTS]
+        self.params.split().0
     }
 
     /// All weights as one mutable row-major slice of `O × I` values.
     pub fn weights_flat_mut(&mut self) -> &mut [f32] {
-        &mut self.params[..Self::WEIGHTS]
+        self.params.split_mut().0
     }
 
     /// Sets every weight from a plain array, `weights[neuron][input]`.
@@ -150,9 +149,69 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
         self.bias_mut().copy_from_slice(O::as_slice(bias));
     }
 
+    /// A layer from plain arrays, `weights[neuron][input]` and `bias[neuron]`: a `const fn`
+    /// without the `alloc` feature, so that a `no_std` crate builds its network at compile time
+    /// and keeps it in a `static` (in read-only memory); with `alloc`, an ordinary function
+    /// that fills a layer on the heap. The array lengths must be the layer's widths (each at
+    /// most 1024, or a power of two or ten, the lengths typenum names).
+    ///
+    /// ```
+    /// use nn_core::{Dense, Relu};
+    /// use nn_core::typenum::{U2, U3};
+    ///
+    /// let layer = Dense::<U3, U2, Relu>::from_arrays(&[[1.0, 0.0, 0.0], [0.0, 0.0, -1.0]], &[0.5, 1.0]);
+    /// assert_eq!(layer.weights()[1][2], -1.0);
+    /// assert_eq!(layer.bias().as_slice(), &[0.5, 1.0]);
+    /// ```
+    #[cfg(not(feature = "alloc"))]
+    pub const fn from_arrays<const IN: usize, const OUT: usize>(
+        weights: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+    ) -> Self
+    where
+        Const<IN>: IntoArrayLength<ArrayLength = I>,
+        Const<OUT>: IntoArrayLength<ArrayLength = O>,
+    {
+        Self {
+            params: Params::from_arrays(weights, bias),
+            activation: PhantomData,
+        }
+    }
+
+    /// A layer from plain arrays, `weights[neuron][input]` and `bias[neuron]` (a `const fn`
+    /// without the `alloc` feature, where the weights are inline).
+    ///
+    /// ```
+    /// use nn_core::{Dense, Relu};
+    /// use nn_core::typenum::{U2, U3};
+    ///
+    /// let layer = Dense::<U3, U2, Relu>::from_arrays(&[[1.0, 0.0, 0.0], [0.0, 0.0, -1.0]], &[0.5, 1.0]);
+    /// assert_eq!(layer.weights()[1][2], -1.0);
+    /// assert_eq!(layer.bias().as_slice(), &[0.5, 1.0]);
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn from_arrays<const IN: usize, const OUT: usize>(
+        weights: &[[f32; IN]; OUT],
+        bias: &[f32; OUT],
+    ) -> Self
+    where
+        Const<IN>: IntoArrayLength<ArrayLength = I>,
+        Const<OUT>: IntoArrayLength<ArrayLength = O>,
+    {
+        let mut layer = Self::zeros();
+        let rows = layer.weights_flat_mut().chunks_exact_mut(IN.max(1));
+        for (row, values) in rows.zip(weights) {
+            row.copy_from_slice(values);
+        }
+        layer.bias_mut().copy_from_slice(bias);
+        layer
+    }
+
     /// Sets every weight and bias to zero.
     pub fn fill_zero(&mut self) {
-        self.params.fill(0.0);
+        let (weights, bias) = self.params.split_mut();
+        weights.fill(0.0);
+        bias.fill(0.0);
     }
 
     /// Forward pass of one sample: `out = f(W·x + b)`.
@@ -240,7 +299,7 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     ) {
         let n = x.len();
         let delta = GenericArray::slice_from_chunks(&delta[..n]);
-        let (grad_weights, grad_bias) = grad.params.split_at_mut(Self::WEIGHTS);
+        let (grad_weights, grad_bias) = grad.params.split_mut();
         kernel::weight_grad(
             n,
             I::USIZE,
@@ -264,13 +323,13 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
 
     /// The layer's parameters as two slices: weights (row-major) and biases.
     pub fn parameters(&self) -> [&[f32]; 2] {
-        let (weights, bias) = self.params.split_at(Self::WEIGHTS);
+        let (weights, bias) = self.params.split();
         [weights, bias]
     }
 
     /// The layer's parameters as two mutable slices: weights (row-major) and biases.
     pub fn parameters_mut(&mut self) -> [&mut [f32]; 2] {
-        let (weights, bias) = self.params.split_at_mut(Self::WEIGHTS);
+        let (weights, bias) = self.params.split_mut();
         [weights, bias]
     }
 }
@@ -279,7 +338,6 @@ impl<I: ArrayLength, O: ArrayLength, A> Clone for Dense<I, O, A> {
     fn clone(&self) -> Self {
         Self {
             params: self.params.clone(),
-            shape: PhantomData,
             activation: PhantomData,
         }
     }
@@ -287,7 +345,7 @@ impl<I: ArrayLength, O: ArrayLength, A> Clone for Dense<I, O, A> {
 
 impl<I: ArrayLength, O: ArrayLength, A> PartialEq for Dense<I, O, A> {
     fn eq(&self, other: &Self) -> bool {
-        self.params == other.params
+        self.params.split() == other.params.split()
     }
 }
 
@@ -336,6 +394,18 @@ mod tests {
         assert_eq!(g.weights_flat(), &[-1.0, 2.0, 5.0, 1.5, 1.0, 0.5]);
         assert_eq!(g.bias().as_slice(), &[3.0, -0.5]);
         assert_eq!(dx, [3.0, 4.5, 6.0, -2.0, -1.0, 0.0]);
+    }
+
+    #[test]
+    fn from_arrays_sets_what_set_weights_and_set_bias_set() {
+        let (w, b) = ([[1.0, 2.0, 3.0], [-1.0, 0.5, 0.25]], [0.5, -0.5]);
+        let built = Dense::<U3, U2, Sigmoid>::from_arrays(&w, &b);
+        let mut set = Dense::<U3, U2, Sigmoid>::zeros();
+        set.set_weights(&w);
+        set.set_bias(&b);
+        assert!(built == set);
+        assert_eq!(built.weights_flat(), &[1.0, 2.0, 3.0, -1.0, 0.5, 0.25]);
+        assert_eq!(built.parameters()[1], &[0.5, -0.5]);
     }
 
     #[test]

@@ -42,6 +42,7 @@
 use crate::error::Error;
 use crate::model::{tensor_count, ActivationKind, Parameter};
 use crate::network::{Network, Trainable, Workspace};
+use alloc::vec::Vec;
 
 /// How many times the check shrinks the step (by 4 each time) for a parameter whose probes
 /// straddle a kink, before it skips that parameter.

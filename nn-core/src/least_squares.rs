@@ -32,6 +32,10 @@
 //! # Ok::<(), nn_core::least_squares::LeastSquaresError>(())
 //! ```
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
+use alloc::vec::Vec;
+
 /// Below this fraction of its length lying outside the span of the columns before it, a column
 /// counts as a combination of them: `X` then has a condition number above about `10¹⁰`, and `XᵀX`
 /// above `10²⁰`, beyond what `f64` (16 digits) can solve.

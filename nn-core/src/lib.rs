@@ -2,7 +2,8 @@
 //! runs on.
 //!
 //! - [`Dense<I, O, A>`](Dense): a fully connected layer of `O` neurons over `I` inputs with
-//!   activation `A`, shapes as typenum lengths, weights on the heap in `[out][in]` order.
+//!   activation `A`, shapes as typenum lengths, weights in `[out][in]` order (on the heap with
+//!   `alloc`, inline without).
 //! - [`baked`]: [`DenseRef`] and [`ConvRef`], layers over borrowed (`static`) weights, inference only:
 //!   what a network baked in at compile time with `#[weights("file.safetensors")]` runs on.
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`,
@@ -40,29 +41,62 @@
 //! The crate denies `unsafe` code everywhere but in one private module, [`kernel`]'s x86 SIMD
 //! back ends (AVX2 + FMA, AVX-512F), one of which the CPU's features select at run time; see
 //! that module for why and how it is kept sound.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! | --- | --- |
+//! | (none) | `#![no_std]` inference: [`Dense`] with its weights inline (no heap, [`Dense::from_arrays`] is a `const fn`), the activations, [`Network`] and a dense network's `forward`; the kernels chosen at compile time from the target features |
+//! | `alloc` | training: [`Workspace`], [`Trainable`], the optimizers, the gradient check, least squares, the layer kinds other than dense; [`Dense`] keeps its weights on the heap |
+//! | `std` (default, implies `alloc`) | the tape, files (weights, data sets), threads ([`DataParallel`]), the trainer, and the kernels chosen at run time from the CPU's features |
+//!
+//! The code `network!` writes follows the same features: what needs the heap is left out
+//! without `alloc` (see `examples/embedded/` in the repository for a `no_std` static library).
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+// With `std`, the standard prelude as always; with `alloc` alone, the heap types are imported
+// where they are used and `vec!`/`format!` come from `alloc`.
+#[cfg(all(feature = "alloc", not(feature = "std")))]
+#[macro_use]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate alloc;
+
 pub mod activation;
+#[cfg(feature = "std")]
 mod atomic_file;
 pub mod baked;
+#[cfg(feature = "std")]
 pub mod data;
 pub mod dense;
 pub mod error;
+#[cfg(feature = "std")]
 pub mod file_check;
+#[cfg(feature = "alloc")]
 pub mod gradcheck;
 pub mod kernel;
+#[cfg(feature = "alloc")]
 pub mod layer;
+#[cfg(feature = "alloc")]
 pub mod least_squares;
 pub mod loss;
 pub mod math;
 pub mod network;
+#[cfg(feature = "alloc")]
 pub mod optim;
+#[cfg(feature = "std")]
 pub mod parallel;
+mod params;
+#[cfg(feature = "alloc")]
 pub mod perceptron;
 pub mod plain_array;
+#[cfg(feature = "std")]
 pub mod tape;
+#[cfg(feature = "std")]
 pub mod train;
+#[cfg(feature = "std")]
 pub mod weights;
 
 // The code `network!` writes names `::nn`; in nn-core's own tests that is nn-core itself.
@@ -88,18 +122,26 @@ pub use activation::{
 pub use baked::{ConvRef, DenseRef};
 pub use dense::Dense;
 pub use error::Error;
+#[cfg(feature = "alloc")]
 pub use gradcheck::{check_gradients, GradCheck, GradCheckReport, Mismatch};
+#[cfg(feature = "alloc")]
 pub use layer::{AvgPool, BatchNorm, Conv, Dropout, LayerNorm, MaxPool};
 pub use loss::{
     BinaryCrossEntropy, CrossEntropy, Huber, Loss, LossGradient, MeanAbsoluteError,
     MeanSquaredError,
 };
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
+pub use network::Network;
 #[allow(deprecated)]
+#[cfg(feature = "alloc")]
 pub use network::Train;
-pub use network::{Network, Trainable, Workspace};
+#[cfg(feature = "alloc")]
+pub use network::{Trainable, Workspace};
+#[cfg(feature = "alloc")]
 pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
+#[cfg(feature = "std")]
 pub use parallel::DataParallel;
+#[cfg(feature = "std")]
 pub use train::{
     accuracy, argmax, callback, confusion_matrix, evaluate, BatchStats, Callback, ConfusionMatrix,
     Divergence, EarlyStopping, EpochStats, History, Metrics, Monitor, NonFinite, Parameter,

@@ -33,6 +33,7 @@ use generic_array::{ArrayLength, GenericArray};
 
 use crate::activation::{Activation, Differentiable, Sigmoid, Softmax};
 use crate::math::softplus;
+#[cfg(feature = "std")]
 use crate::train::InvalidData;
 
 /// A loss function that can judge an output layer with activation `A`.
@@ -50,6 +51,7 @@ pub trait Loss<A: Activation>: Copy {
     /// trainer's metrics follow it (see [`Task`](crate::train::Task)).
     const CLASSIFIES: bool = false;
 
+    #[cfg(feature = "std")]
     /// Checks one target row before training (once per data set, never per step): every value
     /// finite, and in the range the loss is defined for.
     ///
@@ -171,6 +173,7 @@ impl Loss<Softmax> for CrossEntropy {
     const NAME: &'static str = "cross-entropy";
     const CLASSIFIES: bool = true;
 
+    #[cfg(feature = "std")]
     /// A target is a distribution over the classes up to scale: every value finite and at
     /// least 0 (a one-hot row, or probabilities).
     fn check_target(&self, y: &[f32]) -> Result<(), InvalidData> {
@@ -208,6 +211,7 @@ impl Loss<Sigmoid> for BinaryCrossEntropy {
     const NAME: &'static str = "binary cross-entropy";
     const CLASSIFIES: bool = true;
 
+    #[cfg(feature = "std")]
     /// A target is a probability: every value in `[0, 1]`.
     fn check_target(&self, y: &[f32]) -> Result<(), InvalidData> {
         in_range(y, 0.0, 1.0, Self::NAME, "values in [0, 1]")
@@ -343,6 +347,7 @@ impl<A: Differentiable<Huber>> LossGradient<A> for Huber {
     }
 }
 
+#[cfg(feature = "std")]
 /// Checks that every value of `y` is finite and in `[low, high]`.
 fn in_range(
     y: &[f32],

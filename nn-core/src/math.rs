@@ -5,6 +5,10 @@
 //! from it without a circle between them. Each function is written in its numerically stable
 //! form: no NaN and no infinity where the true value is finite.
 
+#[cfg(not(feature = "std"))]
+#[allow(unused_imports)]
+use Float as _;
+
 /// The logistic function `σ(z) = 1 / (1 + e^-z)`, what [`Sigmoid`](crate::activation::Sigmoid) applies to
 /// every weighted sum. Derivative `σ'(z) = σ(z)(1 - σ(z))`.
 ///
@@ -22,9 +26,9 @@
 #[inline]
 pub fn logistic(z: f32) -> f32 {
     if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
+        1.0 / (1.0 + exp(-z))
     } else {
-        let e = z.exp();
+        let e = exp(z);
         e / (1.0 + e)
     }
 }
@@ -43,7 +47,7 @@ pub fn logistic(z: f32) -> f32 {
 /// ```
 #[inline]
 pub fn softplus(z: f32) -> f32 {
-    z.max(0.0) + (-z.abs()).exp().ln_1p()
+    z.max(0.0) + ln_1p(exp(-z.abs()))
 }
 
 /// The index of the largest value: the predicted class of a classifier's output.
@@ -61,4 +65,109 @@ pub fn argmax(values: &[f32]) -> usize {
         }
     }
     best
+}
+
+/// `e^x` for the activations and the portable kernels, by the `libm` crate (a port of musl's)
+/// in every build, with `std` or without: the C libraries' `expf` differ from each other (and
+/// from libm) in the last bit for about one argument in ten, so this is what makes a network's
+/// portable forward pass give the same bits on every platform, a firmware's included.
+#[inline]
+pub(crate) fn exp(x: f32) -> f32 {
+    libm::expf(x)
+}
+
+/// `ln(1 + x)`, accurate near 0; by `libm` in every build, as [`exp`].
+#[inline]
+pub(crate) fn ln_1p(x: f32) -> f32 {
+    libm::log1pf(x)
+}
+
+/// The natural logarithm; by `libm` in every build, as [`exp`].
+#[inline]
+pub(crate) fn ln(x: f32) -> f32 {
+    libm::logf(x)
+}
+
+/// The hyperbolic tangent; by `libm` in every build, as [`exp`].
+#[inline]
+pub(crate) fn tanh(x: f32) -> f32 {
+    libm::tanhf(x)
+}
+
+/// The float methods `core` lacks (`f32::exp` and the rest live in `std`, since they call the
+/// platform's C library), for a `no_std` build: the same names, computed by the `libm` crate
+/// (a port of musl's). With `std` this trait is never imported and the inherent methods run.
+#[cfg(not(feature = "std"))]
+// Which methods a build calls depends on its features (the tape, with `std`, is the only user
+// of some with `alloc` alone).
+#[allow(dead_code)]
+pub(crate) trait Float: Sized {
+    /// `e^self`.
+    fn exp(self) -> Self;
+    /// The natural logarithm.
+    fn ln(self) -> Self;
+    /// The hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// The square root.
+    fn sqrt(self) -> Self;
+    /// `self · a + b` with one rounding.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// `self^n`.
+    fn powi(self, n: i32) -> Self;
+}
+
+#[cfg(not(feature = "std"))]
+impl Float for f32 {
+    #[inline]
+    fn exp(self) -> Self {
+        libm::expf(self)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        libm::logf(self)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        libm::tanhf(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        libm::sqrtf(self)
+    }
+    #[inline]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        libm::fmaf(self, a, b)
+    }
+    #[inline]
+    fn powi(self, n: i32) -> Self {
+        libm::powf(self, n as f32)
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl Float for f64 {
+    #[inline]
+    fn exp(self) -> Self {
+        libm::exp(self)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        libm::log(self)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        libm::tanh(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        libm::sqrt(self)
+    }
+    #[inline]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        libm::fma(self, a, b)
+    }
+    #[inline]
+    fn powi(self, n: i32) -> Self {
+        libm::pow(self, f64::from(n))
+    }
 }

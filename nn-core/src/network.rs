@@ -5,12 +5,17 @@
 //! output layer. Its inherent methods do the same things with literal array sizes in their
 //! signatures, which is what most users call.
 
+#[cfg(feature = "alloc")]
+use alloc::{boxed::Box, vec::Vec};
+#[cfg(feature = "alloc")]
 use core::marker::PhantomData;
 
+#[cfg(feature = "alloc")]
 use generic_array::{ArrayLength, GenericArray};
 
 use crate::activation::Activation;
 use crate::error::Error;
+#[cfg(feature = "alloc")]
 pub use crate::layer::{Aux, AuxLens};
 use crate::model::LayerShape;
 
@@ -79,6 +84,7 @@ pub trait Network: Sized {
     /// # Errors
     ///
     /// [`Error::BatchMismatch`] if `outputs` does not have one row per input.
+    #[cfg(feature = "alloc")]
     fn forward_batch(
         &self,
         inputs: &[Self::Input],
@@ -92,6 +98,7 @@ pub trait Network: Sized {
     }
 }
 
+#[cfg(feature = "alloc")]
 /// A network that can be trained with the loss `L`: every layer has a gradient and `L` fits the
 /// output layer.
 pub trait Trainable<L>: Network {
@@ -125,10 +132,12 @@ pub trait Trainable<L>: Network {
     ) -> Result<f32, Error>;
 }
 
+#[cfg(feature = "alloc")]
 /// The old name of [`Trainable`].
 #[deprecated(since = "0.2.0", note = "renamed to `Trainable`")]
 pub trait Train<L>: Trainable<L> {}
 
+#[cfg(feature = "alloc")]
 #[allow(deprecated)]
 impl<L, N: Trainable<L>> Train<L> for N {}
 
@@ -163,6 +172,7 @@ pub fn check_outputs(inputs: usize, outputs: usize) -> Result<usize, Error> {
     Ok(inputs)
 }
 
+#[cfg(feature = "alloc")]
 /// One layer's buffers in a [`Workspace`]: weighted sums, outputs and deltas, each
 /// `capacity × width` values, and what its kind needs besides ([`Aux`]).
 #[doc(hidden)]
@@ -178,6 +188,7 @@ pub struct LayerBuffers {
     pub aux: Aux,
 }
 
+#[cfg(feature = "alloc")]
 impl LayerBuffers {
     /// This layer's weighted sums, outputs and deltas for `n` samples, as typed rows.
     #[inline]
@@ -220,6 +231,7 @@ impl LayerBuffers {
     }
 }
 
+#[cfg(feature = "alloc")]
 /// The buffers a network's batch forward and backward passes work in: for each layer, room for
 /// the weighted sums, outputs and deltas of a batch.
 ///
@@ -241,6 +253,7 @@ pub struct Workspace<N> {
     network: PhantomData<fn() -> N>,
 }
 
+#[cfg(feature = "alloc")]
 impl<N: Network> Workspace<N> {
     /// An empty workspace; it allocates on first use.
     pub fn new() -> Self {
@@ -338,6 +351,7 @@ impl<N: Network> Workspace<N> {
     }
 }
 
+#[cfg(feature = "alloc")]
 /// The seed of layer `layer`'s dropout mask in training step `step` of a workspace seeded with
 /// `seed`: the three mixed by SplitMix64's finaliser, so neighbouring steps and layers get
 /// unrelated streams.
@@ -350,12 +364,14 @@ fn mask_seed(seed: u64, step: u64, layer: usize) -> u64 {
     x ^ (x >> 31)
 }
 
+#[cfg(feature = "alloc")]
 impl<N: Network> Default for Workspace<N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
+#[cfg(feature = "alloc")]
 impl<N: Network> Clone for Workspace<N> {
     fn clone(&self) -> Self {
         Self {
@@ -368,6 +384,7 @@ impl<N: Network> Clone for Workspace<N> {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl<N: Network> core::fmt::Debug for Workspace<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Workspace")

@@ -32,7 +32,10 @@
 //! [`Optimizer::set_learning_rate`]), which is how a [schedule](crate::train::Schedule) steers
 //! it, and lists its state ([`Optimizer::buffers`], [`Optimizer::counter`]) for checkpoints.
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 use crate::network::Network;
+use alloc::vec::Vec;
 
 /// Something that updates a network's parameters from their gradient.
 pub trait Optimizer<N: Network> {

@@ -11,11 +11,54 @@ pub use crate::baked::{ConvRef, DenseRef};
 pub use crate::dense::Dense;
 pub use crate::error::Error;
 pub use crate::kernel::pool::{avgpool2d_forward, maxpool2d_forward};
+#[cfg(feature = "alloc")]
 pub use crate::layer::Aux;
+#[cfg(feature = "alloc")]
 pub use crate::layer::{AvgPool, Backward, BatchNorm, Conv, Dropout, Layer, LayerNorm, MaxPool};
 pub use crate::loss::{Loss, LossGradient};
 pub use crate::model::{ActivationKind, LayerKind, LayerShape, PoolKind, Real, Shape};
-pub use crate::network::{check_batch, check_outputs, LayerBuffers, Network, Trainable, Workspace};
+pub use crate::network::{check_batch, check_outputs, Network};
+#[cfg(feature = "alloc")]
+pub use crate::network::{LayerBuffers, Trainable, Workspace};
+
+/// The items `network!` writes that need the heap (workspaces, batches, gradients, training,
+/// the layer kinds other than dense), kept when nn-core has its `alloc` feature and dropped
+/// without it. The macro cannot see nn-core's features, so it wraps those items in
+/// `::nn::__private::__if_alloc! { ... }` and this macro's definition decides.
+#[cfg(feature = "alloc")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __nn_if_alloc {
+    ($($items:tt)*) => { $($items)* };
+}
+
+/// Without `alloc`: the items vanish.
+#[cfg(not(feature = "alloc"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __nn_if_alloc {
+    ($($items:tt)*) => {};
+}
+
+/// The opposite of [`__if_alloc`]: items kept only without `alloc`, such as the error that
+/// names the feature a network's layers need.
+#[cfg(feature = "alloc")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __nn_if_no_alloc {
+    ($($items:tt)*) => {};
+}
+
+/// Without `alloc`: the items are kept.
+#[cfg(not(feature = "alloc"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __nn_if_no_alloc {
+    ($($items:tt)*) => { $($items)* };
+}
+
+pub use crate::__nn_if_alloc as __if_alloc;
+pub use crate::__nn_if_no_alloc as __if_no_alloc;
 
 use generic_array::{ArrayLength, GenericArray};
 use rand::SeedableRng;
@@ -59,9 +102,10 @@ pub fn rows_mut<const N: usize, L: ArrayLength>(x: &mut [[f32; N]]) -> &mut [Gen
 }
 
 /// A zeroed array on the heap, for a layer too wide to keep on the stack.
+#[cfg(feature = "alloc")]
 #[inline]
-pub fn zeroed_box<const N: usize>() -> Box<[f32; N]> {
-    match vec![0.0f32; N].into_boxed_slice().try_into() {
+pub fn zeroed_box<const N: usize>() -> alloc::boxed::Box<[f32; N]> {
+    match alloc::vec![0.0f32; N].into_boxed_slice().try_into() {
         Ok(b) => b,
         Err(_) => unreachable!("a vector of N values converts to [f32; N]"),
     }
@@ -77,6 +121,7 @@ pub trait Rows: Network {
 }
 
 /// Backprop over a non-empty batch with one target per input, written by `network!`.
+#[cfg(feature = "alloc")]
 pub trait GradientRows<L>: Rows {
     /// The forward pass keeping every layer's `z` and `a`, the loss's delta at the output, then
     /// the chain rule layer by layer in reverse; returns the mean loss.
@@ -91,6 +136,7 @@ pub trait GradientRows<L>: Rows {
 }
 
 /// The mean loss over a non-empty batch with one target per input, written by `network!`.
+#[cfg(feature = "alloc")]
 pub trait LossRows<L>: Rows {
     /// The forward pass, then the mean loss; no gradients.
     fn loss_rows(

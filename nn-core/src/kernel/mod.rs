@@ -21,9 +21,10 @@
 //! | softmax | [`softmax_in_place`], [`softmax_rows`] | [`softmax_backward`], [`softmax_backward_rows`] | ≤ `4 + n/8 + \|zᵢ - m\|` ulp |
 //! | cross-entropy | [`log_sum_exp`] | | ≤ `4 + n/8` ulp of `max(\|lse\|, 1)` |
 //!
-//! The portable back end computes each exactly as the scalar code always has (`f32::tanh`,
+//! The portable back end computes each exactly as the scalar code always has (`tanh`,
 //! [`math::logistic`](crate::math::logistic), [`math::softplus`](crate::math::softplus), the
-//! in-order softmax); the two x86 back ends give each other's bits for every elementwise
+//! in-order softmax), its `e^x`, `tanh` and logarithms by the `libm` crate with `std` and
+//! without, so that it gives the same bits on every platform and in a `no_std` firmware; the two x86 back ends give each other's bits for every elementwise
 //! activation (sixteen lanes run the same operations as eight).
 //!
 //! # Back ends
@@ -37,11 +38,17 @@
 //! | `avx2` | x86-64 with AVX2 and FMA | the same tiling in eight lanes |
 //! | `portable` | any other | plain loops the compiler vectorises for the baseline target |
 //!
-//! [`backend_name`] says which one runs. The two x86 back ends live in the private `x86`
-//! module, the only place in nn-core with `unsafe`. So a default `cargo build --release`,
-//! without `-C target-cpu`, runs the fast code on a machine that has it. A batch of one row
-//! takes the same kernels, which then are plain matrix-vector products: there is no packing or
-//! setup to amortise.
+//! [`backend_name`] says which one runs; `NN_KERNEL=portable` in the environment makes a
+//! process run the portable one (to compare speeds, or to get the bits of a CPU without AVX).
+//! Without nn-core's `std` feature, which can neither ask the CPU nor read the environment, the
+//! choice is made at compile time: the AVX-512 back end if the crate is compiled with
+//! `avx512f`, `avx2` and `fma` enabled (`-C target-feature` or `-C target-cpu`), the AVX2 one
+//! with `avx2` and `fma`, the portable one otherwise.
+//!
+//! The two x86 back ends live in the private `x86` module, the only place in nn-core with
+//! `unsafe`. So a default `cargo build --release`, without `-C target-cpu`, runs the fast code
+//! on a machine that has it. A batch of one row takes the same kernels, which then are plain
+//! matrix-vector products: there is no packing or setup to amortise.
 //!
 //! Every product sums in an order fixed by the shapes alone, so the same inputs give the same
 //! bits on one machine, run after run. The three back ends sum in different orders (and the
@@ -61,6 +68,7 @@ mod portable;
 #[allow(unsafe_code)]
 mod x86;
 
+#[cfg(feature = "std")]
 use std::sync::OnceLock;
 
 /// One implementation of every kernel: the portable loops, or the SIMD code of one x86 ISA.
@@ -170,17 +178,39 @@ trait Backend: Sync {
     }
 }
 
-/// The back end of this process, chosen on the first call: the widest the CPU has.
+/// The back end of this process, chosen on the first call: the widest the CPU has, or the
+/// portable one if the environment variable `NN_KERNEL` is `portable` (to compare the two, or
+/// to get a CPU without AVX's bits on one with it).
+#[cfg(feature = "std")]
 #[inline]
 fn backend() -> &'static dyn Backend {
     static CHOSEN: OnceLock<&'static dyn Backend> = OnceLock::new();
     *CHOSEN.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(cpu) = x86::detect() {
-            return cpu;
+        if std::env::var_os("NN_KERNEL").is_some_and(|v| v == "portable") {
+            return &portable::Portable;
         }
-        &portable::Portable
+        chosen_at_compile_time_or_detected()
     })
+}
+
+/// Without `std`, which can neither ask the CPU nor cache an answer: the back end the crate was
+/// compiled for (`-C target-feature=+avx2,+fma`, `+avx512f`, or a `-C target-cpu` that has
+/// them), the portable one otherwise. The choice is a constant, so the compiler sees through it.
+#[cfg(not(feature = "std"))]
+#[inline]
+fn backend() -> &'static dyn Backend {
+    chosen_at_compile_time_or_detected()
+}
+
+/// The x86 back end `detect` finds (at run time with `std`, from the target features without),
+/// else the portable one.
+#[inline]
+fn chosen_at_compile_time_or_detected() -> &'static dyn Backend {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = x86::detect() {
+        return cpu;
+    }
+    &portable::Portable
 }
 
 /// The name of the back end the kernels run on in this process: `"avx512"`, `"avx2"` or
@@ -1098,7 +1128,7 @@ mod tests {
 
     #[test]
     fn tanh_is_within_its_stated_ulp_of_the_f64_function() {
-        let worst = max_ulp(|cpu, v| cpu.tanh(v), f32::tanh, f64::tanh);
+        let worst = max_ulp(|cpu, v| cpu.tanh(v), crate::math::tanh, f64::tanh);
         eprintln!("tanh, largest error (ulp, at): {worst:?}");
         for (name, err, at) in worst {
             assert!(err <= TANH_ULP, "{name}: tanh({at}) is {err} ulp off");

@@ -69,7 +69,7 @@ pub(super) fn relu_backward(z: &[f32], g: &mut [f32]) {
 #[inline]
 pub(super) fn tanh(v: &mut [f32]) {
     for x in v {
-        *x = x.tanh();
+        *x = math::tanh(*x);
     }
 }
 
@@ -96,7 +96,7 @@ pub(super) fn softmax(v: &mut [f32]) {
     let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for x in v.iter_mut() {
-        *x = (*x - m).exp();
+        *x = math::exp(*x - m);
         sum += *x;
     }
     let inv = 1.0 / sum;
@@ -136,7 +136,7 @@ pub(super) fn softmax_backward_rows(a: &[f32], g: &mut [f32], width: usize) {
 #[inline]
 pub(super) fn log_sum_exp(z: &[f32]) -> f32 {
     let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    m + z.iter().map(|z| (z - m).exp()).sum::<f32>().ln()
+    m + math::ln(z.iter().map(|z| math::exp(z - m)).sum::<f32>())
 }
 
 impl Backend for Portable {

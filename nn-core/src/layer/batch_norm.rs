@@ -14,6 +14,9 @@
 //! move with momentum 0.1 toward each training batch's mean and unbiased variance
 //! (`σ²·m/(m - 1)`), once per optimizer step ([`BatchNorm::fold_statistics`]).
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
+use alloc::boxed::Box;
 use core::fmt;
 use core::marker::PhantomData;
 

@@ -2,6 +2,7 @@
 //! sizes for a batch, read off the layer's [`LayerShape`].
 
 use crate::model::{LayerKind, LayerShape, PoolKind};
+use alloc::vec::Vec;
 
 /// The buffers a layer kind needs besides `z`, `a` and `d`, sized by the [`Workspace`](crate::network::Workspace) from the
 /// layer's [`LayerShape`] (see [`Aux::lens`]).

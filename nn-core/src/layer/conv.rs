@@ -9,6 +9,7 @@
 //! `[filters][channels][kh][kw]`, the layout of PyTorch's `nn.Conv2d.weight`; the output is
 //! `filters × ((h + 2p - kh)/s + 1) × ((w + 2p - kw)/s + 1)`, rounded down as PyTorch does.
 
+use alloc::boxed::Box;
 use core::fmt;
 use core::marker::PhantomData;
 

@@ -9,6 +9,9 @@
 //!
 //! with `g = ∂L/∂a` and `ε = 1e-5`.
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
+use alloc::boxed::Box;
 use core::fmt;
 use core::marker::PhantomData;
 

@@ -60,6 +60,7 @@ mod kernels {
 mod buffers;
 pub use buffers::{Aux, AuxLens};
 
+use alloc::boxed::Box;
 use generic_array::{ArrayLength, GenericArray};
 
 use crate::model::{LayerKind, LayerShape, Shape};

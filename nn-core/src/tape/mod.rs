@@ -84,6 +84,9 @@ mod network;
 mod ops;
 mod scalar;
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
+use alloc::vec::Vec;
 use core::fmt;
 
 pub use function::{CustomFunction, Function};

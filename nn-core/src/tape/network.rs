@@ -3,6 +3,7 @@
 use super::{Function, Mode, Scalar, Tape, TapeError, TapeLayer, Var};
 use crate::model::{LayerShape, Shape};
 use crate::network::Network;
+use alloc::vec::Vec;
 
 /// One piece of a network's graph: a layer, or a block of pieces.
 #[derive(Debug, Clone, PartialEq)]

@@ -23,6 +23,11 @@
 //! | `traits.rs` | `impl Network`, `impl Trainable<L>`, `impl Rows` (hidden) |
 //! | `tokens.rs` | the runtime path, widths as literals and typenum types, buffer names |
 //! | `baked.rs` | instead of all the above, a network baked in from `#[weights("file")]` |
+//!
+//! The items that need the heap (the batch methods, `Trainable`, the hidden batch bodies,
+//! `Network::forward_batch`) are wrapped in `::nn::__private::__if_alloc! { ... }`, and a
+//! network with layers other than dense as a whole: they vanish when nn is built without its
+//! `alloc` feature, which the macro cannot see.
 
 mod backprop;
 pub mod baked;
@@ -38,7 +43,7 @@ mod tokens;
 mod traits;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 use crate::model::Network;
 
@@ -85,7 +90,10 @@ fn expand_network(net: &Network) -> TokenStream {
     let train_impl = traits::train_impl(net);
     let rows_impl = traits::rows_impl(net);
     let custom = custom_activation_checks(net);
-    quote! {
+    let rt = tokens::rt();
+    // What needs the heap (workspaces, batches, gradients) is wrapped in `__if_alloc!`, which
+    // nn-core defines to keep or drop it by its `alloc` feature; the macro cannot see features.
+    let code = quote! {
         #network_struct
         #custom
         #activations_struct
@@ -96,17 +104,34 @@ fn expand_network(net: &Network) -> TokenStream {
             #zeros
             #forward
             #forward_all
-            #forward_batch
-            #gradient
-            #gradient_batch
-            #loss
-            #loss_batch
+            #rt::__if_alloc! {
+                #forward_batch
+                #gradient
+                #gradient_batch
+                #loss
+                #loss_batch
+            }
         }
 
         #network_impl
-        #train_impl
-        #rows_impl
-        #gradient_rows
-        #loss_rows
+        #rt::__if_alloc! {
+            #train_impl
+            #rows_impl
+            #gradient_rows
+            #loss_rows
+        }
+    };
+    if net.is_dense_only() {
+        return code;
+    }
+    // The other layer kinds keep their parameters and buffers on the heap: without `alloc`, one
+    // error that names the feature instead of one for every type the network uses.
+    let message = format!(
+        "`{name}` has layers other than dense, which need nn's `alloc` feature; without it, \
+         a network is dense layers only"
+    );
+    quote_spanned! {name.span()=>
+        #rt::__if_alloc! { #code }
+        #rt::__if_no_alloc! { ::core::compile_error!(#message); }
     }
 }

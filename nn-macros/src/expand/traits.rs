@@ -81,13 +81,15 @@ pub fn network_impl(net: &Network) -> TokenStream {
                 Self::forward(self, input)
             }
 
-            fn forward_batch(
-                &self,
-                inputs: &[Self::Input],
-                outputs: &mut [Self::Output],
-                workspace: &mut #rt::Workspace<Self>,
-            ) -> ::core::result::Result<(), #rt::Error> {
-                Self::forward_batch(self, inputs, outputs, workspace)
+            #rt::__if_alloc! {
+                fn forward_batch(
+                    &self,
+                    inputs: &[Self::Input],
+                    outputs: &mut [Self::Output],
+                    workspace: &mut #rt::Workspace<Self>,
+                ) -> ::core::result::Result<(), #rt::Error> {
+                    Self::forward_batch(self, inputs, outputs, workspace)
+                }
             }
         }
     }

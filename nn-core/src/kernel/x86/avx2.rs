@@ -9,6 +9,8 @@ use core::arch::x86_64::{
 use super::lanes::{self, hsum};
 use super::{prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 
 /// Proof that the CPU running this process has AVX2 and FMA: only [`detect`](Self::detect)
 /// makes one.
@@ -19,9 +21,17 @@ pub(in crate::kernel) struct Avx2Fma {
 
 impl Avx2Fma {
     /// The token, if this CPU has AVX2 and FMA (`std` caches the answer).
+    #[cfg(feature = "std")]
     pub(in crate::kernel) fn detect() -> Option<&'static Self> {
         static TOKEN: Avx2Fma = Avx2Fma { _detected: () };
         (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")).then_some(&TOKEN)
+    }
+
+    /// Without `std`: the token if the crate was compiled for AVX2 and FMA.
+    #[cfg(not(feature = "std"))]
+    pub(in crate::kernel) fn detect() -> Option<&'static Self> {
+        static TOKEN: Avx2Fma = Avx2Fma { _detected: () };
+        cfg!(all(target_feature = "avx2", target_feature = "fma")).then_some(&TOKEN)
     }
 }
 

@@ -26,7 +26,9 @@ use core::arch::x86_64::{
 };
 
 use super::lanes16::first_lanes;
-use super::{lanes16, packed, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+#[cfg(feature = "std")]
+use super::packed;
+use super::{lanes16, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
@@ -38,11 +40,26 @@ pub(in crate::kernel) struct Avx512 {
 
 impl Avx512 {
     /// The token, if this CPU has AVX-512F, AVX2 and FMA (`std` caches the answer).
+    #[cfg(feature = "std")]
     pub(in crate::kernel) fn detect() -> Option<&'static Self> {
         static TOKEN: Avx512 = Avx512 { _detected: () };
         (is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx2")
             && is_x86_feature_detected!("fma"))
+        .then_some(&TOKEN)
+    }
+
+    /// Without `std`, which cannot ask the CPU: the token if the crate was compiled for
+    /// AVX-512F, AVX2 and FMA (`-C target-feature` or `-C target-cpu`), which then every CPU it
+    /// runs on has.
+    #[cfg(not(feature = "std"))]
+    pub(in crate::kernel) fn detect() -> Option<&'static Self> {
+        static TOKEN: Avx512 = Avx512 { _detected: () };
+        cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx2",
+            target_feature = "fma"
+        ))
         .then_some(&TOKEN)
     }
 }
@@ -78,11 +95,12 @@ unsafe fn affine(
     b: *const f32,
     out: *mut f32,
 ) {
+    // The packed kernels keep their panel in a thread-local: `std` only.
+    #[cfg(feature = "std")]
     if packed::for_affine(n, i, o) {
-        packed::affine(n, i, o, x, w, b, out);
-    } else {
-        affine_tiled(n, i, o, x, w, b, out);
+        return packed::affine(n, i, o, x, w, b, out);
     }
+    affine_tiled(n, i, o, x, w, b, out);
 }
 
 /// The weight gradient `∂W = Δᵀ·X` (`C = gw` is `o × i`, `A(m, p) = Δ[p][m]` is `o × n` with
@@ -104,11 +122,11 @@ unsafe fn weight_grad(
     x: *const f32,
     gw: *mut f32,
 ) {
+    #[cfg(feature = "std")]
     if packed::for_weight_grad(n, i, o) {
-        packed::scaled_rows(o, n, i, delta, 1, o, x, gw);
-    } else {
-        scaled_rows(o, n, i, delta, 1, o, x, gw);
+        return packed::scaled_rows(o, n, i, delta, 1, o, x, gw);
     }
+    scaled_rows(o, n, i, delta, 1, o, x, gw);
 }
 
 /// The input gradient `∂X = Δ·W` (`C = dx` is `n × i`, `A = Δ` is `n × o` with row stride `o`
@@ -122,11 +140,11 @@ unsafe fn weight_grad(
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn input_grad(n: usize, i: usize, o: usize, delta: *const f32, w: *const f32, dx: *mut f32) {
+    #[cfg(feature = "std")]
     if packed::for_input_grad(n, i, o) {
-        packed::scaled_rows(n, o, i, delta, o, 1, w, dx);
-    } else {
-        scaled_rows(n, o, i, delta, o, 1, w, dx);
+        return packed::scaled_rows(n, o, i, delta, o, 1, w, dx);
     }
+    scaled_rows(n, o, i, delta, o, 1, w, dx);
 }
 
 /// `out = X·Wᵀ + 1·bᵀ` over raw row-major matrices: `x` is `n × i`, `w` is `o × i`, `b` has

@@ -22,6 +22,8 @@ use core::arch::x86_64::{
 };
 
 use crate::kernel::portable;
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 
 /// `e^x` in each lane, within about one ulp of the correctly rounded value (the Cephes `expf`
 /// method): `e^x = 2^m · e^r` with `m = round(x·log₂e)` and `|r| ≤ ln2/2`, `e^r` by a degree-6

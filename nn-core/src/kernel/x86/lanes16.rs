@@ -29,6 +29,8 @@ use core::arch::x86_64::{
 };
 
 use crate::kernel::portable;
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 
 // The exact loops (no rounding of their own: each output is one multiply or one select) are
 // the eight-lane ones, so both x86 back ends give the same bits for them.

@@ -208,6 +208,7 @@ mod avx512;
 mod conv;
 mod lanes;
 mod lanes16;
+#[cfg(feature = "std")]
 mod packed;
 mod pool;
 
