@@ -13,7 +13,10 @@ pub use crate::layer::Aux;
 pub use crate::layer::{AvgPool, Backward, BatchNorm, Conv, Dropout, Layer, LayerNorm, MaxPool};
 pub use crate::loss::{Loss, LossGradient};
 pub use crate::model::{ActivationKind, LayerKind, LayerShape, PoolKind, Real, Shape};
-pub use crate::network::{check_batch, check_outputs, LayerBuffers, Network, Trainable, Workspace};
+pub use crate::model::{Block, BlockKind, Head, Heads, Node};
+pub use crate::network::{
+    check_batch, check_outputs, BlockBuffers, LayerBuffers, Network, Trainable, Workspace,
+};
 
 use generic_array::{ArrayLength, GenericArray};
 use rand::SeedableRng;
@@ -98,4 +101,116 @@ pub trait LossRows<L>: Rows {
         y: &[GenericArray<f32, Self::Out>],
         workspace: &mut Workspace<Self>,
     ) -> f32;
+}
+
+/// A residual block's forward step: `s = x + f(x)`, row by row, from the block's input `x` and
+/// its branch's output `fx`; writes the first `x.len()` rows of `s`.
+#[inline]
+pub fn residual_rows<W: ArrayLength>(
+    x: &[GenericArray<f32, W>],
+    fx: &[GenericArray<f32, W>],
+    s: &mut [GenericArray<f32, W>],
+) {
+    let n = x.len();
+    let s = GenericArray::slice_from_chunks_mut(&mut s[..n]);
+    let x = GenericArray::slice_from_chunks(x);
+    let fx = GenericArray::slice_from_chunks(&fx[..n]);
+    for ((s, x), fx) in s.iter_mut().zip(x).zip(fx) {
+        *s = x + fx;
+    }
+}
+
+/// A gradient arriving by a second path: `acc += more`, over the first `acc.len()` rows of
+/// `more`. Where two branches' gradients meet (a residual block's skip and its branch, the
+/// branches of a concatenation, the heads).
+#[inline]
+pub fn add_rows<W: ArrayLength>(acc: &mut [GenericArray<f32, W>], more: &[GenericArray<f32, W>]) {
+    let n = acc.len();
+    let acc = GenericArray::slice_from_chunks_mut(acc);
+    let more = GenericArray::slice_from_chunks(&more[..n]);
+    for (a, m) in acc.iter_mut().zip(more) {
+        *a += m;
+    }
+}
+
+/// `to = from` over the first `to.len()` rows: a residual block's output gradient handed to
+/// its branch's last layer (which turns it into a delta in place).
+#[inline]
+pub fn copy_rows<W: ArrayLength>(to: &mut [GenericArray<f32, W>], from: &[GenericArray<f32, W>]) {
+    let n = to.len();
+    GenericArray::slice_from_chunks_mut(to)
+        .copy_from_slice(GenericArray::slice_from_chunks(&from[..n]));
+}
+
+/// One branch's part of a concatenation's forward step: its output rows `part` (width `P`)
+/// written at value `offset` of each row of the joined output `out` (width `W`). Image parts
+/// join channel-wise: a sample's channels are consecutive in channel-major storage.
+#[inline]
+pub fn join_rows<W: ArrayLength, P: ArrayLength>(
+    part: &[GenericArray<f32, P>],
+    offset: usize,
+    out: &mut [GenericArray<f32, W>],
+) {
+    const {
+        assert!(
+            P::USIZE <= W::USIZE,
+            "a concatenation's part is wider than its output"
+        )
+    };
+    for (o, p) in out.iter_mut().zip(part) {
+        o[offset..offset + P::USIZE].copy_from_slice(p);
+    }
+}
+
+/// The backward of [`join_rows`]: value `offset` onwards of each row of the joined output's
+/// gradient `grad`, into the branch's output gradient rows `part` (its first `part.len()` rows).
+#[inline]
+pub fn split_rows<W: ArrayLength, P: ArrayLength>(
+    grad: &[GenericArray<f32, W>],
+    offset: usize,
+    part: &mut [GenericArray<f32, P>],
+) {
+    const {
+        assert!(
+            P::USIZE <= W::USIZE,
+            "a concatenation's part is wider than its output"
+        )
+    };
+    for (p, g) in part.iter_mut().zip(grad) {
+        p.copy_from_slice(&g[offset..offset + P::USIZE]);
+    }
+}
+
+/// The first `n` rows of the flat buffer `buf` as rows of width `W`.
+#[inline]
+pub fn rows_of<W: ArrayLength>(buf: &mut [f32], n: usize) -> &mut [GenericArray<f32, W>] {
+    GenericArray::chunks_from_slice_mut(&mut buf[..n * W::USIZE]).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use generic_array::arr;
+
+    #[test]
+    fn residual_join_split_and_add() {
+        let x = [arr![1.0f32, 2.0], arr![3.0, 4.0]];
+        let fx = [arr![0.5f32, -2.0], arr![1.0, 1.0]];
+        let mut s = [GenericArray::<f32, typenum::U2>::default(); 3];
+        residual_rows(&x, &fx, &mut s);
+        assert_eq!(s[..2], [arr![1.5f32, 0.0], arr![4.0, 5.0]]);
+        assert_eq!(s[2], arr![0.0f32, 0.0], "only the batch's rows are written");
+        let mut joined = [GenericArray::<f32, typenum::U3>::default(); 2];
+        join_rows(&x, 0, &mut joined);
+        join_rows(&[arr![9.0f32], arr![8.0]], 2, &mut joined);
+        assert_eq!(joined, [arr![1.0f32, 2.0, 9.0], arr![3.0, 4.0, 8.0]]);
+        let mut tail = [GenericArray::<f32, typenum::U1>::default(); 2];
+        split_rows(&joined, 2, &mut tail);
+        assert_eq!(tail, [arr![9.0f32], arr![8.0]]);
+        let mut acc = [arr![1.0f32, 1.0]];
+        add_rows(&mut acc, &x);
+        assert_eq!(acc, [arr![2.0f32, 3.0]]);
+        copy_rows(&mut acc, &fx);
+        assert_eq!(acc, [arr![0.5f32, -2.0]]);
+    }
 }

@@ -145,6 +145,9 @@ mod write;
 
 pub use dtype::Dtype;
 pub use error::{BoxError, WeightsError};
-pub use layout::{declaration, pytorch_sequential, tensor_names, NETWORK_KEY};
+pub use layout::{
+    declaration, pytorch_module, pytorch_sequential, tensor_names, NETWORK_KEY,
+    PYTORCH_GRAPH_MODULES,
+};
 pub use read::{from_bytes, from_bytes_into, load, load_into};
 pub use write::{save, save_as, to_bytes, to_bytes_as};

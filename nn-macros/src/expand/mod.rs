@@ -3,7 +3,10 @@
 //! For each network: the struct (one `Dense` field per layer), a struct of every layer's
 //! activation, the inherent methods with literal array sizes in their signatures, and the
 //! `Network` and `Trainable` impls. Forward and backward are straight-line: one call per layer, in
-//! order and then in reverse, each with the chain-rule step it performs in a comment.
+//! order and then in reverse, each with the chain-rule step it performs in a comment. A graph
+//! network's blocks add a join after their branches (`s = x + f(x)`, or the branches side by
+//! side) and, going back, the hand-over of the output's gradient to the branches and the sums
+//! where branches meet, each commented where it happens.
 //!
 //! One function per generated item, one file per group of items; [`expand_network`] lists them
 //! in the order they are written. The questions the items ask of the model are in
@@ -18,7 +21,7 @@
 //! | `methods.rs` | `gradient`, `gradient_batch`, `loss`, `loss_batch` |
 //! | `backprop.rs` | the backprop body, `impl GradientRows<L>` (hidden) |
 //! | `loss.rs` | the loss body, `impl LossRows<L>` (hidden) |
-//! | `rows.rs` | what the two bodies share: workspace rows, the training forward pass |
+//! | `rows.rs` | what the bodies share: workspace rows (layers' and blocks'), the training forward pass, a block's join |
 //! | `bounds.rs` | the training and evaluation `where` clauses |
 //! | `traits.rs` | `impl Network`, `impl Trainable<L>`, `impl Rows` (hidden) |
 //! | `tokens.rs` | the runtime path, widths as literals and typenum types, buffer names |
