@@ -293,6 +293,8 @@ pub struct Workspace<N> {
     blocks: Box<[BlockBuffers]>,
     /// Where the heads' input gradients are summed (empty without heads).
     heads: Vec<f32>,
+    /// Each head's targets, copied out of the caller's rows (none without heads).
+    targets: Box<[Vec<f32>]>,
     capacity: usize,
     seed: u64,
     step: u64,
@@ -308,6 +310,11 @@ impl<N: Network> Workspace<N> {
                 .map(|_| BlockBuffers::default())
                 .collect(),
             heads: Vec::new(),
+            targets: crate::model::heads(N::GRAPH)
+                .map_or(&[][..], |h| h.heads)
+                .iter()
+                .map(|_| Vec::new())
+                .collect(),
             capacity: 0,
             seed: 0,
             step: 0,
@@ -368,6 +375,9 @@ impl<N: Network> Workspace<N> {
         });
         if let Some(heads) = crate::model::heads(N::GRAPH) {
             self.heads.resize(batch * heads.input.len(), 0.0);
+            for (targets, head) in self.targets.iter_mut().zip(heads.heads) {
+                targets.resize(batch * head.output.len(), 0.0);
+            }
         }
         self.capacity = batch;
     }
@@ -383,14 +393,20 @@ impl<N: Network> Workspace<N> {
             .unwrap_or(&[])
     }
 
-    /// The layers' and the blocks' buffers and the heads' scratch (empty without heads), sized
-    /// for `batch` samples. Used by the code `network!` writes for a graph network.
+    /// The layers' and the blocks' buffers, the heads' scratch (empty without heads) and each
+    /// head's target buffer, sized for `batch` samples. Used by the code `network!` writes for
+    /// a graph network.
     #[doc(hidden)]
     #[allow(clippy::type_complexity)]
-    pub fn graph<const K: usize, const B: usize>(
+    pub fn graph<const K: usize, const B: usize, const H: usize>(
         &mut self,
         batch: usize,
-    ) -> (&mut [LayerBuffers; K], &mut [BlockBuffers; B], &mut [f32]) {
+    ) -> (
+        &mut [LayerBuffers; K],
+        &mut [BlockBuffers; B],
+        &mut [f32],
+        &mut [Vec<f32>; H],
+    ) {
         const {
             assert!(
                 B == crate::model::block_count(N::GRAPH),
@@ -399,14 +415,16 @@ impl<N: Network> Workspace<N> {
         };
         self.layers::<K>(batch);
         let trunk = crate::model::heads(N::GRAPH).map_or(0, |h| h.input.len());
-        let (Ok(layers), Ok(blocks)) = (
+        let (Ok(layers), Ok(blocks), Ok(targets)) = (
             <&mut [LayerBuffers; K]>::try_from(&mut self.layers[..]),
             <&mut [BlockBuffers; B]>::try_from(&mut self.blocks[..]),
+            <&mut [Vec<f32>; H]>::try_from(&mut self.targets[..]),
         ) else {
-            // `new` makes one entry per layer and per block, and `K` and `B` are checked.
-            unreachable!("a workspace holds one buffer set per layer and per block")
+            // `new` makes one entry per layer, block and head, and the generated code asks
+            // for as many.
+            unreachable!("a workspace holds one buffer set per layer, block and head")
         };
-        (layers, blocks, &mut self.heads[..batch * trunk])
+        (layers, blocks, &mut self.heads[..batch * trunk], targets)
     }
 
     /// The layers' buffers, sized for `batch` samples. Used by the code `network!` writes.
@@ -455,6 +473,7 @@ impl<N: Network> Clone for Workspace<N> {
             layers: self.layers.clone(),
             blocks: self.blocks.clone(),
             heads: self.heads.clone(),
+            targets: self.targets.clone(),
             capacity: self.capacity,
             seed: self.seed,
             step: self.step,

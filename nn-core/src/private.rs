@@ -17,6 +17,7 @@ pub use crate::model::{Block, BlockKind, Head, Heads, Node};
 pub use crate::network::{
     check_batch, check_outputs, BlockBuffers, LayerBuffers, Network, Trainable, Workspace,
 };
+pub use crate::train::InvalidData;
 
 use generic_array::{ArrayLength, GenericArray};
 use rand::SeedableRng;
@@ -185,6 +186,83 @@ pub fn split_rows<W: ArrayLength, P: ArrayLength>(
 #[inline]
 pub fn rows_of<W: ArrayLength>(buf: &mut [f32], n: usize) -> &mut [GenericArray<f32, W>] {
     GenericArray::chunks_from_slice_mut(&mut buf[..n * W::USIZE]).0
+}
+
+/// A head's target problem located in the joined row: its index moved by `start`, where the
+/// head's values begin.
+pub fn shifted(error: InvalidData, start: usize) -> InvalidData {
+    match error {
+        InvalidData::InputNotFinite { index, value } => InvalidData::InputNotFinite {
+            index: index + start,
+            value,
+        },
+        InvalidData::TargetNotFinite { index, value } => InvalidData::TargetNotFinite {
+            index: index + start,
+            value,
+        },
+        InvalidData::TargetOutOfRange {
+            index,
+            value,
+            loss,
+            expected,
+        } => InvalidData::TargetOutOfRange {
+            index: index + start,
+            value,
+            loss,
+            expected,
+        },
+        other => other,
+    }
+}
+
+/// A head's delta times its loss's weight, `δ = w·∂L_head/∂z`: the weighted sum of the heads'
+/// losses is what the network minimises.
+#[inline]
+pub fn scale_rows<W: ArrayLength>(rows: &mut [GenericArray<f32, W>], weight: f32) {
+    for v in GenericArray::slice_from_chunks_mut(rows) {
+        *v *= weight;
+    }
+}
+
+/// The batch bodies of a network with heads, behind hidden traits as for a chain's: the row
+/// type of its input. Each head's targets are in the workspace (copied there by the caller from
+/// its outputs struct or from the `Network` trait's joined rows) before a body runs.
+pub trait HeadRows: Network {
+    /// The input width as a typenum length.
+    type In: ArrayLength;
+    /// The number of heads.
+    const HEADS: usize;
+
+    /// The inference pass of a batch, leaving each head's output in its output layer's
+    /// workspace rows.
+    fn forward_heads(&self, x: &[GenericArray<f32, Self::In>], workspace: &mut Workspace<Self>);
+}
+
+/// Backprop of a network with heads over a non-empty batch, written by `network!`.
+pub trait HeadsGradient<L>: HeadRows {
+    /// The training forward pass, each head's weighted delta, the heads' chains back to the
+    /// trunk (their input gradients summed), then the trunk; writes each head's mean loss
+    /// (unweighted) into `losses`.
+    fn gradient_heads(
+        &self,
+        loss: L,
+        x: &[GenericArray<f32, Self::In>],
+        losses: &mut [f32],
+        grads: &mut Self,
+        workspace: &mut Workspace<Self>,
+    );
+}
+
+/// Each head's mean loss over a non-empty batch, written by `network!`.
+pub trait HeadsLoss<L>: HeadRows {
+    /// The training forward pass, then each head's mean loss (unweighted) into `losses`.
+    fn loss_heads(
+        &self,
+        loss: L,
+        x: &[GenericArray<f32, Self::In>],
+        losses: &mut [f32],
+        workspace: &mut Workspace<Self>,
+    );
 }
 
 #[cfg(test)]

@@ -256,7 +256,6 @@ fn check_chain<'a>(
                 reading = next;
             }
             LayerBody::Heads { keyword, heads } => {
-                cx.error_spanned_by(keyword, "`heads` is not expanded yet");
                 check_heads_end_the_trunk(cx, net, item, keyword, place, i + 1 == decls.len());
                 check_heads(cx, net, heads, reading, graph);
                 reading.shape = None;

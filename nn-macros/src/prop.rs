@@ -136,6 +136,27 @@ impl Network {
             .expect("a checked network has at least one layer: the parser refuses none")
     }
 
+    /// The number of outputs: the output layer's width, or the heads' widths added up (the
+    /// heads side by side, as the `Network` trait's rows hold them).
+    pub fn output_width(&self) -> Width {
+        if self.heads.is_empty() {
+            return self.output_layer().width().clone();
+        }
+        let layers: Vec<&Layer> = self.head_outputs().collect();
+        Width {
+            value: layers.iter().map(|l| l.width().value).sum(),
+            span: layers.first().map_or(self.name.span(), |l| l.out.span),
+        }
+    }
+
+    /// Each head's output layer, in declaration order.
+    pub fn head_outputs(&self) -> impl Iterator<Item = &Layer> {
+        self.heads.iter().filter_map(|h| match h.nodes.last() {
+            Some(&Node::Layer(i)) => Some(&self.layers[i]),
+            _ => None,
+        })
+    }
+
     /// Every layer before the output layer (none for a one-layer network).
     pub fn hidden_layers(&self) -> &[Layer] {
         &self.layers[..self.layers.len() - 1]
@@ -145,7 +166,7 @@ impl Network {
     /// activations whose derivative backprop needs (the output layer's is the loss's business).
     pub fn hidden_activations(&self) -> Vec<(Act, Span)> {
         let mut acts: Vec<(Act, Span)> = Vec::new();
-        for layer in self.hidden_layers() {
+        for layer in self.layers.iter().filter(|l| !l.is_output()) {
             let (Some(act), Some(span)) = (layer.act(), layer.act_span()) else {
                 continue;
             };

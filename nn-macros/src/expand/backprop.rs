@@ -23,7 +23,7 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
     let split = rows::split_rows(net, Deltas::Kept);
     let forward = rows::forward_train(net);
     let output_delta = output_delta(net);
-    let backward = chain_backward(net, &net.nodes, &Dest::Discard);
+    let backward = chain_backward(net, &net.nodes, &Dest::Discard, &quote!(L));
     quote! {
         #[doc(hidden)]
         impl<L> #rt::GradientRows<L> for #name
@@ -74,7 +74,7 @@ fn output_delta(net: &Network) -> TokenStream {
 
 /// Where a chain's first node writes the gradient of what it reads.
 #[derive(Clone)]
-enum Dest {
+pub(super) enum Dest {
     /// Nowhere: it reads the network's input, whose gradient nothing consumes.
     Discard,
     /// Into `rows` (overwriting them), the gradient of `symbol` (`a1`, or `a1 (branch 2's part,
@@ -90,7 +90,7 @@ enum Dest {
 impl Dest {
     /// Where a layer or a block writes the gradient of `input`, the output of the node before
     /// it in its chain (or the network's input).
-    fn of(input: Input) -> Dest {
+    pub(super) fn of(input: Input) -> Dest {
         match input.grad_rows() {
             Some(rows) => Dest::Write {
                 rows,
@@ -105,7 +105,12 @@ impl Dest {
 /// its step runs (the loss's delta, or what the node after it wrote), and each writes the
 /// gradient of what it reads where the node before it keeps its output's gradient; the first
 /// node writes into `first`.
-fn chain_backward(net: &Network, chain: &[Node], first: &Dest) -> TokenStream {
+pub(super) fn chain_backward(
+    net: &Network,
+    chain: &[Node],
+    first: &Dest,
+    loss: &TokenStream,
+) -> TokenStream {
     let steps = chain.iter().enumerate().rev().map(|(k, &node)| {
         let dest = if k == 0 {
             first.clone()
@@ -113,8 +118,8 @@ fn chain_backward(net: &Network, chain: &[Node], first: &Dest) -> TokenStream {
             Dest::of(net.chain_output(&chain[..k]))
         };
         match net.node(node) {
-            NodeRef::Layer(layer) => backward_step(net, layer, &dest),
-            NodeRef::Block(block) => block_backward(net, block, &dest),
+            NodeRef::Layer(layer) => backward_step(net, layer, &dest, loss),
+            NodeRef::Block(block) => block_backward(net, block, &dest, loss),
         }
     });
     quote!(#(#steps)*)
@@ -123,7 +128,7 @@ fn chain_backward(net: &Network, chain: &[Node], first: &Dest) -> TokenStream {
 /// A block's step back, its branches in reverse inside it. A residual block hands its output's
 /// gradient to its branch and adds it to the input's (the skip); a concatenation hands each
 /// branch its slice, and sums the branches' input gradients.
-fn block_backward(net: &Network, block: &Block, dest: &Dest) -> TokenStream {
+fn block_backward(net: &Network, block: &Block, dest: &Dest, loss: &TokenStream) -> TokenStream {
     let rt = rt();
     let (g, label) = (block.g(), block.label());
     let gs = format!("∂L/∂{}", block.s());
@@ -143,7 +148,7 @@ fn block_backward(net: &Network, block: &Block, dest: &Dest) -> TokenStream {
                 #[doc = #comment]
                 #rt::copy_rows(#to, #g);
             });
-            out.extend(chain_backward(net, branch, dest));
+            out.extend(chain_backward(net, branch, dest, loss));
             if let Dest::Write { rows, symbol } = dest {
                 let comment = format!(
                     " {label}: ∂L/∂{symbol} = (the branch's, above) + {gs} (the skip's): the \
@@ -179,7 +184,7 @@ fn block_backward(net: &Network, block: &Block, dest: &Dest) -> TokenStream {
                             rows: e.clone(),
                             symbol: format!("{symbol} (branch {}'s part, in {e})", i + 1),
                         };
-                        out.extend(chain_backward(net, branch, &into_scratch));
+                        out.extend(chain_backward(net, branch, &into_scratch, loss));
                         let comment = format!(
                             " {label}: ∂L/∂{symbol} += branch {}'s part: the gradients of the \
                              branches are summed here",
@@ -190,7 +195,7 @@ fn block_backward(net: &Network, block: &Block, dest: &Dest) -> TokenStream {
                             #rt::add_rows(#rows, #e);
                         });
                     }
-                    _ => out.extend(chain_backward(net, branch, dest)),
+                    _ => out.extend(chain_backward(net, branch, dest, loss)),
                 }
             }
         }
@@ -200,18 +205,18 @@ fn block_backward(net: &Network, block: &Block, dest: &Dest) -> TokenStream {
 
 /// One layer's step back: its delta from the gradient of its output (the output layer's came
 /// from the loss), then its weights' and biases' gradients and the gradient of what it read.
-fn backward_step(net: &Network, layer: &Layer, dest: &Dest) -> TokenStream {
+fn backward_step(net: &Network, layer: &Layer, dest: &Dest, loss: &TokenStream) -> TokenStream {
     if !layer.is_dense() {
-        return layer_backward(net, layer, dest);
+        return layer_backward(net, layer, dest, loss);
     }
-    let delta = (!layer.is_output()).then(|| activation_backward(layer));
+    let delta = (!layer.is_output()).then(|| activation_backward(layer, loss));
     let params = parameters_backward(net, layer, dest);
     quote!(#delta #params)
 }
 
 /// `Backward::<L>::backward_rows(&self.drop, a1, z2, a2, d2, c2, &mut grads.drop, Some(d1));`
 /// for the kinds besides dense: their parameters' gradients and `∂L/∂x` from `∂L/∂a`.
-fn layer_backward(net: &Network, layer: &Layer, dest: &Dest) -> TokenStream {
+fn layer_backward(net: &Network, layer: &Layer, dest: &Dest, loss: &TokenStream) -> TokenStream {
     let rt = rt();
     let (field, z, a, d, aux) = (&layer.field, layer.z(), layer.a(), layer.d(), layer.aux());
     let from = layer.input_of(net);
@@ -243,14 +248,14 @@ fn layer_backward(net: &Network, layer: &Layer, dest: &Dest) -> TokenStream {
     };
     quote! {
         #[doc = #comment]
-        #rt::Backward::<L>::backward_rows(
+        #rt::Backward::<#loss>::backward_rows(
             &self.#field, #input, #z, #a, #d, #aux, &mut grads.#field, #dx,
         );
     }
 }
 
 /// `self.hidden.activation_backward::<L>(z1, a1, d1);`: δ = ∂L/∂a ⊙ f'(z), in place.
-fn activation_backward(layer: &Layer) -> TokenStream {
+fn activation_backward(layer: &Layer, loss: &TokenStream) -> TokenStream {
     let (field, z, a, d) = (&layer.field, layer.z(), layer.a(), layer.d());
     let comment = format!(
         " {}: δ{i} = ∂L/∂a{i} ⊙ {}'(z{i})",
@@ -260,7 +265,7 @@ fn activation_backward(layer: &Layer) -> TokenStream {
     );
     quote! {
         #[doc = #comment]
-        self.#field.activation_backward::<L>(#z, #a, #d);
+        self.#field.activation_backward::<#loss>(#z, #a, #d);
     }
 }
 

@@ -119,7 +119,8 @@ pub fn forward_all(net: &Network) -> TokenStream {
             quote! { let layers = workspace.layers::<#count>(1); }
         } else {
             let b = Literal::usize_unsuffixed(net.blocks.len());
-            quote! { let (layers, blocks, _) = workspace.graph::<#count, #b>(1); }
+            let h = Literal::usize_unsuffixed(net.heads.len());
+            quote! { let (layers, blocks, _, _) = workspace.graph::<#count, #b, #h>(1); }
         };
         return quote! {
             /// The forward pass of one sample (inference), returning every layer's output.
@@ -201,28 +202,7 @@ pub fn forward_batch(net: &Network) -> TokenStream {
             Step::Layer(layer) => layer,
             Step::Join(block) => return rows::join(net, block),
         };
-        let (field, input) = (&layer.field, layer.input_of(net).rows());
-        let (entry, a, ty) = (layer.entry(), layer.a(), layer.width().typenum());
-        if layer.is_output() {
-            quote! { self.#field.forward_rows(#input, #rt::rows_mut(outputs)); }
-        } else if layer.is_dense() {
-            quote! {
-                let (_, #a, _) = #entry.rows::<#ty>(n);
-                self.#field.forward_rows(#input, #a);
-            }
-        } else {
-            let aux = layer.aux();
-            let comment = format!(
-                " {}: `{}`",
-                layer.label(),
-                layer.declaration(LayerNames::Omitted)
-            );
-            quote! {
-                #[doc = #comment]
-                let (_, #a, _, #aux) = #entry.parts::<#ty>(n);
-                #rt::Layer::forward_rows(&self.#field, #input, #a, #aux);
-            }
-        }
+        inference_step(net, layer, layer.is_output())
     });
     quote! {
         /// The forward pass of a batch into `outputs` (one row per input), with the hidden
@@ -248,6 +228,34 @@ pub fn forward_batch(net: &Network) -> TokenStream {
             #(#blocks)*
             #(#steps)*
             Ok(())
+        }
+    }
+}
+
+/// One layer's inference step in a batch body: `self.l.forward_rows(input, a)` into its
+/// workspace rows, or with `to_outputs` straight into the caller's `outputs`.
+pub fn inference_step(net: &Network, layer: &Layer, to_outputs: bool) -> TokenStream {
+    let rt = rt();
+    let (field, input) = (&layer.field, layer.input_of(net).rows());
+    let (entry, a, ty) = (layer.entry(), layer.a(), layer.width().typenum());
+    if to_outputs {
+        quote! { self.#field.forward_rows(#input, #rt::rows_mut(outputs)); }
+    } else if layer.is_dense() {
+        quote! {
+            let (_, #a, _) = #entry.rows::<#ty>(n);
+            self.#field.forward_rows(#input, #a);
+        }
+    } else {
+        let aux = layer.aux();
+        let comment = format!(
+            " {}: `{}`",
+            layer.label(),
+            layer.declaration(LayerNames::Omitted)
+        );
+        quote! {
+            #[doc = #comment]
+            let (_, #a, _, #aux) = #entry.parts::<#ty>(n);
+            #rt::Layer::forward_rows(&self.#field, #input, #a, #aux);
         }
     }
 }

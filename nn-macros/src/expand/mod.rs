@@ -24,12 +24,14 @@
 //! | `rows.rs` | what the bodies share: workspace rows (layers' and blocks'), the training forward pass, a block's join |
 //! | `bounds.rs` | the training and evaluation `where` clauses |
 //! | `traits.rs` | `impl Network`, `impl Trainable<L>`, `impl Rows` (hidden) |
+//! | `heads.rs` | for a network ending in `heads { ... }`: its outputs, losses and head-losses structs, its inherent methods, trait impls and hidden bodies |
 //! | `tokens.rs` | the runtime path, widths as literals and typenum types, buffer names |
 
 mod backprop;
 mod bounds;
 mod construct;
 mod forward;
+mod heads;
 mod loss;
 mod methods;
 mod rows;
@@ -67,6 +69,18 @@ fn custom_activation_checks(net: &Network) -> TokenStream {
 
 /// The code of one network: its structs, its inherent impl, its trait impls.
 fn expand_network(net: &Network) -> TokenStream {
+    if !net.heads.is_empty() {
+        let network_struct = structs::network_struct(net);
+        let custom = custom_activation_checks(net);
+        let activations_struct = structs::activations_struct(net);
+        let heads = heads::expand(net);
+        return quote! {
+            #network_struct
+            #custom
+            #activations_struct
+            #heads
+        };
+    }
     let name = &net.name;
     let network_struct = structs::network_struct(net);
     let activations_struct = structs::activations_struct(net);

@@ -24,14 +24,16 @@ pub fn take_entries(net: &Network, entries: impl Iterator<Item = TokenStream>) -
     }
     let blocks = net.blocks.iter().map(Block::entry);
     let block_count = Literal::usize_unsuffixed(net.blocks.len());
-    let heads = if net.heads.is_empty() {
-        quote!(_)
+    let head_count = Literal::usize_unsuffixed(net.heads.len());
+    let (scratch, targets) = if net.heads.is_empty() {
+        (quote!(_), quote!(_))
     } else {
-        quote!(h)
+        let targets = net.heads.iter().map(crate::model::Head::y);
+        (quote!(h), quote!([#(#targets),*]))
     };
     quote! {
-        let ([#(#entries),*], [#(#blocks),*], #heads) =
-            workspace.graph::<#count, #block_count>(n);
+        let ([#(#entries),*], [#(#blocks),*], #scratch, #targets) =
+            workspace.graph::<#count, #block_count, #head_count>(n);
     }
 }
 

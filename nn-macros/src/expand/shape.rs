@@ -11,7 +11,7 @@ use crate::prop::{LayerNames, NodeRef};
 
 /// `pub const INPUT: usize = 2; pub const OUTPUT: usize = 1;` on the struct itself.
 pub fn inherent_consts(net: &Network) -> TokenStream {
-    let (input, output) = (net.input.lit(), net.output_layer().width().lit());
+    let (input, output) = (net.input.lit(), net.output_width().lit());
     quote! {
         /// The number of inputs.
         pub const INPUT: usize = #input;
@@ -25,7 +25,7 @@ pub fn inherent_consts(net: &Network) -> TokenStream {
 /// declaration text.
 pub fn trait_consts(net: &Network) -> TokenStream {
     let rt = rt();
-    let (input, output) = (net.input.lit(), net.output_layer().width().lit());
+    let (input, output) = (net.input.lit(), net.output_width().lit());
     let layers = net.layers.iter().map(|layer| layer_shape(net, layer));
     let declaration = net.declaration(LayerNames::Shown);
     let graph = (!net.is_chain()).then(|| {

@@ -11,7 +11,7 @@ use syn::Ident;
 
 use nn_model::{ActivationKind, Shape};
 
-use crate::model::{Act, Block, Layer, Network, Width};
+use crate::model::{Act, Block, Head, Layer, Network, Width};
 use crate::prop::Input;
 
 /// The path of the runtime's hidden module.
@@ -147,6 +147,13 @@ impl Layer {
     /// `l2`: its entry of the workspace, split into the `z`, `a` and `d` rows.
     pub fn entry(&self) -> Ident {
         format_ident!("l{}", self.index)
+    }
+}
+
+impl Head {
+    /// `y_digit`: its targets' rows (its buffer in the workspace, then its typed rows).
+    pub fn y(&self) -> Ident {
+        format_ident!("y_{}", self.name)
     }
 }
 
