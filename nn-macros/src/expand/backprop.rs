@@ -19,7 +19,7 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
     let bounds = bounds::training(net);
     let (x_ty, y_ty) = (net.input.typenum(), net.output_layer().width().typenum());
     let step = rows::next_mask_step(net);
-    let take = rows::take_workspace(net);
+    let take = rows::take_workspace(net, Deltas::Kept);
     let split = rows::split_rows(net, Deltas::Kept);
     let forward = rows::forward_train(net);
     let output_delta = output_delta(net);

@@ -195,7 +195,7 @@ pub fn forward_batch(net: &Network) -> TokenStream {
             quote!(#entry)
         }
     });
-    let take = rows::take_entries(net, entries);
+    let take = rows::take_entries(net, entries, rows::Deltas::Unused);
     let blocks = rows::split_blocks(net, rows::Deltas::Unused);
     let steps = net.steps().into_iter().map(|step| {
         let layer = match step {

@@ -713,7 +713,7 @@ fn bodies(net: &Network) -> TokenStream {
 
     // Training: the forward pass, each head's delta, the heads back to the trunk, the trunk.
     let step = rows::next_mask_step(net);
-    let take = rows::take_workspace(net);
+    let take = rows::take_workspace(net, Deltas::Kept);
     let split = rows::split_rows(net, Deltas::Kept);
     let forward = rows::forward_train(net);
     let typed_targets: Vec<TokenStream> = net
@@ -771,7 +771,7 @@ fn bodies(net: &Network) -> TokenStream {
     }
     backward.extend(chain_backward(net, &net.nodes, &Dest::Discard, &losses));
 
-    let loss_take = rows::take_workspace(net);
+    let loss_take = rows::take_workspace(net, Deltas::Unused);
     let loss_split = rows::split_rows(net, Deltas::Unused);
     let loss_forward = rows::forward_train(net);
     let head_means = net.heads.iter().enumerate().map(|(i, head)| {

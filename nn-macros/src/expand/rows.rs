@@ -12,12 +12,18 @@ use crate::prop::{Input, LayerNames, Step};
 /// `let [l1, l2] = workspace.layers::<2>(n);`: one workspace entry per layer; for a graph
 /// network `let ([l1, ...], [b1, ...], h) = workspace.graph::<K, B>(n);`, the blocks' entries
 /// and the heads' scratch besides.
-pub fn take_workspace(net: &Network) -> TokenStream {
-    take_entries(net, net.layers.iter().map(Layer::entry).map(|e| quote!(#e)))
+/// The heads' scratch is taken only by a body that computes gradients (`deltas`).
+pub fn take_workspace(net: &Network, deltas: Deltas) -> TokenStream {
+    let entries = net.layers.iter().map(Layer::entry).map(|e| quote!(#e));
+    take_entries(net, entries, deltas)
 }
 
 /// [`take_workspace`] with the layers' entries as given (`_` for one a body does not use).
-pub fn take_entries(net: &Network, entries: impl Iterator<Item = TokenStream>) -> TokenStream {
+pub fn take_entries(
+    net: &Network,
+    entries: impl Iterator<Item = TokenStream>,
+    deltas: Deltas,
+) -> TokenStream {
     let count = Literal::usize_unsuffixed(net.layers.len());
     if net.is_chain() {
         return quote! { let [#(#entries),*] = workspace.layers::<#count>(n); };
@@ -29,7 +35,12 @@ pub fn take_entries(net: &Network, entries: impl Iterator<Item = TokenStream>) -
         (quote!(_), quote!(_))
     } else {
         let targets = net.heads.iter().map(crate::model::Head::y);
-        (quote!(h), quote!([#(#targets),*]))
+        let scratch = if deltas == Deltas::Kept && net.heads.len() > 1 {
+            quote!(h)
+        } else {
+            quote!(_)
+        };
+        (scratch, quote!([#(#targets),*]))
     };
     quote! {
         let ([#(#entries),*], [#(#blocks),*], #scratch, #targets) =
