@@ -416,7 +416,7 @@ fn parse_block(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
             break;
         }
         let name = if keyword == "heads" {
-            Some(parse_head_name(&content, &keyword, parts.len() + 1)?)
+            Some(parse_head_name(&content, net, parts.len() + 1)?)
         } else {
             None
         };
@@ -464,7 +464,7 @@ fn parse_block(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
 }
 
 /// A head's `name:` (every head has one: it names the head's output, target and loss).
-fn parse_head_name(input: ParseStream, keyword: &Ident, head: usize) -> syn::Result<Ident> {
+fn parse_head_name(input: ParseStream, net: &Ident, head: usize) -> syn::Result<Ident> {
     if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
         check_name_is_not_keyword(input)?;
         let name: Ident = input.parse()?;
@@ -473,7 +473,7 @@ fn parse_head_name(input: ParseStream, keyword: &Ident, head: usize) -> syn::Res
     }
     check_name_is_not_keyword(input)?;
     Err(input.error(format!(
-        "head {head} of `{keyword}` has no name: each head is `name: layers`, as in \
+        "head {head} of `{net}` has no name: each head is `name: layers`, as in \
          `digit: 10 softmax`; the name is the field of the outputs, targets and losses"
     )))
 }
