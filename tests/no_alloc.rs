@@ -97,7 +97,7 @@ fn a_training_step_with_heads_allocates_nothing() {
             digit[i % 10] = 1.0;
             ReaderOutputs {
                 digit,
-                even: [f32::from(u8::from(i % 2 == 0))],
+                even: [f32::from(u8::from(i.is_multiple_of(2)))],
             }
         })
         .collect();
