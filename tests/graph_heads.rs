@@ -207,3 +207,29 @@ fn the_trainer_trains_a_network_with_heads() {
     let after = Trainable::loss_batch(&net, losses, &xs, &ys, &mut ws).unwrap();
     assert!(after < before / 3.0, "{before} -> {after}: {history:?}");
 }
+
+#[test]
+fn weights_of_heads_are_named_by_path() {
+    assert_eq!(
+        nn::weights::tensor_names::<Reader>(),
+        [
+            "0.weight",
+            "0.bias",
+            "2.digit.0.weight",
+            "2.digit.0.bias",
+            "2.even.0.weight",
+            "2.even.0.bias",
+            "2.even.2.weight",
+            "2.even.2.bias"
+        ]
+    );
+    assert!(nn::weights::pytorch_module::<Reader>().ends_with(
+        "model = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), Heads({\"digit\": \
+         nn.Sequential(nn.Linear(64, 10), nn.Softmax(dim=-1)), \"even\": \
+         nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())}))\n"
+    ));
+    let net = ResHeads::new(3);
+    let copy: ResHeads = nn::weights::from_bytes(&nn::weights::to_bytes(&net).unwrap()).unwrap();
+    let x = [0.5, -0.25, 1.0];
+    assert_eq!(copy.forward(&x), net.forward(&x));
+}

@@ -141,7 +141,7 @@ class Concat(nn.ModuleList):
 class Heads(nn.ModuleDict):
     \"\"\"nn's `heads { ... }`: named heads reading one trunk; a dict of outputs.\"\"\"
 
-    def __init__(self, **heads):
+    def __init__(self, heads):
         super().__init__(heads)
 
     def forward(self, x):
@@ -206,10 +206,10 @@ fn chain_modules(
                             &format!("{path}{}.", head.name),
                             owners,
                         );
-                        format!("{}=nn.Sequential({})", head.name, inner.join(", "))
+                        format!("\"{}\": nn.Sequential({})", head.name, inner.join(", "))
                     })
                     .collect();
-                sources.push(format!("Heads({})", heads.join(", ")));
+                sources.push(format!("Heads({{{}}})", heads.join(", ")));
             }
         }
     }
