@@ -813,6 +813,51 @@ mod tests {
     }
 
     #[test]
+    fn parses_blocks_and_heads() {
+        let inv = parse_invocation(quote! {
+            struct G: 4 -> r: residual { 4 relu -> 4 linear }
+                -> concat { 2 tanh, 3 relu -> 1 linear, }
+                -> heads { a: 2 softmax, b: 3 tanh -> 1 sigmoid, };
+        });
+        assert!(inv.errors.is_empty(), "{}", inv.errors[0]);
+        let l = &inv.networks[0].layers;
+        assert!(
+            matches!(&l[0].body, LayerBody::Residual { chain, .. } if chain.len() == 2)
+                && l[0].name.as_ref().is_some_and(|n| n == "r")
+        );
+        assert!(matches!(&l[1].body, LayerBody::Concat { branches, .. }
+            if branches.iter().map(Vec::len).collect::<Vec<_>>() == [1, 2]));
+        let LayerBody::Heads { heads, .. } = &l[2].body else {
+            panic!("layer 3 is not heads")
+        };
+        let names: Vec<String> = heads.iter().map(|h| h.name.to_string()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let msgs = messages(quote! {
+            struct A: 4 -> residual { 4 relu, 4 relu } -> 1 relu;
+            struct B: 4 -> heads { 2 softmax };
+            struct C: 4 -> concat 4 relu;
+            struct D: 4 -> residual { } -> 1 relu;
+        });
+        assert_eq!(msgs.len(), 4, "{msgs:?}");
+        assert!(
+            msgs[0].contains("a residual block holds one chain"),
+            "{}",
+            msgs[0]
+        );
+        assert!(msgs[1].contains("head 1 of `B` has no name"), "{}", msgs[1]);
+        assert!(
+            msgs[2].contains("expected `{` after `concat`"),
+            "{}",
+            msgs[2]
+        );
+        assert!(
+            msgs[3].contains("`residual` holds no layers"),
+            "{}",
+            msgs[3]
+        );
+    }
+
+    #[test]
     fn a_trailing_arrow_is_reported_at_the_arrow() {
         let msgs = messages(quote! { struct N: 2 -> 3 relu ->; });
         assert_eq!(msgs.len(), 1, "{msgs:?}");

@@ -1374,6 +1374,53 @@ mod tests {
     }
 
     #[test]
+    fn blocks_and_heads_are_checked_in_numbers() {
+        let e = errors(quote! {
+            struct A: 64 -> 128 relu -> residual { 128 relu -> 64 linear } -> 10 softmax;
+            struct B: 1x8x8 -> concat { conv 4 3x3 relu, conv 2 5x5 relu } -> 10 softmax;
+            struct C: 1x8x8 -> concat { conv 4 3x3 relu, 5 relu } -> 10 softmax;
+            struct D: 4 -> heads { a: 2 softmax, a: 1 sigmoid };
+            struct E: 4 -> heads { a: 2 softmax } -> 3 relu;
+            struct F: 4 -> residual { 4 relu -> heads { a: 1 sigmoid } } -> 1 relu;
+            struct G: 4 -> 3 relu -> residual { 3 relu };
+            struct H: 4 -> x: residual { 4 relu } -> x: 2 relu;
+        });
+        assert_eq!(e.len(), 8, "{e:#?}");
+        assert!(
+            e[0].contains("the residual block after layer 1 of `A` takes 128 and gives 64"),
+            "{}",
+            e[0]
+        );
+        assert!(e[1].contains("joins images of different heights or widths (branch 1 gives 4x6x6, branch 2 gives 2x4x4)"), "{}", e[1]);
+        assert!(e[2].contains("joins images and flat values"), "{}", e[2]);
+        assert!(e[3].contains("two heads of `D` are named `a`"), "{}", e[3]);
+        assert!(e[4].contains("`heads` ends a network"), "{}", e[4]);
+        assert!(e[5].contains("`heads` ends a network"), "{}", e[5]);
+        assert!(
+            e[6].contains("the output layer of `G` is `residual`"),
+            "{}",
+            e[6]
+        );
+        assert!(
+            e[7].contains(
+                "duplicate layer name `x` on layer 2 of `H`: block 1 is already named `x`"
+            ),
+            "{}",
+            e[7]
+        );
+        // Shapes flow through blocks: each layer's index counts every layer before it.
+        let (nets, errors) = check(parse_invocation(quote! {
+            struct W: 1x6x6 -> concat { conv 2 3x3 relu, maxpool 3x3 stride 1 } -> 1 relu;
+        }));
+        assert!(errors.is_ok());
+        let block = &nets[0].blocks[0];
+        assert_eq!(block.output_shape.to_string(), "3x4x4");
+        assert_eq!(nets[0].layers[2].input.to_string(), "3x4x4");
+        assert_eq!(nets[0].layers[2].field, "layer3");
+        assert_eq!(block.field, "block1");
+    }
+
+    #[test]
     fn suggestions() {
         assert_eq!(suggest("sigmod"), Some("sigmoid"));
         assert_eq!(suggest("ReLU"), Some("relu"));

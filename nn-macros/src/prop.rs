@@ -547,6 +547,52 @@ mod tests {
     }
 
     #[test]
+    fn a_graph_reads_back_as_the_same_graph() {
+        let net = network(quote! {
+            struct G: 4 -> 5 tanh -> skip: residual { concat { 3 tanh, 2 relu -> 2 linear } }
+                -> heads { a: 2 softmax, b: 3 tanh -> 1 sigmoid };
+        });
+        let shown = net.declaration(LayerNames::Shown);
+        assert_eq!(
+            shown,
+            "4 -> 5 tanh -> skip: residual { concat { 3 tanh, 2 relu -> 2 linear } } -> heads \
+             { a: 2 softmax, b: 3 tanh -> 1 sigmoid }"
+        );
+        let again = network(format!("struct G: {shown};").parse().unwrap());
+        assert_eq!(again.declaration(LayerNames::Shown), shown);
+        // The forward order: each block's layers, then its join; the heads after the trunk.
+        let order: Vec<String> = net
+            .steps()
+            .iter()
+            .map(|s| match s {
+                Step::Layer(l) => l.field.to_string(),
+                Step::Join(b) => b.field.to_string(),
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "layer1", "layer2", "layer3", "layer4", "block2", "skip", "layer5", "layer6",
+                "layer7"
+            ]
+        );
+        assert_eq!(net.output_width().value, 3);
+        let sources: Vec<Source> = net.layers.iter().map(|l| l.source).collect();
+        assert_eq!(
+            sources,
+            [
+                Source::Input,
+                Source::Layer(0),
+                Source::Layer(0),
+                Source::Layer(2),
+                Source::Block(0),
+                Source::Block(0),
+                Source::Layer(5)
+            ]
+        );
+    }
+
+    #[test]
     fn only_wide_hidden_layers_keep_samples_on_the_heap() {
         let net = network(quote! { struct W: 2 -> 4096 relu -> 4097 relu -> 5000 linear; });
         let heap: Vec<bool> = net.layers.iter().map(Layer::sample_on_heap).collect();
