@@ -22,6 +22,11 @@ nn::network! {
         -> heads { class: 2 softmax, value: 3 tanh -> 2 linear, flag: 1 sigmoid };
     struct CatHeads: 4 -> concat { 2 tanh, 3 sigmoid } -> heads { p: 2 softmax, q: 1 linear };
     struct InputHeads: 3 -> heads { left: 2 tanh, right: residual { 3 tanh -> 3 linear } -> 1 sigmoid };
+    /// Image layers in the trunk and the heads, a norm and dropout in a head.
+    struct ImageHeads: 1x5x5 -> conv 2 3x3 pad 1 tanh -> heads {
+        a: avgpool 2x2 -> layernorm -> 2 softmax,
+        b: conv 1 3x3 tanh -> dropout 0.2 -> 1 sigmoid,
+    };
 }
 
 const SEEDS: [u64; 3] = [3, 8, 21];
@@ -165,6 +170,19 @@ fn head_gradients() {
             right: (BinaryCrossEntropy, 1.0),
         };
         check(InputHeads::new(seed), losses, &x, &y, "heads on the input");
+        let x25 = d.rows::<25>(4, Data::signed);
+        let y: Vec<[f32; 3]> = (0..4)
+            .map(|_| {
+                let a = d.one_hot::<2>(1)[0];
+                let b = d.rows::<1>(1, Data::uniform)[0];
+                ImageHeadsOutputs { a, b }.into()
+            })
+            .collect();
+        let losses = ImageHeadsLosses {
+            a: (CrossEntropy, 1.0),
+            b: (BinaryCrossEntropy, 0.5),
+        };
+        check(ImageHeads::new(seed), losses, &x25, &y, "image heads");
     }
 }
 
