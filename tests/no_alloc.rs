@@ -43,6 +43,92 @@ nn::network! {
         -> 10 softmax;
     struct LeNet: 1x28x28 -> conv 6 5x5 pad 2 relu -> maxpool 2x2 -> conv 16 5x5 relu
         -> maxpool 2x2 -> dropout 0.25 -> 120 relu -> 84 relu -> 10 softmax;
+    struct Graph: 784 -> 64 relu -> residual { 64 relu -> dropout 0.1 -> 64 linear }
+        -> concat { 16 tanh, 8 relu -> 8 relu } -> 10 softmax;
+    struct Reader: 784 -> trunk: 64 relu -> residual { 64 relu -> 64 linear } -> heads {
+        digit: 10 softmax,
+        even: 16 relu -> 1 sigmoid,
+    };
+}
+
+#[test]
+fn a_graph_training_step_allocates_nothing() {
+    let mut net = Graph::new(1);
+    let mut grads = Graph::zeros();
+    let mut opt = Adam::new(1e-3);
+    let mut ws = nn::Workspace::with_capacity(16);
+    let xs = vec![[0.25f32; 784]; 16];
+    let mut ys = vec![[0.0f32; 10]; 16];
+    for (i, y) in ys.iter_mut().enumerate() {
+        y[i % 10] = 1.0;
+    }
+    let mut out = vec![[0.0f32; 10]; 16];
+    net.gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut ws)
+        .unwrap();
+    opt.step(&mut net, &grads);
+
+    let before = allocations();
+    for _ in 0..3 {
+        net.gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut ws)
+            .unwrap();
+        opt.step(&mut net, &grads);
+        net.loss_batch(CrossEntropy, &xs, &ys, &mut ws).unwrap();
+        net.forward_batch(&xs, &mut out, &mut ws).unwrap();
+        assert!(out[0][0].is_finite());
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in a graph's training steps"
+    );
+}
+
+#[test]
+fn a_training_step_with_heads_allocates_nothing() {
+    use nn::{BinaryCrossEntropy, Trainable};
+    let mut net = Reader::new(1);
+    let mut grads = Reader::zeros();
+    let mut opt = Adam::new(1e-3);
+    let mut ws = nn::Workspace::with_capacity(16);
+    let xs = vec![[0.25f32; 784]; 16];
+    let targets: Vec<ReaderOutputs> = (0..16)
+        .map(|i| {
+            let mut digit = [0.0; 10];
+            digit[i % 10] = 1.0;
+            ReaderOutputs {
+                digit,
+                even: [f32::from(u8::from(i.is_multiple_of(2)))],
+            }
+        })
+        .collect();
+    let joined: Vec<[f32; 11]> = targets.iter().map(|&t| t.into()).collect();
+    let losses = ReaderLosses {
+        digit: (CrossEntropy, 1.0),
+        even: (BinaryCrossEntropy, 0.5),
+    };
+    let mut out = vec![ReaderOutputs::zeros(); 16];
+    let mut rows = vec![[0.0f32; 11]; 16];
+    net.gradient_batch(losses, &xs, &targets, &mut grads, &mut ws)
+        .unwrap();
+    opt.step(&mut net, &grads);
+
+    let before = allocations();
+    for _ in 0..3 {
+        net.gradient_batch(losses, &xs, &targets, &mut grads, &mut ws)
+            .unwrap();
+        opt.step(&mut net, &grads);
+        Trainable::gradient_batch(&net, losses, &xs, &joined, &mut grads, &mut ws).unwrap();
+        opt.step(&mut net, &grads);
+        net.loss_batch(losses, &xs, &targets, &mut ws).unwrap();
+        net.forward_batch(&xs, &mut out, &mut ws).unwrap();
+        nn::Network::forward_batch(&net, &xs, &mut rows, &mut ws).unwrap();
+        assert!(out[0].digit[0].is_finite() && rows[0][10].is_finite());
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in a training step with heads"
+    );
 }
 
 #[test]

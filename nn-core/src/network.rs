@@ -17,7 +17,7 @@ use crate::activation::Activation;
 use crate::error::Error;
 #[cfg(feature = "alloc")]
 pub use crate::layer::{Aux, AuxLens};
-use crate::model::LayerShape;
+use crate::model::{LayerShape, Node};
 
 /// A network declared with `network!`: its shape, its parameters and its forward pass.
 pub trait Network: Sized {
@@ -31,6 +31,11 @@ pub trait Network: Sized {
     /// The declaration as `network!` reads it, e.g. `784 -> 16 sigmoid -> 10 softmax`, with
     /// layer names where they are not the default `layerN`.
     const DECLARATION: &'static str;
+    /// The wiring of a network that is not a plain chain (residual blocks, concatenations,
+    /// heads), as the nodes of its trunk, each naming its layers by their index in
+    /// [`LAYERS`](Network::LAYERS); see [`nn_model::Node`](crate::model::Node). Empty for a
+    /// chain, where each layer reads the one before it.
+    const GRAPH: &'static [Node] = &[];
 
     /// One input sample, `[f32; INPUT]`.
     type Input: Copy + AsRef<[f32]> + AsMut<[f32]> + 'static;
@@ -232,6 +237,58 @@ impl LayerBuffers {
 }
 
 #[cfg(feature = "alloc")]
+/// One block's buffers in a [`Workspace`] (a residual block's or a concatenation's, see
+/// [`Node`](crate::model::Node)): its output rows (`x + f(x)`, or the branches' outputs joined),
+/// their gradient, and a scratch of its input's width where the backward pass sums the input
+/// gradients of several branches.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct BlockBuffers {
+    /// The block's output.
+    pub out: Vec<f32>,
+    /// The gradient of the loss with respect to the output.
+    pub grad: Vec<f32>,
+    /// One branch's input gradient, before it is added to the others'.
+    pub scratch: Vec<f32>,
+}
+
+#[cfg(feature = "alloc")]
+impl BlockBuffers {
+    /// The output rows and their gradient's for `n` samples of width `W`.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    pub fn rows<W: ArrayLength>(
+        &mut self,
+        n: usize,
+    ) -> (&mut [GenericArray<f32, W>], &mut [GenericArray<f32, W>]) {
+        let len = n * W::USIZE;
+        (
+            GenericArray::chunks_from_slice_mut(&mut self.out[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.grad[..len]).0,
+        )
+    }
+
+    /// [`rows`](Self::rows) and the scratch rows of the block's input width `V`.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    pub fn parts<W: ArrayLength, V: ArrayLength>(
+        &mut self,
+        n: usize,
+    ) -> (
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<f32, V>],
+    ) {
+        let len = n * W::USIZE;
+        (
+            GenericArray::chunks_from_slice_mut(&mut self.out[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.grad[..len]).0,
+            GenericArray::chunks_from_slice_mut(&mut self.scratch[..n * V::USIZE]).0,
+        )
+    }
+}
+
+#[cfg(feature = "alloc")]
 /// The buffers a network's batch forward and backward passes work in: for each layer, room for
 /// the weighted sums, outputs and deltas of a batch.
 ///
@@ -247,6 +304,11 @@ impl LayerBuffers {
 /// evaluates the very function whose gradient that step computed.
 pub struct Workspace<N> {
     layers: Box<[LayerBuffers]>,
+    blocks: Box<[BlockBuffers]>,
+    /// Where the heads' input gradients are summed (empty without heads).
+    heads: Vec<f32>,
+    /// Each head's targets, copied out of the caller's rows (none without heads).
+    targets: Box<[Vec<f32>]>,
     capacity: usize,
     seed: u64,
     step: u64,
@@ -259,6 +321,15 @@ impl<N: Network> Workspace<N> {
     pub fn new() -> Self {
         Self {
             layers: N::LAYERS.iter().map(|_| LayerBuffers::default()).collect(),
+            blocks: (0..crate::model::block_count(N::GRAPH))
+                .map(|_| BlockBuffers::default())
+                .collect(),
+            heads: Vec::new(),
+            targets: crate::model::heads(N::GRAPH)
+                .map_or(&[][..], |h| h.heads)
+                .iter()
+                .map(|_| Vec::new())
+                .collect(),
             capacity: 0,
             seed: 0,
             step: 0,
@@ -315,6 +386,21 @@ impl<N: Network> Workspace<N> {
             buf.d.resize(batch * w, 0.0);
             buf.aux.reserve(Aux::lens(layer, batch));
         }
+        let mut blocks = self.blocks.iter_mut();
+        crate::model::for_each_block(N::GRAPH, &mut |block| {
+            if let Some(buf) = blocks.next() {
+                let w = block.output.len();
+                buf.out.resize(batch * w, 0.0);
+                buf.grad.resize(batch * w, 0.0);
+                buf.scratch.resize(batch * block.scratch_len(), 0.0);
+            }
+        });
+        if let Some(heads) = crate::model::heads(N::GRAPH) {
+            self.heads.resize(batch * heads.input.len(), 0.0);
+            for (targets, head) in self.targets.iter_mut().zip(heads.heads) {
+                targets.resize(batch * head.output.len(), 0.0);
+            }
+        }
         self.capacity = batch;
     }
 
@@ -327,6 +413,40 @@ impl<N: Network> Workspace<N> {
             .get(layer)
             .and_then(|buf| buf.z.get(..n * width))
             .unwrap_or(&[])
+    }
+
+    /// The layers' and the blocks' buffers, the heads' scratch (empty without heads) and each
+    /// head's target buffer, sized for `batch` samples. Used by the code `network!` writes for
+    /// a graph network.
+    #[doc(hidden)]
+    #[allow(clippy::type_complexity)]
+    pub fn graph<const K: usize, const B: usize, const H: usize>(
+        &mut self,
+        batch: usize,
+    ) -> (
+        &mut [LayerBuffers; K],
+        &mut [BlockBuffers; B],
+        &mut [f32],
+        &mut [Vec<f32>; H],
+    ) {
+        const {
+            assert!(
+                B == crate::model::block_count(N::GRAPH),
+                "a workspace is used with another block count"
+            )
+        };
+        self.layers::<K>(batch);
+        let trunk = crate::model::heads(N::GRAPH).map_or(0, |h| h.input.len());
+        let (Ok(layers), Ok(blocks), Ok(targets)) = (
+            <&mut [LayerBuffers; K]>::try_from(&mut self.layers[..]),
+            <&mut [BlockBuffers; B]>::try_from(&mut self.blocks[..]),
+            <&mut [Vec<f32>; H]>::try_from(&mut self.targets[..]),
+        ) else {
+            // `new` makes one entry per layer, block and head, and the generated code asks
+            // for as many.
+            unreachable!("a workspace holds one buffer set per layer, block and head")
+        };
+        (layers, blocks, &mut self.heads[..batch * trunk], targets)
     }
 
     /// The layers' buffers, sized for `batch` samples. Used by the code `network!` writes.
@@ -376,6 +496,9 @@ impl<N: Network> Clone for Workspace<N> {
     fn clone(&self) -> Self {
         Self {
             layers: self.layers.clone(),
+            blocks: self.blocks.clone(),
+            heads: self.heads.clone(),
+            targets: self.targets.clone(),
             capacity: self.capacity,
             seed: self.seed,
             step: self.step,

@@ -11,6 +11,12 @@
 //!             | `avgpool` KERNEL (`stride` S)?       `avgpool 3x3 stride 2`
 //!             | `dropout` RATE                       `dropout 0.25`
 //!             | `batchnorm` | `layernorm`
+//!             | `residual` `{` chain `}`             `residual { 128 relu -> 128 linear }`
+//!             | `concat` `{` chain (`,` chain)* `,`? `}`   `concat { 16 tanh, 16 relu -> 8 relu }`
+//!             | `heads` `{` head (`,` head)* `,`? `}`      the last layer only
+//! chain      := item (`->` item)*                   inside a block: a layer without its arrow
+//! item       := (Ident `:`)? body
+//! head       := Ident `:` chain                      `digit: 10 softmax`
 //! option     := `stride` S | `pad` P
 //! KERNEL     := K | KhxKw                            `5` is `5x5`
 //! activation := path (`leaky_relu` NUMBER?)           `relu`, `leaky_relu 0.2`, `my::Softsign`
@@ -107,6 +113,35 @@ pub enum LayerBody {
         /// The keyword.
         keyword: Ident,
     },
+    /// `residual { chain }`.
+    Residual {
+        /// The `residual` keyword.
+        keyword: Ident,
+        /// The branch's layers.
+        chain: Vec<LayerDecl>,
+    },
+    /// `concat { chain, chain, ... }`.
+    Concat {
+        /// The `concat` keyword.
+        keyword: Ident,
+        /// The branches, each a chain of layers.
+        branches: Vec<Vec<LayerDecl>>,
+    },
+    /// `heads { name: chain, ... }`.
+    Heads {
+        /// The `heads` keyword.
+        keyword: Ident,
+        /// The heads, in order.
+        heads: Vec<HeadDecl>,
+    },
+}
+
+/// One `name: chain` of `heads { ... }`.
+pub struct HeadDecl {
+    /// The head's name.
+    pub name: Ident,
+    /// Its layers.
+    pub chain: Vec<LayerDecl>,
 }
 
 /// An activation as written: a name or a path, and `leaky_relu`'s slope.
@@ -140,7 +175,10 @@ impl LayerBody {
             LayerBody::Conv { keyword, .. }
             | LayerBody::Pool { keyword, .. }
             | LayerBody::Dropout { keyword, .. }
-            | LayerBody::Norm { keyword } => keyword.to_token_stream(),
+            | LayerBody::Norm { keyword }
+            | LayerBody::Residual { keyword, .. }
+            | LayerBody::Concat { keyword, .. }
+            | LayerBody::Heads { keyword, .. } => keyword.to_token_stream(),
         }
     }
 
@@ -156,7 +194,8 @@ impl LayerBody {
 }
 
 /// The layer kinds introduced by a keyword, as messages list them.
-const KINDS: &str = "`conv`, `maxpool`, `avgpool`, `dropout`, `batchnorm` or `layernorm`";
+const KINDS: &str = "`conv`, `maxpool`, `avgpool`, `dropout`, `batchnorm`, `layernorm`, \
+                     `residual`, `concat` or `heads`";
 
 /// Parses a whole invocation, network by network: the input is split at each top-level `;`, so
 /// one malformed declaration is reported and the next ones are still read.
@@ -291,6 +330,11 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
     }
     let arrow: Token![->] = input.parse()?;
     check_layer_follows(input, &arrow, net, index)?;
+    parse_item(input, net, index)
+}
+
+/// A layer after its arrow (or first in a block's chain): `[name:] body`.
+fn parse_item(input: ParseStream, net: &Ident, index: usize) -> syn::Result<LayerDecl> {
     check_name_is_not_keyword(input)?;
     let name = if input.peek(Ident) && input.peek2(Token![:]) {
         let name: Ident = input.parse()?;
@@ -320,6 +364,7 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
             "batchnorm" | "layernorm" => LayerBody::Norm {
                 keyword: input.parse()?,
             },
+            "residual" | "concat" | "heads" => parse_block(input, net, index)?,
             _ => {
                 return Err(syn::Error::new(
                     keyword.span(),
@@ -348,6 +393,100 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
         name,
         body: LayerBody::Dense { width, activation },
     })
+}
+
+/// `residual { chain }`, `concat { chain, ... }` or `heads { name: chain, ... }`.
+fn parse_block(input: ParseStream, net: &Ident, index: usize) -> syn::Result<LayerBody> {
+    let keyword: Ident = input.parse()?;
+    if !input.peek(syn::token::Brace) {
+        let example = match keyword.to_string().as_str() {
+            "residual" => "residual { 128 relu -> 128 linear }",
+            "concat" => "concat { 16 tanh, 16 relu -> 8 relu }",
+            _ => "heads { digit: 10 softmax, even: 1 sigmoid }",
+        };
+        return Err(input.error(format!(
+            "expected `{{` after `{keyword}`: its layers are written in braces, as in `{example}`"
+        )));
+    }
+    let content;
+    syn::braced!(content in input);
+    let mut parts: Vec<(Option<Ident>, Vec<LayerDecl>)> = Vec::new();
+    loop {
+        if content.is_empty() {
+            break;
+        }
+        let name = if keyword == "heads" {
+            Some(parse_head_name(&content, net, parts.len() + 1)?)
+        } else {
+            None
+        };
+        parts.push((name, parse_chain(&content, net, index)?));
+        if content.is_empty() {
+            break;
+        }
+        if keyword == "residual" || !content.peek(Token![,]) {
+            let found = content.cursor().token_tree().map(|(tt, _)| tt.to_string());
+            let expected = if keyword == "residual" {
+                "`->` or `}`: a residual block holds one chain of layers"
+            } else {
+                "`->`, `,` or `}`: the branches are separated by commas"
+            };
+            return Err(content.error(format!(
+                "expected {expected}, found `{}`",
+                found.unwrap_or_default()
+            )));
+        }
+        content.parse::<Token![,]>()?;
+    }
+    if parts.is_empty() {
+        return Err(syn::Error::new(
+            keyword.span(),
+            format!("`{keyword}` holds no layers: write at least one layer in its braces"),
+        ));
+    }
+    Ok(match keyword.to_string().as_str() {
+        "residual" => LayerBody::Residual {
+            keyword,
+            chain: parts.remove(0).1,
+        },
+        "concat" => LayerBody::Concat {
+            keyword,
+            branches: parts.into_iter().map(|(_, chain)| chain).collect(),
+        },
+        _ => LayerBody::Heads {
+            keyword,
+            heads: parts
+                .into_iter()
+                .filter_map(|(name, chain)| Some(HeadDecl { name: name?, chain }))
+                .collect(),
+        },
+    })
+}
+
+/// A head's `name:` (every head has one: it names the head's output, target and loss).
+fn parse_head_name(input: ParseStream, net: &Ident, head: usize) -> syn::Result<Ident> {
+    if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+        check_name_is_not_keyword(input)?;
+        let name: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        return Ok(name);
+    }
+    check_name_is_not_keyword(input)?;
+    Err(input.error(format!(
+        "head {head} of `{net}` has no name: each head is `name: layers`, as in \
+         `digit: 10 softmax`; the name is the field of the outputs, targets and losses"
+    )))
+}
+
+/// `item (-> item)*`, up to a `,` or the end of the braces.
+fn parse_chain(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Vec<LayerDecl>> {
+    let mut chain = vec![parse_item(input, net, index)?];
+    while input.peek(Token![->]) {
+        let arrow: Token![->] = input.parse()?;
+        check_layer_follows(input, &arrow, net, index)?;
+        chain.push(parse_item(input, net, index)?);
+    }
+    Ok(chain)
 }
 
 /// `conv FILTERS KERNEL [stride S] [pad P] [ACTIVATION]`, the options in either order.
@@ -671,6 +810,51 @@ mod tests {
         assert!(msgs[0].contains("`_` cannot name a layer"), "{msgs:?}");
         let ok = parse_invocation(quote! { struct N: 2 -> r#type: 3 relu; });
         assert!(ok.errors.is_empty());
+    }
+
+    #[test]
+    fn parses_blocks_and_heads() {
+        let inv = parse_invocation(quote! {
+            struct G: 4 -> r: residual { 4 relu -> 4 linear }
+                -> concat { 2 tanh, 3 relu -> 1 linear, }
+                -> heads { a: 2 softmax, b: 3 tanh -> 1 sigmoid, };
+        });
+        assert!(inv.errors.is_empty(), "{}", inv.errors[0]);
+        let l = &inv.networks[0].layers;
+        assert!(
+            matches!(&l[0].body, LayerBody::Residual { chain, .. } if chain.len() == 2)
+                && l[0].name.as_ref().is_some_and(|n| n == "r")
+        );
+        assert!(matches!(&l[1].body, LayerBody::Concat { branches, .. }
+            if branches.iter().map(Vec::len).collect::<Vec<_>>() == [1, 2]));
+        let LayerBody::Heads { heads, .. } = &l[2].body else {
+            panic!("layer 3 is not heads")
+        };
+        let names: Vec<String> = heads.iter().map(|h| h.name.to_string()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let msgs = messages(quote! {
+            struct A: 4 -> residual { 4 relu, 4 relu } -> 1 relu;
+            struct B: 4 -> heads { 2 softmax };
+            struct C: 4 -> concat 4 relu;
+            struct D: 4 -> residual { } -> 1 relu;
+        });
+        assert_eq!(msgs.len(), 4, "{msgs:?}");
+        assert!(
+            msgs[0].contains("a residual block holds one chain"),
+            "{}",
+            msgs[0]
+        );
+        assert!(msgs[1].contains("head 1 of `B` has no name"), "{}", msgs[1]);
+        assert!(
+            msgs[2].contains("expected `{` after `concat`"),
+            "{}",
+            msgs[2]
+        );
+        assert!(
+            msgs[3].contains("`residual` holds no layers"),
+            "{}",
+            msgs[3]
+        );
     }
 
     #[test]

@@ -11,8 +11,10 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{Ident, Lit, LitInt};
 
-use crate::ast::{Invocation, LayerBody, LayerDecl, NetworkDecl};
-use crate::model::{Act, Conv, Dense, Layer, LayerKind, Network, Pool, Width};
+use crate::ast::{HeadDecl, Invocation, LayerBody, LayerDecl, NetworkDecl};
+use crate::model::{
+    Act, Block, BlockKind, Conv, Dense, Head, Layer, LayerKind, Network, Node, Pool, Source, Width,
+};
 
 /// Collects errors; must be [`check`](Ctxt::check)ed before it is dropped (as serde_derive's).
 pub struct Ctxt {
@@ -151,17 +153,22 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
         check_input_width(cx, &decl.name, width, *shape);
     }
     check_input_has_no_activation(cx, &decl);
-    let last = decl.layers.len();
     // Each layer reads the shape the one before it gives; after a layer whose shape is unknown
     // (it had an error), the shape checks stop, the other checks go on.
-    let mut shape = input.as_ref().map(|(_, s)| *s).filter(|s| !s.is_empty());
-    let mut layers = Vec::new();
-    for (i, layer) in decl.layers.iter().enumerate() {
-        let checked = check_layer(cx, &decl.name, layer, i + 1, i + 1 == last, shape);
-        shape = checked.as_ref().map(|l| l.output_shape);
-        layers.extend(checked);
-    }
-    check_unique_names(cx, &decl.name, &decl.layers);
+    let shape = input.as_ref().map(|(_, s)| *s).filter(|s| !s.is_empty());
+    let mut graph = Graph::default();
+    let (nodes, _, _) = check_chain(
+        cx,
+        &decl.name,
+        &decl.layers,
+        Reading {
+            shape,
+            source: Source::Input,
+        },
+        Place::Trunk,
+        &mut graph,
+    );
+    check_unique_names(cx, &decl.name, &graph.names);
     if count(cx) > before {
         return None;
     }
@@ -172,8 +179,347 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
         name: decl.name,
         input,
         input_shape,
-        layers,
+        layers: graph.layers,
+        blocks: graph.blocks.into_iter().collect::<Option<Vec<_>>>()?,
+        nodes,
+        heads: graph.heads,
     })
+}
+
+/// What the checks of a network's chains build: the layers, blocks and heads in declaration
+/// order, and every name a layer or a block is known by.
+#[derive(Default)]
+struct Graph<'a> {
+    /// The layers that checked (all of them, when the network has no problem).
+    layers: Vec<Layer>,
+    /// One slot per block, in declaration order, filled once its branches are checked.
+    blocks: Vec<Option<Block>>,
+    /// The heads.
+    heads: Vec<Head>,
+    /// The number of layers declared so far (checked or not): the next layer's index is one
+    /// more.
+    declared_layers: usize,
+    /// Each layer's and block's name, as [`check_unique_names`] reads them.
+    names: Vec<NameEntry<'a>>,
+}
+
+/// What a chain or a layer reads: its shape (unknown after an earlier error) and its source.
+#[derive(Clone, Copy)]
+struct Reading {
+    shape: Option<Shape>,
+    source: Source,
+}
+
+impl Reading {
+    /// "the input is", "layer 3 gives", "block 1 gives": what a misfit message says before the
+    /// shape read.
+    fn from(self) -> String {
+        match self.source {
+            Source::Input => "the input is".to_string(),
+            Source::Layer(i) => format!("layer {} gives", i + 1),
+            Source::Block(b) => format!("block {} gives", b + 1),
+        }
+    }
+}
+
+/// Where a chain sits: the trunk and the heads end in an output layer, a block's chains do not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The network's own chain.
+    Trunk,
+    /// A block's branch.
+    Block,
+    /// A head's chain.
+    Head,
+}
+
+/// Checks a chain of layers and blocks reading `reading`; returns its nodes and what its end
+/// gives (the shape unknown after an error).
+fn check_chain<'a>(
+    cx: &Ctxt,
+    net: &Ident,
+    decls: &'a [LayerDecl],
+    mut reading: Reading,
+    place: Place,
+    graph: &mut Graph<'a>,
+) -> (Vec<Node>, Option<Shape>, Source) {
+    let mut nodes = Vec::new();
+    for (i, item) in decls.iter().enumerate() {
+        let is_output = place != Place::Block && i + 1 == decls.len();
+        match &item.body {
+            LayerBody::Residual { .. } | LayerBody::Concat { .. } => {
+                if is_output {
+                    check_output_is_dense(cx, net, item);
+                }
+                let (node, next) = check_block(cx, net, item, reading, graph);
+                nodes.push(node);
+                reading = next;
+            }
+            LayerBody::Heads { keyword, heads } => {
+                check_heads_end_the_trunk(cx, net, item, keyword, place, i + 1 == decls.len());
+                check_heads(cx, net, heads, reading, graph);
+                reading.shape = None;
+            }
+            _ => {
+                graph.declared_layers += 1;
+                let index = graph.declared_layers;
+                graph.names.push(NameEntry {
+                    name: item.name.as_ref(),
+                    default: format!("layer{index}"),
+                    what: format!("layer {index}"),
+                });
+                let checked = check_layer(cx, net, item, index, is_output, reading);
+                reading = Reading {
+                    shape: checked.as_ref().map(|l| l.output_shape),
+                    source: Source::Layer(index - 1),
+                };
+                nodes.push(Node::Layer(index - 1));
+                graph.layers.extend(checked);
+            }
+        }
+    }
+    (nodes, reading.shape, reading.source)
+}
+
+/// Checks a residual block or a concatenation reading `reading`, and its branches; returns its
+/// node and what it gives.
+fn check_block<'a>(
+    cx: &Ctxt,
+    net: &Ident,
+    item: &'a LayerDecl,
+    reading: Reading,
+    graph: &mut Graph<'a>,
+) -> (Node, Reading) {
+    let (keyword, kind, branches): (&Ident, BlockKind, Vec<&'a [LayerDecl]>) = match &item.body {
+        LayerBody::Residual { keyword, chain } => (keyword, BlockKind::Residual, vec![chain]),
+        LayerBody::Concat { keyword, branches } => (
+            keyword,
+            BlockKind::Concat,
+            branches.iter().map(Vec::as_slice).collect(),
+        ),
+        _ => unreachable!("check_chain passes blocks only"),
+    };
+    let slot = graph.blocks.len();
+    let id = slot + 1;
+    graph.blocks.push(None);
+    graph.names.push(NameEntry {
+        name: item.name.as_ref(),
+        default: format!("block{id}"),
+        what: format!("block {id}"),
+    });
+    let after = match reading.source {
+        Source::Input => "after the input".to_string(),
+        Source::Layer(i) => format!("after layer {}", i + 1),
+        Source::Block(b) => format!("after block {}", b + 1),
+    };
+    let mut nodes = Vec::new();
+    let mut outputs = Vec::new();
+    for chain in branches {
+        let (branch, shape, _) = check_chain(cx, net, chain, reading, Place::Block, graph);
+        nodes.push(branch);
+        outputs.push(shape);
+    }
+    let next = Reading {
+        shape: None,
+        source: Source::Block(slot),
+    };
+    let (Some(input), Some(outputs)) = (
+        reading.shape,
+        outputs.into_iter().collect::<Option<Vec<_>>>(),
+    ) else {
+        return (Node::Block(slot), next);
+    };
+    let output = match kind {
+        BlockKind::Residual => check_residual_shape(cx, net, keyword, &after, input, outputs[0]),
+        BlockKind::Concat => check_concat_shapes(cx, net, keyword, &after, &outputs),
+    };
+    let Some(output) = output else {
+        return (Node::Block(slot), next);
+    };
+    let field = match &item.name {
+        Some(name) => name.clone(),
+        None => Ident::new(&format!("block{id}"), keyword.span()),
+    };
+    graph.blocks[slot] = Some(Block {
+        id,
+        field,
+        kind,
+        branches: nodes,
+        source: reading.source,
+        input,
+        output_shape: output,
+        out: Width {
+            value: output.len(),
+            span: keyword.span(),
+        },
+    });
+    (
+        Node::Block(slot),
+        Reading {
+            shape: Some(output),
+            ..next
+        },
+    )
+}
+
+/// A residual block gives back its input's shape: its output is `x + f(x)`.
+fn check_residual_shape(
+    cx: &Ctxt,
+    net: &Ident,
+    keyword: &Ident,
+    after: &str,
+    input: Shape,
+    output: Shape,
+) -> Option<Shape> {
+    if input == output {
+        return Some(output);
+    }
+    cx.error_spanned_by(
+        keyword,
+        format!(
+            "the residual block {after} of `{net}` takes {input} and gives {output}: a residual \
+             block adds its input to its layers' output, so its last layer must give {input}"
+        ),
+    );
+    None
+}
+
+/// A concatenation joins flat outputs end to end, or images of one height and width
+/// channel-wise; it does not mix the two. Returns the joined shape.
+fn check_concat_shapes(
+    cx: &Ctxt,
+    net: &Ident,
+    keyword: &Ident,
+    after: &str,
+    outputs: &[Shape],
+) -> Option<Shape> {
+    let list = || {
+        outputs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("branch {} gives {s}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let images: Vec<(usize, usize, usize)> = outputs
+        .iter()
+        .filter_map(|s| match *s {
+            Shape::Image {
+                channels,
+                height,
+                width,
+            } => Some((channels, height, width)),
+            Shape::Flat(_) => None,
+        })
+        .collect();
+    if images.is_empty() {
+        return Some(Shape::Flat(outputs.iter().map(|s| s.len()).sum()));
+    }
+    if images.len() < outputs.len() {
+        cx.error_spanned_by(
+            keyword,
+            format!(
+                "the concatenation {after} of `{net}` joins images and flat values ({}): \
+                 images are joined channel-wise and flat values end to end, so the branches \
+                 give either images or flat values (a dense layer flattens an image)",
+                list()
+            ),
+        );
+        return None;
+    }
+    let (_, height, width) = images[0];
+    if images.iter().any(|&(_, h, w)| (h, w) != (height, width)) {
+        cx.error_spanned_by(
+            keyword,
+            format!(
+                "the concatenation {after} of `{net}` joins images of different heights or \
+                 widths ({}): images are joined channel-wise, so every branch gives the same \
+                 height and width",
+                list()
+            ),
+        );
+        return None;
+    }
+    Some(Shape::Image {
+        channels: images.iter().map(|&(c, _, _)| c).sum(),
+        height,
+        width,
+    })
+}
+
+/// `heads { ... }` is the trunk's last layer, and takes no name of its own (each head has one).
+fn check_heads_end_the_trunk(
+    cx: &Ctxt,
+    net: &Ident,
+    item: &LayerDecl,
+    keyword: &Ident,
+    place: Place,
+    last: bool,
+) {
+    if place != Place::Trunk || !last {
+        cx.error_spanned_by(
+            keyword,
+            format!(
+                "`heads` ends a network: in `{net}` it must be the last layer of the network \
+                 itself, not inside a block or a head, and nothing may follow it"
+            ),
+        );
+    }
+    if let Some(name) = &item.name {
+        cx.error_spanned_by(
+            name,
+            format!(
+                "`heads` takes no name in `{net}`: each head is named inside the braces, as in \
+                 `heads {{ digit: 10 softmax, even: 1 sigmoid }}`"
+            ),
+        );
+    }
+}
+
+/// Checks each head's chain; no two heads share a name (each names a field of the outputs,
+/// targets and losses).
+fn check_heads<'a>(
+    cx: &Ctxt,
+    net: &Ident,
+    heads: &'a [HeadDecl],
+    reading: Reading,
+    graph: &mut Graph<'a>,
+) {
+    for (i, head) in heads.iter().enumerate() {
+        if let Some(first) = heads[..i].iter().position(|h| h.name == head.name) {
+            cx.error_spanned_by(
+                &head.name,
+                format!(
+                    "two heads of `{net}` are named `{}`: heads {} and {} share the name, and \
+                     each head's name is a field of its outputs, targets and losses; give each \
+                     head its own name",
+                    head.name,
+                    first + 1,
+                    i + 1
+                ),
+            );
+        }
+        let (nodes, _, _) = check_chain(cx, net, &head.chain, reading, Place::Head, graph);
+        graph.heads.push(Head {
+            name: head.name.clone(),
+            nodes,
+        });
+    }
+}
+
+/// The output layer (the network's last, a head's last) is dense: its activation is what the
+/// loss reads.
+fn check_output_is_dense(cx: &Ctxt, net: &Ident, layer: &LayerDecl) {
+    if !matches!(layer.body, LayerBody::Dense { .. }) {
+        cx.error_spanned_by(
+            layer.body.head(),
+            format!(
+                "the output layer of `{net}` is `{}`: a network ends with a dense layer, whose \
+                 activation the loss reads, as in `-> 10 softmax`",
+                declared(&layer.body)
+            ),
+        );
+    }
 }
 
 /// Checks layer `index` (counting from 1) of `net`, which reads `input` (unknown after an
@@ -184,24 +530,19 @@ fn check_layer(
     layer: &LayerDecl,
     index: usize,
     is_output: bool,
-    input: Option<Shape>,
+    reading: Reading,
 ) -> Option<Layer> {
     let head = layer.body.head();
-    if is_output && !matches!(layer.body, LayerBody::Dense { .. }) {
-        cx.error_spanned_by(
-            &head,
-            format!(
-                "the output layer of `{net}` is `{}`: a network ends with a dense layer, whose \
-                 activation the loss reads, as in `-> 10 softmax`",
-                declared(&layer.body)
-            ),
-        );
+    let input = reading.shape;
+    if is_output {
+        check_output_is_dense(cx, net, layer);
     }
     let fits = Fits {
         cx,
         net,
         layer,
         index,
+        from: reading.from(),
     };
     let (kind, output) = match &layer.body {
         LayerBody::Dense { width, .. } => {
@@ -295,6 +636,9 @@ fn check_layer(
             let rate = dropout_rate(cx, rate)?;
             (LayerKind::Dropout(Real::new(rate)), input?)
         }
+        LayerBody::Residual { .. } | LayerBody::Concat { .. } | LayerBody::Heads { .. } => {
+            unreachable!("check_chain checks blocks and heads itself")
+        }
         LayerBody::Norm { keyword } => {
             let input = input?;
             if keyword == "layernorm" {
@@ -305,7 +649,7 @@ fn check_layer(
                             "`layernorm` on layer {index} of `{net}` has nothing to normalise: \
                              {} 1 value a sample, and one value normalised over itself is \
                              always 0",
-                            source(index, input)
+                            fits.from
                         ),
                     );
                     return None;
@@ -328,6 +672,7 @@ fn check_layer(
     };
     Some(Layer {
         index,
+        source: reading.source,
         field,
         named,
         output: is_output,
@@ -347,6 +692,8 @@ struct Fits<'a> {
     net: &'a Ident,
     layer: &'a LayerDecl,
     index: usize,
+    /// What the layer reads, as a message says it: "the input is", "layer 3 gives".
+    from: String,
 }
 
 impl Fits<'_> {
@@ -391,7 +738,7 @@ impl Fits<'_> {
                     "{what} reads an image (channels x height x width), but {} {} flat values: \
                      declare the network's input as an image, as in `1x28x28`, and keep image \
                      layers before the dense ones",
-                    source(self.index, input),
+                    self.from,
                     input.len()
                 ),
             );
@@ -408,22 +755,12 @@ impl Fits<'_> {
                 &head,
                 format!(
                     "{what} needs an input of at least {kh}x{kw}, but {} {input}{padded}",
-                    source(self.index, input)
+                    self.from
                 ),
             );
             return None;
         }
         Some(((ph - kh) / stride + 1, (pw - kw) / stride + 1))
-    }
-}
-
-/// "the input is" for layer 1, "layer 3 gives" for layer 4: what layer `index` reads, as
-/// misfit messages say it before the shape.
-fn source(index: usize, _input: Shape) -> String {
-    if index == 1 {
-        "the input is".to_string()
-    } else {
-        format!("layer {} gives", index - 1)
     }
 }
 
@@ -444,7 +781,10 @@ fn declared(body: &LayerBody) -> String {
         LayerBody::Dropout { keyword, rate } => {
             format!("{keyword} {}", rate.to_token_stream())
         }
-        LayerBody::Norm { keyword } => keyword.to_string(),
+        LayerBody::Norm { keyword }
+        | LayerBody::Residual { keyword, .. }
+        | LayerBody::Concat { keyword, .. }
+        | LayerBody::Heads { keyword, .. } => keyword.to_string(),
     }
 }
 
@@ -774,45 +1114,59 @@ fn check_activation(
     Some((act, ident.span()))
 }
 
-/// Layer names are unique, and no name is the `layerN` that an unnamed layer gets.
-fn check_unique_names(cx: &Ctxt, net: &Ident, layers: &[LayerDecl]) {
-    let fields: Vec<String> = layers
+/// A layer's or a block's name as the uniqueness rule reads it.
+struct NameEntry<'a> {
+    /// The name given, if any.
+    name: Option<&'a Ident>,
+    /// The name it has when unnamed: `layer3`, `block1`.
+    default: String,
+    /// How a message calls it: `layer 3`, `block 1`.
+    what: String,
+}
+
+/// Layer and block names are unique across the network (blocks and heads included), and no
+/// name is the `layerN` or `blockN` that an unnamed layer or block gets.
+fn check_unique_names(cx: &Ctxt, net: &Ident, entries: &[NameEntry]) {
+    let fields: Vec<String> = entries
         .iter()
-        .enumerate()
-        .map(|(i, l)| match &l.name {
-            Some(n) => n.to_string(),
-            None => format!("layer{}", i + 1),
+        .map(|e| {
+            e.name
+                .map_or_else(|| e.default.clone(), ToString::to_string)
         })
         .collect();
-    for (i, layer) in layers.iter().enumerate() {
-        let Some(name) = &layer.name else { continue };
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(name) = entry.name else { continue };
+        let what = &entry.what;
         if let Some(first) = fields[..i].iter().position(|f| *f == fields[i]) {
-            let other = if layers[first].name.is_some() {
-                format!("layer {} is already named `{name}`", first + 1)
+            let other = if entries[first].name.is_some() {
+                format!("{} is already named `{name}`", entries[first].what)
             } else {
-                format!("unnamed layer {} is called `{name}`", first + 1)
+                format!("unnamed {} is called `{name}`", entries[first].what)
             };
             cx.error_spanned_by(
                 name,
                 format!(
-                    "duplicate layer name `{name}` on layer {} of `{net}`: {other}; each layer \
-                     needs its own name",
-                    i + 1
+                    "duplicate layer name `{name}` on {what} of `{net}`: {other}; each layer \
+                     needs its own name"
                 ),
             );
         } else if let Some(later) = fields[i + 1..]
             .iter()
             .position(|f| *f == fields[i])
             .map(|p| p + i + 1)
-            .filter(|&p| layers[p].name.is_none())
+            .filter(|&p| entries[p].name.is_none())
         {
             cx.error_spanned_by(
                 name,
                 format!(
-                    "layer {} of `{net}` is named `{name}`, which is the name unnamed layer {} \
-                     gets; name that layer too, or choose another name",
-                    i + 1,
-                    later + 1
+                    "{what} of `{net}` is named `{name}`, which is the name unnamed {} gets; \
+                     name that {} too, or choose another name",
+                    entries[later].what,
+                    if entries[later].what.starts_with("block") {
+                        "block"
+                    } else {
+                        "layer"
+                    }
                 ),
             );
         }
@@ -1017,6 +1371,53 @@ mod tests {
             "{}",
             e[0]
         );
+    }
+
+    #[test]
+    fn blocks_and_heads_are_checked_in_numbers() {
+        let e = errors(quote! {
+            struct A: 64 -> 128 relu -> residual { 128 relu -> 64 linear } -> 10 softmax;
+            struct B: 1x8x8 -> concat { conv 4 3x3 relu, conv 2 5x5 relu } -> 10 softmax;
+            struct C: 1x8x8 -> concat { conv 4 3x3 relu, 5 relu } -> 10 softmax;
+            struct D: 4 -> heads { a: 2 softmax, a: 1 sigmoid };
+            struct E: 4 -> heads { a: 2 softmax } -> 3 relu;
+            struct F: 4 -> residual { 4 relu -> heads { a: 1 sigmoid } } -> 1 relu;
+            struct G: 4 -> 3 relu -> residual { 3 relu };
+            struct H: 4 -> x: residual { 4 relu } -> x: 2 relu;
+        });
+        assert_eq!(e.len(), 8, "{e:#?}");
+        assert!(
+            e[0].contains("the residual block after layer 1 of `A` takes 128 and gives 64"),
+            "{}",
+            e[0]
+        );
+        assert!(e[1].contains("joins images of different heights or widths (branch 1 gives 4x6x6, branch 2 gives 2x4x4)"), "{}", e[1]);
+        assert!(e[2].contains("joins images and flat values"), "{}", e[2]);
+        assert!(e[3].contains("two heads of `D` are named `a`"), "{}", e[3]);
+        assert!(e[4].contains("`heads` ends a network"), "{}", e[4]);
+        assert!(e[5].contains("`heads` ends a network"), "{}", e[5]);
+        assert!(
+            e[6].contains("the output layer of `G` is `residual`"),
+            "{}",
+            e[6]
+        );
+        assert!(
+            e[7].contains(
+                "duplicate layer name `x` on layer 2 of `H`: block 1 is already named `x`"
+            ),
+            "{}",
+            e[7]
+        );
+        // Shapes flow through blocks: each layer's index counts every layer before it.
+        let (nets, errors) = check(parse_invocation(quote! {
+            struct W: 1x6x6 -> concat { conv 2 3x3 relu, maxpool 3x3 stride 1 } -> 1 relu;
+        }));
+        assert!(errors.is_ok());
+        let block = &nets[0].blocks[0];
+        assert_eq!(block.output_shape.to_string(), "3x4x4");
+        assert_eq!(nets[0].layers[2].input.to_string(), "3x4x4");
+        assert_eq!(nets[0].layers[2].field, "layer3");
+        assert_eq!(block.field, "block1");
     }
 
     #[test]

@@ -67,6 +67,9 @@ mod tests {
                     "const __NN_IF_ALLOC_BEGIN: () = ();" => {
                         format!("{indent}// ::nn::__private::__if_alloc! {{\n")
                     }
+                    "const __NN_IF_STD_BEGIN: () = ();" => {
+                        format!("{indent}// ::nn::__private::__if_std! {{\n")
+                    }
                     "const __NN_IF_ALLOC_END: () = ();" => format!("{indent}// }}\n"),
                     _ => format!("{line}\n"),
                 }
@@ -74,31 +77,39 @@ mod tests {
             .collect()
     }
 
-    /// `tokens` with every `::nn::__private::__if_alloc! { body }` replaced by the placeholder
-    /// items around its (likewise unwrapped) body.
+    /// `tokens` with every `::nn::__private::__if_alloc! { body }` (and `__if_std!`) replaced by
+    /// placeholder items around its (likewise unwrapped) body.
     fn unwrap_if_alloc(tokens: TokenStream) -> TokenStream {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
         // One token a punctuation character: `:` `:` `nn` `:` `:` `__private` ...
-        let call: Vec<String> = ": : nn : : __private : : __if_alloc !"
-            .split(' ')
-            .map(String::from)
-            .collect();
+        let call = |name: &str| -> Vec<String> {
+            format!(": : nn : : __private : : {name} !")
+                .split(' ')
+                .map(String::from)
+                .collect()
+        };
+        let calls = [
+            (call("__if_alloc"), quote!(__NN_IF_ALLOC_BEGIN)),
+            (call("__if_std"), quote!(__NN_IF_STD_BEGIN)),
+        ];
         let mut out = TokenStream::new();
         let mut k = 0;
-        while k < trees.len() {
-            let head = trees[k..].iter().take(call.len()).map(|t| t.to_string());
-            let body = trees.get(k + call.len());
-            let is_call = head.eq(call.iter().cloned())
-                && matches!(body, Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace);
-            if let (true, Some(TokenTree::Group(g))) = (is_call, body) {
-                let inner = unwrap_if_alloc(g.stream());
-                out.extend(quote! {
-                    const __NN_IF_ALLOC_BEGIN: () = ();
-                    #inner
-                    const __NN_IF_ALLOC_END: () = ();
-                });
-                k += call.len() + 1;
-                continue;
+        'trees: while k < trees.len() {
+            for (call, begin) in &calls {
+                let head = trees[k..].iter().take(call.len()).map(|t| t.to_string());
+                let body = trees.get(k + call.len());
+                let is_call = head.eq(call.iter().cloned())
+                    && matches!(body, Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace);
+                if let (true, Some(TokenTree::Group(g))) = (is_call, body) {
+                    let inner = unwrap_if_alloc(g.stream());
+                    out.extend(quote! {
+                        const #begin: () = ();
+                        #inner
+                        const __NN_IF_ALLOC_END: () = ();
+                    });
+                    k += call.len() + 1;
+                    continue 'trees;
+                }
             }
             match &trees[k] {
                 TokenTree::Group(g) => {
@@ -117,7 +128,7 @@ mod tests {
     /// What the snapshots' headers say about the `__if_alloc!` calls.
     const ALLOC_NOTE: &str = "//\n// The items between `// ::nn::__private::__if_alloc! {` and `// }` are written inside \
                               that\n// macro call, which keeps them only when nn has its `alloc` \
-                              feature; shown unwrapped.\n";
+                              feature; shown unwrapped (`__if_std!`\n// likewise, for `std`).\n";
 
     /// The code `network!` writes for a small network, prettified, must match the reviewed
     /// snapshot in `tests/expand/xor.expanded.rs`. Set `NN_BLESS=1` to rewrite it after a
@@ -168,6 +179,46 @@ mod tests {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../tests/expand/convnet.expanded.rs"
+        );
+        if std::env::var_os("NN_BLESS").is_some() {
+            std::fs::write(path, &pretty).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+        let stored = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            stored == pretty,
+            "the expansion changed; run with NN_BLESS=1 and review the diff of {path}"
+        );
+    }
+
+    /// The same for a small graph network, in `tests/expand/heads.expanded.rs`: a residual
+    /// block in the trunk and two heads, each branch's forward and backward in order with its
+    /// chain-rule comment, and the two places where gradients of two branches are summed (the
+    /// skip, the heads).
+    #[test]
+    fn heads_expansion_snapshot() {
+        let out = network_impl(quote! {
+            /// A trunk with a residual block, and two heads.
+            pub struct Pair: 2 -> 3 tanh -> residual { 3 relu -> 3 linear } -> heads {
+                class: 2 softmax,
+                score: 2 tanh -> 1 sigmoid,
+            };
+        });
+        let pretty = format!(
+            concat!(
+                "// The code `network!` writes for\n//\n",
+                "//     pub struct Pair: 2 -> 3 tanh -> residual {{ 3 relu -> 3 linear }} -> heads {{\n",
+                "//         class: 2 softmax,\n",
+                "//         score: 2 tanh -> 1 sigmoid,\n",
+                "//     }};\n//\n",
+                "// Generated by the `heads_expansion_snapshot` test in nn-macros/src/lib.rs; do not \
+                 edit.\n{}\n{}"
+            ),
+            ALLOC_NOTE,
+            pretty(out)
+        );
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/expand/heads.expanded.rs"
         );
         if std::env::var_os("NN_BLESS").is_some() {
             std::fs::write(path, &pretty).unwrap_or_else(|e| panic!("{path}: {e}"));

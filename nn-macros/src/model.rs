@@ -24,8 +24,76 @@ pub struct Network {
     pub input: Width,
     /// The input's shape.
     pub input_shape: Shape,
-    /// The layers, first hidden layer to output layer; never empty.
+    /// Every layer, first hidden layer to output layer, in the order the forward pass runs them
+    /// (a block's layers in place, branch by branch); never empty. What the struct's fields, the
+    /// parameters, `LAYERS` and the workspace's layer entries follow.
     pub layers: Vec<Layer>,
+    /// Every block (residual block, concatenation), in declaration order (a block before the
+    /// blocks inside it); empty for a chain.
+    pub blocks: Vec<Block>,
+    /// The trunk: each node reads the one before it, the first the network's input. For a
+    /// chain, one [`Node::Layer`] per layer.
+    pub nodes: Vec<Node>,
+    /// The heads the network ends in; empty for a network with one output.
+    pub heads: Vec<Head>,
+}
+
+/// One node of a chain: a layer or a block, by its position in [`Network::layers`] or
+/// [`Network::blocks`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Node {
+    /// `net.layers[i]`.
+    Layer(usize),
+    /// `net.blocks[i]`.
+    Block(usize),
+}
+
+/// What a layer or a block reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Source {
+    /// The network's input, `x`.
+    Input,
+    /// The output of `net.layers[i]`.
+    Layer(usize),
+    /// The output of `net.blocks[i]`.
+    Block(usize),
+}
+
+/// How a block combines its branches (nn-model's `BlockKind`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BlockKind {
+    /// `residual { chain }`: `x + f(x)`.
+    Residual,
+    /// `concat { chain, ... }`: the branches' outputs joined (channel-wise for images).
+    Concat,
+}
+
+/// A checked residual block or concatenation.
+pub struct Block {
+    /// Its number, counting blocks from 1 in declaration order (its buffers are `s1`, `g1`).
+    pub id: usize,
+    /// The field of the activations struct that holds its output: the given name or `blockN`.
+    pub field: Ident,
+    /// How it combines its branches.
+    pub kind: BlockKind,
+    /// Its chains (one for a residual block), each non-empty.
+    pub branches: Vec<Vec<Node>>,
+    /// What it reads.
+    pub source: Source,
+    /// The shape of one sample's input.
+    pub input: Shape,
+    /// The shape of one sample's output.
+    pub output_shape: Shape,
+    /// The output's length, at the block's keyword.
+    pub out: Width,
+}
+
+/// One head of `heads { name: chain, ... }`.
+pub struct Head {
+    /// Its name, the field of the outputs, targets and losses structs.
+    pub name: Ident,
+    /// Its chain; the last node is its output layer, a dense layer.
+    pub nodes: Vec<Node>,
 }
 
 /// A width as written: its value and the literal's span.
@@ -40,14 +108,17 @@ pub struct Width {
 /// A checked layer: where it sits in the network, the struct field that holds it, its kind and
 /// the shapes it reads and writes.
 pub struct Layer {
-    /// Its position, counting from 1.
+    /// Its position in [`Network::layers`], counting from 1 (its buffers are `a2`, `z2`, `d2`;
+    /// an unnamed layer is `layer2`).
     pub index: usize,
+    /// What it reads.
+    pub source: Source,
     /// The struct field that holds it: the given name or `layerN`.
     pub field: Ident,
     /// Whether the user named it.
     pub named: bool,
-    /// Whether it is the network's last layer, the one whose output the loss reads; ask
-    /// [`Layer::is_output`].
+    /// Whether it is an output layer, the network's last or a head's, whose output a loss
+    /// reads; ask [`Layer::is_output`].
     pub output: bool,
     /// What kind of layer it is, with what that kind needs.
     pub kind: LayerKind,

@@ -11,18 +11,21 @@ use syn::Ident;
 
 use nn_model::PoolKind;
 
-use crate::model::{Act, Layer, LayerKind, Network, Width};
+use crate::model::{Act, Block, BlockKind, Layer, LayerKind, Network, Node, Source, Width};
 
 /// Layers wider than this keep their per-sample buffers on the heap, not the stack.
 pub const STACK_WIDTH_LIMIT: usize = 4096;
 
-/// What a layer reads: the network's input or the output of the layer before it.
+/// What a layer or a block reads: the network's input, the output of a layer (in a chain, the
+/// layer before it) or of a block.
 #[derive(Clone, Copy)]
 pub enum Input<'a> {
     /// The network's input, `x`.
     Network(&'a Width),
-    /// The previous layer's output.
+    /// A layer's output.
     Layer(&'a Layer),
+    /// A block's output.
+    Block(&'a Block),
 }
 
 impl<'a> Input<'a> {
@@ -31,8 +34,88 @@ impl<'a> Input<'a> {
         match self {
             Input::Network(width) => width,
             Input::Layer(layer) => layer.width(),
+            Input::Block(block) => &block.out,
         }
     }
+}
+
+impl Network {
+    /// What `source` names in this network.
+    pub fn input(&self, source: Source) -> Input<'_> {
+        match source {
+            Source::Input => Input::Network(&self.input),
+            Source::Layer(i) => Input::Layer(&self.layers[i]),
+            Source::Block(b) => Input::Block(&self.blocks[b]),
+        }
+    }
+
+    /// Whether it is a plain chain: no blocks, no heads (each layer reads the one before it).
+    pub fn is_chain(&self) -> bool {
+        self.blocks.is_empty() && self.heads.is_empty()
+    }
+
+    /// The layer or block a node of its graph is.
+    pub fn node(&self, node: Node) -> NodeRef<'_> {
+        match node {
+            Node::Layer(i) => NodeRef::Layer(&self.layers[i]),
+            Node::Block(b) => NodeRef::Block(&self.blocks[b]),
+        }
+    }
+
+    /// What a chain of nodes gives: its last node's output.
+    pub fn chain_output(&self, chain: &[Node]) -> Input<'_> {
+        match chain.last().map(|&n| self.node(n)) {
+            Some(NodeRef::Layer(layer)) => Input::Layer(layer),
+            Some(NodeRef::Block(block)) => Input::Block(block),
+            None => Input::Network(&self.input),
+        }
+    }
+}
+
+/// One step of the forward pass: a layer, or a block joining its branches (after them).
+#[derive(Clone, Copy)]
+pub enum Step<'a> {
+    /// A layer's forward.
+    Layer(&'a Layer),
+    /// A block's `x + f(x)` or its join, once its branches have run.
+    Join(&'a Block),
+}
+
+impl Network {
+    /// The forward pass's steps in the order they run: a chain's layers in order; a block's
+    /// branches one after the other, then its join; the heads one after the other. The
+    /// backward pass runs them in reverse.
+    pub fn steps(&self) -> Vec<Step<'_>> {
+        let mut steps = Vec::with_capacity(self.layers.len() + self.blocks.len());
+        self.chain_steps(&self.nodes, &mut steps);
+        for head in &self.heads {
+            self.chain_steps(&head.nodes, &mut steps);
+        }
+        steps
+    }
+
+    fn chain_steps<'a>(&'a self, chain: &[Node], steps: &mut Vec<Step<'a>>) {
+        for &node in chain {
+            match self.node(node) {
+                NodeRef::Layer(layer) => steps.push(Step::Layer(layer)),
+                NodeRef::Block(block) => {
+                    for branch in &block.branches {
+                        self.chain_steps(branch, steps);
+                    }
+                    steps.push(Step::Join(block));
+                }
+            }
+        }
+    }
+}
+
+/// A node of the graph, looked up.
+#[derive(Clone, Copy)]
+pub enum NodeRef<'a> {
+    /// A layer.
+    Layer(&'a Layer),
+    /// A block.
+    Block(&'a Block),
 }
 
 /// Whether a declaration text names the layers (see [`Network::declaration`]).
@@ -53,6 +136,27 @@ impl Network {
             .expect("a checked network has at least one layer: the parser refuses none")
     }
 
+    /// The number of outputs: the output layer's width, or the heads' widths added up (the
+    /// heads side by side, as the `Network` trait's rows hold them).
+    pub fn output_width(&self) -> Width {
+        if self.heads.is_empty() {
+            return self.output_layer().width().clone();
+        }
+        let layers: Vec<&Layer> = self.head_outputs().collect();
+        Width {
+            value: layers.iter().map(|l| l.width().value).sum(),
+            span: layers.first().map_or(self.name.span(), |l| l.out.span),
+        }
+    }
+
+    /// Each head's output layer, in declaration order.
+    pub fn head_outputs(&self) -> impl Iterator<Item = &Layer> {
+        self.heads.iter().filter_map(|h| match h.nodes.last() {
+            Some(&Node::Layer(i)) => Some(&self.layers[i]),
+            _ => None,
+        })
+    }
+
     /// Every layer before the output layer (none for a one-layer network).
     pub fn hidden_layers(&self) -> &[Layer] {
         &self.layers[..self.layers.len() - 1]
@@ -62,7 +166,7 @@ impl Network {
     /// activations whose derivative backprop needs (the output layer's is the loss's business).
     pub fn hidden_activations(&self) -> Vec<(Act, Span)> {
         let mut acts: Vec<(Act, Span)> = Vec::new();
-        for layer in self.hidden_layers() {
+        for layer in self.layers.iter().filter(|l| !l.is_output()) {
             let (Some(act), Some(span)) = (layer.act(), layer.act_span()) else {
                 continue;
             };
@@ -90,11 +194,13 @@ impl Network {
         found
     }
 
-    /// Whether every layer is dense: the chain whose one-sample passes run on stack arrays.
+    /// Whether it is a chain of dense layers, whose one-sample passes run on stack arrays.
     pub fn is_dense_only(&self) -> bool {
-        self.layers
-            .iter()
-            .all(|l| matches!(l.kind, LayerKind::Dense(_)))
+        self.is_chain()
+            && self
+                .layers
+                .iter()
+                .all(|l| matches!(l.kind, LayerKind::Dense(_)))
     }
 
     /// Whether a layer draws dropout masks, so each gradient step starts a new mask step.
@@ -109,34 +215,83 @@ impl Network {
     /// written, for the generated docs and for the declaration nn-core stores in weight files.
     pub fn declaration(&self, names: LayerNames) -> String {
         let mut text = self.input_shape.to_string();
-        for layer in &self.layers {
-            text.push_str(" -> ");
-            text.push_str(&layer.declaration(names));
+        if self.is_chain() {
+            for layer in &self.layers {
+                text.push_str(" -> ");
+                text.push_str(&layer.declaration(names));
+            }
+            return text;
+        }
+        text.push_str(" -> ");
+        text.push_str(&self.chain_declaration(&self.nodes, names));
+        if !self.heads.is_empty() {
+            let heads: Vec<String> = self
+                .heads
+                .iter()
+                .map(|h| format!("{}: {}", h.name, self.chain_declaration(&h.nodes, names)))
+                .collect();
+            text.push_str(&format!(" -> heads {{ {} }}", heads.join(", ")));
         }
         text
+    }
+
+    /// A chain's part of the declaration text: `128 relu -> 128 linear`.
+    fn chain_declaration(&self, chain: &[Node], names: LayerNames) -> String {
+        let parts: Vec<String> = chain
+            .iter()
+            .map(|&node| match self.node(node) {
+                NodeRef::Layer(layer) => layer.declaration(names),
+                NodeRef::Block(block) => {
+                    let branches: Vec<String> = block
+                        .branches
+                        .iter()
+                        .map(|b| self.chain_declaration(b, names))
+                        .collect();
+                    let keyword = match block.kind {
+                        BlockKind::Residual => "residual",
+                        BlockKind::Concat => "concat",
+                    };
+                    let text = format!("{keyword} {{ {} }}", branches.join(", "));
+                    match (names, block.declared_name()) {
+                        (LayerNames::Shown, Some(name)) => format!("{name}: {text}"),
+                        _ => text,
+                    }
+                }
+            })
+            .collect();
+        parts.join(" -> ")
+    }
+}
+
+impl Block {
+    /// The name a declaration text shows: the given name unless it is the default `blockN`.
+    pub fn declared_name(&self) -> Option<&Ident> {
+        (self.field != format!("block{}", self.id)).then_some(&self.field)
+    }
+
+    /// "residual block 1 `skip`", "concatenation 2", as generated comments call it.
+    pub fn label(&self) -> String {
+        let kind = match self.kind {
+            BlockKind::Residual => "residual block",
+            BlockKind::Concat => "concatenation",
+        };
+        match self.declared_name() {
+            Some(name) => format!("{kind} {} `{name}`", self.id),
+            None => format!("{kind} {}", self.id),
+        }
     }
 }
 
 impl Layer {
-    /// Whether it reads the network's input.
-    pub fn is_first(&self) -> bool {
-        self.index == 1
-    }
-
     /// Whether it is the output layer.
     pub fn is_output(&self) -> bool {
         self.output
     }
 
-    /// What it reads: the network's input for the first layer, else the previous layer's
-    /// output. `net` is the network this layer belongs to.
+    /// What it reads: the network's input, the previous layer's output, or a block's. `net` is
+    /// the network this layer belongs to.
     pub fn input_of<'a>(&self, net: &'a Network) -> Input<'a> {
-        if self.is_first() {
-            Input::Network(&net.input)
-        } else {
-            // Layer k (counting from 1) is `layers[k - 1]`, so the one before it `layers[k - 2]`.
-            Input::Layer(&net.layers[self.index - 2])
-        }
+        net.input(self.source)
     }
 
     /// Its number of outputs (an image's channels × height × width), at its first token.
@@ -253,7 +408,11 @@ mod tests {
     #[test]
     fn first_and_output_layers() {
         let net = network(quote! { struct N: 4 -> 3 relu -> 2 relu -> 1 sigmoid; });
-        let first: Vec<bool> = net.layers.iter().map(Layer::is_first).collect();
+        let first: Vec<bool> = net
+            .layers
+            .iter()
+            .map(|l| l.source == Source::Input)
+            .collect();
         let output: Vec<bool> = net.layers.iter().map(Layer::is_output).collect();
         assert_eq!(first, [true, false, false]);
         assert_eq!(output, [false, false, true]);
@@ -261,7 +420,7 @@ mod tests {
         assert_eq!(net.hidden_layers().len(), 2);
 
         let one = network(quote! { struct One: 2 -> 1 relu; });
-        assert!(one.layers[0].is_first() && one.layers[0].is_output());
+        assert!(one.layers[0].source == Source::Input && one.layers[0].is_output());
         assert_eq!(one.output_layer().index, 1);
         assert!(one.hidden_layers().is_empty());
         assert!(one.hidden_activations().is_empty());
@@ -385,6 +544,52 @@ mod tests {
         let shown = net.declaration(LayerNames::Shown);
         let again = network(format!("struct T: {shown};").parse().unwrap());
         assert_eq!(again.declaration(LayerNames::Shown), shown);
+    }
+
+    #[test]
+    fn a_graph_reads_back_as_the_same_graph() {
+        let net = network(quote! {
+            struct G: 4 -> 5 tanh -> skip: residual { concat { 3 tanh, 2 relu -> 2 linear } }
+                -> heads { a: 2 softmax, b: 3 tanh -> 1 sigmoid };
+        });
+        let shown = net.declaration(LayerNames::Shown);
+        assert_eq!(
+            shown,
+            "4 -> 5 tanh -> skip: residual { concat { 3 tanh, 2 relu -> 2 linear } } -> heads \
+             { a: 2 softmax, b: 3 tanh -> 1 sigmoid }"
+        );
+        let again = network(format!("struct G: {shown};").parse().unwrap());
+        assert_eq!(again.declaration(LayerNames::Shown), shown);
+        // The forward order: each block's layers, then its join; the heads after the trunk.
+        let order: Vec<String> = net
+            .steps()
+            .iter()
+            .map(|s| match s {
+                Step::Layer(l) => l.field.to_string(),
+                Step::Join(b) => b.field.to_string(),
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "layer1", "layer2", "layer3", "layer4", "block2", "skip", "layer5", "layer6",
+                "layer7"
+            ]
+        );
+        assert_eq!(net.output_width().value, 3);
+        let sources: Vec<Source> = net.layers.iter().map(|l| l.source).collect();
+        assert_eq!(
+            sources,
+            [
+                Source::Input,
+                Source::Layer(0),
+                Source::Layer(0),
+                Source::Layer(2),
+                Source::Block(0),
+                Source::Block(0),
+                Source::Layer(5)
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! the PyTorch module text, the tape, the gradient check, the trainer's error locations) reads
 //! that description; nothing re-derives "layer k reads the width of layer k-1".
 //!
+//! A network that is not a plain chain (residual blocks, concatenations, heads) lists its
+//! layers flat the same way and gives its wiring as a `const GRAPH: &[Node]` besides: see
+//! [`Node`], [`Block`] and [`Heads`].
+//!
 //! This crate is shared by the macro (which builds the values at compile time) and the runtime
 //! (which reads them), so the table of activation names, their PyTorch modules and the rules for
 //! a layer's tensors exist once. It is `no_std` and allocates nothing.
@@ -28,6 +32,11 @@
 #![warn(missing_docs)]
 
 use core::fmt;
+
+mod graph;
+pub use graph::{
+    block_count, for_each_block, graph_layer_count, heads, Block, BlockKind, Head, Heads, Node,
+};
 
 /// The shape of the values a layer reads or writes for one sample.
 ///

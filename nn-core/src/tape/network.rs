@@ -1,7 +1,7 @@
 //! A network declared with `network!`, or a graph of layers, recorded on a tape from its state.
 
 use super::{Function, Mode, Scalar, Tape, TapeError, TapeLayer, Var};
-use crate::model::{LayerShape, Shape};
+use crate::model::{BlockKind, LayerShape, Node as GraphNode, Shape};
 use crate::network::Network;
 use alloc::vec::Vec;
 
@@ -78,10 +78,64 @@ impl Plan {
         }
     }
 
-    /// The chain of network `N`'s layers.
+    /// Network `N`'s structure: the chain of its [`LAYERS`](Network::LAYERS), or, for a graph
+    /// network, its [`GRAPH`](Network::GRAPH) (residual blocks, concatenations, heads) with each
+    /// layer's description from `LAYERS`.
     pub fn of<N: Network>() -> Self {
         let input = N::LAYERS.first().map_or(Shape::Flat(N::INPUT), |l| l.input);
-        Self::chain(input, N::LAYERS)
+        if N::GRAPH.is_empty() {
+            return Self::chain(input, N::LAYERS);
+        }
+        let mut plan = Self {
+            input,
+            trunk: Vec::new(),
+            heads: Vec::new(),
+        };
+        for node in N::GRAPH {
+            match node {
+                GraphNode::Heads(heads) => {
+                    plan.heads = heads
+                        .heads
+                        .iter()
+                        .map(|head| (head.name, Self::nodes(N::LAYERS, head.nodes)))
+                        .collect();
+                }
+                other => plan
+                    .trunk
+                    .extend(Self::nodes(N::LAYERS, core::slice::from_ref(other))),
+            }
+        }
+        plan
+    }
+
+    /// The tape's pieces for a chain of the graph's nodes (heads, only ever last in the trunk,
+    /// are read by [`of`](Self::of)).
+    fn nodes(layers: &[LayerShape], nodes: &[GraphNode]) -> Vec<Node> {
+        nodes
+            .iter()
+            .filter_map(|node| match node {
+                // An index past `LAYERS` (a hand-written, inconsistent `GRAPH`) drops the layer, and
+                // `from_plan` then reports the state's extra tensors.
+                GraphNode::Layer(i) => layers.get(*i).copied().map(Node::Layer),
+                GraphNode::Block(block) => Some(match block.kind {
+                    BlockKind::Residual => Node::Residual(
+                        block
+                            .branches
+                            .iter()
+                            .flat_map(|branch| Self::nodes(layers, branch))
+                            .collect(),
+                    ),
+                    BlockKind::Concat => Node::Concat(
+                        block
+                            .branches
+                            .iter()
+                            .map(|branch| Self::nodes(layers, branch))
+                            .collect(),
+                    ),
+                }),
+                GraphNode::Heads(_) => None,
+            })
+            .collect()
     }
 }
 

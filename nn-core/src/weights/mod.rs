@@ -70,6 +70,19 @@
 //! file; loading does not require it, so files written by PyTorch load too. One entry keeps the
 //! file reproducible: the same weights always give the same bytes.
 //!
+//! # Graph networks
+//!
+//! A network with blocks or heads ([`Network::GRAPH`](crate::network::Network::GRAPH)) is still
+//! an `nn.Sequential` at the top, with one module per block: `Residual(...)` (an `nn.Sequential`
+//! whose forward is `x + f(x)`), `Concat(nn.Sequential(...), ...)` (an `nn.ModuleList` joined by
+//! `torch.cat(dim=1)`) and, last, `Heads({"digit": nn.Sequential(...), ...})` (an
+//! `nn.ModuleDict` whose forward returns a dict). The tensors are named by their module's path,
+//! as PyTorch's `state_dict` names them: for `784 -> trunk: 64 relu -> heads { digit: 10
+//! softmax, even: 16 relu -> 1 sigmoid }` they are `0.weight`, `0.bias`, `2.digit.0.weight`,
+//! `2.digit.0.bias`, `2.even.0.weight`, ..., `2.even.2.bias`; a residual block at module 2 holds
+//! `2.0.weight`, a concatenation's second branch `2.1.0.weight`. [`pytorch_module`] prints the
+//! three classes ([`PYTORCH_GRAPH_MODULES`]) and the model.
+//!
 //! # Loading the file in PyTorch
 //!
 //! ```python
@@ -145,6 +158,9 @@ mod write;
 
 pub use dtype::Dtype;
 pub use error::{BoxError, WeightsError};
-pub use layout::{declaration, pytorch_sequential, tensor_names, NETWORK_KEY};
+pub use layout::{
+    declaration, pytorch_module, pytorch_sequential, tensor_names, NETWORK_KEY,
+    PYTORCH_GRAPH_MODULES,
+};
 pub use read::{from_bytes, from_bytes_into, load, load_into};
 pub use write::{save, save_as, to_bytes, to_bytes_as};

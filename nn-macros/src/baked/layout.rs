@@ -32,6 +32,16 @@ pub struct Expected {
 /// The tensors of `net`'s file, in the order of its layers; an error at the first layer of a
 /// kind that cannot be baked yet.
 pub fn expected(net: &Network) -> syn::Result<Vec<Expected>> {
+    if !net.is_chain() {
+        return Err(syn::Error::new(
+            net.name.span(),
+            format!(
+                "`{}` has residual, concat or heads blocks, which cannot be baked in yet: \
+                 `#[weights]` takes a chain of layers",
+                net.name
+            ),
+        ));
+    }
     let mut tensors = Vec::new();
     let mut module = 0;
     for (k, layer) in net.layers.iter().enumerate() {

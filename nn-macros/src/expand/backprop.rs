@@ -2,13 +2,14 @@
 //! method of the user's type): the training forward pass, the loss's delta at the output, then
 //! the chain rule layer by layer in reverse, each step's formula in a comment.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
+use syn::Ident;
 
 use crate::expand::rows::{self, Deltas};
 use crate::expand::{bounds, tokens::rt};
-use crate::model::{Act, Layer, LayerKind, Network};
-use crate::prop::{Input, LayerNames};
+use crate::model::{Act, Block, BlockKind, Layer, LayerKind, Network, Node};
+use crate::prop::{Input, LayerNames, NodeRef};
 
 /// `impl<L> GradientRows<L> for Name where (the training bounds) { fn gradient_rows(&self,
 /// loss, x, y, grads, workspace) -> f32 }`, over a non-empty batch.
@@ -18,15 +19,11 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
     let bounds = bounds::training(net);
     let (x_ty, y_ty) = (net.input.typenum(), net.output_layer().width().typenum());
     let step = rows::next_mask_step(net);
-    let take = rows::take_workspace(net);
+    let take = rows::take_workspace(net, Deltas::Kept);
     let split = rows::split_rows(net, Deltas::Kept);
     let forward = rows::forward_train(net);
     let output_delta = output_delta(net);
-    let backward = net
-        .layers
-        .iter()
-        .rev()
-        .map(|layer| backward_step(net, layer));
+    let backward = chain_backward(net, &net.nodes, &Dest::Discard, &quote!(L));
     quote! {
         #[doc(hidden)]
         impl<L> #rt::GradientRows<L> for #name
@@ -51,7 +48,7 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
                 #(#split)*
                 #(#forward)*
                 #output_delta
-                #(#backward)*
+                #backward
                 mean_loss
             }
         }
@@ -75,20 +72,151 @@ fn output_delta(net: &Network) -> TokenStream {
     }
 }
 
+/// Where a chain's first node writes the gradient of what it reads.
+#[derive(Clone)]
+pub(super) enum Dest {
+    /// Nowhere: it reads the network's input, whose gradient nothing consumes.
+    Discard,
+    /// Into `rows` (overwriting them), the gradient of `symbol` (`a1`, or `a1 (branch 2's part,
+    /// in e1)` where a branch's part waits to be added to the others').
+    Write {
+        /// The rows written.
+        rows: Ident,
+        /// What they are the gradient of, as the comments say it.
+        symbol: String,
+    },
+}
+
+impl Dest {
+    /// Where a layer or a block writes the gradient of `input`, the output of the node before
+    /// it in its chain (or the network's input).
+    pub(super) fn of(input: Input) -> Dest {
+        match input.grad_rows() {
+            Some(rows) => Dest::Write {
+                rows,
+                symbol: input.symbol(),
+            },
+            None => Dest::Discard,
+        }
+    }
+}
+
+/// A chain's backward steps, last node first: each node's output gradient is in place when
+/// its step runs (the loss's delta, or what the node after it wrote), and each writes the
+/// gradient of what it reads where the node before it keeps its output's gradient; the first
+/// node writes into `first`.
+pub(super) fn chain_backward(
+    net: &Network,
+    chain: &[Node],
+    first: &Dest,
+    loss: &TokenStream,
+) -> TokenStream {
+    let steps = chain.iter().enumerate().rev().map(|(k, &node)| {
+        let dest = if k == 0 {
+            first.clone()
+        } else {
+            Dest::of(net.chain_output(&chain[..k]))
+        };
+        match net.node(node) {
+            NodeRef::Layer(layer) => backward_step(net, layer, &dest, loss),
+            NodeRef::Block(block) => block_backward(net, block, &dest, loss),
+        }
+    });
+    quote!(#(#steps)*)
+}
+
+/// A block's step back, its branches in reverse inside it. A residual block hands its output's
+/// gradient to its branch and adds it to the input's (the skip); a concatenation hands each
+/// branch its slice, and sums the branches' input gradients.
+fn block_backward(net: &Network, block: &Block, dest: &Dest, loss: &TokenStream) -> TokenStream {
+    let rt = rt();
+    let (g, label) = (block.g(), block.label());
+    let gs = format!("∂L/∂{}", block.s());
+    let mut out = TokenStream::new();
+    match block.kind {
+        BlockKind::Residual => {
+            let branch = &block.branches[0];
+            let last = net.chain_output(branch);
+            let to = last.grad_rows();
+            let comment = format!(
+                " {label}: {s} = {x} + {f}, so ∂L/∂{f} = {gs} (handed to the branch)",
+                s = block.s(),
+                x = net.input(block.source).symbol(),
+                f = last.symbol()
+            );
+            out.extend(quote! {
+                #[doc = #comment]
+                #rt::copy_rows(#to, #g);
+            });
+            out.extend(chain_backward(net, branch, dest, loss));
+            if let Dest::Write { rows, symbol } = dest {
+                let comment = format!(
+                    " {label}: ∂L/∂{symbol} = (the branch's, above) + {gs} (the skip's): the \
+                     two gradients are summed here"
+                );
+                out.extend(quote! {
+                    #[doc = #comment]
+                    #rt::add_rows(#rows, #g);
+                });
+            }
+        }
+        BlockKind::Concat => {
+            let mut offset = 0;
+            for (i, branch) in block.branches.iter().enumerate() {
+                let last = net.chain_output(branch);
+                let (to, width) = (last.grad_rows(), last.width().value);
+                let comment = format!(
+                    " {label}: ∂L/∂{} = {gs}[{offset}..{}] (branch {}'s slice)",
+                    last.symbol(),
+                    offset + width,
+                    i + 1
+                );
+                let off = Literal::usize_unsuffixed(offset);
+                out.extend(quote! {
+                    #[doc = #comment]
+                    #rt::split_rows(#g, #off, #to);
+                });
+                offset += width;
+                match dest {
+                    Dest::Write { rows, symbol } if i > 0 => {
+                        let e = block.e();
+                        let into_scratch = Dest::Write {
+                            rows: e.clone(),
+                            symbol: format!("{symbol} (branch {}'s part, in {e})", i + 1),
+                        };
+                        out.extend(chain_backward(net, branch, &into_scratch, loss));
+                        let comment = format!(
+                            " {label}: ∂L/∂{symbol} += branch {}'s part: the gradients of the \
+                             branches are summed here",
+                            i + 1
+                        );
+                        out.extend(quote! {
+                            #[doc = #comment]
+                            #rt::add_rows(#rows, #e);
+                        });
+                    }
+                    _ => out.extend(chain_backward(net, branch, dest, loss)),
+                }
+            }
+        }
+    }
+    out
+}
+
 /// One layer's step back: its delta from the gradient of its output (the output layer's came
 /// from the loss), then its weights' and biases' gradients and the gradient of what it read.
-fn backward_step(net: &Network, layer: &Layer) -> TokenStream {
+fn backward_step(net: &Network, layer: &Layer, dest: &Dest, loss: &TokenStream) -> TokenStream {
     if !layer.is_dense() {
-        return layer_backward(net, layer);
+        return layer_backward(net, layer, dest, loss);
     }
-    let delta = (!layer.is_output()).then(|| activation_backward(layer));
-    let params = parameters_backward(net, layer);
+    let delta = (!layer.is_output()).then(|| activation_backward(layer, loss));
+    let params = parameters_backward(net, layer, dest);
     quote!(#delta #params)
 }
 
 /// `Backward::<L>::backward_rows(&self.drop, a1, z2, a2, d2, c2, &mut grads.drop, Some(d1));`
 /// for the kinds besides dense: their parameters' gradients and `∂L/∂x` from `∂L/∂a`.
-fn layer_backward(net: &Network, layer: &Layer) -> TokenStream {
+fn layer_backward(net: &Network, layer: &Layer, dest: &Dest, loss: &TokenStream) -> TokenStream {
     let rt = rt();
     let (field, z, a, d, aux) = (&layer.field, layer.z(), layer.a(), layer.d(), layer.aux());
     let from = layer.input_of(net);
@@ -99,8 +227,8 @@ fn layer_backward(net: &Network, layer: &Layer) -> TokenStream {
     } else {
         ", and its parameters' gradient"
     };
-    let (dx, comment) = match from {
-        Input::Network(_) => (
+    let (dx, comment) = match dest {
+        Dest::Discard => (
             quote!(None),
             format!(
                 " {}: the gradient of `{decl}`'s parameters from ∂L/∂a{i} (no input gradient: \
@@ -109,29 +237,25 @@ fn layer_backward(net: &Network, layer: &Layer) -> TokenStream {
                 i = layer.index
             ),
         ),
-        Input::Layer(prev) => {
-            let pd = prev.d();
-            (
-                quote!(Some(#pd)),
-                format!(
-                    " {}: ∂L/∂{} through `{decl}` from ∂L/∂a{i}{params}",
-                    layer.label(),
-                    from.symbol(),
-                    i = layer.index
-                ),
-            )
-        }
+        Dest::Write { rows, symbol } => (
+            quote!(Some(#rows)),
+            format!(
+                " {}: ∂L/∂{symbol} through `{decl}` from ∂L/∂a{i}{params}",
+                layer.label(),
+                i = layer.index
+            ),
+        ),
     };
     quote! {
         #[doc = #comment]
-        #rt::Backward::<L>::backward_rows(
+        #rt::Backward::<#loss>::backward_rows(
             &self.#field, #input, #z, #a, #d, #aux, &mut grads.#field, #dx,
         );
     }
 }
 
 /// `self.hidden.activation_backward::<L>(z1, a1, d1);`: δ = ∂L/∂a ⊙ f'(z), in place.
-fn activation_backward(layer: &Layer) -> TokenStream {
+fn activation_backward(layer: &Layer, loss: &TokenStream) -> TokenStream {
     let (field, z, a, d) = (&layer.field, layer.z(), layer.a(), layer.d());
     let comment = format!(
         " {}: δ{i} = ∂L/∂a{i} ⊙ {}'(z{i})",
@@ -141,34 +265,37 @@ fn activation_backward(layer: &Layer) -> TokenStream {
     );
     quote! {
         #[doc = #comment]
-        self.#field.activation_backward::<L>(#z, #a, #d);
+        self.#field.activation_backward::<#loss>(#z, #a, #d);
     }
 }
 
 /// `self.out.backward_rows(a1, d2, &mut grads.out, Some(d1));`: the weights' and biases'
 /// gradients, and the previous layer's `∂L/∂a` into its delta rows. The first layer computes
 /// no input gradient: nothing consumes it.
-fn parameters_backward(net: &Network, layer: &Layer) -> TokenStream {
+fn parameters_backward(net: &Network, layer: &Layer, dest: &Dest) -> TokenStream {
     let (field, d, i) = (&layer.field, layer.d(), layer.index);
     let label = layer.label();
-    match layer.input_of(net) {
-        Input::Network(_) => {
+    let from = layer.input_of(net);
+    match dest {
+        Dest::Discard => {
             let comment = format!(
                 " {label}: ∂L/∂W{i} = δ{i}·xᵀ, ∂L/∂b{i} = δ{i} (no input gradient: nothing \
                  consumes it)"
             );
+            let x = from.rows();
             quote! {
                 #[doc = #comment]
-                self.#field.backward_rows(x, #d, &mut grads.#field, None);
+                self.#field.backward_rows(#x, #d, &mut grads.#field, None);
             }
         }
-        Input::Layer(prev) => {
-            let (pa, pd, p) = (prev.a(), prev.d(), prev.index);
-            let comment =
-                format!(" {label}: ∂L/∂W{i} = δ{i}·a{p}ᵀ, ∂L/∂b{i} = δ{i}, ∂L/∂a{p} = W{i}ᵀ·δ{i}");
+        Dest::Write { rows, symbol } => {
+            let (pa, p) = (from.rows(), from.symbol());
+            let comment = format!(
+                " {label}: ∂L/∂W{i} = δ{i}·{p}ᵀ, ∂L/∂b{i} = δ{i}, ∂L/∂{symbol} = W{i}ᵀ·δ{i}"
+            );
             quote! {
                 #[doc = #comment]
-                self.#field.backward_rows(#pa, #d, &mut grads.#field, Some(#pd));
+                self.#field.backward_rows(#pa, #d, &mut grads.#field, Some(#rows));
             }
         }
     }

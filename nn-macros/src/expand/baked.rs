@@ -309,6 +309,12 @@ fn step(net: &Network, layer: &Layer) -> TokenStream {
                     let prev = prev.a();
                     quote!(#prev)
                 }
+                // `layout::expected` refuses a network with blocks before any code is written.
+                Input::Block(_) => {
+                    quote!(::core::compile_error!(
+                        "a baked network is a chain of layers"
+                    ))
+                }
             };
             quote! {
                 #[doc = #comment]

@@ -5,10 +5,11 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use crate::expand::rows;
 use crate::expand::structs::{activation_on_heap, activations_path};
 use crate::expand::tokens::{input_param, inputs_param, method, outputs_param, rt};
 use crate::model::{Act, Layer, Network};
-use crate::prop::{Input, LayerNames, STACK_WIDTH_LIMIT};
+use crate::prop::{Input, LayerNames, Step, STACK_WIDTH_LIMIT};
 
 /// `fn forward(&self, input: &[f32; IN]) -> [f32; OUT]`, on stack buffers (heap buffers for
 /// very wide hidden layers).
@@ -81,9 +82,13 @@ pub fn forward_all(net: &Network) -> TokenStream {
     let method = method(net, "forward_all");
     let input = input_param(net);
     let acts = activations_path(net);
-    let init = net.layers.iter().map(|layer| {
-        let (field, w) = (&layer.field, layer.width().lit());
-        if activation_on_heap(layer) {
+    let init = net.steps().into_iter().map(|step| {
+        let (field, width) = match step {
+            Step::Layer(layer) => (&layer.field, layer.width()),
+            Step::Join(block) => (&block.field, &block.out),
+        };
+        let w = width.lit();
+        if width.value > STACK_WIDTH_LIMIT {
             quote!(#field: #rt::zeroed_box::<#w>())
         } else {
             quote!(#field: [0.0f32; #w])
@@ -106,6 +111,17 @@ pub fn forward_all(net: &Network) -> TokenStream {
             );
             quote! { all.#field.copy_from_slice(&layers[#k].a[..#w]); }
         });
+        let block_copies = net.blocks.iter().enumerate().map(|(k, block)| {
+            let (field, k, w) = (&block.field, Literal::usize_unsuffixed(k), block.out.lit());
+            quote! { all.#field[..].copy_from_slice(&blocks[#k].out[..#w]); }
+        });
+        let take = if net.is_chain() {
+            quote! { let layers = workspace.layers::<#count>(1); }
+        } else {
+            let b = Literal::usize_unsuffixed(net.blocks.len());
+            let h = Literal::usize_unsuffixed(net.heads.len());
+            quote! { let (layers, blocks, _, _) = workspace.graph::<#count, #b, #h>(1); }
+        };
         return quote! {
             /// The forward pass of one sample (inference), returning every layer's output.
             #[allow(clippy::large_stack_arrays)]
@@ -116,8 +132,9 @@ pub fn forward_all(net: &Network) -> TokenStream {
                     unreachable!("one input row and one output row always match");
                 }
                 let mut all = #acts { #(#init,)* };
-                let layers = workspace.layers::<#count>(1);
+                #take
                 #(#copies)*
+                #(#block_copies)*
                 #store_out
                 all
             }
@@ -127,6 +144,11 @@ pub fn forward_all(net: &Network) -> TokenStream {
         let field = &layer.field;
         let input = match layer.input_of(net) {
             Input::Network(_) => quote!(input),
+            // Only a chain's one-sample pass is written out; a graph's runs as a batch of one.
+            Input::Block(block) => {
+                let field = &block.field;
+                quote!(&all.#field)
+            }
             Input::Layer(prev) => {
                 let prev_field = &prev.field;
                 if activation_on_heap(prev) {
@@ -173,30 +195,14 @@ pub fn forward_batch(net: &Network) -> TokenStream {
             quote!(#entry)
         }
     });
-    let count = Literal::usize_unsuffixed(net.layers.len());
-    let steps = net.layers.iter().map(|layer| {
-        let (field, input) = (&layer.field, layer.input_of(net).rows());
-        let (entry, a, ty) = (layer.entry(), layer.a(), layer.width().typenum());
-        if layer.is_output() {
-            quote! { self.#field.forward_rows(#input, #rt::rows_mut(outputs)); }
-        } else if layer.is_dense() {
-            quote! {
-                let (_, #a, _) = #entry.rows::<#ty>(n);
-                self.#field.forward_rows(#input, #a);
-            }
-        } else {
-            let aux = layer.aux();
-            let comment = format!(
-                " {}: `{}`",
-                layer.label(),
-                layer.declaration(LayerNames::Omitted)
-            );
-            quote! {
-                #[doc = #comment]
-                let (_, #a, _, #aux) = #entry.parts::<#ty>(n);
-                #rt::Layer::forward_rows(&self.#field, #input, #a, #aux);
-            }
-        }
+    let take = rows::take_entries(net, entries, rows::Deltas::Unused);
+    let blocks = rows::split_blocks(net, rows::Deltas::Unused);
+    let steps = net.steps().into_iter().map(|step| {
+        let layer = match step {
+            Step::Layer(layer) => layer,
+            Step::Join(block) => return rows::join(net, block),
+        };
+        inference_step(net, layer, layer.is_output())
     });
     quote! {
         /// The forward pass of a batch into `outputs` (one row per input), with the hidden
@@ -217,10 +223,39 @@ pub fn forward_batch(net: &Network) -> TokenStream {
             if n == 0 {
                 return Ok(());
             }
-            let [#(#entries),*] = workspace.layers::<#count>(n);
+            #take
             let x = #rt::rows(inputs);
+            #(#blocks)*
             #(#steps)*
             Ok(())
+        }
+    }
+}
+
+/// One layer's inference step in a batch body: `self.l.forward_rows(input, a)` into its
+/// workspace rows, or with `to_outputs` straight into the caller's `outputs`.
+pub fn inference_step(net: &Network, layer: &Layer, to_outputs: bool) -> TokenStream {
+    let rt = rt();
+    let (field, input) = (&layer.field, layer.input_of(net).rows());
+    let (entry, a, ty) = (layer.entry(), layer.a(), layer.width().typenum());
+    if to_outputs {
+        quote! { self.#field.forward_rows(#input, #rt::rows_mut(outputs)); }
+    } else if layer.is_dense() {
+        quote! {
+            let (_, #a, _) = #entry.rows::<#ty>(n);
+            self.#field.forward_rows(#input, #a);
+        }
+    } else {
+        let aux = layer.aux();
+        let comment = format!(
+            " {}: `{}`",
+            layer.label(),
+            layer.declaration(LayerNames::Omitted)
+        );
+        quote! {
+            #[doc = #comment]
+            let (_, #a, _, #aux) = #entry.parts::<#ty>(n);
+            #rt::Layer::forward_rows(&self.#field, #input, #a, #aux);
         }
     }
 }

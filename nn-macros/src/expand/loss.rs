@@ -16,7 +16,7 @@ pub fn loss_rows(net: &Network) -> TokenStream {
     let bound = bounds::evaluation(net);
     let out = net.output_layer();
     let (x_ty, y_ty) = (net.input.typenum(), out.width().typenum());
-    let take = rows::take_workspace(net);
+    let take = rows::take_workspace(net, Deltas::Unused);
     let split = rows::split_rows(net, Deltas::Unused);
     let forward = rows::forward_train(net);
     let (act, z, a) = (out.act_type(), out.z(), out.a());

@@ -3,7 +3,10 @@
 //! For each network: the struct (one `Dense` field per layer), a struct of every layer's
 //! activation, the inherent methods with literal array sizes in their signatures, and the
 //! `Network` and `Trainable` impls. Forward and backward are straight-line: one call per layer, in
-//! order and then in reverse, each with the chain-rule step it performs in a comment.
+//! order and then in reverse, each with the chain-rule step it performs in a comment. A graph
+//! network's blocks add a join after their branches (`s = x + f(x)`, or the branches side by
+//! side) and, going back, the hand-over of the output's gradient to the branches and the sums
+//! where branches meet, each commented where it happens.
 //!
 //! One function per generated item, one file per group of items; [`expand_network`] lists them
 //! in the order they are written. The questions the items ask of the model are in
@@ -18,9 +21,10 @@
 //! | `methods.rs` | `gradient`, `gradient_batch`, `loss`, `loss_batch` |
 //! | `backprop.rs` | the backprop body, `impl GradientRows<L>` (hidden) |
 //! | `loss.rs` | the loss body, `impl LossRows<L>` (hidden) |
-//! | `rows.rs` | what the two bodies share: workspace rows, the training forward pass |
+//! | `rows.rs` | what the bodies share: workspace rows (layers' and blocks'), the training forward pass, a block's join |
 //! | `bounds.rs` | the training and evaluation `where` clauses |
 //! | `traits.rs` | `impl Network`, `impl Trainable<L>`, `impl Rows` (hidden) |
+//! | `heads.rs` | for a network ending in `heads { ... }`: its outputs, losses and head-losses structs, its inherent methods, trait impls and hidden bodies |
 //! | `tokens.rs` | the runtime path, widths as literals and typenum types, buffer names |
 //! | `baked.rs` | instead of all the above, a network baked in from `#[weights("file")]` |
 //!
@@ -34,6 +38,7 @@ pub mod baked;
 mod bounds;
 mod construct;
 mod forward;
+mod heads;
 mod loss;
 mod methods;
 mod rows;
@@ -71,6 +76,40 @@ fn custom_activation_checks(net: &Network) -> TokenStream {
 
 /// The code of one network: its structs, its inherent impl, its trait impls.
 fn expand_network(net: &Network) -> TokenStream {
+    let rt = tokens::rt();
+    let name = &net.name;
+    let code = if net.heads.is_empty() {
+        chain_items(net)
+    } else {
+        let network_struct = structs::network_struct(net);
+        let custom = custom_activation_checks(net);
+        let activations_struct = structs::activations_struct(net);
+        let heads = heads::expand(net);
+        quote! {
+            #network_struct
+            #custom
+            #activations_struct
+            #heads
+        }
+    };
+    if net.is_dense_only() {
+        return code;
+    }
+    // The other layer kinds and the blocks keep their parameters and buffers on the heap:
+    // without `alloc`, one error that names the feature instead of one for every type the
+    // network uses.
+    let message = format!(
+        "`{name}` has layers other than dense or blocks, which need nn's `alloc` feature; \
+         without it, a network is a chain of dense layers only"
+    );
+    quote_spanned! {name.span()=>
+        #rt::__if_alloc! { #code }
+        #rt::__if_no_alloc! { ::core::compile_error!(#message); }
+    }
+}
+
+/// The items of a network without heads: its structs, its inherent impl, its trait impls.
+fn chain_items(net: &Network) -> TokenStream {
     let name = &net.name;
     let network_struct = structs::network_struct(net);
     let activations_struct = structs::activations_struct(net);
@@ -93,7 +132,7 @@ fn expand_network(net: &Network) -> TokenStream {
     let rt = tokens::rt();
     // What needs the heap (workspaces, batches, gradients) is wrapped in `__if_alloc!`, which
     // nn-core defines to keep or drop it by its `alloc` feature; the macro cannot see features.
-    let code = quote! {
+    quote! {
         #network_struct
         #custom
         #activations_struct
@@ -120,18 +159,5 @@ fn expand_network(net: &Network) -> TokenStream {
             #gradient_rows
             #loss_rows
         }
-    };
-    if net.is_dense_only() {
-        return code;
-    }
-    // The other layer kinds keep their parameters and buffers on the heap: without `alloc`, one
-    // error that names the feature instead of one for every type the network uses.
-    let message = format!(
-        "`{name}` has layers other than dense, which need nn's `alloc` feature; without it, \
-         a network is dense layers only"
-    );
-    quote_spanned! {name.span()=>
-        #rt::__if_alloc! { #code }
-        #rt::__if_no_alloc! { ::core::compile_error!(#message); }
     }
 }

@@ -6,12 +6,12 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::tokens::{act_kind, rt, shape_value};
-use crate::model::{Layer, LayerKind, Network};
-use crate::prop::LayerNames;
+use crate::model::{BlockKind, Layer, LayerKind, Network, Node};
+use crate::prop::{LayerNames, NodeRef};
 
 /// `pub const INPUT: usize = 2; pub const OUTPUT: usize = 1;` on the struct itself.
 pub fn inherent_consts(net: &Network) -> TokenStream {
-    let (input, output) = (net.input.lit(), net.output_layer().width().lit());
+    let (input, output) = (net.input.lit(), net.output_width().lit());
     quote! {
         /// The number of inputs.
         pub const INPUT: usize = #input;
@@ -25,14 +25,72 @@ pub fn inherent_consts(net: &Network) -> TokenStream {
 /// declaration text.
 pub fn trait_consts(net: &Network) -> TokenStream {
     let rt = rt();
-    let (input, output) = (net.input.lit(), net.output_layer().width().lit());
+    let (input, output) = (net.input.lit(), net.output_width().lit());
     let layers = net.layers.iter().map(|layer| layer_shape(net, layer));
     let declaration = net.declaration(LayerNames::Shown);
+    let graph = (!net.is_chain()).then(|| {
+        let mut nodes: Vec<TokenStream> = net.nodes.iter().map(|&n| node(net, n)).collect();
+        if !net.heads.is_empty() {
+            let heads = net.heads.iter().map(|head| {
+                let name = head.name.to_string();
+                let chain = head.nodes.iter().map(|&n| node(net, n));
+                let output = match net.chain_output(&head.nodes) {
+                    crate::prop::Input::Layer(layer) => shape_value(layer.output_shape),
+                    _ => shape_value(Shape::Flat(0)),
+                };
+                quote! { #rt::Head { name: #name, nodes: &[#(#chain),*], output: #output } }
+            });
+            let input = match net.nodes.last() {
+                Some(&last) => shape_value(match net.node(last) {
+                    NodeRef::Layer(layer) => layer.output_shape,
+                    NodeRef::Block(block) => block.output_shape,
+                }),
+                None => shape_value(net.input_shape),
+            };
+            nodes.push(quote! {
+                #rt::Node::Heads(#rt::Heads { input: #input, heads: &[#(#heads),*] })
+            });
+        }
+        quote! { const GRAPH: &'static [#rt::Node] = &[#(#nodes),*]; }
+    });
     quote! {
         const INPUT: usize = #input;
         const OUTPUT: usize = #output;
         const LAYERS: &'static [#rt::LayerShape] = &[#(#layers),*];
         const DECLARATION: &'static str = #declaration;
+        #graph
+    }
+}
+
+/// One node of `GRAPH`: `Node::Layer(2)`, or `Node::Block(Block { .. })` with its branches.
+fn node(net: &Network, node: Node) -> TokenStream {
+    let rt = rt();
+    match net.node(node) {
+        NodeRef::Layer(layer) => {
+            let i = Literal::usize_unsuffixed(layer.index - 1);
+            quote!(#rt::Node::Layer(#i))
+        }
+        NodeRef::Block(block) => {
+            let name = block.field.to_string();
+            let kind = match block.kind {
+                BlockKind::Residual => quote!(#rt::BlockKind::Residual),
+                BlockKind::Concat => quote!(#rt::BlockKind::Concat),
+            };
+            let (input, output) = (shape_value(block.input), shape_value(block.output_shape));
+            let branches = block.branches.iter().map(|branch| {
+                let nodes = branch.iter().map(|&n| self::node(net, n));
+                quote!(&[#(#nodes),*])
+            });
+            quote! {
+                #rt::Node::Block(#rt::Block {
+                    name: #name,
+                    kind: #kind,
+                    input: #input,
+                    output: #output,
+                    branches: &[#(#branches),*],
+                })
+            }
+        }
     }
 }
 

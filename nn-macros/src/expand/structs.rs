@@ -7,7 +7,7 @@ use syn::Ident;
 
 use crate::expand::tokens::rt;
 use crate::model::{Layer, LayerKind, Network};
-use crate::prop::{LayerNames, STACK_WIDTH_LIMIT};
+use crate::prop::{LayerNames, Step, STACK_WIDTH_LIMIT};
 
 /// `struct Name { layer: Dense<In, Out, Act>, ... }`, with the user's attributes.
 pub fn network_struct(net: &Network) -> TokenStream {
@@ -154,6 +154,17 @@ pub fn activations_struct(net: &Network) -> TokenStream {
         " Every layer's output from one forward pass of [`{0}`](super::{0}).",
         net.name
     );
+    let block_fields = net.steps().into_iter().filter_map(|step| {
+        let Step::Join(block) = step else { return None };
+        let (field, w) = (&block.field, block.out.lit());
+        let doc = format!(" The output of {}: {}.", block.label(), block.output_shape);
+        let ty = if block.out.value > STACK_WIDTH_LIMIT {
+            quote!(::std::boxed::Box<[f32; #w]>)
+        } else {
+            quote!([f32; #w])
+        };
+        Some(quote! { #[doc = #doc] pub #field: #ty })
+    });
     let fields = net.layers.iter().map(|layer| {
         let (field, w) = (&layer.field, layer.width().lit());
         let doc = match layer.act().filter(|_| layer.is_dense()) {
@@ -173,7 +184,10 @@ pub fn activations_struct(net: &Network) -> TokenStream {
         quote! { #[doc = #doc] pub #field: #ty }
     });
     // A boxed field is not `Copy`; the struct is `Copy` when every field is an array.
-    let copy = if net.layers.iter().any(activation_on_heap) {
+    let fields = fields.chain(block_fields);
+    let copy = if net.layers.iter().any(activation_on_heap)
+        || net.blocks.iter().any(|b| b.out.value > STACK_WIDTH_LIMIT)
+    {
         quote!()
     } else {
         quote!(Copy,)

@@ -11,7 +11,7 @@ use syn::Ident;
 
 use nn_model::{ActivationKind, Shape};
 
-use crate::model::{Act, Layer, Network, Width};
+use crate::model::{Act, Block, Head, Layer, Network, Width};
 use crate::prop::Input;
 
 /// The path of the runtime's hidden module.
@@ -150,13 +150,53 @@ impl Layer {
     }
 }
 
+impl Head {
+    /// `y_digit`: its targets' rows (its buffer in the workspace, then its typed rows).
+    pub fn y(&self) -> Ident {
+        format_ident!("y_{}", self.name)
+    }
+}
+
+impl Block {
+    /// `s1`: its output rows.
+    pub fn s(&self) -> Ident {
+        format_ident!("s{}", self.id)
+    }
+
+    /// `g1`: its output's gradient rows.
+    pub fn g(&self) -> Ident {
+        format_ident!("g{}", self.id)
+    }
+
+    /// `e1`: the scratch rows where a branch's input gradient waits to be added.
+    pub fn e(&self) -> Ident {
+        format_ident!("e{}", self.id)
+    }
+
+    /// `b1`: its entry of the workspace.
+    pub fn entry(&self) -> Ident {
+        format_ident!("b{}", self.id)
+    }
+}
+
 impl Input<'_> {
-    /// The rows a batch method reads: `x` (the network's input rows) or the previous layer's
-    /// `a`.
+    /// The rows a batch method reads: `x` (the network's input rows), a layer's `a` or a
+    /// block's `s`.
     pub fn rows(self) -> Ident {
         match self {
             Input::Network(_) => format_ident!("x"),
             Input::Layer(prev) => prev.a(),
+            Input::Block(block) => block.s(),
+        }
+    }
+
+    /// The rows that receive the gradient of what was read: a layer's `d`, a block's `g`;
+    /// `None` for the network's input, whose gradient nothing consumes.
+    pub fn grad_rows(self) -> Option<Ident> {
+        match self {
+            Input::Network(_) => None,
+            Input::Layer(prev) => Some(prev.d()),
+            Input::Block(block) => Some(block.g()),
         }
     }
 
@@ -177,6 +217,11 @@ impl Input<'_> {
                 } else {
                     quote!(&#a)
                 }
+            }
+            // A graph's one-sample pass runs as a batch of one, which reads rows.
+            Input::Block(block) => {
+                let s = block.s();
+                quote!(&#s)
             }
         }
     }

@@ -14,6 +14,37 @@ pub fn network_impl(net: &Network) -> TokenStream {
     let consts = shape::trait_consts(net);
     let out = net.output_layer();
     let (in_lit, out_lit, out_act) = (net.input.lit(), out.width().lit(), out.act_type());
+    let params = parameter_methods(net);
+    quote! {
+        impl #rt::Network for #name {
+            #consts
+            type Input = [f32; #in_lit];
+            type Output = [f32; #out_lit];
+            type OutputActivation = #out_act;
+
+            #params
+
+            fn forward(&self, input: &Self::Input) -> Self::Output {
+                Self::forward(self, input)
+            }
+
+            #rt::__if_alloc! {
+                fn forward_batch(
+                    &self,
+                    inputs: &[Self::Input],
+                    outputs: &mut [Self::Output],
+                    workspace: &mut #rt::Workspace<Self>,
+                ) -> ::core::result::Result<(), #rt::Error> {
+                    Self::forward_batch(self, inputs, outputs, workspace)
+                }
+            }
+        }
+    }
+}
+
+/// The `Network` trait's `zeros`, `parameters` and `parameters_mut`, and for a network with
+/// batch normalisation `fold_statistics`, `state` and `state_mut`.
+pub fn parameter_methods(net: &Network) -> TokenStream {
     let fields: Vec<_> = net.layers.iter().map(|layer| &layer.field).collect();
     let norms: Vec<_> = net
         .layers
@@ -55,43 +86,21 @@ pub fn network_impl(net: &Network) -> TokenStream {
         }
     });
     quote! {
-        impl #rt::Network for #name {
-            #consts
-            type Input = [f32; #in_lit];
-            type Output = [f32; #out_lit];
-            type OutputActivation = #out_act;
-
-            fn zeros() -> Self {
-                Self::zeros()
-            }
-
-            fn parameters(&self) -> impl Iterator<Item = &[f32]> {
-                ::core::iter::empty::<&[f32]>()
-                    #(.chain(self.#fields.parameters()))*
-            }
-
-            fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
-                ::core::iter::empty::<&mut [f32]>()
-                    #(.chain(self.#fields.parameters_mut()))*
-            }
-
-            #fold
-
-            fn forward(&self, input: &Self::Input) -> Self::Output {
-                Self::forward(self, input)
-            }
-
-            #rt::__if_alloc! {
-                fn forward_batch(
-                    &self,
-                    inputs: &[Self::Input],
-                    outputs: &mut [Self::Output],
-                    workspace: &mut #rt::Workspace<Self>,
-                ) -> ::core::result::Result<(), #rt::Error> {
-                    Self::forward_batch(self, inputs, outputs, workspace)
-                }
-            }
+        fn zeros() -> Self {
+            Self::zeros()
         }
+
+        fn parameters(&self) -> impl Iterator<Item = &[f32]> {
+            ::core::iter::empty::<&[f32]>()
+                #(.chain(self.#fields.parameters()))*
+        }
+
+        fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+            ::core::iter::empty::<&mut [f32]>()
+                #(.chain(self.#fields.parameters_mut()))*
+        }
+
+        #fold
     }
 }
 
