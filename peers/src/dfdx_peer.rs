@@ -166,22 +166,42 @@ dfdx_net!(
     )
 );
 
+/// Why dfdx has no LeNet here: its convolution and pooling need its `nightly` feature.
+pub const NO_LENET: &str = "dfdx 0.13's Conv2D and MaxPool2D need its nightly feature \
+    (generic_const_exprs), which fails to build on the installed nightly (rustc 1.97.0-nightly \
+    2026-05-19: E0310 in dfdx's own shapes/slice.rs, nn/conv.rs, nn/upscale.rs; and gemm 0.15's \
+    nightly feature asks for the removed feature stdsimd, E0635)";
+
 /// One case's step on dfdx: each call runs one inference or training step on the next batch.
-pub fn step(net: Net, data: &Data, op: Op, batch: usize) -> Step<'static> {
-    match net {
+///
+/// # Errors
+///
+/// [`NO_LENET`] for LeNet.
+pub fn step(net: Net, data: &Data, op: Op, batch: usize) -> Result<Step<'static>, StepError> {
+    Ok(match net {
         Net::Seminar => seminar::step(data, op, batch),
         Net::Wide256 => wide256::step(data, op, batch),
         Net::Wide1024 => wide1024::step(data, op, batch),
         Net::Deep64 => deep64::step(data, op, batch),
-    }
+        Net::LeNet => return Err(NO_LENET.into()),
+    })
 }
 
 /// A training step on the next batch of `batch` digits, each call; returns the batch's mean loss.
-pub fn trainer(net: Net, data: &Data, batch: usize) -> Box<dyn FnMut() -> Result<f32, StepError>> {
-    match net {
+///
+/// # Errors
+///
+/// [`NO_LENET`] for LeNet.
+pub fn trainer(
+    net: Net,
+    data: &Data,
+    batch: usize,
+) -> Result<Box<dyn FnMut() -> Result<f32, StepError>>, StepError> {
+    Ok(match net {
         Net::Seminar => Box::new(seminar::trainer(data, batch)),
         Net::Wide256 => Box::new(wide256::trainer(data, batch)),
         Net::Wide1024 => Box::new(wide1024::trainer(data, batch)),
         Net::Deep64 => Box::new(deep64::trainer(data, batch)),
-    }
+        Net::LeNet => return Err(NO_LENET.into()),
+    })
 }
