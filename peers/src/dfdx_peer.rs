@@ -167,10 +167,9 @@ dfdx_net!(
 );
 
 /// Why dfdx has no LeNet here: its convolution and pooling need its `nightly` feature.
-pub const NO_LENET: &str = "dfdx 0.13's Conv2D and MaxPool2D need its nightly feature \
-    (generic_const_exprs), which fails to build on the installed nightly (rustc 1.97.0-nightly \
-    2026-05-19: E0310 in dfdx's own shapes/slice.rs, nn/conv.rs, nn/upscale.rs; and gemm 0.15's \
-    nightly feature asks for the removed feature stdsimd, E0635)";
+/// `RESULTS.md` ("LeNet") quotes the errors.
+pub const NO_LENET: &str = "dfdx 0.13 has conv2d and pool2d only with its nightly feature, \
+    which does not build on today's nightly rustc (see peers/RESULTS.md, LeNet)";
 
 /// One case's step on dfdx: each call runs one inference or training step on the next batch.
 ///

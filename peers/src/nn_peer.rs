@@ -1,4 +1,5 @@
-//! `nn` itself, through its public API only: `forward` for one sample,
+//! `nn` itself, through its public API only: `forward` for one sample (LeNet:
+//! `forward_batch` of one),
 //! `forward_batch` for a batch, `gradient_batch` + `Momentum::step` for a
 //! training step. One module per network of [`crate::Net`], stamped out by
 //! one macro so that every network runs the same code.
@@ -43,9 +44,12 @@ nn::network! {
 
 /// One module per network (declared above: `network!` must not be expanded inside a
 /// `macro_rules!`, whose hygiene hides the names it generates from its own code): its `step`
-/// and its `trainer`.
+/// and its `trainer`. `$per_sample`: batch 1 inference through the one-sample `forward` (the
+/// dense networks, whose `forward` runs on stack arrays) rather than `forward_batch` with a
+/// kept workspace (LeNet, whose `forward` makes a workspace on every call, as `benches/lenet.rs`
+/// measures it).
 macro_rules! nn_net {
-    ($module:ident, $net:ident, $inputs:literal, $which:expr) => {
+    ($module:ident, $net:ident, $inputs:literal, $which:expr, $per_sample:literal) => {
         mod $module {
             use nn::{CrossEntropy, Momentum, Optimizer, Workspace};
 
@@ -61,7 +65,7 @@ macro_rules! nn_net {
                 let net = Net::new(1);
                 let mut batches = Batches::new(data, batch);
                 match (op, batch) {
-                    (Op::Infer, 1) => Box::new(move || {
+                    (Op::Infer, 1) if $per_sample => Box::new(move || {
                         let (x, _, _) = batches.next_of::<$inputs>();
                         std::hint::black_box(net.forward(std::hint::black_box(&x[0])));
                         Ok(())
@@ -108,11 +112,11 @@ macro_rules! nn_net {
     };
 }
 
-nn_net!(seminar, Seminar, 784, crate::Net::Seminar);
-nn_net!(wide256, Wide256, 784, crate::Net::Wide256);
-nn_net!(wide1024, Wide1024, 784, crate::Net::Wide1024);
-nn_net!(deep64, Deep64, 64, crate::Net::Deep64);
-nn_net!(lenet, LeNet, 784, crate::Net::LeNet);
+nn_net!(seminar, Seminar, 784, crate::Net::Seminar, true);
+nn_net!(wide256, Wide256, 784, crate::Net::Wide256, true);
+nn_net!(wide1024, Wide1024, 784, crate::Net::Wide1024, true);
+nn_net!(deep64, Deep64, 64, crate::Net::Deep64, true);
+nn_net!(lenet, LeNet, 784, crate::Net::LeNet, false);
 
 /// One case's step on `nn`: each call runs one inference or training step on the next batch.
 pub fn step(net: Net, data: &Data, op: Op, batch: usize) -> Step<'_> {
