@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs nn against its peers on four networks (seminar 784-16-16-10 sigmoid, wide256 784-256-256-10
-# relu, wide1024 784-1024-1024-10 relu, deep64 64-64-64-64-64-10 tanh), one thread each, and prints
-# one line a case, with the FLOP rate of the products and its share of the bare FMA rate that
+# Runs nn against its peers on five networks (seminar 784-16-16-10 sigmoid, wide256 784-256-256-10
+# relu, wide1024 784-1024-1024-10 relu, deep64 64-64-64-64-64-10 tanh, lenet: the LeNet-5 of
+# examples/cnn.rs), one thread each, and prints one line a case, with the FLOP rate of the products and its share of the bare FMA rate that
 # nn-peers measures at the start (`# fma_peak_gflops=`):
 #
 #   peer=dfdx net=seminar op=train batch=32 samples_per_s=254000 us_per_step=126.000 gflops=13.38 peak_pct=5.4
@@ -11,14 +11,15 @@
 #   ratio net=seminar op=train batch=32 nn/dfdx=1.25
 #
 # Builds the peers harness (peers/, its own workspace, never part of the main build) in release
-# mode and runs it (nn, dfdx, candle in one process; candle on the seminar network only) case by
-# case, each case followed by scripts/bench_pytorch.py on the same case if `$PYTHON -c 'import
-# torch'` works (PYTHON defaults to python3) and by scripts/bench_jax.py if `$JAX_PYTHON -c 'import
-# jax'` works (JAX_PYTHON defaults to $PYTHON). Every program runs pinned to the same core with
+# mode and runs it (nn, dfdx, candle in one process; candle on the seminar network and lenet only,
+# dfdx on every network but lenet: see peers/RESULTS.md) case by case, each case followed by
+# scripts/bench_pytorch.py on the same case if `$PYTHON -c 'import torch'` works (PYTHON defaults
+# to python3) and by scripts/bench_jax.py (dense networks only) if `$JAX_PYTHON -c 'import jax'`
+# works (JAX_PYTHON defaults to $PYTHON). Every program runs pinned to the same core with
 # taskset (the last one), so no peer gets a quieter core than another.
 #
 # Options: --seconds S (per repetition, default 1), --reps N (default 5), --warmup S (default 0.3),
-# --nets seminar,wide256,wide1024,deep64, --ops infer,train, --batches 1,32,256; the median
+# --nets seminar,wide256,wide1024,deep64,lenet, --ops infer,train, --batches 1,32,256; the median
 # repetition is reported.
 # The harness's target dir is $PEERS_TARGET_DIR (default /tmp/target-peers), kept apart from the
 # main build's.
@@ -33,7 +34,7 @@ PYTHON="${PYTHON:-python3}"
 JAX_PYTHON="${JAX_PYTHON:-$PYTHON}"
 
 # The options, checked before the build.
-nets="seminar,wide256,wide1024,deep64"
+nets="seminar,wide256,wide1024,deep64,lenet"
 ops="infer,train"
 batches="1,32,256"
 pass=()
@@ -84,18 +85,21 @@ core="$(( $(nproc --all) - 1 ))"
 # The FLOP rate and share of the FMA peak of the Python peers' lines (nn-peers prints its own), from
 # the peak that the first nn-peers run measured and the FLOP a sample of each network (as
 # Net::flop in peers/src/main.rs: 2·Σ i·o forward; a training step twice that plus 2·i·o for every
-# layer's input gradient but the first's).
+# layer's input gradient but the first's; lenet's two convolutions counted the same way: 833,040 a
+# forward pass, 2,263,920 a training step).
 rate() {
     awk -v peak="$peak" '
         BEGIN {
             w["seminar"] = "784 16 16 10"; w["wide256"] = "784 256 256 10"
             w["wide1024"] = "784 1024 1024 10"; w["deep64"] = "64 64 64 64 64 10"
+            fixed["lenet infer"] = 833040; fixed["lenet train"] = 2263920
         }
         /^peer=/ && / samples_per_s=/ && !/ gflops=/ {
             for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
             m = split(w[f["net"]], d, " "); fwd = 0; up = 0
             for (l = 1; l < m; l++) { fwd += 2 * d[l] * d[l + 1]; if (l > 1) up += 2 * d[l] * d[l + 1] }
             flop = (f["op"] == "train") ? 2 * fwd + up : fwd
+            if ((f["net"] " " f["op"]) in fixed) flop = fixed[f["net"] " " f["op"]]
             g = f["samples_per_s"] * flop / 1e9
             printf "%s gflops=%.2f peak_pct=%.1f\n", $0, g, 100 * g / peak
             next
@@ -124,7 +128,7 @@ for net in ${nets//,/ }; do
                 taskset -c "$core" "$PYTHON" scripts/bench_pytorch.py "${pass[@]}" --nets "$net" --ops "$op" \
                     --batches "$batch" | sed -n "$keep" | rate | tee -a "$out" || status=1
             fi
-            if [ "$jax" = 1 ]; then
+            if [ "$jax" = 1 ] && [ "$net" != lenet ]; then
                 taskset -c "$core" "$JAX_PYTHON" scripts/bench_jax.py "${pass[@]}" --nets "$net" \
                     --ops "$op" --batches "$batch" | sed -n "$keep" | rate | tee -a "$out" \
                     || status=1

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""PyTorch on the peers harness's four networks, in the harness's line format.
+"""PyTorch on the peers harness's five networks, in the harness's line format.
 
 The networks (--nets) are those of peers/src/main.rs: seminar (784 -> 16
 sigmoid -> 16 sigmoid -> 10), wide256 (784 -> 256 relu -> 256 relu -> 10),
 wide1024 (784 -> 1024 relu -> 1024 relu -> 10) and deep64 (64 -> 64 tanh x4 ->
 10, on an 8 x 8 subsample of each digit: pixels at rows and columns 2, 5, ...,
-23), each trained with softmax + cross-entropy (F.cross_entropy on the logits)
-and SGD with momentum (lr 0.1, momentum 0.9), f32, eager mode, one thread
+23) and lenet (the LeNet-5 of examples/cnn.rs: nn.Conv2d(1, 6, 5, padding=2),
+ReLU, MaxPool2d(2), Conv2d(6, 16, 5), ReLU, MaxPool2d(2), Dropout(0.25) in
+training only, Linear 400 -> 120 -> 84 -> 10 with ReLU), each trained with
+softmax + cross-entropy (F.cross_entropy on the logits) and SGD with momentum
+(lr 0.1, lenet 0.01; momentum 0.9), f32, eager mode, one thread
 (torch.set_num_threads(1)). The inputs are the shipped MNIST training digits
 (data/mnist), cut into consecutive batches that each case cycles through, as
 in the Rust harness.
@@ -22,7 +25,7 @@ Timing: warm up, then --reps repetitions of --seconds wall time each; the
 median repetition is reported.
 
 Usage: python3 scripts/bench_pytorch.py [--seconds S] [--reps N] [--warmup S]
-       [--nets seminar,wide256,wide1024,deep64] [--ops infer,train]
+       [--nets seminar,wide256,wide1024,deep64,lenet] [--ops infer,train]
        [--batches 1,32,256] [--data DIR] [--check STEPS]
 """
 
@@ -54,7 +57,11 @@ NETS = {
     "wide256": ([784, 256, 256, 10], "relu"),
     "wide1024": ([784, 1024, 1024, 10], "relu"),
     "deep64": ([64, 64, 64, 64, 64, 10], "tanh"),
+    # The dense layers after the convolutions (make_model builds the rest).
+    "lenet": ([400, 120, 84, 10], "relu"),
 }
+# LeNet's rate, as benches/lenet.rs and scripts/bench_lenet_pytorch.py (peers/src/main.rs).
+LENET_LEARNING_RATE = 0.01
 # The 8 x 8 subsample of a 28 x 28 digit that deep64 reads (peers/src/data.rs).
 SUBSAMPLE = [(2 + 3 * (k // 8)) * 28 + 2 + 3 * (k % 8) for k in range(64)]
 
@@ -101,8 +108,20 @@ def load_mnist(directory):
     return x.to(torch.float32) / 255.0, y
 
 
+def learning_rate(net):
+    return LENET_LEARNING_RATE if net == "lenet" else LEARNING_RATE
+
+
 def make_model(net):
     torch.manual_seed(1)
+    if net == "lenet":
+        nn = torch.nn
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Dropout(0.25), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+        )
     widths, act = NETS[net]
     module = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[act]
     layers = []
@@ -114,7 +133,10 @@ def make_model(net):
 
 
 def inputs_of(net, x):
-    """The inputs `net` reads: all 784 pixels, or deep64's subsample (contiguous)."""
+    """The inputs `net` reads: all 784 pixels, deep64's subsample (contiguous), or lenet's
+    one channel of 28 x 28 (a view)."""
+    if net == "lenet":
+        return x.reshape(-1, 1, 28, 28)
     return x[:, SUBSAMPLE].contiguous() if NETS[net][0][0] == 64 else x
 
 
@@ -150,7 +172,7 @@ def check(net, x, y, batch, steps):
     """Runs the timed training step `steps` times; the mean loss of the first and last ten."""
     model = make_model(net)
     x = inputs_of(net, x)
-    opt = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+    opt = torch.optim.SGD(model.parameters(), lr=learning_rate(net), momentum=MOMENTUM)
     count = x.shape[0] // batch
     losses = []
     for s in range(steps):
@@ -179,11 +201,13 @@ def run_case(net, x, y, op, batch, args):
         return i
 
     if op == "infer":
+        model.eval()  # lenet's dropout off; nothing else changes
+
         def step():
             with torch.inference_mode():
                 F.softmax(model(xs[next_index()]), dim=1)
     else:
-        opt = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+        opt = torch.optim.SGD(model.parameters(), lr=learning_rate(net), momentum=MOMENTUM)
 
         def step():
             i = next_index()

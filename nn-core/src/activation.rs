@@ -543,10 +543,15 @@ pub trait CustomActivation: Copy + Default + Debug + Send + Sync + 'static {
 }
 
 /// The [`Activation`] of a [`CustomActivation`] type `T`: what `network!` writes for a path.
+///
+/// `CHECKED` is always `true` (write `Custom<T>`). `network!` spells it as a constant that
+/// requires `T: CustomActivation`, so a type that does not implement the trait is one error at
+/// the user's path: the failed constant makes the rest of the generated code for that layer
+/// ask nothing more of `T`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Custom<T>(PhantomData<T>);
+pub struct Custom<T, const CHECKED: bool = true>(PhantomData<T>);
 
-impl<T: CustomActivation> Activation for Custom<T> {
+impl<T: CustomActivation, const CHECKED: bool> Activation for Custom<T, CHECKED> {
     const KIND: ActivationKind = ActivationKind::Custom { name: T::NAME };
     const INIT: Init = T::INIT;
     #[inline]
@@ -557,7 +562,7 @@ impl<T: CustomActivation> Activation for Custom<T> {
     }
 }
 
-impl<T: CustomActivation, L> Differentiable<L> for Custom<T> {
+impl<T: CustomActivation, L, const CHECKED: bool> Differentiable<L> for Custom<T, CHECKED> {
     #[inline]
     fn backward(z: &[f32], a: &[f32], grad: &mut [f32]) {
         for ((g, &z), &a) in grad.iter_mut().zip(z).zip(a) {

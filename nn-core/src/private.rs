@@ -85,6 +85,14 @@ pub use crate::__nn_if_std as __if_std;
 use generic_array::{ArrayLength, GenericArray};
 use rand::SeedableRng;
 
+/// `true`, for a type that implements [`CustomActivation`]: the constant `network!` writes in
+/// `Custom<T, { is_custom_activation::<T>() }>`, so that a type that does not implement it is
+/// an error here, at the user's path, and nowhere else.
+#[must_use]
+pub const fn is_custom_activation<T: CustomActivation>() -> bool {
+    true
+}
+
 /// The random number generator networks are seeded with: xoshiro256++, a fixed algorithm, so
 /// the same seed gives the same weights on every machine.
 pub type SeedRng = rand::rngs::Xoshiro256PlusPlus;

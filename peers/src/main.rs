@@ -1,14 +1,14 @@
-//! The peers harness: runs `nn` and other frameworks on four networks ([`Net`]:
+//! The peers harness: runs `nn` and other frameworks on five networks ([`Net`]:
 //! the seminar's `784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax`, two wide
-//! relu networks and a deep tanh one; softmax + cross-entropy, SGD with
-//! momentum lr 0.1 mu 0.9, f32, one thread) in one process, and prints one
-//! line per case:
+//! relu networks, a deep tanh one and the LeNet-5 of `examples/cnn.rs`;
+//! softmax + cross-entropy, SGD with momentum lr 0.1 (LeNet 0.01) mu 0.9, f32,
+//! one thread) in one process, and prints one line per case:
 //!
 //! ```text
 //! peer=dfdx net=seminar op=train batch=32 samples_per_s=254000 us_per_step=126.000 gflops=13.38 peak_pct=5.4
 //! ```
 //!
-//! `gflops` counts the FLOP of the products only ([`Net::flop`]); `peak_pct` is
+//! `gflops` counts the FLOP of the products and convolutions only ([`Net::flop`]); `peak_pct` is
 //! that over the bare AVX-512 (else AVX2) FMA rate measured at the start of the
 //! run and printed as `# fma_peak_gflops=...` (`scripts/bench_peers.sh` computes
 //! the same two fields for the Python peers from it).
@@ -21,10 +21,13 @@
 //! comments. A peer that fails prints `error="..."` instead of numbers.
 //!
 //! Usage: `nn-peers [--seconds S] [--reps N] [--warmup S] [--peers nn,dfdx,candle]
-//! [--nets seminar,wide256,wide1024,deep64] [--ops infer,train] [--batches 1,32,256]
+//! [--nets seminar,wide256,wide1024,deep64,lenet] [--ops infer,train] [--batches 1,32,256]
 //! [--data DIR] [--check STEPS]`
 //!
-//! candle runs the seminar network only.
+//! candle runs the seminar network and LeNet; dfdx the four dense networks
+//! only: dfdx 0.13's convolution and pooling exist only with its `nightly`
+//! feature, which does not build on today's nightly compiler (see `RESULTS.md`,
+//! "LeNet").
 //!
 //! `--check STEPS` times nothing: it runs each peer's timed training step STEPS
 //! times at each batch size and prints the mean loss of the first and last ten
@@ -50,8 +53,11 @@ use std::time::Duration;
 use data::Data;
 use timing::{Step, StepError, Timed, Timing};
 
-/// The learning rate every peer uses.
+/// The learning rate every peer uses on the dense networks ([`Net::learning_rate`]).
 pub const LEARNING_RATE: f32 = 0.1;
+/// The learning rate every peer uses on LeNet, as `benches/lenet.rs` and
+/// `scripts/bench_lenet_pytorch.py` do (0.1 with momentum 0.9 diverges there).
+pub const LENET_LEARNING_RATE: f32 = 0.01;
 /// The momentum every peer uses.
 pub const MOMENTUM: f32 = 0.9;
 
@@ -84,11 +90,20 @@ pub enum Net {
     Wide1024,
     /// `64 -> 64 tanh -> 64 tanh -> 64 tanh -> 64 tanh -> 10 softmax`, on the 8 × 8 subsample.
     Deep64,
+    /// LeNet-5 as in `examples/cnn.rs`: `1x28x28 -> conv 6 5x5 pad 2 relu -> maxpool 2x2 ->
+    /// conv 16 5x5 relu -> maxpool 2x2 -> dropout 0.25 -> 120 relu -> 84 relu -> 10 softmax`.
+    LeNet,
 }
 
 impl Net {
     /// Every network, in the order the harness runs them.
-    const ALL: [Net; 4] = [Net::Seminar, Net::Wide256, Net::Wide1024, Net::Deep64];
+    const ALL: [Net; 5] = [
+        Net::Seminar,
+        Net::Wide256,
+        Net::Wide1024,
+        Net::Deep64,
+        Net::LeNet,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -96,27 +111,54 @@ impl Net {
             Net::Wide256 => "wide256",
             Net::Wide1024 => "wide1024",
             Net::Deep64 => "deep64",
+            Net::LeNet => "lenet",
         }
     }
 
-    /// The widths, input first.
+    /// The learning rate of every peer's training step.
+    pub fn learning_rate(self) -> f32 {
+        match self {
+            Net::LeNet => LENET_LEARNING_RATE,
+            _ => LEARNING_RATE,
+        }
+    }
+
+    /// The widths of the dense layers, input first (LeNet's: from the flattened 16x5x5).
     fn widths(self) -> &'static [usize] {
         match self {
             Net::Seminar => &[784, 16, 16, 10],
             Net::Wide256 => &[784, 256, 256, 10],
             Net::Wide1024 => &[784, 1024, 1024, 10],
             Net::Deep64 => &[64, 64, 64, 64, 64, 10],
+            Net::LeNet => &[400, 120, 84, 10],
         }
     }
 
-    /// FLOP a sample of the matrix products: a forward pass `2·Σ i·o`; a training step that
-    /// again for the weight gradients, plus `2·i·o` for the input gradient of every layer but
-    /// the first (nobody computes the first layer's).
+    /// FLOP a sample of LeNet's two convolutions: `2 · out_channels · out_h · out_w ·
+    /// in_channels · k · k` each (6x28x28 from 1 channel, 16x10x10 from 6, 5x5 kernels),
+    /// 715,200 together. Zero for the dense networks.
+    fn conv_flop(self) -> [f64; 2] {
+        match self {
+            Net::LeNet => [
+                2.0 * (6 * 28 * 28 * 25) as f64,
+                2.0 * (16 * 10 * 10 * 6 * 25) as f64,
+            ],
+            _ => [0.0; 2],
+        }
+    }
+
+    /// FLOP a sample of the matrix products (and LeNet's convolutions, [`Net::conv_flop`]): a
+    /// forward pass `2·Σ i·o`; a training step that again for the weight gradients, plus
+    /// `2·i·o` for the input gradient of every layer but the first (nobody computes the first
+    /// layer's). LeNet: 833,040 a forward pass, 2,263,920 a training step, as
+    /// `benches/lenet.rs` counts them.
     fn flop(self, op: Op) -> f64 {
-        let layers: Vec<f64> = self
-            .widths()
-            .windows(2)
-            .map(|w| 2.0 * (w[0] * w[1]) as f64)
+        let convs = self.conv_flop();
+        let layers: Vec<f64> = convs
+            .iter()
+            .copied()
+            .filter(|&f| f > 0.0)
+            .chain(self.widths().windows(2).map(|w| 2.0 * (w[0] * w[1]) as f64))
             .collect();
         let forward: f64 = layers.iter().sum();
         match op {
@@ -127,9 +169,13 @@ impl Net {
 
     /// The declaration, for the header line.
     fn declaration(self) -> String {
+        if self == Net::LeNet {
+            return "lenet 1x28x28-conv6(5x5,pad2)-maxpool-conv16(5x5)-maxpool-dropout-120-84-10 relu"
+                .to_owned();
+        }
         let act = match self {
             Net::Seminar => "sigmoid",
-            Net::Wide256 | Net::Wide1024 => "relu",
+            Net::Wide256 | Net::Wide1024 | Net::LeNet => "relu",
             Net::Deep64 => "tanh",
         };
         let w = self.widths();
@@ -215,7 +261,7 @@ fn parse_args() -> Result<Options, String> {
                             .ok_or_else(|| {
                                 format!(
                                     "--nets: expected some of seminar, wide256, wide1024, \
-                                     deep64, found `{n}`"
+                                     deep64, lenet, found `{n}`"
                                 )
                             })
                     })
@@ -263,10 +309,10 @@ fn trainer<'a>(
     match peer {
         "nn" => Ok(nn_peer::trainer(net, data, batch)),
         #[cfg(feature = "dfdx")]
-        "dfdx" => Ok(dfdx_peer::trainer(net, data, batch)),
+        "dfdx" => dfdx_peer::trainer(net, data, batch),
         #[cfg(feature = "candle")]
-        "candle" if net == Net::Seminar => {
-            let mut step = candle_peer::trainer(data, batch)?;
+        "candle" if matches!(net, Net::Seminar | Net::LeNet) => {
+            let mut step = candle_peer::trainer(net, data, batch)?;
             Ok(Box::new(move || Ok(step()?.to_scalar::<f32>()?)))
         }
         _ => Err(format!("peer `{peer}` is not built in").into()),
@@ -302,9 +348,11 @@ fn step<'a>(
     match peer {
         "nn" => Ok(nn_peer::step(net, data, op, batch)),
         #[cfg(feature = "dfdx")]
-        "dfdx" => Ok(dfdx_peer::step(net, data, op, batch)),
+        "dfdx" => dfdx_peer::step(net, data, op, batch),
         #[cfg(feature = "candle")]
-        "candle" if net == Net::Seminar => candle_peer::step(data, op, batch),
+        "candle" if matches!(net, Net::Seminar | Net::LeNet) => {
+            candle_peer::step(net, data, op, batch)
+        }
         _ => Err(format!("peer `{peer}` is not built in").into()),
     }
 }
@@ -369,9 +417,14 @@ fn run_case(
     ok
 }
 
-/// Whether `peer` runs `net`: candle runs the seminar network only.
+/// Whether `peer` runs `net`: candle runs the seminar network and LeNet, dfdx every network but
+/// LeNet.
 fn runs(peer: &str, net: Net) -> bool {
-    peer != "candle" || net == Net::Seminar
+    match peer {
+        "candle" => matches!(net, Net::Seminar | Net::LeNet),
+        "dfdx" => net != Net::LeNet,
+        _ => true,
+    }
 }
 
 fn main() -> ExitCode {
@@ -395,7 +448,7 @@ fn main() -> ExitCode {
             }
             eprintln!(
                 "usage: nn-peers [--seconds S] [--reps N] [--warmup S] [--peers nn,dfdx,candle] \
-                 [--nets seminar,wide256,wide1024,deep64] [--ops infer,train] [--batches 1,32,256] [--data DIR] [--check STEPS]"
+                 [--nets seminar,wide256,wide1024,deep64,lenet] [--ops infer,train] [--batches 1,32,256] [--data DIR] [--check STEPS]"
             );
             return if msg.is_empty() {
                 ExitCode::SUCCESS
@@ -424,7 +477,7 @@ fn main() -> ExitCode {
     let nets: Vec<String> = opts.nets.iter().map(|n| n.declaration()).collect();
     println!(
         "# nn peers harness: {}; softmax + cross-entropy, SGD momentum \
-         (lr {LEARNING_RATE}, mu {MOMENTUM}), f32, 1 thread; {} MNIST digits; \
+         (lr {LEARNING_RATE}, LeNet {LENET_LEARNING_RATE}; mu {MOMENTUM}), f32, 1 thread; {} MNIST digits; \
          warmup {:.2} s, {} reps of {:.2} s, median",
         nets.join(", "),
         data.inputs.len(),
@@ -436,6 +489,14 @@ fn main() -> ExitCode {
         if !built && opts.peers.iter().any(|p| p == peer) {
             println!("peer={peer} status=unavailable reason=\"built without feature {peer}\"");
         }
+    }
+
+    #[cfg(feature = "dfdx")]
+    if opts.nets.contains(&Net::LeNet) && opts.peers.iter().any(|p| p == "dfdx") {
+        println!(
+            "peer=dfdx net=lenet status=unavailable reason=\"{}\"",
+            dfdx_peer::NO_LENET
+        );
     }
 
     let mut failed = false;

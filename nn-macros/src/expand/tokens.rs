@@ -46,7 +46,10 @@ pub fn typenum(n: usize, span: Span) -> TokenStream {
 }
 
 /// The nn-core type of an activation, at `span` (where the user wrote it): `Sigmoid`,
-/// `LeakyRelu<BITS>` with the slope's `f32` bits, `Custom<my::Softsign>`.
+/// `LeakyRelu<BITS>` with the slope's `f32` bits, `Custom<my::Softsign, { CHECK }>` with a
+/// constant that requires `my::Softsign: CustomActivation`: if the type does not implement it,
+/// that is the one error (at the path; every copy of it is the same diagnostic, which rustc
+/// reports once), and the failed constant keeps the layer's code from further errors.
 pub fn act_type(act: &Act, span: Span) -> TokenStream {
     let rt = rt_at(span);
     match act {
@@ -58,12 +61,15 @@ pub fn act_type(act: &Act, span: Span) -> TokenStream {
             let name = Ident::new(kind.type_name(), span);
             quote_spanned!(span=> #rt::#name)
         }
-        Act::Custom(path) => quote_spanned!(span=> #rt::Custom<#path>),
+        Act::Custom(path) => quote_spanned! {span=>
+            #rt::Custom<#path, { #rt::is_custom_activation::<#path>() }>
+        },
     }
 }
 
 /// The `ActivationKind` value of an activation, for `LAYERS`: a custom one is known by the name
-/// its type gives itself.
+/// its type gives itself (read through the checked [`act_type`], so a type that is not an
+/// activation adds no error here).
 pub fn act_kind(act: &Act) -> TokenStream {
     let rt = rt();
     match act {
@@ -75,9 +81,10 @@ pub fn act_kind(act: &Act) -> TokenStream {
             let name = Ident::new(kind.type_name(), Span::call_site());
             quote!(#rt::ActivationKind::#name)
         }
-        Act::Custom(path) => quote! {
-            #rt::ActivationKind::Custom { name: <#path as #rt::CustomActivation>::NAME }
-        },
+        Act::Custom(path) => {
+            let ty = act_type(act, syn::spanned::Spanned::span(path));
+            quote!(<#ty as #rt::Activation>::KIND)
+        }
     }
 }
 
