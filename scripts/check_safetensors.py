@@ -2,7 +2,7 @@
 """Check a weights file written by `nn::weights::save` from Python, independently of the Rust code.
 
     pip install safetensors numpy
-    python3 scripts/check_safetensors.py                      # the fixtures in tests/fixtures/weights (digits, lenet)
+    python3 scripts/check_safetensors.py                      # the fixtures in tests/fixtures/weights (digits, lenet, two-heads)
     python3 scripts/check_safetensors.py mnist.safetensors    # any file nn wrote
     python3 scripts/check_safetensors.py WEIGHTS IO           # and compare outputs with IO
     python3 scripts/check_safetensors.py --write-python-copy  # rewrite digits-from-python.safetensors
@@ -16,14 +16,21 @@ What it checks:
    convolutions, pooling, dropout, flatten and layer norm modules counted as PyTorch counts them
    -- each float32 (batch norm's num_batches_tracked int64, as PyTorch keeps it), dense weights
    [out, in], conv weights [out, in, kh, kw], biases [out], so
-   `load_state_dict` (strict) accepts them.
+   `load_state_dict` (strict) accepts them. A graph network's declaration (`residual { ... }`,
+   `concat { ... }`, `heads { name: ..., ... }`) maps to the modules nn's `pytorch_module`
+   defines: `Residual` (an nn.Sequential of the block's modules: `2.0.weight`), `Concat` (an
+   nn.ModuleList of one nn.Sequential a branch: `3.1.0.weight`) and `Heads` (an nn.ModuleDict of
+   one nn.Sequential a head: `4.digit.0.weight`).
 3. Read by hand (8-byte little-endian header length, JSON header, raw data), each tensor's bytes
    are the little-endian row-major values the package returned.
-4. With an IO file (tensors `inputs` [n, in] and `outputs` [n, out], written by the Rust test
-   `fixtures_are_current` and `lenet_fixtures_are_current`), a forward pass written here in
-   numpy, in float64, on the loaded weights (convolution, pooling and layer norm included;
-   dropout is the identity at inference) matches the outputs the Rust forward pass computed, to
-   within 1e-5.
+4. With an IO file (tensors `inputs` [n, in] and `outputs` [n, out], or for a network with
+   heads `outputs.NAME` [n, out] for each head; written by the Rust tests
+   `fixtures_are_current`, `lenet_fixtures_are_current` and `two_heads_fixtures_are_current`), a
+   forward pass written here in numpy, in float64, on the loaded weights found by their names
+   (convolution, pooling and layer norm included; dropout is the identity at inference; a
+   residual block adds its input to its chain's output, a concatenation joins its branches'
+   outputs along the channels, each head reads the trunk's output) matches the outputs the Rust
+   forward pass computed, to within 1e-5.
 
 5. The fixtures PyTorch wrote in other dtypes (scripts/write_dtype_fixtures.py):
    digits-f16.safetensors, digits-bf16.safetensors and digits-f64.safetensors. Read by hand,
@@ -41,6 +48,7 @@ Exits with status 1 and a message on the first failed check.
 """
 
 import json
+import re
 import struct
 import sys
 from pathlib import Path
@@ -55,6 +63,12 @@ FIXTURE_DECLARATIONS = {
     "digits": "784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax",
     "lenet": "1x28x28 -> conv 6 5x5 pad 2 relu -> maxpool 2x2 -> conv 16 5x5 relu -> maxpool 2x2 "
     "-> dropout 0.25 -> 120 relu -> 84 relu -> 10 softmax",
+    # A graph network (tests/graph_weights.rs): residual blocks in the trunk and in a head, a
+    # channel-wise concatenation of images, two heads.
+    "two-heads": "1x6x6 -> stem: conv 3 3x3 pad 1 relu -> skip: residual { conv 4 3x3 pad 1 tanh "
+    "-> batchnorm -> conv 3 3x3 pad 1 linear } -> concat { conv 2 3x3 relu, maxpool 3x3 stride 1 } "
+    "-> heads { digit: 10 softmax, even: 8 relu -> residual { 8 tanh -> layernorm -> 8 linear } "
+    "-> dropout 0.1 -> 1 sigmoid }",
 }
 TOLERANCE = 1e-5
 
@@ -64,37 +78,88 @@ def fail(message):
     sys.exit(1)
 
 
-def parse_declaration(text):
-    """'1x28x28 -> c: conv 6 5x5 pad 2 relu -> maxpool 2x2 -> 10 softmax' -> (input shape, layers).
+def split_top(text, sep):
+    """`text` split at each `sep` outside braces."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        c = text[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i + len(sep)
+            i = start
+            continue
+        i += 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
 
-    The input shape is (n,) or (c, h, w); each layer is a dict with its `kind` and what its
-    declaration gives (see nn-macros/src/ast.rs for the grammar).
+
+NAMED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$", re.DOTALL)
+BLOCK = re.compile(r"^(residual|concat|heads)\s*\{(.*)\}$", re.DOTALL)
+
+
+def parse_declaration(text):
+    """'1x28x28 -> c: conv 6 5x5 pad 2 relu -> maxpool 2x2 -> 10 softmax' -> (input shape, chain).
+
+    The input shape is (n,) or (c, h, w); the chain is a list of nodes: each layer a dict with
+    its `kind` and what its declaration gives, each block a dict of kind `residual` (its
+    `chain`), `concat` (its `branches`, chains) or `heads` (its `heads`, (name, chain) pairs).
+    See nn-macros/src/ast.rs for the grammar.
     """
-    parts = [p.strip() for p in text.split("->")]
+    parts = split_top(text, "->")
     dims = tuple(int(d) for d in parts[0].split("x"))
-    layers = []
-    for part in parts[1:]:
-        if ":" in part:
-            part = part.split(":", 1)[1].strip()
-        words = part.split()
-        kind = words[0]
-        if kind == "conv":
-            kh, kw = kernel(words[2])
-            options = dict(zip(words[3:-1:2], map(int, words[4:-1:2])))
-            layers.append(dict(kind="conv", filters=int(words[1]), kernel=(kh, kw),
-                               stride=options.get("stride", 1), pad=options.get("pad", 0),
-                               activation=activation(words[-1:])))
-        elif kind in ("maxpool", "avgpool"):
-            kh, kw = kernel(words[1])
-            stride = int(words[3]) if len(words) > 3 and words[2] == "stride" else kh
-            layers.append(dict(kind=kind, window=(kh, kw), stride=stride))
-        elif kind == "dropout":
-            layers.append(dict(kind="dropout", rate=float(words[1])))
-        elif kind in ("batchnorm", "layernorm"):
-            layers.append(dict(kind=kind))
-        else:
-            layers.append(dict(kind="dense", width=int(words[0]), activation=activation(words[1:])))
-    return dims, layers
+    return dims, parse_chain(parts[1:])
+
+
+def parse_chain(parts):
+    """The nodes of the chain whose pieces (between the `->`s) are `parts`."""
+    return [parse_node(part) for part in parts]
+
+
+def parse_node(part):
+    """One piece of a chain: `[name:] layer`, `[name:] residual { chain }`,
+    `[name:] concat { chain, chain, ... }` or `heads { name: chain, ... }`."""
+    named = NAMED.match(part)
+    if named:
+        part = named.group(2).strip()
+    block = BLOCK.match(part)
+    if block:
+        kind, inner = block.group(1), block.group(2)
+        pieces = [p for p in split_top(inner, ",") if p]
+        if kind == "residual":
+            return dict(kind="residual", chain=parse_chain(split_top(inner, "->")))
+        if kind == "concat":
+            return dict(kind="concat", branches=[parse_chain(split_top(p, "->")) for p in pieces])
+        heads = []
+        for piece in pieces:
+            name, chain = piece.split(":", 1)
+            heads.append((name.strip(), parse_chain(split_top(chain, "->"))))
+        return dict(kind="heads", heads=heads)
+    return parse_layer(part)
+
+
+def parse_layer(part):
+    """One layer's declaration, without its name."""
+    words = part.split()
+    kind = words[0]
+    if kind == "conv":
+        kh, kw = kernel(words[2])
+        options = dict(zip(words[3:-1:2], map(int, words[4:-1:2])))
+        return dict(kind="conv", filters=int(words[1]), kernel=(kh, kw),
+                    stride=options.get("stride", 1), pad=options.get("pad", 0),
+                    activation=activation(words[-1:]))
+    if kind in ("maxpool", "avgpool"):
+        kh, kw = kernel(words[1])
+        stride = int(words[3]) if len(words) > 3 and words[2] == "stride" else kh
+        return dict(kind=kind, window=(kh, kw), stride=stride)
+    if kind == "dropout":
+        return dict(kind="dropout", rate=float(words[1]))
+    if kind in ("batchnorm", "layernorm"):
+        return dict(kind=kind)
+    return dict(kind="dense", width=int(words[0]), activation=activation(words[1:]))
 
 
 def kernel(text):
@@ -137,46 +202,96 @@ def activate(act, z):
     fail(f"unknown activation {name!r} (a custom activation has no numpy twin here)")
 
 
-def modules(dims, layers):
-    """The modules of the equivalent nn.Sequential, numbered as PyTorch numbers them, each with
-    the layer it belongs to and its parameter shapes; and each layer's input shape."""
-    out = []
-    shape = dims
-    for layer in layers:
-        kind = layer["kind"]
-        layer["input"] = shape
-        if kind == "dense":
-            n = int(np.prod(shape))
-            if len(shape) == 3:
-                out.append(("nn.Flatten()", None, {}))
-            out.append((f"nn.Linear({n}, {layer['width']})", layer,
-                        {"weight": (layer["width"], n), "bias": (layer["width"],)}))
-            out.append((layer["activation"][0], None, {}))
-            shape = (layer["width"],)
-        elif kind == "conv":
-            c, h, w = shape
-            (kh, kw), s, p, f = layer["kernel"], layer["stride"], layer["pad"], layer["filters"]
-            out.append((f"nn.Conv2d({c}, {f}, kernel_size=({kh}, {kw}), stride={s}, padding={p})",
-                        layer, {"weight": (f, c, kh, kw), "bias": (f,)}))
-            out.append((layer["activation"][0], None, {}))
-            shape = (f, (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1)
-        elif kind in ("maxpool", "avgpool"):
-            c, h, w = shape
-            (kh, kw), s = layer["window"], layer["stride"]
-            module = "MaxPool2d" if kind == "maxpool" else "AvgPool2d"
-            out.append((f"nn.{module}(kernel_size=({kh}, {kw}), stride={s})", None, {}))
-            shape = (c, (h - kh) // s + 1, (w - kw) // s + 1)
-        elif kind == "dropout":
-            out.append((f"nn.Dropout(p={layer['rate']})", None, {}))
-        elif kind == "layernorm":
-            out.append((f"nn.LayerNorm({list(shape)})", layer, {"weight": shape, "bias": shape}))
+def layer_modules(layer, shape):
+    """The modules of one layer reading `shape` in the equivalent nn.Sequential, each with its
+    parameter shapes (none for an activation); and the layer's output shape."""
+    kind = layer["kind"]
+    layer["input"] = shape
+    if kind == "dense":
+        n = int(np.prod(shape))
+        out = [("nn.Flatten()", {})] if len(shape) == 3 else []
+        out.append((f"nn.Linear({n}, {layer['width']})",
+                    {"weight": (layer["width"], n), "bias": (layer["width"],)}))
+        out.append((layer["activation"][0], {}))
+        return out, (layer["width"],)
+    if kind == "conv":
+        c, h, w = shape
+        (kh, kw), s, p, f = layer["kernel"], layer["stride"], layer["pad"], layer["filters"]
+        return [
+            (f"nn.Conv2d({c}, {f}, kernel_size=({kh}, {kw}), stride={s}, padding={p})",
+             {"weight": (f, c, kh, kw), "bias": (f,)}),
+            (layer["activation"][0], {}),
+        ], (f, (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1)
+    if kind in ("maxpool", "avgpool"):
+        c, h, w = shape
+        (kh, kw), s = layer["window"], layer["stride"]
+        module = "MaxPool2d" if kind == "maxpool" else "AvgPool2d"
+        return [(f"nn.{module}(kernel_size=({kh}, {kw}), stride={s})", {})], (
+            c, (h - kh) // s + 1, (w - kw) // s + 1)
+    if kind == "dropout":
+        return [(f"nn.Dropout(p={layer['rate']})", {})], shape
+    if kind == "layernorm":
+        source = f"nn.LayerNorm({list(shape) if len(shape) == 3 else shape[0]})"
+        return [(source, {"weight": shape, "bias": shape})], shape
+    c = shape[0]
+    module = "BatchNorm2d" if len(shape) == 3 else "BatchNorm1d"
+    return [(f"nn.{module}({c})",
+             {"weight": (c,), "bias": (c,), "running_mean": (c,), "running_var": (c,),
+              "num_batches_tracked": ()})], shape
+
+
+def chain_modules(chain, shape, prefix, expected):
+    """The modules of `chain` reading `shape`, numbered as PyTorch numbers an nn.Sequential's
+    (parameter-free modules included), as sources; and the chain's output shape (None after
+    heads). Each tensor's state-dict name, `PATH.ROLE` after the module that holds it (`2.weight`;
+    inside a block `2.0.weight`, a concatenation's branch `3.1.0.weight`, a head
+    `4.digit.0.weight`), goes into `expected` with its shape, and into its layer under the role.
+
+    The blocks are the modules nn's `pytorch_module` defines: `Residual` an nn.Sequential of
+    the block's modules, `Concat` an nn.ModuleList of one nn.Sequential a branch, `Heads` an
+    nn.ModuleDict of one nn.Sequential a head.
+    """
+    sources = []
+    for node in chain:
+        kind = node["kind"]
+        path = f"{prefix}{len(sources)}."
+        if kind == "residual":
+            inner, out = chain_modules(node["chain"], shape, path, expected)
+            if out != shape:
+                fail(f"the residual block at {path[:-1]} takes {shape} and gives {out}")
+            sources.append(f"Residual({', '.join(inner)})")
+        elif kind == "concat":
+            branches, outs = [], []
+            for k, branch in enumerate(node["branches"]):
+                inner, out = chain_modules(branch, shape, f"{path}{k}.", expected)
+                branches.append(f"nn.Sequential({', '.join(inner)})")
+                outs.append(out)
+            node["outputs"] = outs
+            if all(len(o) == 1 for o in outs):
+                out = (sum(o[0] for o in outs),)
+            elif all(len(o) == 3 and o[1:] == outs[0][1:] for o in outs):
+                out = (sum(o[0] for o in outs),) + outs[0][1:]
+            else:
+                fail(f"the concatenation at {path[:-1]} joins {outs}")
+            shape = out
+            sources.append(f"Concat({', '.join(branches)})")
+        elif kind == "heads":
+            heads = []
+            for name, head in node["heads"]:
+                inner, _ = chain_modules(head, shape, f"{path}{name}.", expected)
+                heads.append(f'"{name}": nn.Sequential({", ".join(inner)})')
+            shape = None
+            sources.append(f"Heads({{{', '.join(heads)}}})")
         else:
-            c = shape[0]
-            module = "BatchNorm2d" if len(shape) == 3 else "BatchNorm1d"
-            out.append((f"nn.{module}({c})", layer,
-                        {"weight": (c,), "bias": (c,), "running_mean": (c,), "running_var": (c,),
-                         "num_batches_tracked": ()}))
-    return out
+            modules, out = layer_modules(node, shape)
+            for source, params in modules:
+                for role, dims in params.items():
+                    name = f"{prefix}{len(sources)}.{role}"
+                    expected[name] = tuple(dims)
+                    node[role] = name
+                sources.append(source)
+            shape = out
+    return sources, shape
 
 
 def check_weights(path):
@@ -189,11 +304,7 @@ def check_weights(path):
     dims, layers = parse_declaration(declaration)
 
     expected = {}
-    mods = modules(dims, layers)
-    for index, (_, layer, params) in enumerate(mods):
-        for role, shape in params.items():
-            expected[f"{index}.{role}"] = tuple(shape)
-            layer[role] = f"{index}.{role}"
+    sources, _ = chain_modules(layers, dims, "", expected)
     if set(tensors) != set(expected):
         fail(f"{path}: tensors {sorted(tensors)}, expected {sorted(expected)}")
     for name, shape in expected.items():
@@ -224,7 +335,7 @@ def check_weights(path):
 
     counts = " but num_batches_tracked (int64)" if any(n.endswith(".num_batches_tracked") for n in expected) else ""
     print(f"ok: {path.name} holds `{declaration}`: {', '.join(sorted(expected))}, all float32{counts}")
-    print(f"    state-dict keys of nn.Sequential({', '.join(m[0] for m in mods)})")
+    print(f"    state-dict keys of nn.Sequential({', '.join(sources)})")
     return declaration, layers, tensors
 
 
@@ -256,58 +367,95 @@ def pool2d(x, window, stride, reduce):
     return out
 
 
-def forward(layers, tensors, x):
-    """Inference in float64: dropout passes its input through."""
-    a = x.astype(np.float64)
-    for layer in layers:
-        kind = layer["kind"]
-        param = lambda role: tensors[layer[role]].astype(np.float64)
-        if kind == "dense":
-            a = a.reshape(len(a), -1)
-            a = activate(layer["activation"], a @ param("weight").T + param("bias"))
-        elif kind == "conv":
-            a = a.reshape((len(a),) + tuple(layer["input"]))
-            z = conv2d(a, param("weight"), param("bias"), layer["stride"], layer["pad"])
-            a = activate(layer["activation"], z)
-        elif kind in ("maxpool", "avgpool"):
-            a = a.reshape((len(a),) + tuple(layer["input"]))
-            a = pool2d(a, layer["window"], layer["stride"], np.max if kind == "maxpool" else np.mean)
-        elif kind == "batchnorm":
-            # Inference: each channel by the running statistics, then scaled and shifted.
-            shape = (len(a),) + tuple(layer["input"])
-            channel = (1, -1) + (1,) * (len(shape) - 2)
-            a = a.reshape(shape)
-            mean = param("running_mean").reshape(channel)
-            var = param("running_var").reshape(channel)
-            a = (a - mean) / np.sqrt(var + 1e-5) * param("weight").reshape(channel) + param(
-                "bias"
-            ).reshape(channel)
-        elif kind == "layernorm":
-            shape = (len(a),) + tuple(layer["input"])
-            flat = a.reshape(len(a), -1)
-            mu = flat.mean(axis=1, keepdims=True)
-            var = flat.var(axis=1, keepdims=True)
-            norm = ((flat - mu) / np.sqrt(var + 1e-5)).reshape(shape)
-            a = norm * param("weight") + param("bias")
+def forward(chain, tensors, x):
+    """Inference in float64: dropout passes its input through. Returns the outputs [n, out]
+    of a chain, or for a network with heads a dict of each head's."""
+    return run(chain, tensors, x.astype(np.float64).reshape(len(x), -1))
+
+
+def run(chain, tensors, a):
+    """`chain` on the rows `a` [n, len]: each node's output flattened to [n, len] again
+    (channel-major for an image), or the heads' dict."""
+    for node in chain:
+        kind = node["kind"]
+        if kind == "residual":
+            # x + f(x)
+            a = a + run(node["chain"], tensors, a)
+        elif kind == "concat":
+            # Each branch reads the block's input; images are joined along the channels.
+            outs = [run(branch, tensors, a) for branch in node["branches"]]
+            shapes = node["outputs"]
+            outs = [o.reshape((len(o),) + tuple(s)) for o, s in zip(outs, shapes)]
+            a = np.concatenate(outs, axis=1).reshape(len(a), -1)
+        elif kind == "heads":
+            return {name: run(head, tensors, a) for name, head in node["heads"]}
+        else:
+            a = apply_layer(node, tensors, a)
+    return a
+
+
+def apply_layer(layer, tensors, a):
+    """One layer on the rows `a`, reshaped to its input shape; its output flattened."""
+    kind = layer["kind"]
+    param = lambda role: tensors[layer[role]].astype(np.float64)
+    if kind == "dense":
+        a = a.reshape(len(a), -1)
+        a = activate(layer["activation"], a @ param("weight").T + param("bias"))
+    elif kind == "conv":
+        a = a.reshape((len(a),) + tuple(layer["input"]))
+        z = conv2d(a, param("weight"), param("bias"), layer["stride"], layer["pad"])
+        a = activate(layer["activation"], z)
+    elif kind in ("maxpool", "avgpool"):
+        a = a.reshape((len(a),) + tuple(layer["input"]))
+        a = pool2d(a, layer["window"], layer["stride"], np.max if kind == "maxpool" else np.mean)
+    elif kind == "batchnorm":
+        # Inference: each channel by the running statistics, then scaled and shifted.
+        shape = (len(a),) + tuple(layer["input"])
+        channel = (1, -1) + (1,) * (len(shape) - 2)
+        a = a.reshape(shape)
+        mean = param("running_mean").reshape(channel)
+        var = param("running_var").reshape(channel)
+        a = (a - mean) / np.sqrt(var + 1e-5) * param("weight").reshape(channel) + param(
+            "bias"
+        ).reshape(channel)
+    elif kind == "layernorm":
+        shape = (len(a),) + tuple(layer["input"])
+        flat = a.reshape(len(a), -1)
+        mu = flat.mean(axis=1, keepdims=True)
+        var = flat.var(axis=1, keepdims=True)
+        norm = ((flat - mu) / np.sqrt(var + 1e-5)).reshape(shape)
+        a = norm * param("weight") + param("bias")
     return a.reshape(len(a), -1)
 
 
 def check_outputs(io_path, layers, tensors):
+    """The numpy forward pass on the IO file's `inputs` against the Rust outputs: `outputs`,
+    or for a network with heads `outputs.NAME` for each head."""
     io = load_file(str(io_path))
-    x, y = io["inputs"], io["outputs"]
+    x = io["inputs"]
     ours = forward(layers, tensors, x)
-    if ours.shape != y.shape:
-        fail(f"{io_path}: outputs have shape {list(y.shape)}, numpy computed {list(ours.shape)}")
-    diff = np.abs(ours - y.astype(np.float64)).max()
-    if not diff <= TOLERANCE:
-        fail(f"{io_path}: numpy's forward pass differs from Rust's by {diff:.3g} > {TOLERANCE}")
-    same_class = (ours.argmax(axis=1) == y.argmax(axis=1)).all()
-    if not same_class:
-        fail(f"{io_path}: numpy and Rust predict different classes")
-    print(
-        f"ok: numpy forward pass of {len(x)} inputs matches Rust's outputs: "
-        f"max |difference| {diff:.3g} (tolerance {TOLERANCE})"
-    )
+    if isinstance(ours, dict):
+        pairs = [(f"outputs.{name}", out) for name, out in ours.items()]
+        extra = set(io) - {"inputs"} - {name for name, _ in pairs}
+        if extra:
+            fail(f"{io_path}: tensors {sorted(extra)} are no head's outputs")
+    else:
+        pairs = [("outputs", ours)]
+    for name, out in pairs:
+        if name not in io:
+            fail(f"{io_path}: no tensor {name}")
+        y = io[name]
+        if out.shape != y.shape:
+            fail(f"{io_path}: {name} has shape {list(y.shape)}, numpy computed {list(out.shape)}")
+        diff = np.abs(out - y.astype(np.float64)).max()
+        if not diff <= TOLERANCE:
+            fail(f"{io_path}: numpy's forward pass differs from Rust's {name} by {diff:.3g} > {TOLERANCE}")
+        if y.shape[1] > 1 and not (out.argmax(axis=1) == y.argmax(axis=1)).all():
+            fail(f"{io_path}: numpy and Rust predict different classes in {name}")
+        print(
+            f"ok: numpy forward pass of {len(x)} inputs matches Rust's {name}: "
+            f"max |difference| {diff:.3g} (tolerance {TOLERANCE})"
+        )
 
 
 def read_by_hand(path):
