@@ -9,6 +9,9 @@
 //! cargo bench --bench heads -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
+//! The same model in PyTorch eager (the same batches, losses and optimizer, one thread) is
+//! `scripts/bench_heads_pytorch.py`; run the two alternately in one session to compare them.
+//!
 //! Throughput is in samples (`Throughput::Elements(batch)`). The workspace, the gradients and
 //! the outputs are created once, outside the timed loop, so a measured step allocates nothing.
 

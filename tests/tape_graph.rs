@@ -49,7 +49,8 @@ nn::network! {
             flag: 1 sigmoid,
         };
 
-    /// Image heads: one pools and normalises, one convolves and drops out.
+    /// Image heads: one pools and normalises; one joins a convolution and a pooling
+    /// channel-wise, then drops out.
     struct ImageHeads: 1x5x5 -> conv 2 3x3 pad 1 tanh -> heads {
         a: avgpool 2x2 -> layernorm -> 2 softmax,
         b: concat { conv 1 3x3 tanh, maxpool 3x3 stride 1 } -> dropout 0.2 -> 1 sigmoid,
