@@ -14,6 +14,8 @@
 //! - [`math`]: the scalar functions behind them, [`math::logistic`] and [`math::softplus`].
 //! - [`optim`]: gradient descent, momentum and Adam, each with decoupled weight decay (AdamW).
 //! - [`Network`] and [`Trainable`]: what every generated network implements, for generic code.
+//! - [`nested`]: the [`Layer`] trait of a layer written as a path in a declaration, a network
+//!   used inside another or a layer type of your own.
 //! - [`model`]: a network's structure as one typed value ([`Network::LAYERS`]): each layer's
 //!   name, kind and shapes, read by everything that needs the structure at run time.
 //! - [`train`]: the training loop ([`TrainConfig::fit`], and the short [`Trainer::fit`]):
@@ -53,6 +55,7 @@ pub mod layer;
 pub mod least_squares;
 pub mod loss;
 pub mod math;
+pub mod nested;
 pub mod network;
 pub mod optim;
 pub mod parallel;
@@ -91,6 +94,7 @@ pub use loss::{
     MeanSquaredError,
 };
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
+pub use nested::Layer;
 #[allow(deprecated)]
 pub use network::Train;
 pub use network::{Network, Trainable, Workspace};

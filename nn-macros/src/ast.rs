@@ -107,6 +107,10 @@ pub enum LayerBody {
         /// The keyword.
         keyword: Ident,
     },
+    /// A path to a type implementing `nn::Layer`: a network declared with `network!`
+    /// (`Encoder`) or a layer of the user's own (`MyNormalize`, `my::Layer`). Told from a
+    /// keyword by a `::` or a capital first letter.
+    Path(Path),
 }
 
 /// An activation as written: a name or a path, and `leaky_relu`'s slope.
@@ -141,6 +145,7 @@ impl LayerBody {
             | LayerBody::Pool { keyword, .. }
             | LayerBody::Dropout { keyword, .. }
             | LayerBody::Norm { keyword } => keyword.to_token_stream(),
+            LayerBody::Path(path) => path.to_token_stream(),
         }
     }
 
@@ -292,13 +297,19 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
     let arrow: Token![->] = input.parse()?;
     check_layer_follows(input, &arrow, net, index)?;
     check_name_is_not_keyword(input)?;
-    let name = if input.peek(Ident) && input.peek2(Token![:]) {
+    let name = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
         Some(name)
     } else {
         None
     };
+    if starts_path(input) {
+        return Ok(LayerDecl {
+            name,
+            body: LayerBody::Path(input.parse()?),
+        });
+    }
     if input.peek(Ident) && !input.peek2(Token![::]) {
         let keyword: Ident = input.fork().parse()?;
         let body = match keyword.to_string().as_str() {
@@ -348,6 +359,29 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
         name,
         body: LayerBody::Dense { width, activation },
     })
+}
+
+/// Whether a layer's body is a path to a type: `::`, `crate`, `self` or `super` first, an
+/// identifier followed by `::`, or an identifier with a capital first letter (the keywords and
+/// activations are lowercase).
+fn starts_path(input: ParseStream) -> bool {
+    if input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![self])
+        || input.peek(Token![super])
+    {
+        return true;
+    }
+    if !input.peek(Ident) {
+        return false;
+    }
+    if input.peek2(Token![::]) {
+        return true;
+    }
+    input
+        .fork()
+        .parse::<Ident>()
+        .is_ok_and(|id| id.to_string().starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 /// `conv FILTERS KERNEL [stride S] [pad P] [ACTIVATION]`, the options in either order.

@@ -157,6 +157,9 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
     let mut shape = input.as_ref().map(|(_, s)| *s).filter(|s| !s.is_empty());
     let mut layers = Vec::new();
     for (i, layer) in decl.layers.iter().enumerate() {
+        if i > 0 {
+            check_after_path(cx, &decl.name, &decl.layers[i - 1], layer, i + 1);
+        }
         let checked = check_layer(cx, &decl.name, layer, i + 1, i + 1 == last, shape);
         shape = checked.as_ref().map(|l| l.output_shape);
         layers.extend(checked);
@@ -174,6 +177,27 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
         input_shape,
         layers,
     })
+}
+
+/// A layer after a path layer (`-> MyNormalize ->`) is dense or another path layer: the
+/// width a path layer gives is its type's, known to the compiler but not to the macro, and
+/// only those two kinds can be written without it (a dense layer's input type becomes
+/// `<MyNormalize as nn::Layer>::Out`).
+fn check_after_path(cx: &Ctxt, net: &Ident, prev: &LayerDecl, layer: &LayerDecl, index: usize) {
+    let LayerBody::Path(path) = &prev.body else {
+        return;
+    };
+    if matches!(layer.body, LayerBody::Dense { .. } | LayerBody::Path(_)) {
+        return;
+    }
+    cx.error_spanned_by(
+        layer.body.head(),
+        format!(
+            "layer {index} `{}` of `{net}` follows `{}`, whose width only its type knows: after              a layer written as a path, put a dense layer or another path layer",
+            declared(&layer.body),
+            crate::model::path_text(path)
+        ),
+    );
 }
 
 /// Checks layer `index` (counting from 1) of `net`, which reads `input` (unknown after an
@@ -295,6 +319,11 @@ fn check_layer(
             let rate = dropout_rate(cx, rate)?;
             (LayerKind::Dropout(Real::new(rate)), input?)
         }
+        LayerBody::Path(path) => {
+            // The width is the type's, which the macro cannot see: `Flat(0)` stands for it, and
+            // `check_after_path` lets only layers that need no input width follow.
+            (LayerKind::Path(path.clone()), Shape::Flat(0))
+        }
         LayerBody::Norm { keyword } => {
             let input = input?;
             if keyword == "layernorm" {
@@ -317,6 +346,10 @@ fn check_layer(
         }
     };
     let input = input?;
+    let of = match &kind {
+        LayerKind::Path(path) => Some(path.clone()),
+        _ => None,
+    };
     let head_span = head
         .clone()
         .into_iter()
@@ -337,6 +370,7 @@ fn check_layer(
         out: Width {
             value: output.len(),
             span: head_span,
+            of,
         },
     })
 }
@@ -445,6 +479,7 @@ fn declared(body: &LayerBody) -> String {
             format!("{keyword} {}", rate.to_token_stream())
         }
         LayerBody::Norm { keyword } => keyword.to_string(),
+        LayerBody::Path(path) => crate::model::path_text(path),
     }
 }
 
@@ -480,6 +515,7 @@ fn width_value(cx: &Ctxt, lit: &LitInt) -> Option<Width> {
     number(cx, lit, lit.base10_digits()).map(|value| Width {
         value,
         span: lit.span(),
+        of: None,
     })
 }
 
@@ -543,6 +579,7 @@ fn input_shape(cx: &Ctxt, lit: &LitInt) -> Option<(Width, Shape)> {
         Width {
             value,
             span: lit.span(),
+            of: None,
         },
         shape,
     ))

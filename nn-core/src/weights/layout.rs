@@ -49,6 +49,10 @@ struct Module {
 /// | dropout | `nn.Dropout(p=rate)` |
 /// | batchnorm | `nn.BatchNorm1d(features)`, or `nn.BatchNorm2d(channels)` after an image |
 /// | layernorm | `nn.LayerNorm(n)`, or `nn.LayerNorm([c, h, w])` after an image |
+/// | custom (`nn::Layer`) | `Name()`, a module the user defines with the same attributes |
+///
+/// A network used as a layer contributes its own layers (its `LAYERS` are part of the outer
+/// network's), so the nesting flattens into one `nn.Sequential`, which computes the same.
 fn modules(layers: &'static [LayerShape]) -> Vec<Module> {
     let mut modules = Vec::with_capacity(2 * layers.len());
     let mut push = |source: String, layer: Option<&'static LayerShape>| {
@@ -117,6 +121,7 @@ fn modules(layers: &'static [LayerShape]) -> Vec<Module> {
                 };
                 push(source, Some(layer));
             }
+            LayerKind::Custom { name, .. } => push(format!("{name}()"), Some(layer)),
         }
     }
     modules

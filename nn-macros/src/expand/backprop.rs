@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::expand::rows::{self, Deltas};
-use crate::expand::{bounds, tokens::rt};
+use crate::expand::{bounds, custom, tokens::rt};
 use crate::model::{Act, Layer, LayerKind, Network};
 use crate::prop::{Input, LayerNames};
 
@@ -26,7 +26,7 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
         .layers
         .iter()
         .rev()
-        .map(|layer| backward_step(net, layer));
+        .map(|layer| backward_step(net, layer, false));
     quote! {
         #[doc(hidden)]
         impl<L> #rt::GradientRows<L> for #name
@@ -77,18 +77,35 @@ fn output_delta(net: &Network) -> TokenStream {
 
 /// One layer's step back: its delta from the gradient of its output (the output layer's came
 /// from the loss), then its weights' and biases' gradients and the gradient of what it read.
-fn backward_step(net: &Network, layer: &Layer) -> TokenStream {
-    if !layer.is_dense() {
-        return layer_backward(net, layer);
+/// The chain rule of a network used as a layer of another (`impl nn::Layer`), layer by layer
+/// in reverse: the output layer's activation included (no loss is fused there), and the first
+/// layer's input gradient written into `dx` when the outer network asks for it.
+pub fn backward_as_layer(net: &Network) -> Vec<TokenStream> {
+    net.layers
+        .iter()
+        .rev()
+        .map(|layer| backward_step(net, layer, true))
+        .collect()
+}
+
+fn backward_step(net: &Network, layer: &Layer, as_layer: bool) -> TokenStream {
+    let first_dx = if as_layer { quote!(dx) } else { quote!(None) };
+    if layer.is_path() {
+        return custom::backward_step(net, layer, &first_dx);
     }
-    let delta = (!layer.is_output()).then(|| activation_backward(layer));
-    let params = parameters_backward(net, layer);
-    quote!(#delta #params)
+    let prelude = custom::input_prelude(net, layer, true);
+    if !layer.is_dense() {
+        let step = layer_backward(net, layer, &first_dx);
+        return quote!(#prelude #step);
+    }
+    let delta = (!layer.is_output() || as_layer).then(|| activation_backward(layer));
+    let params = parameters_backward(net, layer, &first_dx);
+    quote!(#delta #prelude #params)
 }
 
 /// `Backward::<L>::backward_rows(&self.drop, a1, z2, a2, d2, c2, &mut grads.drop, Some(d1));`
 /// for the kinds besides dense: their parameters' gradients and `∂L/∂x` from `∂L/∂a`.
-fn layer_backward(net: &Network, layer: &Layer) -> TokenStream {
+fn layer_backward(net: &Network, layer: &Layer, first_dx: &TokenStream) -> TokenStream {
     let rt = rt();
     let (field, z, a, d, aux) = (&layer.field, layer.z(), layer.a(), layer.d(), layer.aux());
     let from = layer.input_of(net);
@@ -101,7 +118,7 @@ fn layer_backward(net: &Network, layer: &Layer) -> TokenStream {
     };
     let (dx, comment) = match from {
         Input::Network(_) => (
-            quote!(None),
+            first_dx.clone(),
             format!(
                 " {}: the gradient of `{decl}`'s parameters from ∂L/∂a{i} (no input gradient: \
                  nothing consumes it)",
@@ -148,7 +165,7 @@ fn activation_backward(layer: &Layer) -> TokenStream {
 /// `self.out.backward_rows(a1, d2, &mut grads.out, Some(d1));`: the weights' and biases'
 /// gradients, and the previous layer's `∂L/∂a` into its delta rows. The first layer computes
 /// no input gradient: nothing consumes it.
-fn parameters_backward(net: &Network, layer: &Layer) -> TokenStream {
+fn parameters_backward(net: &Network, layer: &Layer, first_dx: &TokenStream) -> TokenStream {
     let (field, d, i) = (&layer.field, layer.d(), layer.index);
     let label = layer.label();
     match layer.input_of(net) {
@@ -159,7 +176,7 @@ fn parameters_backward(net: &Network, layer: &Layer) -> TokenStream {
             );
             quote! {
                 #[doc = #comment]
-                self.#field.backward_rows(x, #d, &mut grads.#field, None);
+                self.#field.backward_rows(x, #d, &mut grads.#field, #first_dx);
             }
         }
         Input::Layer(prev) => {

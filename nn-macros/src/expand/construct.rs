@@ -63,6 +63,10 @@ fn constructor(layer: &Layer, start: Start) -> TokenStream {
     let rt = rt();
     let zeros = start == Start::Zeros;
     match &layer.kind {
+        LayerKind::Path(path) if zeros => quote!(<#path as #rt::PathLayer>::zeros()),
+        LayerKind::Path(path) => {
+            quote!(<#path as #rt::PathLayer>::new(#rt::next_seed(&mut rng)))
+        }
         LayerKind::Dense(_) if zeros => quote!(#rt::Dense::zeros()),
         LayerKind::Dense(_) => quote!(#rt::Dense::random(&mut rng)),
         LayerKind::Dropout(rate) => {

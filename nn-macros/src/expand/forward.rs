@@ -5,6 +5,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use crate::expand::custom;
 use crate::expand::structs::{activation_on_heap, activations_path};
 use crate::expand::tokens::{input_param, inputs_param, method, outputs_param, rt};
 use crate::model::{Act, Layer, Network};
@@ -98,12 +99,19 @@ pub fn forward_all(net: &Network) -> TokenStream {
         } else {
             quote!(all.#out_field = out[0];)
         };
+        let count = if net.has_path_layers() {
+            custom::buffer_count(net)
+        } else {
+            quote!(#count)
+        };
         let copies = net.hidden_layers().iter().enumerate().map(|(k, layer)| {
-            let (field, k, w) = (
-                &layer.field,
-                Literal::usize_unsuffixed(k),
-                layer.width().lit(),
-            );
+            let (field, w) = (&layer.field, layer.width().lit());
+            let k = if net.has_path_layers() {
+                custom::last_buffer(net, layer)
+            } else {
+                let k = Literal::usize_unsuffixed(k);
+                quote!(#k)
+            };
             quote! { all.#field.copy_from_slice(&layers[#k].a[..#w]); }
         });
         return quote! {
@@ -174,30 +182,13 @@ pub fn forward_batch(net: &Network) -> TokenStream {
         }
     });
     let count = Literal::usize_unsuffixed(net.layers.len());
-    let steps = net.layers.iter().map(|layer| {
-        let (field, input) = (&layer.field, layer.input_of(net).rows());
-        let (entry, a, ty) = (layer.entry(), layer.a(), layer.width().typenum());
-        if layer.is_output() {
-            quote! { self.#field.forward_rows(#input, #rt::rows_mut(outputs)); }
-        } else if layer.is_dense() {
-            quote! {
-                let (_, #a, _) = #entry.rows::<#ty>(n);
-                self.#field.forward_rows(#input, #a);
-            }
-        } else {
-            let aux = layer.aux();
-            let comment = format!(
-                " {}: `{}`",
-                layer.label(),
-                layer.declaration(LayerNames::Omitted)
-            );
-            quote! {
-                #[doc = #comment]
-                let (_, #a, _, #aux) = #entry.parts::<#ty>(n);
-                #rt::Layer::forward_rows(&self.#field, #input, #a, #aux);
-            }
-        }
-    });
+    let take = if net.has_path_layers() {
+        let count = custom::buffer_count(net);
+        custom::take_buffers(net, quote!(workspace.layers::<#count>(n)), true)
+    } else {
+        quote! { let [#(#entries),*] = workspace.layers::<#count>(n); }
+    };
+    let steps = batch_steps(net, false);
     quote! {
         /// The forward pass of a batch into `outputs` (one row per input), with the hidden
         /// layers' outputs in `workspace`; inference (no dropout, running statistics).
@@ -217,12 +208,58 @@ pub fn forward_batch(net: &Network) -> TokenStream {
             if n == 0 {
                 return Ok(());
             }
-            let [#(#entries),*] = workspace.layers::<#count>(n);
+            #take
             let x = #rt::rows(inputs);
             #(#steps)*
             Ok(())
         }
     }
+}
+
+/// The inference steps over a batch, one per layer: the output layer's rows into `outputs`,
+/// or, for a network used as a layer (`as_layer`), into its own buffer set.
+fn batch_steps(net: &Network, as_layer: bool) -> Vec<TokenStream> {
+    let rt = rt();
+    net.layers
+        .iter()
+        .map(|layer| {
+            if layer.is_path() {
+                return custom::forward_step(net, layer, false);
+            }
+            let prelude = custom::input_prelude(net, layer, false);
+            let (field, input) = (&layer.field, layer.input_of(net).rows());
+            let (entry, a, ty) = (layer.entry(), layer.a(), layer.width().typenum());
+            if layer.is_output() && !as_layer {
+                quote! { #prelude self.#field.forward_rows(#input, #rt::rows_mut(outputs)); }
+            } else if layer.is_dense() {
+                quote! {
+                    #prelude
+                    let (_, #a, _) = #entry.rows::<#ty>(n);
+                    self.#field.forward_rows(#input, #a);
+                }
+            } else {
+                let aux = layer.aux();
+                let comment = format!(
+                    " {}: `{}`",
+                    layer.label(),
+                    layer.declaration(LayerNames::Omitted)
+                );
+                quote! {
+                    #[doc = #comment]
+                    #prelude
+                    let (_, #a, _, #aux) = #entry.parts::<#ty>(n);
+                    #rt::Layer::forward_rows(&self.#field, #input, #a, #aux);
+                }
+            }
+        })
+        .collect()
+}
+
+/// The inference pass of a network used as a layer of another, over the buffer sets it is
+/// given (`impl nn::Layer`'s `forward_rows`).
+pub fn layer_forward_rows(net: &Network) -> TokenStream {
+    let steps = batch_steps(net, true);
+    quote! { #(#steps)* }
 }
 
 #[cfg(test)]

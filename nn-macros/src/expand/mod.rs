@@ -21,11 +21,13 @@
 //! | `rows.rs` | what the two bodies share: workspace rows, the training forward pass |
 //! | `bounds.rs` | the training and evaluation `where` clauses |
 //! | `traits.rs` | `impl Network`, `impl Trainable<L>`, `impl Rows` (hidden) |
+//! | `custom.rs` | path layers (`-> encoder: Encoder ->`): their checks, steps and buffers; `impl nn::Layer` |
 //! | `tokens.rs` | the runtime path, widths as literals and typenum types, buffer names |
 
 mod backprop;
 mod bounds;
 mod construct;
+mod custom;
 mod forward;
 mod loss;
 mod methods;
@@ -83,9 +85,12 @@ fn expand_network(net: &Network) -> TokenStream {
     let train_impl = traits::train_impl(net);
     let rows_impl = traits::rows_impl(net);
     let custom = custom_activation_checks(net);
+    let path_checks = custom::checks(net);
+    let layer_impl = custom::layer_impl(net);
     quote! {
         #network_struct
         #custom
+        #path_checks
         #activations_struct
 
         impl #name {
@@ -106,5 +111,6 @@ fn expand_network(net: &Network) -> TokenStream {
         #rows_impl
         #gradient_rows
         #loss_rows
+        #layer_impl
     }
 }

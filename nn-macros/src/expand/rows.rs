@@ -4,12 +4,17 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use crate::expand::custom;
 use crate::expand::tokens::rt;
 use crate::model::Network;
 use crate::prop::LayerNames;
 
 /// `let [l1, l2] = workspace.layers::<2>(n);`: one workspace entry per layer.
 pub fn take_workspace(net: &Network) -> TokenStream {
+    if net.has_path_layers() {
+        let count = custom::buffer_count(net);
+        return custom::take_buffers(net, quote!(workspace.layers::<#count>(n)), false);
+    }
     let entries = net.layers.iter().map(|layer| layer.entry());
     let count = Literal::usize_unsuffixed(net.layers.len());
     quote! { let [#(#entries),*] = workspace.layers::<#count>(n); }
@@ -39,6 +44,7 @@ pub enum Deltas {
 pub fn split_rows(net: &Network, deltas: Deltas) -> Vec<TokenStream> {
     net.layers
         .iter()
+        .filter(|layer| !layer.is_path())
         .map(|layer| {
             let (entry, z, a, ty) = (layer.entry(), layer.z(), layer.a(), layer.width().typenum());
             let d = match deltas {
@@ -64,6 +70,10 @@ pub fn forward_train(net: &Network) -> Vec<TokenStream> {
     net.layers
         .iter()
         .map(|layer| {
+            if layer.is_path() {
+                return custom::forward_step(net, layer, true);
+            }
+            let prelude = custom::input_prelude(net, layer, false);
             let (field, z, a) = (&layer.field, layer.z(), layer.a());
             let from = layer.input_of(net);
             let input = from.rows();
@@ -79,6 +89,7 @@ pub fn forward_train(net: &Network) -> Vec<TokenStream> {
                 );
                 return quote! {
                     #[doc = #comment]
+                    #prelude
                     #rt::Layer::forward_train(&self.#field, #input, #z, #a, #aux);
                 };
             };
@@ -91,6 +102,7 @@ pub fn forward_train(net: &Network) -> Vec<TokenStream> {
             );
             quote! {
                 #[doc = #comment]
+                #prelude
                 self.#field.forward_train(#input, #z, #a);
             }
         })

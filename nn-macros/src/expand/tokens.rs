@@ -101,15 +101,25 @@ pub fn shape_value(shape: Shape) -> TokenStream {
 }
 
 impl Width {
-    /// The width as a literal carrying the user's span, so rustc's errors point at their `784`.
-    pub fn lit(&self) -> Literal {
+    /// The width as a literal carrying the user's span, so rustc's errors point at their `784`;
+    /// a path layer's output as `{ <Path as nn::Layer>::OUTPUT }`.
+    pub fn lit(&self) -> TokenStream {
+        if let Some(path) = &self.of {
+            let rt = rt_at(self.span);
+            return quote_spanned!(self.span=> { <#path as #rt::PathLayer>::OUTPUT });
+        }
         let mut l = Literal::usize_unsuffixed(self.value);
         l.set_span(self.span);
-        l
+        quote!(#l)
     }
 
-    /// The width's typenum type, at the user's span (see [`typenum`]).
+    /// The width's typenum type, at the user's span (see [`typenum`]); a path layer's output as
+    /// `<Path as nn::Layer>::Out`.
     pub fn typenum(&self) -> TokenStream {
+        if let Some(path) = &self.of {
+            let rt = rt_at(self.span);
+            return quote_spanned!(self.span=> <#path as #rt::PathLayer>::Out);
+        }
         typenum(self.value, self.span)
     }
 }

@@ -1,0 +1,294 @@
+//! Layers written as a path to a type implementing `nn::Layer` (`-> encoder: Encoder ->`,
+//! `-> MyNormalize ->`), and that trait's impl for every network.
+//!
+//! A path layer's widths are its type's: the macro spells them `<P as nn::Layer>::OUTPUT` (a
+//! literal length in non-generic code) and `<P as nn::Layer>::Out` (the typenum type), and
+//! writes a check spanned at the path that the type reads the width the layer before it gives,
+//! so a mismatch reads in numbers. Its buffers are its `LAYERS`' entries of the outer network's
+//! workspace: a network with path layers hands the workspace out layer by layer
+//! ([`take_buffers`]), one set to a built-in layer, `<P as nn::Layer>::LAYERS.len()` to a path
+//! layer, whose output is the `a` rows of its last set (bound just before each use, so that the
+//! path layer can have all of its sets back for its own pass).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::expand::tokens::{rt, rt_at};
+use crate::expand::{backprop, forward, rows};
+use crate::model::{Layer, Network};
+use crate::prop::Input;
+
+/// For each path layer: the type implements `nn::Layer` (the first error a user sees names
+/// the trait), its `LAYERS` end at its output width, and it reads the width the layer before it
+/// gives, as an array-length equality spanned at the path (`expected an array with a size of
+/// 784, found one with a size of 64`).
+pub fn checks(net: &Network) -> TokenStream {
+    net.layers
+        .iter()
+        .filter_map(|layer| Some((layer, layer.path()?)))
+        .map(|(layer, path)| {
+            let span = layer.out.span;
+            let rt = rt_at(span);
+            let given = layer.input_of(net).width().lit();
+            let check = format_ident!("layer_{}_reads_the_width_before_it", layer.index, span = span);
+            let described = format!(
+                "the `LAYERS` of `{}` are empty or do not end at its `OUTPUT` width",
+                crate::model::path_text(path)
+            );
+            quote_spanned! {span=>
+                const _: () = {
+                    fn implements_layer<T: #rt::PathLayer>() {}
+                    let _ = implements_layer::<#path>;
+                    assert!(
+                        #rt::describes(<#path as #rt::PathLayer>::LAYERS, <#path as #rt::PathLayer>::OUTPUT),
+                        #described
+                    );
+                };
+                #[allow(non_snake_case, dead_code)]
+                const _: () = {
+                    fn #check(given: [f32; #given]) -> [f32; <#path as #rt::PathLayer>::INPUT] {
+                        given
+                    }
+                };
+            }
+        })
+        .collect()
+}
+
+/// The number of buffer sets of the network's workspace: one per built-in layer, the `LAYERS`
+/// of each path layer's type.
+pub fn buffer_count(net: &Network) -> TokenStream {
+    let rt = rt();
+    let terms = net.layers.iter().map(|layer| match layer.path() {
+        Some(path) => quote!(<#path as #rt::PathLayer>::LAYERS.len()),
+        None => quote!(1),
+    });
+    quote!({ 0 #(+ #terms)* })
+}
+
+/// The index of `layer`'s last buffer set in the workspace, where its output is.
+pub fn last_buffer(net: &Network, layer: &Layer) -> TokenStream {
+    let rt = rt();
+    let terms = net.layers[..layer.index].iter().map(|layer| match layer.path() {
+        Some(path) => quote!(<#path as #rt::PathLayer>::LAYERS.len()),
+        None => quote!(1),
+    });
+    quote!((0 #(+ #terms)* - 1))
+}
+
+/// `let l1 = take_one(&mut rest); let l2 = take_many(&mut rest, ...);`: the workspace's buffer
+/// sets (`source`, a `&mut [LayerBuffers]`) handed out layer by layer, skipping the output
+/// layer's when `skip_output` (inference writes the output elsewhere).
+pub fn take_buffers(net: &Network, source: TokenStream, skip_output: bool) -> TokenStream {
+    let rt = rt();
+    let takes = net
+        .layers
+        .iter()
+        .filter(|layer| !(skip_output && layer.is_output()))
+        .map(|layer| {
+            let entry = layer.entry();
+            match layer.path() {
+                Some(path) => quote! {
+                    let #entry = #rt::take_many(&mut rest, <#path as #rt::PathLayer>::LAYERS.len());
+                },
+                None => quote! { let #entry = #rt::take_one(&mut rest); },
+            }
+        });
+    quote! {
+        let mut rest: &mut [#rt::LayerBuffers] = #source;
+        #(#takes)*
+    }
+}
+
+/// Before a step that reads what `layer` reads: if that is a path layer's output, its rows
+/// (`let a2 = output_rows(l2, n);`), with its delta rows too when `delta` (`let (a2, d2) =
+/// ...`), bound for this step only.
+pub fn input_prelude(net: &Network, layer: &Layer, delta: bool) -> TokenStream {
+    let Input::Layer(prev) = layer.input_of(net) else {
+        return quote!();
+    };
+    if !prev.is_path() {
+        return quote!();
+    }
+    let rt = rt();
+    let (entry, a, d, ty) = (prev.entry(), prev.a(), prev.d(), prev.width().typenum());
+    if delta {
+        quote! { let (#a, #d) = #rt::output_and_delta::<#ty>(#entry, n); }
+    } else {
+        quote! { let #a = #rt::output_rows::<#ty>(#entry, n); }
+    }
+}
+
+/// What a path layer reads, as its type's rows: `rows_as(x)` or `rows_as(a1)`.
+fn path_input(net: &Network, layer: &Layer) -> TokenStream {
+    let rt = rt();
+    let input = layer.input_of(net).rows();
+    let (path, given) = (layer.path(), layer.input_of(net).width().typenum());
+    quote!(#rt::rows_as::<#given, <#path as #rt::PathLayer>::In>(#input))
+}
+
+/// A path layer's forward pass over the batch: `forward_rows` for inference, `forward_train`
+/// for training.
+pub fn forward_step(net: &Network, layer: &Layer, train: bool) -> TokenStream {
+    let rt = rt();
+    let (field, entry) = (&layer.field, layer.entry());
+    let prelude = input_prelude(net, layer, false);
+    let input = path_input(net, layer);
+    let path = layer.path();
+    let method = if train {
+        quote!(forward_train)
+    } else {
+        quote!(forward_rows)
+    };
+    let comment = format!(
+        " {}: a{i} = `{}`({}){}",
+        layer.label(),
+        crate::model::path_text(layer.path().expect("a path layer")),
+        layer.input_of(net).symbol(),
+        if train { ", training mode" } else { "" },
+        i = layer.index
+    );
+    quote! {
+        #[doc = #comment]
+        #prelude
+        <#path as #rt::PathLayer>::#method(&self.#field, #input, #entry);
+    }
+}
+
+/// A path layer's chain rule: the gradient of its parameters and, unless it reads the
+/// network's input (then `first_dx`), `∂L/∂` of what it reads.
+pub fn backward_step(net: &Network, layer: &Layer, first_dx: &TokenStream) -> TokenStream {
+    let rt = rt();
+    let (field, entry, path) = (&layer.field, layer.entry(), layer.path());
+    let prelude = input_prelude(net, layer, true);
+    let input = path_input(net, layer);
+    let from = layer.input_of(net);
+    let dx = match from {
+        Input::Network(_) => first_dx.clone(),
+        Input::Layer(prev) => {
+            let pd = prev.d();
+            let given = prev.width().typenum();
+            quote!(Some(#rt::rows_as_mut::<#given, <#path as #rt::PathLayer>::In>(#pd)))
+        }
+    };
+    let comment = format!(
+        " {}: ∂L/∂{} through `{}` from ∂L/∂a{i}, and its parameters' gradient",
+        layer.label(),
+        from.symbol(),
+        crate::model::path_text(layer.path().expect("a path layer")),
+        i = layer.index
+    );
+    quote! {
+        #[doc = #comment]
+        #prelude
+        <#path as #rt::PathLayer>::backward_rows(&self.#field, #input, #entry, &mut grads.#field, #dx);
+    }
+}
+
+/// Whether the network can be a layer itself: every activation has a derivative without a
+/// loss (`Differentiable<()>`), which only `step` lacks.
+fn can_be_a_layer(net: &Network) -> bool {
+    !net.layers.iter().any(|layer| {
+        layer
+            .act()
+            .is_some_and(|act| act.is(nn_model::ActivationKind::Step))
+    })
+}
+
+/// `impl nn::Layer for Net`: the network as a layer of another. Its passes are the batch
+/// bodies' over the buffer sets it is given, the output layer's rows in its own set (its
+/// activation's derivative taken with `L = ()`, since no loss is fused at a hidden layer).
+pub fn layer_impl(net: &Network) -> TokenStream {
+    if !can_be_a_layer(net) {
+        return quote!();
+    }
+    let rt = rt();
+    let name = &net.name;
+    let (x_ty, y_ty) = (net.input.typenum(), net.output_layer().width().typenum());
+    let take_all = take_buffers(net, quote!(buffers), false);
+    let split = rows::split_rows(net, rows::Deltas::Kept);
+    let split_forward = rows::split_rows(net, rows::Deltas::Unused);
+    let forward = forward::layer_forward_rows(net);
+    let forward_train = rows::forward_train(net);
+    let backward = backprop::backward_as_layer(net);
+    let doc = format!(
+        " `{name}` as a layer of another network: `{}`.",
+        net.declaration(crate::prop::LayerNames::Omitted)
+    );
+    quote! {
+        #[doc = #doc]
+        impl #rt::PathLayer for #name {
+            type In = #x_ty;
+            type Out = #y_ty;
+            const LAYERS: &'static [#rt::LayerShape] = <Self as #rt::Network>::LAYERS;
+
+            fn new(seed: u64) -> Self {
+                Self::new(seed)
+            }
+
+            fn zeros() -> Self {
+                Self::zeros()
+            }
+
+            fn parameters(&self) -> impl Iterator<Item = &[f32]> {
+                <Self as #rt::Network>::parameters(self)
+            }
+
+            fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+                <Self as #rt::Network>::parameters_mut(self)
+            }
+
+            fn state(&self) -> impl Iterator<Item = &[f32]> {
+                <Self as #rt::Network>::state(self)
+            }
+
+            fn state_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+                <Self as #rt::Network>::state_mut(self)
+            }
+
+            fn fold_statistics(&mut self, step: &Self) {
+                <Self as #rt::Network>::fold_statistics(self, step)
+            }
+
+            #[allow(unused_doc_comments, unused_variables)]
+            fn forward_rows(
+                &self,
+                x: &[#rt::generic_array::GenericArray<f32, #x_ty>],
+                buffers: &mut [#rt::LayerBuffers],
+            ) {
+                let n = x.len();
+                #take_all
+                #(#split_forward)*
+                #forward
+            }
+
+            #[allow(unused_doc_comments, unused_variables)]
+            fn forward_train(
+                &self,
+                x: &[#rt::generic_array::GenericArray<f32, #x_ty>],
+                buffers: &mut [#rt::LayerBuffers],
+            ) {
+                let n = x.len();
+                #take_all
+                #(#split_forward)*
+                #(#forward_train)*
+            }
+
+            #[allow(unused_doc_comments, unused_variables)]
+            fn backward_rows(
+                &self,
+                x: &[#rt::generic_array::GenericArray<f32, #x_ty>],
+                buffers: &mut [#rt::LayerBuffers],
+                grads: &mut Self,
+                dx: ::core::option::Option<&mut [#rt::generic_array::GenericArray<f32, #x_ty>]>,
+            ) {
+                /// A hidden layer's chain rule does not depend on the loss.
+                type L = ();
+                let n = x.len();
+                #take_all
+                #(#split)*
+                #(#backward)*
+            }
+        }
+    }
+}
