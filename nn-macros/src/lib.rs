@@ -112,15 +112,3 @@ mod tests {
         assert!(!out.contains("struct Bad"));
     }
 }
-#[cfg(test)]
-mod dump {
-    #[test]
-    fn dump_nested() {
-        let out = super::network_impl(quote::quote! {
-            struct Stack: 8 -> encoder: Encoder -> 3 softmax;
-            struct Encoder: 8 -> 5 relu -> 4 tanh;
-        });
-        let file: syn::File = syn::parse2(out).unwrap();
-        std::fs::write("/tmp/nt/stack.rs", prettyplease::unparse(&file)).unwrap();
-    }
-}

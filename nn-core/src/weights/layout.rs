@@ -33,9 +33,9 @@ impl Spec {
 
 /// One module of the equivalent `nn.Sequential`, in order: its Python source and the layer
 /// whose parameters it holds (`None` for a parameter-free module such as an activation).
-struct Module {
-    source: String,
-    layer: Option<&'static LayerShape>,
+pub(super) struct Module {
+    pub(super) source: String,
+    pub(super) layer: Option<&'static LayerShape>,
 }
 
 /// The modules of the `nn.Sequential` equivalent to `layers`, numbered as PyTorch numbers them
@@ -53,7 +53,7 @@ struct Module {
 ///
 /// A network used as a layer contributes its own layers (its `LAYERS` are part of the outer
 /// network's), so the nesting flattens into one `nn.Sequential`, which computes the same.
-fn modules(layers: &'static [LayerShape]) -> Vec<Module> {
+pub(super) fn modules(layers: &'static [LayerShape]) -> Vec<Module> {
     let mut modules = Vec::with_capacity(2 * layers.len());
     let mut push = |source: String, layer: Option<&'static LayerShape>| {
         modules.push(Module { source, layer });
@@ -131,6 +131,9 @@ fn modules(layers: &'static [LayerShape]) -> Vec<Module> {
 /// as PyTorch's `state_dict`), named `MODULE.ROLE` after the module of the equivalent
 /// `nn.Sequential` that holds them.
 pub(super) fn specs<N: Network>() -> Vec<Spec> {
+    if super::by_path::applies(N::LAYERS) {
+        return super::by_path::specs(N::LAYERS);
+    }
     let mut specs = Vec::with_capacity(tensor_count(N::LAYERS));
     for (index, module) in modules(N::LAYERS).iter().enumerate() {
         let buffers = module.layer.iter().flat_map(|l| l.buffers());
@@ -147,7 +150,10 @@ pub(super) fn specs<N: Network>() -> Vec<Spec> {
 
 /// The names of a network's tensors in a file, in parameter order: `0.weight`, `0.bias`,
 /// `2.weight`, `2.bias`, ... (layer `k` counting from 0 is module `2k` of PyTorch's
-/// `nn.Sequential(Linear, Activation, Linear, ...)`).
+/// `nn.Sequential(Linear, Activation, Linear, ...)`). A network with a layer written as a path
+/// (a nested network, a custom layer) names them by path instead: `encoder.layer1.weight`,
+/// `layer2.scale`, the keys of the `nn.Sequential(OrderedDict(...))` that
+/// [`pytorch_sequential`] prints.
 pub fn tensor_names<N: Network>() -> Vec<String> {
     specs::<N>().into_iter().map(|s| s.name).collect()
 }
@@ -164,8 +170,12 @@ pub fn declaration<N: Network>() -> String {
 /// `torch.nn`.
 ///
 /// `linear` becomes `nn.Identity()`, which keeps the module numbering; `step` becomes `Step()`,
-/// a module you define (see the [module docs](super)).
+/// a module you define (see the [module docs](super)). A network with a layer written as a
+/// path is an `nn.Sequential` of named modules instead (see [`tensor_names`]).
 pub fn pytorch_sequential<N: Network>() -> String {
+    if super::by_path::applies(N::LAYERS) {
+        return super::by_path::pytorch_module(N::LAYERS);
+    }
     let sources: Vec<String> = modules(N::LAYERS).into_iter().map(|m| m.source).collect();
     format!("nn.Sequential({})", sources.join(", "))
 }

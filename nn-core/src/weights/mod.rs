@@ -134,6 +134,7 @@
 //!   an existing file is either replaced whole or left as it was. It refuses to write non-finite
 //!   weights, which [`load`] would refuse to read back.
 
+mod by_path;
 mod dtype;
 mod error;
 #[cfg(test)]
