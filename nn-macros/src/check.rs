@@ -193,7 +193,8 @@ fn check_after_path(cx: &Ctxt, net: &Ident, prev: &LayerDecl, layer: &LayerDecl,
     cx.error_spanned_by(
         layer.body.head(),
         format!(
-            "layer {index} `{}` of `{net}` follows `{}`, whose width only its type knows: after              a layer written as a path, put a dense layer or another path layer",
+            "layer {index} `{}` of `{net}` follows `{}`, whose width only its type knows: after \
+             a layer written as a path, put a dense layer or another path layer",
             declared(&layer.body),
             crate::model::path_text(path)
         ),
