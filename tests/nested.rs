@@ -65,19 +65,43 @@ fn gradients_of_a_nested_network_and_a_custom_layer_match_finite_differences() {
         check(Nested::new(seed), CrossEntropy, &x12, &y3, "nested");
 
         let x4 = d.rows::<4>(6, Data::signed);
-        check(Scaled::new(seed), CrossEntropy, &x4, &y3, "custom layer alone");
+        check(
+            Scaled::new(seed),
+            CrossEntropy,
+            &x4,
+            &y3,
+            "custom layer alone",
+        );
 
         let x5 = d.rows::<5>(6, Data::signed);
         let y2 = d.rows::<2>(6, Data::uniform);
-        check(Mixed::new(seed), BinaryCrossEntropy, &x5, &y2, "custom layers inside");
+        check(
+            Mixed::new(seed),
+            BinaryCrossEntropy,
+            &x5,
+            &y2,
+            "custom layers inside",
+        );
 
-        check(Outer::new(seed), MeanSquaredError, &x12, &y2, "nested twice");
+        check(
+            Outer::new(seed),
+            MeanSquaredError,
+            &x12,
+            &y2,
+            "nested twice",
+        );
 
         let x6 = d.rows::<6>(8, Data::signed);
         let y2 = d.one_hot::<2>(8);
         check(WithNorms::new(seed), CrossEntropy, &x6, &y2, "nested norms");
         let y1 = d.rows::<1>(8, Data::uniform);
-        check(Twice::new(seed), BinaryCrossEntropy, &x6, &y1, "side by side");
+        check(
+            Twice::new(seed),
+            BinaryCrossEntropy,
+            &x6,
+            &y1,
+            "side by side",
+        );
     }
 }
 
@@ -173,10 +197,7 @@ fn layers_describe_nested_and_custom_layers_by_path() {
         }
     );
     assert_eq!(normalize.kind.name(), "MyNormalize");
-    assert_eq!(
-        (normalize.input.len(), normalize.output.len()),
-        (6, 6)
-    );
+    assert_eq!((normalize.input.len(), normalize.output.len()), (6, 6));
     // The layer after a path layer reads the type's width.
     assert_eq!(Stack::LAYERS[3].input.len(), 6);
     assert_eq!(<Encoder as nn::Layer>::INPUT, 12);
@@ -231,7 +252,8 @@ fn weight_files_name_tensors_by_path_and_read_back() -> Result<(), weights::Weig
 
     let outer = Outer::new(9);
     let back: Outer = weights::from_bytes(&weights::to_bytes(&outer)?)?;
-    let (a, b): (Vec<&[f32]>, Vec<&[f32]>) = (outer.parameters().collect(), back.parameters().collect());
+    let (a, b): (Vec<&[f32]>, Vec<&[f32]>) =
+        (outer.parameters().collect(), back.parameters().collect());
     assert_eq!(a, b);
     assert_eq!(back.scaled, outer.scaled);
 

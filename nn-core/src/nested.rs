@@ -412,7 +412,9 @@ pub fn output_and_delta<W: ArrayLength>(
 /// widths with a message in numbers at the path; this keeps rustc from repeating it in typenum.
 #[doc(hidden)]
 #[inline(always)]
-pub fn rows_as<A: ArrayLength, B: ArrayLength>(x: &[GenericArray<f32, A>]) -> &[GenericArray<f32, B>] {
+pub fn rows_as<A: ArrayLength, B: ArrayLength>(
+    x: &[GenericArray<f32, A>],
+) -> &[GenericArray<f32, B>] {
     const { assert!(A::USIZE == B::USIZE, "a path layer reads another width") };
     GenericArray::chunks_from_slice(GenericArray::slice_from_chunks(x)).0
 }

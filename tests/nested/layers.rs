@@ -143,7 +143,12 @@ impl<N: ArrayLength> nn::Layer for MyNormalize<N> {
     ) {
         let Some(dx) = dx else { return };
         let (_, out, dy, aux) = buffers[0].parts::<N>(x.len());
-        for (((dx, y), dy), r) in dx.iter_mut().zip(out.iter()).zip(dy.iter()).zip(&aux.scratch) {
+        for (((dx, y), dy), r) in dx
+            .iter_mut()
+            .zip(out.iter())
+            .zip(dy.iter())
+            .zip(&aux.scratch)
+        {
             let dot: f32 = y.iter().zip(dy).map(|(y, d)| y * d).sum();
             for ((dx, y), dy) in dx.iter_mut().zip(y).zip(dy) {
                 *dx = (dy - y * dot) / r;

@@ -89,23 +89,54 @@ pub fn backward_as_layer(net: &Network) -> Vec<TokenStream> {
 }
 
 fn backward_step(net: &Network, layer: &Layer, as_layer: bool) -> TokenStream {
-    let first_dx = if as_layer { quote!(dx) } else { quote!(None) };
+    let first_dx = if as_layer {
+        FirstDx::Asked
+    } else {
+        FirstDx::Unused
+    };
     if layer.is_path() {
-        return custom::backward_step(net, layer, &first_dx);
+        return custom::backward_step(net, layer, first_dx);
     }
     let prelude = custom::input_prelude(net, layer, true);
     if !layer.is_dense() {
-        let step = layer_backward(net, layer, &first_dx);
+        let step = layer_backward(net, layer, first_dx);
         return quote!(#prelude #step);
     }
     let delta = (!layer.is_output() || as_layer).then(|| activation_backward(layer));
-    let params = parameters_backward(net, layer, &first_dx);
+    let params = parameters_backward(net, layer, first_dx);
     quote!(#delta #prelude #params)
 }
 
 /// `Backward::<L>::backward_rows(&self.drop, a1, z2, a2, d2, c2, &mut grads.drop, Some(d1));`
 /// for the kinds besides dense: their parameters' gradients and `∂L/∂x` from `∂L/∂a`.
-fn layer_backward(net: &Network, layer: &Layer, first_dx: &TokenStream) -> TokenStream {
+/// What the first layer does with the gradient of the network's input.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FirstDx {
+    /// Nothing consumes it: not computed (`None`).
+    Unused,
+    /// The network is a layer of another, which may ask for it in `dx`.
+    Asked,
+}
+
+impl FirstDx {
+    /// The argument the first layer's backward call takes.
+    pub fn tokens(self) -> TokenStream {
+        match self {
+            FirstDx::Unused => quote!(None),
+            FirstDx::Asked => quote!(dx),
+        }
+    }
+
+    /// How the chain-rule comment says it.
+    pub fn note(self) -> &'static str {
+        match self {
+            FirstDx::Unused => "(no input gradient: nothing consumes it)",
+            FirstDx::Asked => "(and ∂L/∂x into `dx` if the outer network asks)",
+        }
+    }
+}
+
+fn layer_backward(net: &Network, layer: &Layer, first_dx: FirstDx) -> TokenStream {
     let rt = rt();
     let (field, z, a, d, aux) = (&layer.field, layer.z(), layer.a(), layer.d(), layer.aux());
     let from = layer.input_of(net);
@@ -118,11 +149,11 @@ fn layer_backward(net: &Network, layer: &Layer, first_dx: &TokenStream) -> Token
     };
     let (dx, comment) = match from {
         Input::Network(_) => (
-            first_dx.clone(),
+            first_dx.tokens(),
             format!(
-                " {}: the gradient of `{decl}`'s parameters from ∂L/∂a{i} (no input gradient: \
-                 nothing consumes it)",
+                " {}: the gradient of `{decl}`'s parameters from ∂L/∂a{i} {}",
                 layer.label(),
+                first_dx.note(),
                 i = layer.index
             ),
         ),
@@ -165,18 +196,19 @@ fn activation_backward(layer: &Layer) -> TokenStream {
 /// `self.out.backward_rows(a1, d2, &mut grads.out, Some(d1));`: the weights' and biases'
 /// gradients, and the previous layer's `∂L/∂a` into its delta rows. The first layer computes
 /// no input gradient: nothing consumes it.
-fn parameters_backward(net: &Network, layer: &Layer, first_dx: &TokenStream) -> TokenStream {
+fn parameters_backward(net: &Network, layer: &Layer, first_dx: FirstDx) -> TokenStream {
     let (field, d, i) = (&layer.field, layer.d(), layer.index);
     let label = layer.label();
     match layer.input_of(net) {
         Input::Network(_) => {
             let comment = format!(
-                " {label}: ∂L/∂W{i} = δ{i}·xᵀ, ∂L/∂b{i} = δ{i} (no input gradient: nothing \
-                 consumes it)"
+                " {label}: ∂L/∂W{i} = δ{i}·xᵀ, ∂L/∂b{i} = δ{i} {}",
+                first_dx.note()
             );
+            let dx = first_dx.tokens();
             quote! {
                 #[doc = #comment]
-                self.#field.backward_rows(x, #d, &mut grads.#field, #first_dx);
+                self.#field.backward_rows(x, #d, &mut grads.#field, #dx);
             }
         }
         Input::Layer(prev) => {

@@ -62,10 +62,11 @@ enum Start {
 fn constructor(layer: &Layer, start: Start) -> TokenStream {
     let rt = rt();
     let zeros = start == Start::Zeros;
+    let qual = layer.qual();
     match &layer.kind {
-        LayerKind::Path(path) if zeros => quote!(<#path as #rt::PathLayer>::zeros()),
-        LayerKind::Path(path) => {
-            quote!(<#path as #rt::PathLayer>::new(#rt::next_seed(&mut rng)))
+        LayerKind::Path(_) if zeros => quote!(#qual::zeros()),
+        LayerKind::Path(_) => {
+            quote!(#qual::new(#rt::next_seed(&mut rng)))
         }
         LayerKind::Dense(_) if zeros => quote!(#rt::Dense::zeros()),
         LayerKind::Dense(_) => quote!(#rt::Dense::random(&mut rng)),

@@ -13,8 +13,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
+use crate::expand::backprop::{self, FirstDx};
 use crate::expand::tokens::{rt, rt_at};
-use crate::expand::{backprop, forward, rows};
+use crate::expand::{forward, rows};
 use crate::model::{Layer, Network};
 use crate::prop::Input;
 
@@ -30,7 +31,12 @@ pub fn checks(net: &Network) -> TokenStream {
             let span = layer.out.span;
             let rt = rt_at(span);
             let given = layer.input_of(net).width().lit();
-            let check = format_ident!("layer_{}_reads_the_width_before_it", layer.index, span = span);
+            let qual = layer.qual();
+            let check = format_ident!(
+                "layer_{}_reads_the_width_before_it",
+                layer.index,
+                span = span
+            );
             let described = format!(
                 "the `LAYERS` of `{}` are empty or do not end at its `OUTPUT` width",
                 crate::model::path_text(path)
@@ -40,13 +46,13 @@ pub fn checks(net: &Network) -> TokenStream {
                     fn implements_layer<T: #rt::PathLayer>() {}
                     let _ = implements_layer::<#path>;
                     assert!(
-                        #rt::describes(<#path as #rt::PathLayer>::LAYERS, <#path as #rt::PathLayer>::OUTPUT),
+                        #rt::describes(#qual::LAYERS, #qual::OUTPUT),
                         #described
                     );
                 };
                 #[allow(non_snake_case, dead_code)]
                 const _: () = {
-                    fn #check(given: [f32; #given]) -> [f32; <#path as #rt::PathLayer>::INPUT] {
+                    fn #check(given: [f32; #given]) -> [f32; #qual::INPUT] {
                         given
                     }
                 };
@@ -58,9 +64,11 @@ pub fn checks(net: &Network) -> TokenStream {
 /// The number of buffer sets of the network's workspace: one per built-in layer, the `LAYERS`
 /// of each path layer's type.
 pub fn buffer_count(net: &Network) -> TokenStream {
-    let rt = rt();
     let terms = net.layers.iter().map(|layer| match layer.path() {
-        Some(path) => quote!(<#path as #rt::PathLayer>::LAYERS.len()),
+        Some(_) => {
+            let qual = layer.qual();
+            quote!(#qual::LAYERS.len())
+        }
         None => quote!(1),
     });
     quote!({ 0 #(+ #terms)* })
@@ -68,11 +76,15 @@ pub fn buffer_count(net: &Network) -> TokenStream {
 
 /// The index of `layer`'s last buffer set in the workspace, where its output is.
 pub fn last_buffer(net: &Network, layer: &Layer) -> TokenStream {
-    let rt = rt();
-    let terms = net.layers[..layer.index].iter().map(|layer| match layer.path() {
-        Some(path) => quote!(<#path as #rt::PathLayer>::LAYERS.len()),
-        None => quote!(1),
-    });
+    let terms = net.layers[..layer.index]
+        .iter()
+        .map(|layer| match layer.path() {
+            Some(_) => {
+                let qual = layer.qual();
+                quote!(#qual::LAYERS.len())
+            }
+            None => quote!(1),
+        });
     quote!((0 #(+ #terms)* - 1))
 }
 
@@ -87,9 +99,10 @@ pub fn take_buffers(net: &Network, source: TokenStream, skip_output: bool) -> To
         .filter(|layer| !(skip_output && layer.is_output()))
         .map(|layer| {
             let entry = layer.entry();
+            let qual = layer.qual();
             match layer.path() {
-                Some(path) => quote! {
-                    let #entry = #rt::take_many(&mut rest, <#path as #rt::PathLayer>::LAYERS.len());
+                Some(_) => quote! {
+                    let #entry = #rt::take_many(&mut rest, #qual::LAYERS.len());
                 },
                 None => quote! { let #entry = #rt::take_one(&mut rest); },
             }
@@ -123,18 +136,17 @@ pub fn input_prelude(net: &Network, layer: &Layer, delta: bool) -> TokenStream {
 fn path_input(net: &Network, layer: &Layer) -> TokenStream {
     let rt = rt();
     let input = layer.input_of(net).rows();
-    let (path, given) = (layer.path(), layer.input_of(net).width().typenum());
-    quote!(#rt::rows_as::<#given, <#path as #rt::PathLayer>::In>(#input))
+    let (qual, given) = (layer.qual(), layer.input_of(net).width().typenum());
+    quote!(#rt::rows_as::<#given, #qual::In>(#input))
 }
 
 /// A path layer's forward pass over the batch: `forward_rows` for inference, `forward_train`
 /// for training.
 pub fn forward_step(net: &Network, layer: &Layer, train: bool) -> TokenStream {
-    let rt = rt();
     let (field, entry) = (&layer.field, layer.entry());
     let prelude = input_prelude(net, layer, false);
     let input = path_input(net, layer);
-    let path = layer.path();
+    let qual = layer.qual();
     let method = if train {
         quote!(forward_train)
     } else {
@@ -151,24 +163,24 @@ pub fn forward_step(net: &Network, layer: &Layer, train: bool) -> TokenStream {
     quote! {
         #[doc = #comment]
         #prelude
-        <#path as #rt::PathLayer>::#method(&self.#field, #input, #entry);
+        #qual::#method(&self.#field, #input, #entry);
     }
 }
 
 /// A path layer's chain rule: the gradient of its parameters and, unless it reads the
 /// network's input (then `first_dx`), `∂L/∂` of what it reads.
-pub fn backward_step(net: &Network, layer: &Layer, first_dx: &TokenStream) -> TokenStream {
+pub fn backward_step(net: &Network, layer: &Layer, first_dx: FirstDx) -> TokenStream {
     let rt = rt();
-    let (field, entry, path) = (&layer.field, layer.entry(), layer.path());
+    let (field, entry, qual) = (&layer.field, layer.entry(), layer.qual());
     let prelude = input_prelude(net, layer, true);
     let input = path_input(net, layer);
     let from = layer.input_of(net);
     let dx = match from {
-        Input::Network(_) => first_dx.clone(),
+        Input::Network(_) => first_dx.tokens(),
         Input::Layer(prev) => {
             let pd = prev.d();
             let given = prev.width().typenum();
-            quote!(Some(#rt::rows_as_mut::<#given, <#path as #rt::PathLayer>::In>(#pd)))
+            quote!(Some(#rt::rows_as_mut::<#given, #qual::In>(#pd)))
         }
     };
     let comment = format!(
@@ -181,7 +193,7 @@ pub fn backward_step(net: &Network, layer: &Layer, first_dx: &TokenStream) -> To
     quote! {
         #[doc = #comment]
         #prelude
-        <#path as #rt::PathLayer>::backward_rows(&self.#field, #input, #entry, &mut grads.#field, #dx);
+        #qual::backward_rows(&self.#field, #input, #entry, &mut grads.#field, #dx);
     }
 }
 
@@ -207,7 +219,7 @@ pub fn layer_impl(net: &Network) -> TokenStream {
     let (x_ty, y_ty) = (net.input.typenum(), net.output_layer().width().typenum());
     let take_all = take_buffers(net, quote!(buffers), false);
     let split = rows::split_rows(net, rows::Deltas::Kept);
-    let split_forward = rows::split_rows(net, rows::Deltas::Unused);
+    let split_train = rows::split_rows(net, rows::Deltas::Unused);
     let forward = forward::layer_forward_rows(net);
     let forward_train = rows::forward_train(net);
     let backward = backprop::backward_as_layer(net);
@@ -258,7 +270,6 @@ pub fn layer_impl(net: &Network) -> TokenStream {
             ) {
                 let n = x.len();
                 #take_all
-                #(#split_forward)*
                 #forward
             }
 
@@ -270,7 +281,7 @@ pub fn layer_impl(net: &Network) -> TokenStream {
             ) {
                 let n = x.len();
                 #take_all
-                #(#split_forward)*
+                #(#split_train)*
                 #(#forward_train)*
             }
 

@@ -48,9 +48,9 @@ pub fn trait_consts(net: &Network) -> TokenStream {
 fn nested_layers(net: &Network) -> TokenStream {
     let rt = rt();
     let parts = net.layers.iter().map(|layer| match layer.path() {
-        Some(path) => {
-            let prefix = layer.field.to_string();
-            quote!(#rt::Part { prefix: #prefix, layers: <#path as #rt::PathLayer>::LAYERS })
+        Some(_) => {
+            let (prefix, qual) = (layer.field.to_string(), layer.qual());
+            quote!(#rt::Part { prefix: #prefix, layers: #qual::LAYERS })
         }
         None => {
             let shape = layer_shape(net, layer);
@@ -72,11 +72,14 @@ fn layer_shape(net: &Network, layer: &Layer) -> TokenStream {
     let kind = match &layer.kind {
         LayerKind::Path(_) => unreachable!("a path layer's entries are its type's `LAYERS`"),
         LayerKind::Dense(dense) => {
-            if let (Some(path), Shape::Flat(_)) = (layer.input_of(net).width().of.as_ref(), layer.input) {
+            if let (Some(path), Shape::Flat(_)) =
+                (layer.input_of(net).width().of.as_ref(), layer.input)
+            {
+                let qual = crate::expand::tokens::as_layer(path);
                 let outputs = usize_lit(dense.width.value);
                 let act = act_kind(&dense.act);
                 return quote! {
-                    #rt::LayerShape::dense(#name, <#path as #rt::PathLayer>::OUTPUT, #outputs, #act)
+                    #rt::LayerShape::dense(#name, #qual::OUTPUT, #outputs, #act)
                 };
             }
             if let Shape::Flat(inputs) = layer.input {

@@ -194,7 +194,12 @@ pub fn activations_struct(net: &Network) -> TokenStream {
         quote!(Copy,)
     };
     // A path layer's width names its type, as the declaration wrote it beside the module.
-    let uses = net.has_path_layers().then(|| quote!(#[allow(unused_imports)] use super::*;));
+    let uses = net.has_path_layers().then(|| {
+        quote!(
+            #[allow(unused_imports)]
+            use super::*;
+        )
+    });
     quote! {
         #[allow(non_snake_case)]
         mod #module {

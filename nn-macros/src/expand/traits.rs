@@ -18,7 +18,8 @@ pub fn network_impl(net: &Network) -> TokenStream {
     let through = |l: &crate::model::Layer, method: TokenStream| {
         let field = &l.field;
         if l.is_path() {
-            quote!(#rt::PathLayer::#method(&self.#field))
+            let qual = l.qual();
+            quote!(#qual::#method(&self.#field))
         } else {
             quote!(self.#field.#method())
         }
@@ -26,7 +27,8 @@ pub fn network_impl(net: &Network) -> TokenStream {
     let through_mut = |l: &crate::model::Layer, method: TokenStream| {
         let field = &l.field;
         if l.is_path() {
-            quote!(#rt::PathLayer::#method(&mut self.#field))
+            let qual = l.qual();
+            quote!(#qual::#method(&mut self.#field))
         } else {
             quote!(self.#field.#method())
         }
@@ -60,7 +62,8 @@ pub fn network_impl(net: &Network) -> TokenStream {
         let folds = norms.iter().map(|l| {
             let field = &l.field;
             if l.is_path() {
-                quote!(#rt::PathLayer::fold_statistics(&mut self.#field, &step.#field);)
+                let qual = l.qual();
+                quote!(#qual::fold_statistics(&mut self.#field, &step.#field);)
             } else {
                 quote!(self.#field.fold_statistics(&step.#field);)
             }
