@@ -625,12 +625,6 @@ impl ::nn::__private::PathLayer for ConvNet {
         let l4 = ::nn::__private::take_one(&mut rest);
         let l5 = ::nn::__private::take_one(&mut rest);
         let l6 = ::nn::__private::take_one(&mut rest);
-        let (z1, a1, _, c1) = l1.parts::<::nn::__private::typenum::U32>(n);
-        let (z2, a2, _, c2) = l2.parts::<::nn::__private::typenum::U8>(n);
-        let (z3, a3, _, c3) = l3.parts::<::nn::__private::typenum::U8>(n);
-        let (z4, a4, _, c4) = l4.parts::<::nn::__private::typenum::U8>(n);
-        let (z5, a5, _, c5) = l5.parts::<::nn::__private::typenum::U8>(n);
-        let (z6, a6, _) = l6.rows::<::nn::__private::typenum::U3>(n);
         /// layer 1: `conv 2 3x3 relu`
         let (_, a1, _, c1) = l1.parts::<::nn::__private::typenum::U32>(n);
         ::nn::__private::Layer::forward_rows(&self.layer1, x, a1, c1);
@@ -737,7 +731,7 @@ impl ::nn::__private::PathLayer for ConvNet {
         ::nn::__private::Backward::<
             L,
         >::backward_rows(&self.layer2, a1, z2, a2, d2, c2, &mut grads.layer2, Some(d1));
-        /// layer 1: the gradient of `conv 2 3x3 relu`'s parameters from ∂L/∂a1 (no input gradient: nothing consumes it)
+        /// layer 1: the gradient of `conv 2 3x3 relu`'s parameters from ∂L/∂a1 (and ∂L/∂x into `dx` if the outer network asks)
         ::nn::__private::Backward::<
             L,
         >::backward_rows(&self.layer1, x, z1, a1, d1, c1, &mut grads.layer1, dx);

@@ -405,8 +405,6 @@ impl ::nn::__private::PathLayer for Xor {
         let mut rest: &mut [::nn::__private::LayerBuffers] = buffers;
         let l1 = ::nn::__private::take_one(&mut rest);
         let l2 = ::nn::__private::take_one(&mut rest);
-        let (z1, a1, _) = l1.rows::<::nn::__private::typenum::U3>(n);
-        let (z2, a2, _) = l2.rows::<::nn::__private::typenum::U1>(n);
         let (_, a1, _) = l1.rows::<::nn::__private::typenum::U3>(n);
         self.hidden.forward_rows(x, a1);
         let (_, a2, _) = l2.rows::<::nn::__private::typenum::U1>(n);
@@ -462,7 +460,7 @@ impl ::nn::__private::PathLayer for Xor {
         self.out.backward_rows(a1, d2, &mut grads.out, Some(d1));
         /// layer 1 `hidden`: δ1 = ∂L/∂a1 ⊙ tanh'(z1)
         self.hidden.activation_backward::<L>(z1, a1, d1);
-        /// layer 1 `hidden`: ∂L/∂W1 = δ1·xᵀ, ∂L/∂b1 = δ1 (no input gradient: nothing consumes it)
+        /// layer 1 `hidden`: ∂L/∂W1 = δ1·xᵀ, ∂L/∂b1 = δ1 (and ∂L/∂x into `dx` if the outer network asks)
         self.hidden.backward_rows(x, d1, &mut grads.hidden, dx);
     }
 }
