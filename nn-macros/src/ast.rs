@@ -515,7 +515,12 @@ fn check_name_is_not_keyword(input: ParseStream) -> syn::Result<()> {
     let Some((word, rest)) = input.cursor().ident() else {
         return Ok(());
     };
-    let followed_by_colon = rest.punct().is_some_and(|(p, _)| p.as_char() == ':');
+    // `crate::x::Layer` is a path, not a name: a `:` joined to a second one.
+    let followed_by_colon = rest.punct().is_some_and(|(p, after)| {
+        p.as_char() == ':'
+            && !(p.spacing() == proc_macro2::Spacing::Joint
+                && after.punct().is_some_and(|(q, _)| q.as_char() == ':'))
+    });
     if !followed_by_colon || syn::parse2::<Ident>(word.to_token_stream()).is_ok() {
         return Ok(());
     }

@@ -303,3 +303,134 @@ pub fn layer_impl(net: &Network) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::{parse_invocation, LayerBody};
+    use crate::check::check;
+    use crate::model::path_text;
+    use crate::prop::LayerNames;
+
+    fn errors(tokens: TokenStream) -> Vec<String> {
+        match check(parse_invocation(tokens)).1 {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_capitalised_name_or_a_path_is_a_layer_type() {
+        let inv = parse_invocation(quote! {
+            struct S: 8 -> encoder: Encoder -> MyNormalize -> my::Scale<U4> -> crate::x::Y
+                -> ::z::W -> 2 softmax;
+        });
+        assert!(inv.errors.is_empty(), "{}", inv.errors[0]);
+        let layers = &inv.networks[0].layers;
+        let paths: Vec<String> = layers
+            .iter()
+            .filter_map(|l| match &l.body {
+                LayerBody::Path(path) => Some(path_text(path)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "Encoder",
+                "MyNormalize",
+                "my::Scale<U4>",
+                "crate::x::Y",
+                "::z::W"
+            ]
+        );
+        assert_eq!(
+            layers[0].name.as_ref().map(ToString::to_string),
+            Some("encoder".into())
+        );
+        assert!(layers[1].name.is_none());
+        // A lowercase word is still a keyword, with the message for an unknown one.
+        let inv = parse_invocation(quote! { struct S: 8 -> dense 3 relu -> 2 softmax; });
+        assert!(inv.errors[0].to_string().contains("found `dense`"));
+    }
+
+    #[test]
+    fn only_dense_and_path_layers_follow_a_path_layer_and_it_is_never_the_output() {
+        assert!(errors(quote! {
+            struct S: 8 -> a: A -> B -> 4 relu -> C -> 2 softmax;
+        })
+        .is_empty());
+        let e = errors(quote! { struct S: 8 -> A -> dropout 0.5 -> layernorm -> 2 softmax; });
+        assert_eq!(
+            e,
+            [
+                "layer 2 `dropout 0.5` of `S` follows `A`, whose width only its type knows: after \
+              a layer written as a path, put a dense layer or another path layer"
+            ]
+        );
+        let e = errors(quote! { struct S: 8 -> 4 relu -> Enc; });
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("the output layer of `S` is `Enc`"),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn a_path_layer_is_checked_taken_from_the_workspace_and_described_by_its_type() {
+        let (nets, errors) = check(parse_invocation(quote! {
+            struct S: 8 -> encoder: Encoder -> 3 relu -> MyNormalize -> 2 softmax;
+        }));
+        assert!(errors.is_ok());
+        let net = &nets[0];
+        assert!(net.has_path_layers() && !net.is_dense_only());
+        assert_eq!(
+            net.declaration(LayerNames::Shown),
+            "8 -> encoder: Encoder -> 3 relu -> MyNormalize -> 2 softmax"
+        );
+        let code = crate::expand::expand(&nets).to_string();
+        let has = |tokens: TokenStream| {
+            let text = tokens.to_string();
+            assert!(code.contains(&text), "missing `{text}`");
+        };
+        has(quote! {
+            fn layer_1_reads_the_width_before_it(given: [f32; 8])
+                -> [f32; <Encoder as ::nn::__private::PathLayer>::INPUT]
+        });
+        has(quote! {
+            let encoder_buffers = ::nn::__private::take_many(
+                &mut rest, <Encoder as ::nn::__private::PathLayer>::LAYERS.len()
+            );
+        }
+        .to_string()
+        .replace("encoder_buffers", "l1")
+        .parse()
+        .unwrap());
+        has(quote! {
+            ::nn::__private::Part {
+                prefix: "encoder",
+                layers: <Encoder as ::nn::__private::PathLayer>::LAYERS
+            }
+        });
+        has(quote! {
+            pub layer2: ::nn::__private::Dense<
+                <Encoder as ::nn::__private::PathLayer>::Out,
+                ::nn::__private::typenum::U3,
+                ::nn::__private::Relu
+            >
+        });
+        has(quote!(pub layer3: MyNormalize));
+        has(quote!(impl ::nn::__private::PathLayer for S));
+        // The dense layer after `Encoder` reads its output rows, bound for that step.
+        has(quote! {
+            let a1 = ::nn::__private::output_rows::< <Encoder as ::nn::__private::PathLayer>::Out>(l1, n);
+        });
+    }
+
+    #[test]
+    fn a_network_with_a_step_layer_is_not_a_layer() {
+        let (nets, _) = check(parse_invocation(quote! { struct P: 2 -> 1 step; }));
+        assert!(layer_impl(&nets[0]).is_empty());
+    }
+}
