@@ -11,8 +11,9 @@
 //! }
 //! use nn::{Layer, Network};
 //!
-//! // The encoder's layers are part of the outer network's, named by path.
-//! let names: Vec<_> = Stack::LAYERS.iter().map(|l| l.name).collect();
+//! // The encoder's layers are part of the outer network's, named by path. (`Stack::LAYERS`
+//! // would be ambiguous here: both traits are in scope and name a constant `LAYERS`.)
+//! let names: Vec<_> = <Stack as Network>::LAYERS.iter().map(|l| l.name).collect();
 //! assert_eq!(names, ["encoder.layer1", "encoder.layer2", "layer2"]);
 //! assert_eq!(<Encoder as Layer>::OUTPUT, 4);
 //! let stack = Stack::new(1);

@@ -84,7 +84,9 @@ pub fn forward_all(net: &Network) -> TokenStream {
     let acts = activations_path(net);
     let init = net.layers.iter().map(|layer| {
         let (field, w) = (&layer.field, layer.width().lit());
-        if activation_on_heap(layer) {
+        if layer.is_path() {
+            quote!(#field: ::std::vec![0.0f32; #w].into_boxed_slice())
+        } else if activation_on_heap(layer) {
             quote!(#field: #rt::zeroed_box::<#w>())
         } else {
             quote!(#field: [0.0f32; #w])

@@ -169,7 +169,7 @@ pub fn activations_struct(net: &Network) -> TokenStream {
         let doc = match layer.act().filter(|_| layer.is_dense()) {
             Some(act) => format!(" The output of {}, `{}`.", layer.label(), act.name()),
             None if layer.is_path() => format!(
-                " The output of {}, `{}`.",
+                " The output of {}, `{}`: its type's `nn::Layer::OUTPUT` values.",
                 layer.label(),
                 layer.declaration(LayerNames::Omitted)
             ),
@@ -180,7 +180,11 @@ pub fn activations_struct(net: &Network) -> TokenStream {
                 layer.output_shape
             ),
         };
-        let ty = if activation_on_heap(layer) {
+        // A path layer's width names its type, which the module cannot see from a function
+        // body: a boxed slice of its type's `OUTPUT` values.
+        let ty = if layer.is_path() {
+            quote!(::std::boxed::Box<[f32]>)
+        } else if activation_on_heap(layer) {
             quote!(::std::boxed::Box<[f32; #w]>)
         } else {
             quote!([f32; #w])
@@ -193,17 +197,9 @@ pub fn activations_struct(net: &Network) -> TokenStream {
     } else {
         quote!(Copy,)
     };
-    // A path layer's width names its type, as the declaration wrote it beside the module.
-    let uses = net.has_path_layers().then(|| {
-        quote!(
-            #[allow(unused_imports)]
-            use super::*;
-        )
-    });
     quote! {
         #[allow(non_snake_case)]
         mod #module {
-            #uses
             #[doc = #doc]
             #[derive(Debug, Clone, #copy PartialEq)]
             pub struct #name {
