@@ -312,3 +312,25 @@ fn the_one_sample_methods_and_training_run() {
     assert!(one.is_finite());
     assert!((net.loss(CrossEntropy, &xs[0], &ys[0]) - one).abs() < 1e-6);
 }
+
+#[test]
+fn data_parallel_gradients_of_a_nested_network_equal_one_threads() {
+    let net = Stack::new(8);
+    let mut d = Data(8);
+    let xs = d.rows::<12>(64, Data::signed);
+    let ys = d.one_hot::<3>(64);
+    let mut want = Stack::zeros();
+    let want_loss = net
+        .gradient_batch(CrossEntropy, &xs, &ys, &mut want, &mut Workspace::new())
+        .unwrap();
+    let mut parallel = nn::DataParallel::<Stack>::new(2).unwrap();
+    parallel.set_min_chunk(1);
+    let mut got = Stack::zeros();
+    let loss = parallel
+        .gradient_batch(&net, CrossEntropy, &xs, &ys, &mut got)
+        .unwrap();
+    assert!((loss - want_loss).abs() <= 1e-6 * want_loss);
+    for (a, b) in want.parameters().flatten().zip(got.parameters().flatten()) {
+        assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+    }
+}
