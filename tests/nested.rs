@@ -40,6 +40,14 @@ nn::network! {
     /// Nested networks side by side, and one as the first layer of another.
     struct Twice: 6 -> a: Normed -> b: Small -> 1 sigmoid;
     struct Small: 4 -> 3 silu;
+
+    /// An image network as a layer (it reads its input flat, channel-major), and a path layer
+    /// after a convolution.
+    struct Pictures: 64 -> features: Features -> head: Head -> 2 softmax;
+    struct Features: 1x8x8 -> conv 2 3x3 relu -> maxpool 2x2 -> 4 tanh;
+    struct Convolved: 1x6x6 -> conv 2 3x3 pad 1 tanh -> head: Head72 -> 2 softmax;
+    struct Head: 4 -> 3 relu;
+    struct Head72: 72 -> 3 softplus;
 }
 
 const SEEDS: [u64; 3] = [1, 7, 42];
@@ -248,6 +256,15 @@ fn weight_files_name_tensors_by_path_and_read_back() -> Result<(), weights::Weig
          nn.Linear(12, 8)), (\"layer1_act\", nn.ReLU()), (\"layer2\", nn.Linear(8, 6)), \
          (\"layer2_act\", nn.Tanh())]))), (\"layer2\", MyNormalize()), (\"layer3\", \
          nn.Linear(6, 3)), (\"layer3_act\", nn.Softmax(dim=-1))]))"
+    );
+
+    assert_eq!(
+        weights::pytorch_sequential::<Convolved>(),
+        "nn.Sequential(OrderedDict([(\"layer1\", nn.Conv2d(1, 2, kernel_size=(3, 3), stride=1, \
+         padding=1)), (\"layer1_act\", nn.Tanh()), (\"head_flatten\", nn.Flatten()), (\"head\", \
+         nn.Sequential(OrderedDict([(\"layer1\", nn.Linear(72, 3)), (\"layer1_act\", \
+         nn.Softplus())]))), (\"layer3\", nn.Linear(3, 2)), (\"layer3_act\", \
+         nn.Softmax(dim=-1))]))"
     );
 
     let outer = Outer::new(9);

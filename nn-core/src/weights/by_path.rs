@@ -5,7 +5,8 @@
 //! Each layer (an entry of `Network::LAYERS`, named `encoder.layer1` when it belongs to the
 //! path layer `encoder`) is the module holding its tensors under its own name; the
 //! parameter-free modules around it are named after it: `layer1_flatten` before a dense layer
-//! that reads an image, `layer1_act` for its activation. For
+//! that reads an image (and `head_flatten` before a path layer `head` that does),
+//! `layer1_act` for its activation. For
 //! `12 -> encoder: Encoder -> MyNormalize -> 3 softmax` with `Encoder: 12 -> 8 relu -> 6 tanh`:
 //!
 //! ```python
@@ -20,7 +21,7 @@
 //! with `OrderedDict` from `collections` and `MyNormalize` a module the user defines with the
 //! attributes its `nn::Layer::LAYERS` lists.
 
-use crate::model::{LayerKind, LayerShape};
+use crate::model::{LayerKind, LayerShape, Shape};
 
 use super::layout::{modules, Spec};
 
@@ -58,7 +59,32 @@ struct Named {
 /// Every module of every layer, named by path.
 fn named(layers: &'static [LayerShape]) -> Vec<Named> {
     let mut out = Vec::new();
+    let mut before: Option<&LayerShape> = None;
     for layer in layers {
+        // A path layer reads an image flat: PyTorch needs an `nn.Flatten()` where the image
+        // enters it, beside the path layer, named after it (a dense layer's own reading of an
+        // image is among its modules already).
+        if let Some(prev) = before.filter(|p| {
+            matches!(p.output, Shape::Image { .. }) && matches!(layer.input, Shape::Flat(_))
+        }) {
+            let here: Vec<&str> = layer.name.split('.').collect();
+            let common = prev
+                .name
+                .split('.')
+                .zip(&here)
+                .take_while(|(a, b)| a == *b)
+                .count();
+            let mut path: Vec<String> = here[..common].iter().map(|s| (*s).to_owned()).collect();
+            path.push(format!(
+                "{}_flatten",
+                here.get(common).copied().unwrap_or_default()
+            ));
+            out.push(Named {
+                path,
+                source: "nn.Flatten()".to_owned(),
+            });
+        }
+        before = Some(layer);
         let mut path: Vec<String> = layer.name.split('.').map(str::to_owned).collect();
         let leaf = path.pop().unwrap_or_default();
         let mods = modules(core::slice::from_ref(layer));
