@@ -351,3 +351,27 @@ fn data_parallel_gradients_of_a_nested_network_equal_one_threads() {
         assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
     }
 }
+
+#[test]
+fn the_pytorch_module_reshapes_where_an_image_meets_flat_values() {
+    nn::network! {
+        struct Unflattened: 8 -> 36 relu -> image: Image -> 2 softmax;
+        struct Image: 1x6x6 -> conv 2 3x3 relu -> 3 relu;
+    }
+    let module = weights::pytorch_sequential::<Unflattened>();
+    assert!(
+        module.contains(
+            "(\"layer1_act\", nn.ReLU()), (\"image_unflatten\", nn.Unflatten(1, (1, 6, 6))), \
+             (\"image\", nn.Sequential(OrderedDict([(\"layer1\", nn.Conv2d(1, 2,"
+        ),
+        "{module}"
+    );
+    let module = weights::pytorch_sequential::<Convolved>();
+    assert!(
+        module.contains("(\"head_flatten\", nn.Flatten())"),
+        "{module}"
+    );
+    // `Features` ends flat and `Head` reads flat: nothing to reshape between them.
+    let module = weights::pytorch_sequential::<Pictures>();
+    assert!(!module.contains("(\"head_flatten\""), "{module}");
+}

@@ -5,7 +5,8 @@
 //! Each layer (an entry of `Network::LAYERS`, named `encoder.layer1` when it belongs to the
 //! path layer `encoder`) is the module holding its tensors under its own name; the
 //! parameter-free modules around it are named after it: `layer1_flatten` before a dense layer
-//! that reads an image (and `head_flatten` before a path layer `head` that does),
+//! that reads an image (`head_flatten` before a path layer `head` that reads one, and
+//! `features_unflatten` before a network `features` that reads an image after flat values),
 //! `layer1_act` for its activation. For
 //! `12 -> encoder: Encoder -> MyNormalize -> 3 softmax` with `Encoder: 12 -> 8 relu -> 6 tanh`:
 //!
@@ -19,7 +20,8 @@
 //! ```
 //!
 //! with `OrderedDict` from `collections` and `MyNormalize` a module the user defines with the
-//! attributes its `nn::Layer::LAYERS` lists.
+//! attributes its `nn::Layer::LAYERS` lists. The module reads what the first layer reads: a
+//! network whose first layer is a nested image network takes images.
 
 use crate::model::{LayerKind, LayerShape, Shape};
 
@@ -61,12 +63,28 @@ fn named(layers: &'static [LayerShape]) -> Vec<Named> {
     let mut out = Vec::new();
     let mut before: Option<&LayerShape> = None;
     for layer in layers {
-        // A path layer reads an image flat: PyTorch needs an `nn.Flatten()` where the image
-        // enters it, beside the path layer, named after it (a dense layer's own reading of an
-        // image is among its modules already).
-        if let Some(prev) = before.filter(|p| {
-            matches!(p.output, Shape::Image { .. }) && matches!(layer.input, Shape::Flat(_))
-        }) {
+        // Where an image meets a layer that reads flat values (a path layer's first), PyTorch
+        // needs an `nn.Flatten()`; where flat values meet a nested network that reads an image,
+        // an `nn.Unflatten`. It sits beside the path layer, named after it (a dense layer's own
+        // reading of an image is among its modules already).
+        let reshape = match (before.map(|p| p.output), layer.input) {
+            (Some(Shape::Image { .. }), Shape::Flat(_)) => {
+                Some(("flatten", "nn.Flatten()".to_owned()))
+            }
+            (
+                Some(Shape::Flat(_)),
+                Shape::Image {
+                    channels,
+                    height,
+                    width,
+                },
+            ) => Some((
+                "unflatten",
+                format!("nn.Unflatten(1, ({channels}, {height}, {width}))"),
+            )),
+            _ => None,
+        };
+        if let (Some(prev), Some((what, source))) = (before, reshape) {
             let here: Vec<&str> = layer.name.split('.').collect();
             let common = prev
                 .name
@@ -76,13 +94,10 @@ fn named(layers: &'static [LayerShape]) -> Vec<Named> {
                 .count();
             let mut path: Vec<String> = here[..common].iter().map(|s| (*s).to_owned()).collect();
             path.push(format!(
-                "{}_flatten",
+                "{}_{what}",
                 here.get(common).copied().unwrap_or_default()
             ));
-            out.push(Named {
-                path,
-                source: "nn.Flatten()".to_owned(),
-            });
+            out.push(Named { path, source });
         }
         before = Some(layer);
         let mut path: Vec<String> = layer.name.split('.').map(str::to_owned).collect();
