@@ -17,6 +17,8 @@
 //! - [`math`]: the scalar functions behind them, [`math::logistic`] and [`math::softplus`].
 //! - [`optim`]: gradient descent, momentum and Adam, each with decoupled weight decay (AdamW).
 //! - [`Network`] and [`Trainable`]: what every generated network implements, for generic code.
+//! - [`nested`]: the [`Layer`] trait of a layer written as a path in a declaration, a network
+//!   used inside another or a layer type of your own.
 //! - [`model`]: a network's structure as one typed value ([`Network::LAYERS`]): each layer's
 //!   name, kind and shapes, read by everything that needs the structure at run time.
 //! - [`train`]: the training loop ([`TrainConfig::fit`], and the short [`Trainer::fit`]):
@@ -83,6 +85,7 @@ pub mod layer;
 pub mod least_squares;
 pub mod loss;
 pub mod math;
+pub mod nested;
 pub mod network;
 #[cfg(feature = "alloc")]
 pub mod optim;
@@ -131,6 +134,8 @@ pub use loss::{
     MeanSquaredError,
 };
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
+#[cfg(feature = "alloc")]
+pub use nested::Layer;
 pub use network::Network;
 #[allow(deprecated)]
 #[cfg(feature = "alloc")]
