@@ -49,7 +49,7 @@
 //! | feature | what it adds |
 //! | --- | --- |
 //! | (none) | `#![no_std]` inference: [`Dense`] with its weights inline (no heap, [`Dense::from_arrays`] is a `const fn`), the activations, [`Network`] and a dense network's `forward`; the kernels chosen at compile time from the target features |
-//! | `alloc` | training: [`Workspace`], [`Trainable`], the optimizers, the gradient check, least squares, the layer kinds other than dense; [`Dense`] keeps its weights on the heap |
+//! | `alloc` | training: [`Workspace`], [`Trainable`], the optimizers, the gradient check, least squares, the layer kinds other than dense, layers written as a path ([`nested`]); [`Dense`] keeps its weights on the heap |
 //! | `std` (default, implies `alloc`) | the tape, files (weights, data sets), threads ([`DataParallel`]), the trainer, and the kernels chosen at run time from the CPU's features |
 //!
 //! The code `network!` writes follows the same features: what needs the heap is left out
@@ -85,6 +85,7 @@ pub mod layer;
 pub mod least_squares;
 pub mod loss;
 pub mod math;
+#[cfg(feature = "alloc")]
 pub mod nested;
 pub mod network;
 #[cfg(feature = "alloc")]
