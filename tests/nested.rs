@@ -257,6 +257,14 @@ fn weight_files_name_tensors_by_path_and_read_back() -> Result<(), weights::Weig
          (\"layer2_act\", nn.Tanh())]))), (\"layer2\", MyNormalize()), (\"layer3\", \
          nn.Linear(6, 3)), (\"layer3_act\", nn.Softmax(dim=-1))]))"
     );
+    // The program `pytorch_module` prints imports the `OrderedDict` the module is built of.
+    assert_eq!(
+        weights::pytorch_module::<Stack>(),
+        format!(
+            "from collections import OrderedDict\n\nmodel = {}\n",
+            weights::pytorch_sequential::<Stack>()
+        )
+    );
 
     assert_eq!(
         weights::pytorch_sequential::<Convolved>(),
@@ -304,6 +312,83 @@ fn the_tape_records_a_nested_network_of_dense_layers() {
     for (a, b) in values.iter().zip(direct) {
         assert!((a - b).abs() < 1e-5, "{values:?} vs {direct:?}");
     }
+}
+
+/// The tape records a nested network of dense layers from its flattened `LAYERS` (its `GRAPH`
+/// is empty, so `Plan::of` makes it a chain): a training step's loss and every parameter's
+/// gradient are the generated code's, for several seeds.
+#[test]
+fn the_tape_takes_the_same_gradients_of_a_nested_network() {
+    use nn::tape::{Mode, Plan, Tape, TapeNetwork, Var};
+    let layers = <Nested as Network>::LAYERS;
+    assert_eq!(
+        layers.len(),
+        3,
+        "the encoder's two layers and the output layer"
+    );
+    assert_eq!(
+        Plan::of::<Nested>(),
+        Plan::chain(nn::Shape::Flat(12), layers),
+        "a nested chain's plan is the chain of its flattened layers"
+    );
+    for seed in SEEDS {
+        let net = Nested::new(seed);
+        let mut d = Data(seed);
+        let (xs, ys) = (d.rows::<12>(5, Data::signed), d.one_hot::<3>(5));
+        let mut grads = Nested::zeros();
+        let loss = net
+            .gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut Workspace::new())
+            .unwrap();
+        let mut tape = Tape::new();
+        let recorded = TapeNetwork::record(&mut tape, &net).unwrap();
+        let inputs: Vec<Var> = xs.iter().map(|x| tape.leaf(x)).collect();
+        let outputs = recorded
+            .forward_batch(&mut tape, &inputs, Mode::Training { mask_seeds: &[] })
+            .unwrap();
+        let losses: Vec<Var> = outputs[0]
+            .iter()
+            .zip(&ys)
+            .map(|(&p, y)| {
+                let y = tape.leaf(y);
+                tape.cross_entropy(p, y).unwrap()
+            })
+            .collect();
+        let mean = tape.mean(&losses).unwrap();
+        tape.backward(mean).unwrap();
+        let tape_loss = tape.value(mean).unwrap()[0];
+        assert!(
+            (tape_loss - loss).abs() < 1e-5,
+            "seed {seed}: {tape_loss} vs {loss}"
+        );
+        let tape_grads: Vec<Vec<f32>> = recorded
+            .parameters()
+            .map(|p| tape.grad(p).unwrap().to_vec())
+            .collect();
+        let generated: Vec<&[f32]> = Network::parameters(&grads).collect();
+        assert_eq!(tape_grads.len(), generated.len(), "seed {seed}");
+        for (k, (t, g)) in tape_grads.iter().zip(generated).enumerate() {
+            assert_eq!(t.len(), g.len(), "seed {seed}, tensor {k}");
+            for (a, b) in t.iter().zip(g) {
+                assert!(
+                    (a - b).abs() < 1e-5 + 1e-4 * b.abs(),
+                    "seed {seed}, tensor {k}: {t:?} vs {g:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A custom layer is a kind the tape cannot know: recording refuses it by name.
+#[test]
+fn the_tape_refuses_a_custom_layer_by_name() {
+    let Err(err) = nn::tape::TapeNetwork::record(&mut nn::tape::Tape::new(), &Scaled::new(1))
+    else {
+        panic!("a custom layer is not recorded");
+    };
+    assert_eq!(
+        err.to_string(),
+        "layer layer1 is a `MyScale` layer, which the tape does not record"
+    );
 }
 
 #[test]

@@ -142,7 +142,9 @@ use crate::model::{ActivationKind, LayerShape};
 use crate::network::LayerBuffers;
 
 /// A layer `network!` can hold by its type's path (`-> encoder: Encoder ->`, `-> MyNormalize ->`):
-/// a network declared with `network!` (every one implements this trait) or a type of your own.
+/// a network declared with `network!` (every chain of layers implements this trait, but one with
+/// a `step` layer; a network with `residual`, `concat` or `heads` blocks does not, and cannot
+/// hold a path layer) or a type of your own.
 ///
 /// Its shapes are types, so the compiler checks that it reads what the layer before it gives;
 /// its parameters are slices, so the optimizers, the weight files and the gradient check handle

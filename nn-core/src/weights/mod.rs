@@ -67,7 +67,10 @@
 //! `encoder.layer1.weight`, `encoder.layer1.bias`, `layer2.scale`, ..., the `state_dict` keys of
 //! the `nn.Sequential(OrderedDict([...]))` of named modules that [`pytorch_sequential`] prints,
 //! nested where the declaration nests (a custom layer is a module `Name()` the user defines in
-//! PyTorch with the attributes its `LAYERS` list).
+//! PyTorch with the attributes its `LAYERS` list); [`pytorch_module`] prints it with
+//! `OrderedDict` imported. Such a network is always a chain: `network!` refuses a path layer in
+//! a network with blocks or heads, and a network with them is not a [`Layer`](crate::nested::Layer),
+//! so the two namings below never meet.
 //!
 //! The buffers are saved and loaded with the parameters ([`Network::state`](crate::network::Network::state))
 //! but not trained: the running statistics move only in training steps.

@@ -380,6 +380,35 @@ mod tests {
     }
 
     #[test]
+    fn a_path_layer_works_only_in_a_chain() {
+        let message = |path: &str, net: &str| {
+            format!(
+                "`{path}` is a layer written as a path, and `{net}` has `residual`, `concat` or \
+                 `heads` blocks: a path layer works only in a network that is a chain of layers; \
+                 write the type's layers out here instead"
+            )
+        };
+        let e = errors(quote! { struct R: 8 -> residual { Enc -> 8 relu } -> 2 softmax; });
+        assert_eq!(e, [message("Enc", "R")]);
+        let e = errors(quote! { struct C: 8 -> concat { 4 relu, my::Scale<U8> } -> 2 softmax; });
+        assert_eq!(e, [message("my::Scale<U8>", "C")]);
+        let e = errors(quote! {
+            struct H: 8 -> enc: Enc -> 6 relu -> heads { a: 2 softmax, b: 1 sigmoid };
+        });
+        assert_eq!(e, [message("Enc", "H")]);
+        assert!(errors(quote! { struct Chain: 8 -> enc: Enc -> 2 softmax; }).is_empty());
+    }
+
+    #[test]
+    fn a_network_with_blocks_is_not_a_layer() {
+        let (nets, errors) = check(parse_invocation(quote! {
+            struct R: 8 -> residual { 8 relu } -> 2 softmax;
+        }));
+        assert!(errors.is_ok());
+        assert!(layer_impl(&nets[0]).is_empty());
+    }
+
+    #[test]
     fn a_path_layer_is_checked_taken_from_the_workspace_and_described_by_its_type() {
         let (nets, errors) = check(parse_invocation(quote! {
             struct S: 8 -> encoder: Encoder -> 3 relu -> MyNormalize -> 2 softmax;
