@@ -158,8 +158,9 @@ use crate::network::LayerBuffers;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a layer: it does not implement `nn::Layer`",
     label = "a layer written as a path must implement `nn::Layer`",
-    note = "a network declared with `network!` implements it; a type of your own implements it as \
-            the example in the documentation of `nn::nested` shows"
+    note = "a chain of layers declared with `network!` implements it (a network with blocks or \
+            heads does not); a type of your own implements it as the example in the documentation \
+            of `nn::nested` shows"
 )]
 pub trait Layer: Sized {
     /// One sample's input length.
