@@ -17,6 +17,8 @@
 //! - [`math`]: the scalar functions behind them, [`math::logistic`] and [`math::softplus`].
 //! - [`optim`]: gradient descent, momentum and Adam, each with decoupled weight decay (AdamW).
 //! - [`Network`] and [`Trainable`]: what every generated network implements, for generic code.
+//! - [`nested`]: the [`Layer`] trait of a layer written as a path in a declaration, a network
+//!   used inside another or a layer type of your own.
 //! - [`model`]: a network's structure as one typed value ([`Network::LAYERS`]): each layer's
 //!   name, kind and shapes, read by everything that needs the structure at run time.
 //! - [`train`]: the training loop ([`TrainConfig::fit`], and the short [`Trainer::fit`]):
@@ -47,7 +49,7 @@
 //! | feature | what it adds |
 //! | --- | --- |
 //! | (none) | `#![no_std]` inference: [`Dense`] with its weights inline (no heap, [`Dense::from_arrays`] is a `const fn`), the activations, [`Network`] and a dense network's `forward`; the kernels chosen at compile time from the target features |
-//! | `alloc` | training: [`Workspace`], [`Trainable`], the optimizers, the gradient check, least squares, the layer kinds other than dense; [`Dense`] keeps its weights on the heap |
+//! | `alloc` | training: [`Workspace`], [`Trainable`], the optimizers, the gradient check, least squares, the layer kinds other than dense, layers written as a path ([`nested`]); [`Dense`] keeps its weights on the heap |
 //! | `std` (default, implies `alloc`) | the tape, files (weights, data sets), threads ([`DataParallel`]), the trainer, and the kernels chosen at run time from the CPU's features |
 //!
 //! The code `network!` writes follows the same features: what needs the heap is left out
@@ -83,6 +85,8 @@ pub mod layer;
 pub mod least_squares;
 pub mod loss;
 pub mod math;
+#[cfg(feature = "alloc")]
+pub mod nested;
 pub mod network;
 #[cfg(feature = "alloc")]
 pub mod optim;
@@ -131,6 +135,8 @@ pub use loss::{
     MeanSquaredError,
 };
 pub use model::{ActivationKind, LayerKind, LayerShape, Shape};
+#[cfg(feature = "alloc")]
+pub use nested::Layer;
 pub use network::Network;
 #[allow(deprecated)]
 #[cfg(feature = "alloc")]

@@ -179,8 +179,8 @@ pub fn check_outputs(inputs: usize, outputs: usize) -> Result<usize, Error> {
 
 #[cfg(feature = "alloc")]
 /// One layer's buffers in a [`Workspace`]: weighted sums, outputs and deltas, each
-/// `capacity × width` values, and what its kind needs besides ([`Aux`]).
-#[doc(hidden)]
+/// `capacity × width` values, and what its kind needs besides ([`Aux`]). A
+/// [`Layer`](crate::nested::Layer) of the user's own gets one per entry of its `LAYERS`.
 #[derive(Debug, Clone, Default)]
 pub struct LayerBuffers {
     /// Weighted sums `z` (a dropout layer's mask, a norm layer's normalised input `x̂`).

@@ -18,6 +18,11 @@ pub use crate::layer::{AvgPool, Backward, BatchNorm, Conv, Dropout, Layer, Layer
 pub use crate::loss::{Loss, LossGradient};
 pub use crate::model::{ActivationKind, LayerKind, LayerShape, PoolKind, Real, Shape};
 pub use crate::model::{Block, BlockKind, Head, Heads, Node};
+#[cfg(feature = "alloc")]
+pub use crate::nested::{
+    describes, flatten, layer_count, name_len, names, output_and_delta, output_rows, rows_as,
+    rows_as_mut, take_many, take_one, Layer as PathLayer, Part,
+};
 pub use crate::network::{check_batch, check_outputs, Network};
 #[cfg(feature = "alloc")]
 pub use crate::network::{BlockBuffers, LayerBuffers, Trainable, Workspace};
@@ -101,6 +106,12 @@ pub type SeedRng = rand::rngs::Xoshiro256PlusPlus;
 #[inline]
 pub fn seed_rng(seed: u64) -> SeedRng {
     SeedRng::seed_from_u64(seed)
+}
+
+/// A seed for a path layer's [`PathLayer::new`], drawn from the network's generator.
+#[inline]
+pub fn next_seed(rng: &mut SeedRng) -> u64 {
+    rand::Rng::next_u64(rng)
 }
 
 /// A plain array seen as a typed vector, checked at compile time to have the same length.

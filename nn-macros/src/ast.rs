@@ -134,6 +134,10 @@ pub enum LayerBody {
         /// The heads, in order.
         heads: Vec<HeadDecl>,
     },
+    /// A path to a type implementing `nn::Layer`: a network declared with `network!`
+    /// (`Encoder`) or a layer of the user's own (`MyNormalize`, `my::Layer`). Told from a
+    /// keyword by a `::` or a capital first letter.
+    Path(Path),
 }
 
 /// One `name: chain` of `heads { ... }`.
@@ -179,6 +183,7 @@ impl LayerBody {
             | LayerBody::Residual { keyword, .. }
             | LayerBody::Concat { keyword, .. }
             | LayerBody::Heads { keyword, .. } => keyword.to_token_stream(),
+            LayerBody::Path(path) => path.to_token_stream(),
         }
     }
 
@@ -336,13 +341,19 @@ fn parse_layer(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Lay
 /// A layer after its arrow (or first in a block's chain): `[name:] body`.
 fn parse_item(input: ParseStream, net: &Ident, index: usize) -> syn::Result<LayerDecl> {
     check_name_is_not_keyword(input)?;
-    let name = if input.peek(Ident) && input.peek2(Token![:]) {
+    let name = if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
         Some(name)
     } else {
         None
     };
+    if starts_path(input) {
+        return Ok(LayerDecl {
+            name,
+            body: LayerBody::Path(input.parse()?),
+        });
+    }
     if input.peek(Ident) && !input.peek2(Token![::]) {
         let keyword: Ident = input.fork().parse()?;
         let body = match keyword.to_string().as_str() {
@@ -489,6 +500,29 @@ fn parse_chain(input: ParseStream, net: &Ident, index: usize) -> syn::Result<Vec
     Ok(chain)
 }
 
+/// Whether a layer's body is a path to a type: `::`, `crate`, `self` or `super` first, an
+/// identifier followed by `::`, or an identifier with a capital first letter (the keywords and
+/// activations are lowercase).
+fn starts_path(input: ParseStream) -> bool {
+    if input.peek(Token![::])
+        || input.peek(Token![crate])
+        || input.peek(Token![self])
+        || input.peek(Token![super])
+    {
+        return true;
+    }
+    if !input.peek(Ident) {
+        return false;
+    }
+    if input.peek2(Token![::]) {
+        return true;
+    }
+    input
+        .fork()
+        .parse::<Ident>()
+        .is_ok_and(|id| id.to_string().starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
 /// `conv FILTERS KERNEL [stride S] [pad P] [ACTIVATION]`, the options in either order.
 fn parse_conv(input: ParseStream) -> syn::Result<LayerBody> {
     let keyword: Ident = input.parse()?;
@@ -620,7 +654,12 @@ fn check_name_is_not_keyword(input: ParseStream) -> syn::Result<()> {
     let Some((word, rest)) = input.cursor().ident() else {
         return Ok(());
     };
-    let followed_by_colon = rest.punct().is_some_and(|(p, _)| p.as_char() == ':');
+    // `crate::x::Layer` is a path, not a name: a `:` joined to a second one.
+    let followed_by_colon = rest.punct().is_some_and(|(p, after)| {
+        p.as_char() == ':'
+            && !(p.spacing() == proc_macro2::Spacing::Joint
+                && after.punct().is_some_and(|(q, _)| q.as_char() == ':'))
+    });
     if !followed_by_colon || syn::parse2::<Ident>(word.to_token_stream()).is_ok() {
         return Ok(());
     }

@@ -169,6 +169,7 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
         &mut graph,
     );
     check_unique_names(cx, &decl.name, &graph.names);
+    check_no_path_in_graph(cx, &decl.name, &graph);
     if count(cx) > before {
         return None;
     }
@@ -201,6 +202,28 @@ struct Graph<'a> {
     declared_layers: usize,
     /// Each layer's and block's name, as [`check_unique_names`] reads them.
     names: Vec<NameEntry<'a>>,
+    /// The layers written as a path, in declaration order.
+    paths: Vec<&'a syn::Path>,
+}
+
+/// A layer written as a path sits in a chain: a network with blocks or heads names its tensors
+/// by module position (`2.0.weight`) and runs each layer's own rows, while a path layer brings a
+/// type's `LAYERS` and calls (`encoder.layer1.weight`); the two are not combined.
+fn check_no_path_in_graph(cx: &Ctxt, net: &Ident, graph: &Graph) {
+    if graph.blocks.is_empty() && graph.heads.is_empty() {
+        return;
+    }
+    for path in &graph.paths {
+        cx.error_spanned_by(
+            path,
+            format!(
+                "`{}` is a layer written as a path, and `{net}` has `residual`, `concat` or \
+                 `heads` blocks: a path layer works only in a network that is a chain of \
+                 layers; write the type's layers out here instead",
+                crate::model::path_text(path)
+            ),
+        );
+    }
 }
 
 /// What a chain or a layer reads: its shape (unknown after an earlier error) and its source.
@@ -246,6 +269,12 @@ fn check_chain<'a>(
     let mut nodes = Vec::new();
     for (i, item) in decls.iter().enumerate() {
         let is_output = place != Place::Block && i + 1 == decls.len();
+        if i > 0 {
+            check_after_path(cx, net, &decls[i - 1], item, graph.declared_layers + 1);
+        }
+        if let LayerBody::Path(path) = &item.body {
+            graph.paths.push(path);
+        }
         match &item.body {
             LayerBody::Residual { .. } | LayerBody::Concat { .. } => {
                 if is_output {
@@ -351,6 +380,7 @@ fn check_block<'a>(
         out: Width {
             value: output.len(),
             span: keyword.span(),
+            of: None,
         },
     });
     (
@@ -522,6 +552,28 @@ fn check_output_is_dense(cx: &Ctxt, net: &Ident, layer: &LayerDecl) {
     }
 }
 
+/// A layer after a path layer (`-> MyNormalize ->`) is dense or another path layer: the
+/// width a path layer gives is its type's, known to the compiler but not to the macro, and
+/// only those two kinds can be written without it (a dense layer's input type becomes
+/// `<MyNormalize as nn::Layer>::Out`).
+fn check_after_path(cx: &Ctxt, net: &Ident, prev: &LayerDecl, layer: &LayerDecl, index: usize) {
+    let LayerBody::Path(path) = &prev.body else {
+        return;
+    };
+    if matches!(layer.body, LayerBody::Dense { .. } | LayerBody::Path(_)) {
+        return;
+    }
+    cx.error_spanned_by(
+        layer.body.head(),
+        format!(
+            "layer {index} `{}` of `{net}` follows `{}`, whose width only its type knows: after \
+             a layer written as a path, put a dense layer or another path layer",
+            declared(&layer.body),
+            crate::model::path_text(path)
+        ),
+    );
+}
+
 /// Checks layer `index` (counting from 1) of `net`, which reads `input` (unknown after an
 /// earlier error), recording its problems in `cx`, and builds its model; `None` if it had any.
 fn check_layer(
@@ -639,6 +691,11 @@ fn check_layer(
         LayerBody::Residual { .. } | LayerBody::Concat { .. } | LayerBody::Heads { .. } => {
             unreachable!("check_chain checks blocks and heads itself")
         }
+        LayerBody::Path(path) => {
+            // The width is the type's, which the macro cannot see: `Flat(0)` stands for it, and
+            // `check_after_path` lets only layers that need no input width follow.
+            (LayerKind::Path(path.clone()), Shape::Flat(0))
+        }
         LayerBody::Norm { keyword } => {
             let input = input?;
             if keyword == "layernorm" {
@@ -661,6 +718,10 @@ fn check_layer(
         }
     };
     let input = input?;
+    let of = match &kind {
+        LayerKind::Path(path) => Some(path.clone()),
+        _ => None,
+    };
     let head_span = head
         .clone()
         .into_iter()
@@ -682,6 +743,7 @@ fn check_layer(
         out: Width {
             value: output.len(),
             span: head_span,
+            of,
         },
     })
 }
@@ -785,6 +847,7 @@ fn declared(body: &LayerBody) -> String {
         | LayerBody::Residual { keyword, .. }
         | LayerBody::Concat { keyword, .. }
         | LayerBody::Heads { keyword, .. } => keyword.to_string(),
+        LayerBody::Path(path) => crate::model::path_text(path),
     }
 }
 
@@ -820,6 +883,7 @@ fn width_value(cx: &Ctxt, lit: &LitInt) -> Option<Width> {
     number(cx, lit, lit.base10_digits()).map(|value| Width {
         value,
         span: lit.span(),
+        of: None,
     })
 }
 
@@ -883,6 +947,7 @@ fn input_shape(cx: &Ctxt, lit: &LitInt) -> Option<(Width, Shape)> {
         Width {
             value,
             span: lit.span(),
+            of: None,
         },
         shape,
     ))

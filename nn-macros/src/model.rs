@@ -99,10 +99,12 @@ pub struct Head {
 /// A width as written: its value and the literal's span.
 #[derive(Clone)]
 pub struct Width {
-    /// The number.
+    /// The number (0 for the output of a path layer, which only its type knows).
     pub value: usize,
     /// Where the user wrote it.
     pub span: Span,
+    /// For the output of a path layer, the path: the width is `<path as nn::Layer>::OUTPUT`.
+    pub of: Option<Path>,
 }
 
 /// A checked layer: where it sits in the network, the struct field that holds it, its kind and
@@ -146,6 +148,9 @@ pub enum LayerKind {
     BatchNorm,
     /// `layernorm`, nn-core's `LayerNorm`.
     LayerNorm,
+    /// A path to a type implementing `nn::Layer` (a network declared with `network!`, or the
+    /// user's own layer); its widths are the type's (see `expand/custom.rs`).
+    Path(Path),
 }
 
 /// A fully connected layer: `act(W·x + b)`.
@@ -193,6 +198,16 @@ pub enum Act {
     Builtin(ActivationKind),
     /// `my::Softsign`.
     Custom(Path),
+}
+
+/// A path as the declaration writes it: `my::Layer`.
+pub fn path_text(path: &Path) -> String {
+    path.to_token_stream()
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" < ", "<")
+        .replace(" >", ">")
 }
 
 impl Act {

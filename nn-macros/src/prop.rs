@@ -146,6 +146,7 @@ impl Network {
         Width {
             value: layers.iter().map(|l| l.width().value).sum(),
             span: layers.first().map_or(self.name.span(), |l| l.out.span),
+            of: None,
         }
     }
 
@@ -203,11 +204,18 @@ impl Network {
                 .all(|l| matches!(l.kind, LayerKind::Dense(_)))
     }
 
-    /// Whether a layer draws dropout masks, so each gradient step starts a new mask step.
+    /// Whether a layer draws dropout masks, so each gradient step starts a new mask step (a
+    /// path layer may: its type's dropout layers draw from the outer workspace).
     pub fn has_dropout(&self) -> bool {
         self.layers
             .iter()
-            .any(|l| matches!(l.kind, LayerKind::Dropout(_)))
+            .any(|l| matches!(l.kind, LayerKind::Dropout(_) | LayerKind::Path(_)))
+    }
+
+    /// Whether a layer is a path to a type (`-> encoder: Encoder ->`): the workspace then holds
+    /// that type's buffer sets too, handed out layer by layer (see `expand/custom.rs`).
+    pub fn has_path_layers(&self) -> bool {
+        self.layers.iter().any(Layer::is_path)
     }
 
     /// The declaration as `network!` reads it, without the struct: `784 -> 16 sigmoid -> 10
@@ -322,6 +330,19 @@ impl Layer {
         matches!(self.kind, LayerKind::Dense(_))
     }
 
+    /// The type it is, if it is written as a path.
+    pub fn path(&self) -> Option<&syn::Path> {
+        match &self.kind {
+            LayerKind::Path(path) => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Whether it is written as a path to a type.
+    pub fn is_path(&self) -> bool {
+        self.path().is_some()
+    }
+
     /// "layer 2 `out`" for a named layer, "layer 2" for an unnamed one, as generated comments
     /// call it.
     pub fn label(&self) -> String {
@@ -375,6 +396,7 @@ impl Layer {
             LayerKind::Dropout(rate) => format!("dropout {rate}"),
             LayerKind::BatchNorm => "batchnorm".to_string(),
             LayerKind::LayerNorm => "layernorm".to_string(),
+            LayerKind::Path(path) => crate::model::path_text(path),
         };
         match (names, self.declared_name()) {
             (LayerNames::Shown, Some(name)) => format!("{name}: {text}"),

@@ -392,11 +392,26 @@ pub enum LayerKind {
     /// Layer normalisation of each sample over all its values, then a learned scale and shift
     /// per value: tensors `weight` and `bias` of the input's shape (`[n]`, or `[c, h, w]`).
     LayerNorm,
+    /// A layer of the user's own: a type implementing `nn::Layer`, written in a declaration as
+    /// a path (`-> MyNormalize ->`). It describes itself in `nn::Layer::LAYERS` with this kind:
+    /// its name, its trained tensors in the order its `parameters()` yields them (PyTorch
+    /// attribute names, usually [`TensorRole::Named`]), and the scratch it needs per sample,
+    /// which the workspace keeps in the layer's `Aux::scratch`. A network used as a layer
+    /// (nesting) needs no kind of its own: its layers appear in the outer network's `LAYERS`,
+    /// named by path (`encoder.layer1`).
+    Custom {
+        /// The type's name, as messages and PyTorch modules call it (`MyNormalize`).
+        name: &'static str,
+        /// Its trained tensors, in parameter order.
+        tensors: &'static [TensorShape],
+        /// The `f32` values of scratch it needs per sample.
+        scratch: usize,
+    },
 }
 
 impl LayerKind {
     /// The kind's name in messages: `dense`, `conv`, `maxpool`, `avgpool`, `dropout`,
-    /// `batchnorm`, `layernorm`.
+    /// `batchnorm`, `layernorm`, or a custom layer's own name.
     pub const fn name(self) -> &'static str {
         match self {
             LayerKind::Dense { .. } => "dense",
@@ -412,6 +427,7 @@ impl LayerKind {
             LayerKind::Dropout { .. } => "dropout",
             LayerKind::BatchNorm => "batchnorm",
             LayerKind::LayerNorm => "layernorm",
+            LayerKind::Custom { name, .. } => name,
         }
     }
 }
@@ -491,6 +507,10 @@ impl LayerShape {
     pub fn tensors(&self) -> impl Iterator<Item = TensorShape> {
         let (input, output) = (self.input, self.output);
         let pair = |weight: TensorShape, bias: TensorShape| [Some(weight), Some(bias)];
+        let custom: &'static [TensorShape] = match self.kind {
+            LayerKind::Custom { tensors, .. } => tensors,
+            _ => &[],
+        };
         let tensors = match self.kind {
             LayerKind::Dense { .. } => pair(
                 TensorShape::new(TensorRole::Weight, &[output.len(), input.len()]),
@@ -505,7 +525,9 @@ impl LayerShape {
                 ),
                 TensorShape::new(TensorRole::Bias, &[filters]),
             ),
-            LayerKind::Pool { .. } | LayerKind::Dropout { .. } => [None, None],
+            LayerKind::Pool { .. } | LayerKind::Dropout { .. } | LayerKind::Custom { .. } => {
+                [None, None]
+            }
             LayerKind::BatchNorm => pair(
                 TensorShape::new(TensorRole::Weight, &[input.channels()]),
                 TensorShape::new(TensorRole::Bias, &[input.channels()]),
@@ -515,7 +537,7 @@ impl LayerShape {
                 TensorShape::of_shape(TensorRole::Bias, input),
             ),
         };
-        tensors.into_iter().flatten()
+        tensors.into_iter().flatten().chain(custom.iter().copied())
     }
 
     /// The layer's buffers: tensors a file saves after its parameters but training does not
@@ -555,11 +577,13 @@ pub enum TensorRole {
     /// The number of training steps batch normalisation has seen (`num_batches_tracked`, an
     /// integer in PyTorch), a buffer.
     NumBatchesTracked,
+    /// A trained tensor of a custom layer, by its PyTorch attribute name (`scale`).
+    Named(&'static str),
 }
 
 impl TensorRole {
     /// PyTorch's attribute name: `weight`, `bias`, `running_mean`, `running_var`,
-    /// `num_batches_tracked`.
+    /// `num_batches_tracked`, or a custom layer's tensor's own name.
     pub const fn name(self) -> &'static str {
         match self {
             TensorRole::Weight => "weight",
@@ -567,12 +591,16 @@ impl TensorRole {
             TensorRole::RunningMean => "running_mean",
             TensorRole::RunningVar => "running_var",
             TensorRole::NumBatchesTracked => "num_batches_tracked",
+            TensorRole::Named(name) => name,
         }
     }
 
     /// Whether training changes it by gradient (a parameter) rather than keeping it (a buffer).
     pub const fn is_parameter(self) -> bool {
-        matches!(self, TensorRole::Weight | TensorRole::Bias)
+        matches!(
+            self,
+            TensorRole::Weight | TensorRole::Bias | TensorRole::Named(_)
+        )
     }
 }
 
@@ -595,11 +623,20 @@ pub struct TensorShape {
 }
 
 impl TensorShape {
-    /// A tensor of the given dimensions (at most [`MAX_RANK`]; more are cut off).
-    pub fn new(role: TensorRole, dims: &[usize]) -> Self {
-        let rank = dims.len().min(MAX_RANK);
+    /// A tensor of the given dimensions (at most [`MAX_RANK`]; more are cut off). A `const fn`,
+    /// so a custom layer's `LAYERS` can list its tensors.
+    pub const fn new(role: TensorRole, dims: &[usize]) -> Self {
+        let rank = if dims.len() < MAX_RANK {
+            dims.len()
+        } else {
+            MAX_RANK
+        };
         let mut all = [1; MAX_RANK];
-        all[..rank].copy_from_slice(&dims[..rank]);
+        let mut d = 0;
+        while d < rank {
+            all[d] = dims[d];
+            d += 1;
+        }
         Self {
             role,
             dims: all,

@@ -592,6 +592,161 @@ where
         >>::mean_rows(&loss, z6, a6, y)
     }
 }
+/// `ConvNet` as a layer of another network: `1x6x6 -> conv 2 3x3 relu -> maxpool 2x2 -> dropout 0.5 -> batchnorm -> layernorm -> 3 softmax`.
+impl ::nn::__private::PathLayer for ConvNet {
+    type In = ::nn::__private::typenum::U36;
+    type Out = ::nn::__private::typenum::U3;
+    const LAYERS: &'static [::nn::__private::LayerShape] = <Self as ::nn::__private::Network>::LAYERS;
+    fn new(seed: u64) -> Self {
+        Self::new(seed)
+    }
+    fn zeros() -> Self {
+        Self::zeros()
+    }
+    fn parameters(&self) -> impl Iterator<Item = &[f32]> {
+        <Self as ::nn::__private::Network>::parameters(self)
+    }
+    fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        <Self as ::nn::__private::Network>::parameters_mut(self)
+    }
+    fn state(&self) -> impl Iterator<Item = &[f32]> {
+        <Self as ::nn::__private::Network>::state(self)
+    }
+    fn state_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        <Self as ::nn::__private::Network>::state_mut(self)
+    }
+    fn fold_statistics(&mut self, step: &Self) {
+        <Self as ::nn::__private::Network>::fold_statistics(self, step)
+    }
+    #[allow(unused_doc_comments, unused_variables)]
+    fn forward_rows(
+        &self,
+        x: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U36,
+        >],
+        buffers: &mut [::nn::__private::LayerBuffers],
+    ) {
+        let n = x.len();
+        let mut rest: &mut [::nn::__private::LayerBuffers] = buffers;
+        let l1 = ::nn::__private::take_one(&mut rest);
+        let l2 = ::nn::__private::take_one(&mut rest);
+        let l3 = ::nn::__private::take_one(&mut rest);
+        let l4 = ::nn::__private::take_one(&mut rest);
+        let l5 = ::nn::__private::take_one(&mut rest);
+        let l6 = ::nn::__private::take_one(&mut rest);
+        /// layer 1: `conv 2 3x3 relu`
+        let (_, a1, _, c1) = l1.parts::<::nn::__private::typenum::U32>(n);
+        ::nn::__private::Layer::forward_rows(&self.layer1, x, a1, c1);
+        /// layer 2: `maxpool 2x2`
+        let (_, a2, _, c2) = l2.parts::<::nn::__private::typenum::U8>(n);
+        ::nn::__private::Layer::forward_rows(&self.layer2, a1, a2, c2);
+        /// layer 3: `dropout 0.5`
+        let (_, a3, _, c3) = l3.parts::<::nn::__private::typenum::U8>(n);
+        ::nn::__private::Layer::forward_rows(&self.layer3, a2, a3, c3);
+        /// layer 4: `batchnorm`
+        let (_, a4, _, c4) = l4.parts::<::nn::__private::typenum::U8>(n);
+        ::nn::__private::Layer::forward_rows(&self.layer4, a3, a4, c4);
+        /// layer 5: `layernorm`
+        let (_, a5, _, c5) = l5.parts::<::nn::__private::typenum::U8>(n);
+        ::nn::__private::Layer::forward_rows(&self.layer5, a4, a5, c5);
+        let (_, a6, _) = l6.rows::<::nn::__private::typenum::U3>(n);
+        self.layer6.forward_rows(a5, a6);
+    }
+    #[allow(unused_doc_comments, unused_variables)]
+    fn forward_train(
+        &self,
+        x: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U36,
+        >],
+        buffers: &mut [::nn::__private::LayerBuffers],
+    ) {
+        let n = x.len();
+        let mut rest: &mut [::nn::__private::LayerBuffers] = buffers;
+        let l1 = ::nn::__private::take_one(&mut rest);
+        let l2 = ::nn::__private::take_one(&mut rest);
+        let l3 = ::nn::__private::take_one(&mut rest);
+        let l4 = ::nn::__private::take_one(&mut rest);
+        let l5 = ::nn::__private::take_one(&mut rest);
+        let l6 = ::nn::__private::take_one(&mut rest);
+        let (z1, a1, _, c1) = l1.parts::<::nn::__private::typenum::U32>(n);
+        let (z2, a2, _, c2) = l2.parts::<::nn::__private::typenum::U8>(n);
+        let (z3, a3, _, c3) = l3.parts::<::nn::__private::typenum::U8>(n);
+        let (z4, a4, _, c4) = l4.parts::<::nn::__private::typenum::U8>(n);
+        let (z5, a5, _, c5) = l5.parts::<::nn::__private::typenum::U8>(n);
+        let (z6, a6, _) = l6.rows::<::nn::__private::typenum::U3>(n);
+        /// layer 1: a1 = `conv 2 3x3 relu`(x), training mode
+        ::nn::__private::Layer::forward_train(&self.layer1, x, z1, a1, c1);
+        /// layer 2: a2 = `maxpool 2x2`(a1), training mode
+        ::nn::__private::Layer::forward_train(&self.layer2, a1, z2, a2, c2);
+        /// layer 3: a3 = `dropout 0.5`(a2), training mode
+        ::nn::__private::Layer::forward_train(&self.layer3, a2, z3, a3, c3);
+        /// layer 4: a4 = `batchnorm`(a3), training mode
+        ::nn::__private::Layer::forward_train(&self.layer4, a3, z4, a4, c4);
+        /// layer 5: a5 = `layernorm`(a4), training mode
+        ::nn::__private::Layer::forward_train(&self.layer5, a4, z5, a5, c5);
+        /// layer 6: z6 = W6·a5 + b6, a6 = softmax(z6)
+        self.layer6.forward_train(a5, z6, a6);
+    }
+    #[allow(unused_doc_comments, unused_variables)]
+    fn backward_rows(
+        &self,
+        x: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U36,
+        >],
+        buffers: &mut [::nn::__private::LayerBuffers],
+        grads: &mut Self,
+        dx: ::core::option::Option<
+            &mut [::nn::__private::generic_array::GenericArray<
+                f32,
+                ::nn::__private::typenum::U36,
+            >],
+        >,
+    ) {
+        /// A hidden layer's chain rule does not depend on the loss.
+        type L = ();
+        let n = x.len();
+        let mut rest: &mut [::nn::__private::LayerBuffers] = buffers;
+        let l1 = ::nn::__private::take_one(&mut rest);
+        let l2 = ::nn::__private::take_one(&mut rest);
+        let l3 = ::nn::__private::take_one(&mut rest);
+        let l4 = ::nn::__private::take_one(&mut rest);
+        let l5 = ::nn::__private::take_one(&mut rest);
+        let l6 = ::nn::__private::take_one(&mut rest);
+        let (z1, a1, d1, c1) = l1.parts::<::nn::__private::typenum::U32>(n);
+        let (z2, a2, d2, c2) = l2.parts::<::nn::__private::typenum::U8>(n);
+        let (z3, a3, d3, c3) = l3.parts::<::nn::__private::typenum::U8>(n);
+        let (z4, a4, d4, c4) = l4.parts::<::nn::__private::typenum::U8>(n);
+        let (z5, a5, d5, c5) = l5.parts::<::nn::__private::typenum::U8>(n);
+        let (z6, a6, d6) = l6.rows::<::nn::__private::typenum::U3>(n);
+        /// layer 6: δ6 = ∂L/∂a6 ⊙ softmax'(z6)
+        self.layer6.activation_backward::<L>(z6, a6, d6);
+        /// layer 6: ∂L/∂W6 = δ6·a5ᵀ, ∂L/∂b6 = δ6, ∂L/∂a5 = W6ᵀ·δ6
+        self.layer6.backward_rows(a5, d6, &mut grads.layer6, Some(d5));
+        /// layer 5: ∂L/∂a4 through `layernorm` from ∂L/∂a5, and its parameters' gradient
+        ::nn::__private::Backward::<
+            L,
+        >::backward_rows(&self.layer5, a4, z5, a5, d5, c5, &mut grads.layer5, Some(d4));
+        /// layer 4: ∂L/∂a3 through `batchnorm` from ∂L/∂a4, and its parameters' gradient
+        ::nn::__private::Backward::<
+            L,
+        >::backward_rows(&self.layer4, a3, z4, a4, d4, c4, &mut grads.layer4, Some(d3));
+        /// layer 3: ∂L/∂a2 through `dropout 0.5` from ∂L/∂a3 (no parameters)
+        ::nn::__private::Backward::<
+            L,
+        >::backward_rows(&self.layer3, a2, z3, a3, d3, c3, &mut grads.layer3, Some(d2));
+        /// layer 2: ∂L/∂a1 through `maxpool 2x2` from ∂L/∂a2 (no parameters)
+        ::nn::__private::Backward::<
+            L,
+        >::backward_rows(&self.layer2, a1, z2, a2, d2, c2, &mut grads.layer2, Some(d1));
+        /// layer 1: the gradient of `conv 2 3x3 relu`'s parameters from ∂L/∂a1 (and ∂L/∂x into `dx` if the outer network asks)
+        ::nn::__private::Backward::<
+            L,
+        >::backward_rows(&self.layer1, x, z1, a1, d1, c1, &mut grads.layer1, dx);
+    }
+}
 // }
 // }
 ::nn::__private::__if_no_alloc! {

@@ -375,4 +375,102 @@ where
         >>::mean_rows(&loss, z2, a2, y)
     }
 }
+/// `Xor` as a layer of another network: `2 -> 3 tanh -> 1 sigmoid`.
+impl ::nn::__private::PathLayer for Xor {
+    type In = ::nn::__private::typenum::U2;
+    type Out = ::nn::__private::typenum::U1;
+    const LAYERS: &'static [::nn::__private::LayerShape] = <Self as ::nn::__private::Network>::LAYERS;
+    fn new(seed: u64) -> Self {
+        Self::new(seed)
+    }
+    fn zeros() -> Self {
+        Self::zeros()
+    }
+    fn parameters(&self) -> impl Iterator<Item = &[f32]> {
+        <Self as ::nn::__private::Network>::parameters(self)
+    }
+    fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        <Self as ::nn::__private::Network>::parameters_mut(self)
+    }
+    fn state(&self) -> impl Iterator<Item = &[f32]> {
+        <Self as ::nn::__private::Network>::state(self)
+    }
+    fn state_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        <Self as ::nn::__private::Network>::state_mut(self)
+    }
+    fn fold_statistics(&mut self, step: &Self) {
+        <Self as ::nn::__private::Network>::fold_statistics(self, step)
+    }
+    #[allow(unused_doc_comments, unused_variables)]
+    fn forward_rows(
+        &self,
+        x: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U2,
+        >],
+        buffers: &mut [::nn::__private::LayerBuffers],
+    ) {
+        let n = x.len();
+        let mut rest: &mut [::nn::__private::LayerBuffers] = buffers;
+        let l1 = ::nn::__private::take_one(&mut rest);
+        let l2 = ::nn::__private::take_one(&mut rest);
+        let (_, a1, _) = l1.rows::<::nn::__private::typenum::U3>(n);
+        self.hidden.forward_rows(x, a1);
+        let (_, a2, _) = l2.rows::<::nn::__private::typenum::U1>(n);
+        self.out.forward_rows(a1, a2);
+    }
+    #[allow(unused_doc_comments, unused_variables)]
+    fn forward_train(
+        &self,
+        x: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U2,
+        >],
+        buffers: &mut [::nn::__private::LayerBuffers],
+    ) {
+        let n = x.len();
+        let mut rest: &mut [::nn::__private::LayerBuffers] = buffers;
+        let l1 = ::nn::__private::take_one(&mut rest);
+        let l2 = ::nn::__private::take_one(&mut rest);
+        let (z1, a1, _) = l1.rows::<::nn::__private::typenum::U3>(n);
+        let (z2, a2, _) = l2.rows::<::nn::__private::typenum::U1>(n);
+        /// layer 1 `hidden`: z1 = W1·x + b1, a1 = tanh(z1)
+        self.hidden.forward_train(x, z1, a1);
+        /// layer 2 `out`: z2 = W2·a1 + b2, a2 = sigmoid(z2)
+        self.out.forward_train(a1, z2, a2);
+    }
+    #[allow(unused_doc_comments, unused_variables)]
+    fn backward_rows(
+        &self,
+        x: &[::nn::__private::generic_array::GenericArray<
+            f32,
+            ::nn::__private::typenum::U2,
+        >],
+        buffers: &mut [::nn::__private::LayerBuffers],
+        grads: &mut Self,
+        dx: ::core::option::Option<
+            &mut [::nn::__private::generic_array::GenericArray<
+                f32,
+                ::nn::__private::typenum::U2,
+            >],
+        >,
+    ) {
+        /// A hidden layer's chain rule does not depend on the loss.
+        type L = ();
+        let n = x.len();
+        let mut rest: &mut [::nn::__private::LayerBuffers] = buffers;
+        let l1 = ::nn::__private::take_one(&mut rest);
+        let l2 = ::nn::__private::take_one(&mut rest);
+        let (z1, a1, d1) = l1.rows::<::nn::__private::typenum::U3>(n);
+        let (z2, a2, d2) = l2.rows::<::nn::__private::typenum::U1>(n);
+        /// layer 2 `out`: δ2 = ∂L/∂a2 ⊙ sigmoid'(z2)
+        self.out.activation_backward::<L>(z2, a2, d2);
+        /// layer 2 `out`: ∂L/∂W2 = δ2·a1ᵀ, ∂L/∂b2 = δ2, ∂L/∂a1 = W2ᵀ·δ2
+        self.out.backward_rows(a1, d2, &mut grads.out, Some(d1));
+        /// layer 1 `hidden`: δ1 = ∂L/∂a1 ⊙ tanh'(z1)
+        self.hidden.activation_backward::<L>(z1, a1, d1);
+        /// layer 1 `hidden`: ∂L/∂W1 = δ1·xᵀ, ∂L/∂b1 = δ1 (and ∂L/∂x into `dx` if the outer network asks)
+        self.hidden.backward_rows(x, d1, &mut grads.hidden, dx);
+    }
+}
 // }

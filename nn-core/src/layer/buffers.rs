@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 /// | layernorm | each sample's mean and `1/σ` (`2 × batch`) | | |
 /// | maxpool | | the position of each output's maximum (`batch × out`) | |
 /// | conv | | | the kernel's scratch (`Conv2d::scratch_len(batch)`) |
+/// | custom (`nn::Layer`) | | | `batch × scratch` values, as its kind asks |
 ///
 /// A dropout layer keeps its mask in `z` and takes its bits from `seed`, which the workspace
 /// sets for each layer (see [`Workspace::set_seed`](crate::network::Workspace::set_seed)).
@@ -61,6 +62,10 @@ impl Aux {
             },
             LayerKind::Conv { .. } => AuxLens {
                 scratch: super::scratch_len(layer, batch),
+                ..none
+            },
+            LayerKind::Custom { scratch, .. } => AuxLens {
+                scratch: batch * scratch,
                 ..none
             },
             LayerKind::Dense { .. }

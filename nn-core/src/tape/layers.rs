@@ -172,6 +172,9 @@ impl TapeLayer {
         };
         let (inputs, outputs) = (shape.input.len(), shape.output.len());
         let kind = match shape.kind {
+            LayerKind::Custom { name: kind, .. } => {
+                return Err(TapeError::UnknownLayer { layer: name, kind })
+            }
             LayerKind::Dense { activation } => Kind::Dense {
                 function: function(activation)?,
                 weight: next(tape, Some((outputs, inputs)))?,

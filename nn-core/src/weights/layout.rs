@@ -45,7 +45,11 @@ impl Spec {
 /// | dropout | `nn.Dropout(p=rate)` |
 /// | batchnorm | `nn.BatchNorm1d(features)`, or `nn.BatchNorm2d(channels)` after an image |
 /// | layernorm | `nn.LayerNorm(n)`, or `nn.LayerNorm([c, h, w])` after an image |
-fn layer_modules(layer: &LayerShape) -> Vec<(String, bool)> {
+/// | custom (`nn::Layer`) | `Name()`, a module the user defines with the same attributes |
+///
+/// A network used as a layer contributes its own layers (its `LAYERS` are part of the outer
+/// network's); [`by_path`](super::by_path) names their modules by path.
+pub(super) fn layer_modules(layer: &LayerShape) -> Vec<(String, bool)> {
     let (input, output) = (layer.input, layer.output);
     let mut modules = Vec::with_capacity(3);
     match layer.kind {
@@ -109,6 +113,7 @@ fn layer_modules(layer: &LayerShape) -> Vec<(String, bool)> {
             };
             modules.push((source, true));
         }
+        LayerKind::Custom { name, .. } => modules.push((format!("{name}()"), true)),
     }
     modules
 }
@@ -229,6 +234,9 @@ fn trunk<N: Network>() -> Vec<Node> {
 /// as PyTorch's `state_dict`), named `PATH.ROLE` after the module of the equivalent
 /// `nn.Sequential` that holds them (`2.weight`; `2.0.weight` inside a block).
 pub(super) fn specs<N: Network>() -> Vec<Spec> {
+    if super::by_path::applies::<N>() {
+        return super::by_path::specs(N::LAYERS);
+    }
     let mut specs = Vec::with_capacity(tensor_count(N::LAYERS));
     let mut owners = Vec::with_capacity(N::LAYERS.len());
     chain_modules(N::LAYERS, &trunk::<N>(), "", &mut owners);
@@ -246,7 +254,10 @@ pub(super) fn specs<N: Network>() -> Vec<Spec> {
 
 /// The names of a network's tensors in a file, in parameter order: `0.weight`, `0.bias`,
 /// `2.weight`, `2.bias`, ... (layer `k` counting from 0 is module `2k` of PyTorch's
-/// `nn.Sequential(Linear, Activation, Linear, ...)`).
+/// `nn.Sequential(Linear, Activation, Linear, ...)`). A chain with a layer written as a path
+/// (a nested network, a custom layer) names them by path instead: `encoder.layer1.weight`,
+/// `layer2.scale`, the keys of the `nn.Sequential(OrderedDict(...))` that
+/// [`pytorch_sequential`] prints.
 pub fn tensor_names<N: Network>() -> Vec<String> {
     specs::<N>().into_iter().map(|s| s.name).collect()
 }
@@ -264,19 +275,26 @@ pub fn declaration<N: Network>() -> String {
 /// defined by [`PYTORCH_GRAPH_MODULES`] ([`pytorch_module`] writes both).
 ///
 /// `linear` becomes `nn.Identity()`, which keeps the module numbering; `step` becomes `Step()`,
-/// a module you define (see the [module docs](super)).
+/// a module you define (see the [module docs](super)). A chain with a layer written as a path
+/// is an `nn.Sequential` of named modules instead (see [`tensor_names`]).
 pub fn pytorch_sequential<N: Network>() -> String {
+    if super::by_path::applies::<N>() {
+        return super::by_path::pytorch_module(N::LAYERS);
+    }
     let sources = chain_modules(N::LAYERS, &trunk::<N>(), "", &mut Vec::new());
     format!("nn.Sequential({})", sources.join(", "))
 }
 
 /// A Python program's worth of the PyTorch module: for a chain, `model = nn.Sequential(...)`
-/// ([`pytorch_sequential`]); for a graph network, the class definitions of
+/// ([`pytorch_sequential`], with `OrderedDict` imported for a chain with a layer written as a
+/// path, whose custom layers' modules you define); for a graph network, the class definitions of
 /// [`PYTORCH_GRAPH_MODULES`] first. Run after `import torch` and `from torch import nn`, it
 /// defines `model`, whose `state_dict` has the names and shapes of the network's file.
 pub fn pytorch_module<N: Network>() -> String {
     let model = format!("model = {}\n", pytorch_sequential::<N>());
-    if N::GRAPH.is_empty() {
+    if super::by_path::applies::<N>() {
+        format!("from collections import OrderedDict\n\n{model}")
+    } else if N::GRAPH.is_empty() {
         model
     } else {
         format!("{PYTORCH_GRAPH_MODULES}\n\n{model}")

@@ -60,6 +60,17 @@
 //! | `dropout P` | `nn.Dropout(p=P)` | none |
 //! | `batchnorm` | `nn.BatchNorm1d` (flat) or `nn.BatchNorm2d` (image) | `weight`, `bias`, then the buffers `running_mean`, `running_var`, `num_batches_tracked` |
 //! | `layernorm` | `nn.LayerNorm` | `weight`, `bias` |
+//! | a path to a type (`encoder: Encoder`, `MyNormalize`) | named modules, see below | the type's, named by path |
+//!
+//! A network with a layer written as a path (a nested network, a custom layer implementing
+//! [`Layer`](crate::nested::Layer)) names its tensors by path instead of by number:
+//! `encoder.layer1.weight`, `encoder.layer1.bias`, `layer2.scale`, ..., the `state_dict` keys of
+//! the `nn.Sequential(OrderedDict([...]))` of named modules that [`pytorch_sequential`] prints,
+//! nested where the declaration nests (a custom layer is a module `Name()` the user defines in
+//! PyTorch with the attributes its `LAYERS` list); [`pytorch_module`] prints it with
+//! `OrderedDict` imported. Such a network is always a chain: `network!` refuses a path layer in
+//! a network with blocks or heads, and a network with them is not a [`Layer`](crate::nested::Layer),
+//! so the two namings below never meet.
 //!
 //! The buffers are saved and loaded with the parameters ([`Network::state`](crate::network::Network::state))
 //! but not trained: the running statistics move only in training steps.
@@ -147,6 +158,7 @@
 //!   an existing file is either replaced whole or left as it was. It refuses to write non-finite
 //!   weights, which [`load`] would refuse to read back.
 
+mod by_path;
 mod dtype;
 mod error;
 #[cfg(test)]

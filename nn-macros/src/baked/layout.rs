@@ -73,7 +73,7 @@ pub fn expected(net: &Network) -> syn::Result<Vec<Expected>> {
                 activation,
             }),
             LayerKind::Pool(_) | LayerKind::Dropout(_) => None,
-            LayerKind::BatchNorm | LayerKind::LayerNorm => {
+            LayerKind::BatchNorm | LayerKind::LayerNorm | LayerKind::Path(_) => {
                 return Err(syn::Error::new(
                     layer.out.span,
                     format!(

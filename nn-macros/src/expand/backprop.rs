@@ -7,7 +7,7 @@ use quote::quote;
 use syn::Ident;
 
 use crate::expand::rows::{self, Deltas};
-use crate::expand::{bounds, tokens::rt};
+use crate::expand::{bounds, custom, tokens::rt};
 use crate::model::{Act, Block, BlockKind, Layer, LayerKind, Network, Node};
 use crate::prop::{Input, LayerNames, NodeRef};
 
@@ -77,6 +77,9 @@ fn output_delta(net: &Network) -> TokenStream {
 pub(super) enum Dest {
     /// Nowhere: it reads the network's input, whose gradient nothing consumes.
     Discard,
+    /// Into `dx` if the outer network asks for it: it reads the input of a network used as a
+    /// layer of another (`impl nn::Layer`'s `backward_rows`).
+    Asked,
     /// Into `rows` (overwriting them), the gradient of `symbol` (`a1`, or `a1 (branch 2's part,
     /// in e1)` where a branch's part waits to be added to the others').
     Write {
@@ -88,6 +91,24 @@ pub(super) enum Dest {
 }
 
 impl Dest {
+    /// The argument a backward call takes for the input gradient: `None`, `dx` or
+    /// `Some(d1)`.
+    pub(super) fn tokens(&self) -> TokenStream {
+        match self {
+            Dest::Discard => quote!(None),
+            Dest::Asked => quote!(dx),
+            Dest::Write { rows, .. } => quote!(Some(#rows)),
+        }
+    }
+
+    /// How a chain-rule comment says where the gradient of the network's input goes.
+    fn note(&self) -> &'static str {
+        match self {
+            Dest::Asked => "(and ∂L/∂x into `dx` if the outer network asks)",
+            _ => "(no input gradient: nothing consumes it)",
+        }
+    }
+
     /// Where a layer or a block writes the gradient of `input`, the output of the node before
     /// it in its chain (or the network's input).
     pub(super) fn of(input: Input) -> Dest {
@@ -118,7 +139,7 @@ pub(super) fn chain_backward(
             Dest::of(net.chain_output(&chain[..k]))
         };
         match net.node(node) {
-            NodeRef::Layer(layer) => backward_step(net, layer, &dest, loss),
+            NodeRef::Layer(layer) => backward_step(net, layer, &dest, loss, false),
             NodeRef::Block(block) => block_backward(net, block, &dest, loss),
         }
     });
@@ -203,15 +224,45 @@ fn block_backward(net: &Network, block: &Block, dest: &Dest, loss: &TokenStream)
     out
 }
 
+/// The chain rule of a network used as a layer of another (`impl nn::Layer`, a chain), layer
+/// by layer in reverse: the output layer's activation included (no loss is fused there), and
+/// the first layer's input gradient written into `dx` when the outer network asks for it.
+pub fn backward_as_layer(net: &Network) -> Vec<TokenStream> {
+    let loss = quote!(L);
+    net.layers
+        .iter()
+        .rev()
+        .map(|layer| {
+            let dest = match layer.input_of(net) {
+                Input::Network(_) => Dest::Asked,
+                input => Dest::of(input),
+            };
+            backward_step(net, layer, &dest, &loss, true)
+        })
+        .collect()
+}
+
 /// One layer's step back: its delta from the gradient of its output (the output layer's came
-/// from the loss), then its weights' and biases' gradients and the gradient of what it read.
-fn backward_step(net: &Network, layer: &Layer, dest: &Dest, loss: &TokenStream) -> TokenStream {
-    if !layer.is_dense() {
-        return layer_backward(net, layer, dest, loss);
+/// from the loss, unless the network is a layer of another, `as_layer`), then its weights' and
+/// biases' gradients and the gradient of what it read.
+fn backward_step(
+    net: &Network,
+    layer: &Layer,
+    dest: &Dest,
+    loss: &TokenStream,
+    as_layer: bool,
+) -> TokenStream {
+    if layer.is_path() {
+        return custom::backward_step(net, layer, dest);
     }
-    let delta = (!layer.is_output()).then(|| activation_backward(layer, loss));
+    let prelude = custom::input_prelude(net, layer, true);
+    if !layer.is_dense() {
+        let step = layer_backward(net, layer, dest, loss);
+        return quote!(#prelude #step);
+    }
+    let delta = (!layer.is_output() || as_layer).then(|| activation_backward(layer, loss));
     let params = parameters_backward(net, layer, dest);
-    quote!(#delta #params)
+    quote!(#delta #prelude #params)
 }
 
 /// `Backward::<L>::backward_rows(&self.drop, a1, z2, a2, d2, c2, &mut grads.drop, Some(d1));`
@@ -228,12 +279,12 @@ fn layer_backward(net: &Network, layer: &Layer, dest: &Dest, loss: &TokenStream)
         ", and its parameters' gradient"
     };
     let (dx, comment) = match dest {
-        Dest::Discard => (
-            quote!(None),
+        Dest::Discard | Dest::Asked => (
+            dest.tokens(),
             format!(
-                " {}: the gradient of `{decl}`'s parameters from ∂L/∂a{i} (no input gradient: \
-                 nothing consumes it)",
+                " {}: the gradient of `{decl}`'s parameters from ∂L/∂a{i} {}",
                 layer.label(),
+                dest.note(),
                 i = layer.index
             ),
         ),
@@ -277,15 +328,15 @@ fn parameters_backward(net: &Network, layer: &Layer, dest: &Dest) -> TokenStream
     let label = layer.label();
     let from = layer.input_of(net);
     match dest {
-        Dest::Discard => {
+        Dest::Discard | Dest::Asked => {
             let comment = format!(
-                " {label}: ∂L/∂W{i} = δ{i}·xᵀ, ∂L/∂b{i} = δ{i} (no input gradient: nothing \
-                 consumes it)"
+                " {label}: ∂L/∂W{i} = δ{i}·xᵀ, ∂L/∂b{i} = δ{i} {}",
+                dest.note()
             );
-            let x = from.rows();
+            let (x, dx) = (from.rows(), dest.tokens());
             quote! {
                 #[doc = #comment]
-                self.#field.backward_rows(#x, #d, &mut grads.#field, None);
+                self.#field.backward_rows(#x, #d, &mut grads.#field, #dx);
             }
         }
         Dest::Write { rows, symbol } => {

@@ -62,7 +62,12 @@ enum Start {
 fn constructor(layer: &Layer, start: Start) -> TokenStream {
     let rt = rt();
     let zeros = start == Start::Zeros;
+    let qual = layer.qual();
     match &layer.kind {
+        LayerKind::Path(_) if zeros => quote!(#qual::zeros()),
+        LayerKind::Path(_) => {
+            quote!(#qual::new(#rt::next_seed(&mut rng)))
+        }
         LayerKind::Dense(_) if zeros => quote!(#rt::Dense::zeros()),
         LayerKind::Dense(_) => quote!(#rt::Dense::random(&mut rng)),
         LayerKind::Dropout(rate) => {

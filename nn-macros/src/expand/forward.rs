@@ -5,6 +5,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use crate::expand::custom;
 use crate::expand::rows;
 use crate::expand::structs::{activation_on_heap, activations_path};
 use crate::expand::tokens::{input_param, inputs_param, method, outputs_param, rt};
@@ -88,7 +89,9 @@ pub fn forward_all(net: &Network) -> TokenStream {
             Step::Join(block) => (&block.field, &block.out),
         };
         let w = width.lit();
-        if width.value > STACK_WIDTH_LIMIT {
+        if matches!(step, Step::Layer(layer) if layer.is_path()) {
+            quote!(#field: ::std::vec![0.0f32; #w].into_boxed_slice())
+        } else if width.value > STACK_WIDTH_LIMIT {
             quote!(#field: #rt::zeroed_box::<#w>())
         } else {
             quote!(#field: [0.0f32; #w])
@@ -103,12 +106,19 @@ pub fn forward_all(net: &Network) -> TokenStream {
         } else {
             quote!(all.#out_field = out[0];)
         };
+        let count = if net.has_path_layers() {
+            custom::buffer_count(net)
+        } else {
+            quote!(#count)
+        };
         let copies = net.hidden_layers().iter().enumerate().map(|(k, layer)| {
-            let (field, k, w) = (
-                &layer.field,
-                Literal::usize_unsuffixed(k),
-                layer.width().lit(),
-            );
+            let (field, w) = (&layer.field, layer.width().lit());
+            let k = if net.has_path_layers() {
+                custom::last_buffer(net, layer)
+            } else {
+                let k = Literal::usize_unsuffixed(k);
+                quote!(#k)
+            };
             quote! { all.#field.copy_from_slice(&layers[#k].a[..#w]); }
         });
         let block_copies = net.blocks.iter().enumerate().map(|(k, block)| {
@@ -195,7 +205,12 @@ pub fn forward_batch(net: &Network) -> TokenStream {
             quote!(#entry)
         }
     });
-    let take = rows::take_entries(net, entries, rows::Deltas::Unused);
+    let take = if net.has_path_layers() {
+        let count = custom::buffer_count(net);
+        custom::take_buffers(net, quote!(workspace.layers::<#count>(n)), true)
+    } else {
+        rows::take_entries(net, entries, rows::Deltas::Unused)
+    };
     let blocks = rows::split_blocks(net, rows::Deltas::Unused);
     let steps = net.steps().into_iter().map(|step| {
         let layer = match step {
@@ -235,13 +250,18 @@ pub fn forward_batch(net: &Network) -> TokenStream {
 /// One layer's inference step in a batch body: `self.l.forward_rows(input, a)` into its
 /// workspace rows, or with `to_outputs` straight into the caller's `outputs`.
 pub fn inference_step(net: &Network, layer: &Layer, to_outputs: bool) -> TokenStream {
+    if layer.is_path() {
+        return custom::forward_step(net, layer, false);
+    }
     let rt = rt();
+    let prelude = custom::input_prelude(net, layer, false);
     let (field, input) = (&layer.field, layer.input_of(net).rows());
     let (entry, a, ty) = (layer.entry(), layer.a(), layer.width().typenum());
     if to_outputs {
-        quote! { self.#field.forward_rows(#input, #rt::rows_mut(outputs)); }
+        quote! { #prelude self.#field.forward_rows(#input, #rt::rows_mut(outputs)); }
     } else if layer.is_dense() {
         quote! {
+            #prelude
             let (_, #a, _) = #entry.rows::<#ty>(n);
             self.#field.forward_rows(#input, #a);
         }
@@ -254,10 +274,21 @@ pub fn inference_step(net: &Network, layer: &Layer, to_outputs: bool) -> TokenSt
         );
         quote! {
             #[doc = #comment]
+            #prelude
             let (_, #a, _, #aux) = #entry.parts::<#ty>(n);
             #rt::Layer::forward_rows(&self.#field, #input, #a, #aux);
         }
     }
+}
+
+/// The inference pass of a network used as a layer of another (a chain), over the buffer sets
+/// it is given (`impl nn::Layer`'s `forward_rows`): the output layer's rows into its own set.
+pub fn layer_forward_rows(net: &Network) -> TokenStream {
+    let steps = net
+        .layers
+        .iter()
+        .map(|layer| inference_step(net, layer, false));
+    quote! { #(#steps)* }
 }
 
 #[cfg(test)]

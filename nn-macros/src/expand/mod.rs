@@ -25,6 +25,7 @@
 //! | `bounds.rs` | the training and evaluation `where` clauses |
 //! | `traits.rs` | `impl Network`, `impl Trainable<L>`, `impl Rows` (hidden) |
 //! | `heads.rs` | for a network ending in `heads { ... }`: its outputs, losses and head-losses structs, its inherent methods, trait impls and hidden bodies |
+//! | `custom.rs` | path layers (`-> encoder: Encoder ->`): their checks, steps and buffers; `impl nn::Layer` |
 //! | `tokens.rs` | the runtime path, widths as literals and typenum types, buffer names |
 //! | `baked.rs` | instead of all the above, a network baked in from `#[weights("file")]` |
 //!
@@ -37,6 +38,7 @@ mod backprop;
 pub mod baked;
 mod bounds;
 mod construct;
+mod custom;
 mod forward;
 mod heads;
 mod loss;
@@ -131,9 +133,12 @@ fn chain_items(net: &Network) -> TokenStream {
     let rt = tokens::rt();
     // What needs the heap (workspaces, batches, gradients) is wrapped in `__if_alloc!`, which
     // nn-core defines to keep or drop it by its `alloc` feature; the macro cannot see features.
+    let path_checks = custom::checks(net);
+    let layer_impl = custom::layer_impl(net);
     quote! {
         #network_struct
         #custom
+        #path_checks
         #activations_struct
 
         impl #name {
@@ -157,6 +162,7 @@ fn chain_items(net: &Network) -> TokenStream {
             #rows_impl
             #gradient_rows
             #loss_rows
+            #layer_impl
         }
     }
 }

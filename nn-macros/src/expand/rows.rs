@@ -5,6 +5,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use crate::expand::custom;
 use crate::expand::tokens::rt;
 use crate::model::{Block, BlockKind, Layer, Network};
 use crate::prop::{Input, LayerNames, Step};
@@ -14,6 +15,10 @@ use crate::prop::{Input, LayerNames, Step};
 /// and the heads' scratch besides.
 /// The heads' scratch is taken only by a body that computes gradients (`deltas`).
 pub fn take_workspace(net: &Network, deltas: Deltas) -> TokenStream {
+    if net.has_path_layers() {
+        let count = custom::buffer_count(net);
+        return custom::take_buffers(net, quote!(workspace.layers::<#count>(n)), false);
+    }
     let entries = net.layers.iter().map(Layer::entry).map(|e| quote!(#e));
     take_entries(net, entries, deltas)
 }
@@ -156,6 +161,7 @@ pub enum Deltas {
 pub fn split_rows(net: &Network, deltas: Deltas) -> Vec<TokenStream> {
     net.layers
         .iter()
+        .filter(|layer| !layer.is_path())
         .map(|layer| {
             let (entry, z, a, ty) = (layer.entry(), layer.z(), layer.a(), layer.width().typenum());
             let d = match deltas {
@@ -186,6 +192,10 @@ pub fn forward_train(net: &Network) -> Vec<TokenStream> {
                 Step::Layer(layer) => layer,
                 Step::Join(block) => return join(net, block),
             };
+            if layer.is_path() {
+                return custom::forward_step(net, layer, true);
+            }
+            let prelude = custom::input_prelude(net, layer, false);
             let (field, z, a) = (&layer.field, layer.z(), layer.a());
             let from = layer.input_of(net);
             let input = from.rows();
@@ -201,6 +211,7 @@ pub fn forward_train(net: &Network) -> Vec<TokenStream> {
                 );
                 return quote! {
                     #[doc = #comment]
+                    #prelude
                     #rt::Layer::forward_train(&self.#field, #input, #z, #a, #aux);
                 };
             };
@@ -213,6 +224,7 @@ pub fn forward_train(net: &Network) -> Vec<TokenStream> {
             );
             quote! {
                 #[doc = #comment]
+                #prelude
                 self.#field.forward_train(#input, #z, #a);
             }
         })

@@ -53,10 +53,15 @@ pub fn trait_consts(net: &Network) -> TokenStream {
         }
         quote! { const GRAPH: &'static [#rt::Node] = &[#(#nodes),*]; }
     });
+    let layers = if net.has_path_layers() {
+        nested_layers(net)
+    } else {
+        quote!(&[#(#layers),*])
+    };
     quote! {
         const INPUT: usize = #input;
         const OUTPUT: usize = #output;
-        const LAYERS: &'static [#rt::LayerShape] = &[#(#layers),*];
+        const LAYERS: &'static [#rt::LayerShape] = #layers;
         const DECLARATION: &'static str = #declaration;
         #graph
     }
@@ -94,6 +99,28 @@ fn node(net: &Network, node: Node) -> TokenStream {
     }
 }
 
+/// `LAYERS` of a network with path layers: each built-in layer's entry and each path layer's
+/// `LAYERS` under its field's name (`encoder.layer1`), concatenated at compile time.
+fn nested_layers(net: &Network) -> TokenStream {
+    let rt = rt();
+    let parts = net.layers.iter().map(|layer| match layer.path() {
+        Some(_) => {
+            let (prefix, qual) = (layer.field.to_string(), layer.qual());
+            quote!(#rt::Part { prefix: #prefix, layers: #qual::LAYERS })
+        }
+        None => {
+            let shape = layer_shape(net, layer);
+            quote!(#rt::Part { prefix: "", layers: &[#shape] })
+        }
+    });
+    quote! {{
+        const PARTS: &[#rt::Part] = &[#(#parts),*];
+        const NAMES: [u8; #rt::name_len(PARTS)] = #rt::names(PARTS);
+        const ALL: [#rt::LayerShape; #rt::layer_count(PARTS)] = #rt::flatten(PARTS, &NAMES);
+        &ALL
+    }}
+}
+
 /// One layer's entry in `LAYERS`: `LayerShape::dense(...)` for a flat dense layer (as it has
 /// always read), `LayerShape::new(name, kind, input, output)` for the rest.
 pub(super) fn layer_shape(net: &Network, layer: &Layer) -> TokenStream {
@@ -101,7 +128,18 @@ pub(super) fn layer_shape(net: &Network, layer: &Layer) -> TokenStream {
     let name = layer.field.to_string();
     let usize_lit = Literal::usize_unsuffixed;
     let kind = match &layer.kind {
+        LayerKind::Path(_) => unreachable!("a path layer's entries are its type's `LAYERS`"),
         LayerKind::Dense(dense) => {
+            if let (Some(path), Shape::Flat(_)) =
+                (layer.input_of(net).width().of.as_ref(), layer.input)
+            {
+                let qual = crate::expand::tokens::as_layer(path);
+                let outputs = usize_lit(dense.width.value);
+                let act = act_kind(&dense.act);
+                return quote! {
+                    #rt::LayerShape::dense(#name, #qual::OUTPUT, #outputs, #act)
+                };
+            }
             if let Shape::Flat(inputs) = layer.input {
                 let inputs = usize_lit(inputs);
                 let outputs = usize_lit(dense.width.value);

@@ -38,6 +38,7 @@ pub(super) fn field_type(net: &Network, layer: &Layer) -> TokenStream {
     let in_ty = layer.input_of(net).width().typenum();
     let out_ty = layer.width().typenum();
     match &layer.kind {
+        LayerKind::Path(path) => quote!(#path),
         LayerKind::Dense(_) => {
             let act = layer.act_type();
             quote!(#rt::Dense<#in_ty, #out_ty, #act>)
@@ -98,9 +99,12 @@ fn field_doc(net: &Network, layer: &Layer) -> String {
     match &layer.kind {
         LayerKind::Dense(dense) => {
             let width = layer.width().value;
-            let inputs = match input {
-                Shape::Flat(n) => format!("{n} inputs"),
-                image => format!("{} inputs ({image}, flattened channel-major)", image.len()),
+            let inputs = match (layer.input_of(net).width().of.as_ref(), input) {
+                (Some(path), _) => format!("the outputs of `{}`", crate::model::path_text(path)),
+                (None, Shape::Flat(n)) => format!("{n} inputs"),
+                (None, image) => {
+                    format!("{} inputs ({image}, flattened channel-major)", image.len())
+                }
             };
             let _ = net;
             format!(
@@ -110,6 +114,11 @@ fn field_doc(net: &Network, layer: &Layer) -> String {
                 dense.act.name()
             )
         }
+        LayerKind::Path(path) => format!(
+            " Layer {}: `{}`, a layer of its own type (`nn::Layer`).",
+            layer.index,
+            crate::model::path_text(path)
+        ),
         _ => format!(
             " Layer {}: `{}`, {input} to {output}.",
             layer.index,
@@ -138,7 +147,8 @@ pub fn activations_path(net: &Network) -> TokenStream {
 /// Whether a layer's field of the activations struct is boxed: layers wider than
 /// [`STACK_WIDTH_LIMIT`], so that `forward_all` returns a small struct whatever the widths.
 pub fn activation_on_heap(layer: &Layer) -> bool {
-    layer.width().value > STACK_WIDTH_LIMIT
+    // A path layer's width is its type's: boxed, whatever it is.
+    layer.is_path() || layer.width().value > STACK_WIDTH_LIMIT
 }
 
 /// `struct NameActivations { layer: [f32; WIDTH], ... }`: what `forward_all` returns. A layer
@@ -169,6 +179,11 @@ pub fn activations_struct(net: &Network) -> TokenStream {
         let (field, w) = (&layer.field, layer.width().lit());
         let doc = match layer.act().filter(|_| layer.is_dense()) {
             Some(act) => format!(" The output of {}, `{}`.", layer.label(), act.name()),
+            None if layer.is_path() => format!(
+                " The output of {}, `{}`: its type's `nn::Layer::OUTPUT` values.",
+                layer.label(),
+                layer.declaration(LayerNames::Omitted)
+            ),
             None => format!(
                 " The output of {}, `{}`: {}.",
                 layer.label(),
@@ -176,7 +191,11 @@ pub fn activations_struct(net: &Network) -> TokenStream {
                 layer.output_shape
             ),
         };
-        let ty = if activation_on_heap(layer) {
+        // A path layer's width names its type, which the module cannot see from a function
+        // body: a boxed slice of its type's `OUTPUT` values.
+        let ty = if layer.is_path() {
+            quote!(::std::boxed::Box<[f32]>)
+        } else if activation_on_heap(layer) {
             quote!(::std::boxed::Box<[f32; #w]>)
         } else {
             quote!([f32; #w])

@@ -107,21 +107,44 @@ pub fn shape_value(shape: Shape) -> TokenStream {
     }
 }
 
+/// `<Path as nn::Layer>`, spanned at the user's path, so that an error about the trait (the
+/// type does not implement it) points at their tokens.
+pub fn as_layer(path: &syn::Path) -> TokenStream {
+    let span = syn::spanned::Spanned::span(path);
+    let rt = rt_at(span);
+    quote_spanned!(span=> <#path as #rt::PathLayer>)
+}
+
 impl Width {
-    /// The width as a literal carrying the user's span, so rustc's errors point at their `784`.
-    pub fn lit(&self) -> Literal {
+    /// The width as a literal carrying the user's span, so rustc's errors point at their `784`;
+    /// a path layer's output as `{ <Path as nn::Layer>::OUTPUT }`.
+    pub fn lit(&self) -> TokenStream {
+        if let Some(path) = &self.of {
+            let layer = as_layer(path);
+            return quote_spanned!(self.span=> { #layer::OUTPUT });
+        }
         let mut l = Literal::usize_unsuffixed(self.value);
         l.set_span(self.span);
-        l
+        quote!(#l)
     }
 
-    /// The width's typenum type, at the user's span (see [`typenum`]).
+    /// The width's typenum type, at the user's span (see [`typenum`]); a path layer's output as
+    /// `<Path as nn::Layer>::Out`.
     pub fn typenum(&self) -> TokenStream {
+        if let Some(path) = &self.of {
+            let layer = as_layer(path);
+            return quote_spanned!(self.span=> #layer::Out);
+        }
         typenum(self.value, self.span)
     }
 }
 
 impl Layer {
+    /// `<Path as nn::Layer>` for a path layer, spanned at the path (empty for the other kinds).
+    pub fn qual(&self) -> TokenStream {
+        self.path().map(as_layer).unwrap_or_default()
+    }
+
     /// The nn-core type of its activation, at the user's activation token (`Linear`, the
     /// identity, for the kinds without one; the output layer, which asks, is always dense).
     pub fn act_type(&self) -> TokenStream {

@@ -45,33 +45,63 @@ pub fn network_impl(net: &Network) -> TokenStream {
 /// The `Network` trait's `zeros`, `parameters` and `parameters_mut`, and for a network with
 /// batch normalisation `fold_statistics`, `state` and `state_mut`.
 pub fn parameter_methods(net: &Network) -> TokenStream {
-    let fields: Vec<_> = net.layers.iter().map(|layer| &layer.field).collect();
+    // A path layer's methods through its trait (the user has not imported it).
+    let through = |l: &crate::model::Layer, method: TokenStream| {
+        let field = &l.field;
+        if l.is_path() {
+            let qual = l.qual();
+            quote!(#qual::#method(&self.#field))
+        } else {
+            quote!(self.#field.#method())
+        }
+    };
+    let through_mut = |l: &crate::model::Layer, method: TokenStream| {
+        let field = &l.field;
+        if l.is_path() {
+            let qual = l.qual();
+            quote!(#qual::#method(&mut self.#field))
+        } else {
+            quote!(self.#field.#method())
+        }
+    };
+    let parameters: Vec<_> = net
+        .layers
+        .iter()
+        .map(|l| through(l, quote!(parameters)))
+        .collect();
+    let parameters_mut: Vec<_> = net
+        .layers
+        .iter()
+        .map(|l| through_mut(l, quote!(parameters_mut)))
+        .collect();
     let norms: Vec<_> = net
         .layers
         .iter()
-        .filter(|l| matches!(l.kind, LayerKind::BatchNorm))
-        .map(|l| &l.field)
+        .filter(|l| matches!(l.kind, LayerKind::BatchNorm | LayerKind::Path(_)))
         .collect();
     // A network with batch normalisation saves its buffers too: each layer's `state`, which
-    // is its parameters for every other kind.
+    // is its parameters for every other kind (a path layer's state is its type's business).
     let fold = (!norms.is_empty()).then(|| {
-        let state = net.layers.iter().map(|l| {
-            let field = &l.field;
-            match l.kind {
-                LayerKind::BatchNorm => quote!(self.#field.state()),
-                _ => quote!(self.#field.parameters()),
-            }
+        let state = net.layers.iter().map(|l| match l.kind {
+            LayerKind::BatchNorm | LayerKind::Path(_) => through(l, quote!(state)),
+            _ => through(l, quote!(parameters)),
         });
-        let state_mut = net.layers.iter().map(|l| {
+        let state_mut = net.layers.iter().map(|l| match l.kind {
+            LayerKind::BatchNorm | LayerKind::Path(_) => through_mut(l, quote!(state_mut)),
+            _ => through_mut(l, quote!(parameters_mut)),
+        });
+        let folds = norms.iter().map(|l| {
             let field = &l.field;
-            match l.kind {
-                LayerKind::BatchNorm => quote!(self.#field.state_mut()),
-                _ => quote!(self.#field.parameters_mut()),
+            if l.is_path() {
+                let qual = l.qual();
+                quote!(#qual::fold_statistics(&mut self.#field, &step.#field);)
+            } else {
+                quote!(self.#field.fold_statistics(&step.#field);)
             }
         });
         quote! {
             fn fold_statistics(&mut self, step: &Self) {
-                #(self.#norms.fold_statistics(&step.#norms);)*
+                #(#folds)*
             }
 
             fn state(&self) -> impl Iterator<Item = &[f32]> {
@@ -92,12 +122,12 @@ pub fn parameter_methods(net: &Network) -> TokenStream {
 
         fn parameters(&self) -> impl Iterator<Item = &[f32]> {
             ::core::iter::empty::<&[f32]>()
-                #(.chain(self.#fields.parameters()))*
+                #(.chain(#parameters))*
         }
 
         fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
             ::core::iter::empty::<&mut [f32]>()
-                #(.chain(self.#fields.parameters_mut()))*
+                #(.chain(#parameters_mut))*
         }
 
         #fold
