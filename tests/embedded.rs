@@ -5,6 +5,10 @@
 //! there (run by `.ci/run`: that workspace's `nn` has no default features). Equal files on both
 //! sides mean equal bits, from one declaration and one set of weights.
 //!
+//! The third file, `convnet.txt`, holds the outputs of baked networks with convolutions and
+//! poolings, which `examples/embedded/check/src/convnet.rs` compiles without `alloc`; here the
+//! same declarations, trainable, load the same files at run time.
+//!
 //! `plain`'s network is its very file, included here; `baked`'s is the trainable network of its
 //! declaration with `examples/embed.safetensors` (the file `baked` compiles in) loaded at run
 //! time, on the same test digit, read from the shipped MNIST files by nn's loader.
@@ -164,4 +168,53 @@ fn the_baked_network_gives_the_no_std_bits() {
     assert_eq!(text, expected, "std and the file {BAKED_EXPECTED} disagree");
     // The trained network reads this digit right.
     assert_eq!(class, usize::from(label), "{p:?}");
+}
+
+nn::network! {
+    /// `examples/embedded/check/src/convnet.rs`'s image network, trainable.
+    struct Image: 1x8x8 -> hidden: 12 relu -> dropout 0.25 -> 16 leaky_relu 0.2 -> 10 softmax;
+
+    /// Its convolutional network, trainable.
+    struct ConvNet: 1x8x8 -> conv 4 3x3 pad 1 relu -> maxpool 2x2
+        -> conv 6 2x2 stride 2 tanh -> avgpool 2x2 -> 10 softmax;
+}
+
+#[path = "../examples/embedded/check/src/convnet_input.rs"]
+mod convnet_input;
+
+/// Where both sides read the image networks' expected bits.
+const CONVNET_EXPECTED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/embedded/check/tests/convnet.txt"
+);
+
+#[test]
+fn the_baked_image_networks_give_the_no_std_bits() {
+    portable_kernels();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/baked");
+    let image: Image = nn::weights::load(format!("{fixtures}/image.safetensors"))
+        .expect("load the image network's file");
+    let conv: ConvNet = nn::weights::load(format!("{fixtures}/convnet.safetensors"))
+        .expect("load the convolutional network's file");
+    let line = |p: [f32; 10]| {
+        let words: Vec<String> = p.iter().map(|v| format!("{:08x}", v.to_bits())).collect();
+        words.join(" ") + "\n"
+    };
+    let mut text = String::new();
+    for k in 0..convnet_input::IMAGES {
+        text += &line(image.forward(&convnet_input::image(k)));
+    }
+    for k in 0..convnet_input::IMAGES {
+        text += &line(conv.forward(&convnet_input::image(k)));
+    }
+    if std::env::var_os("NN_BLESS").is_some() {
+        std::fs::write(CONVNET_EXPECTED, &text).expect("write the expected bits");
+    }
+    let expected = std::fs::read_to_string(CONVNET_EXPECTED).expect("read the expected bits");
+    assert_eq!(
+        text, expected,
+        "std and the file {CONVNET_EXPECTED} disagree"
+    );
+    let lines: std::collections::BTreeSet<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2 * convnet_input::IMAGES, "{text}");
 }

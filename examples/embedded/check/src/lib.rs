@@ -4,4 +4,5 @@
 //! its name; only the panic handler (which a crate linking `std` must not have) stays behind.
 
 pub mod baked;
+pub mod convnet;
 pub mod plain;
