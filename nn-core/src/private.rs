@@ -10,7 +10,8 @@ pub use crate::activation::{
 pub use crate::baked::{ConvRef, DenseRef};
 pub use crate::dense::Dense;
 pub use crate::error::Error;
-pub use crate::kernel::pool::{avgpool2d_forward, maxpool2d_forward};
+pub use crate::kernel::conv::Conv2d;
+pub use crate::kernel::pool::{avgpool2d_forward, maxpool2d_forward, Pool2d};
 #[cfg(feature = "alloc")]
 pub use crate::layer::Aux;
 #[cfg(feature = "alloc")]

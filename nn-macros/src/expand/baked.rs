@@ -18,11 +18,11 @@ use syn::Ident;
 
 use crate::baked::{Baked, Tensor};
 use crate::expand::shape;
-use crate::expand::structs::{activations_path, activations_struct, field_type};
+use crate::expand::structs::{activations_path, activations_struct};
 use crate::expand::tokens::{input_param, method, rt};
 use crate::model::{Act, Layer, LayerKind, Network};
 use crate::prop::{Input, LayerNames, STACK_WIDTH_LIMIT};
-use nn_model::TensorRole;
+use nn_model::{PoolKind, Shape, TensorRole};
 
 /// The code of a baked network.
 pub fn network(net: &Network, baked: &Baked) -> TokenStream {
@@ -208,10 +208,10 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
             quote!(#rt::DenseRef::new(&#module::#weight, &#module::#bias)),
         )
     } else {
-        let conv = field_type(net, layer);
+        let geometry = geometry(layer);
         (
             quote!(#rt::ConvRef<'static, #in_ty, #out_ty, #act>),
-            quote!(#rt::ConvRef::new(<#conv>::GEOMETRY, &#module::#weight, &#module::#bias)),
+            quote!(#rt::ConvRef::new(#geometry, &#module::#weight, &#module::#bias)),
         )
     };
     quote! {
@@ -262,7 +262,7 @@ fn step(net: &Network, layer: &Layer) -> TokenStream {
                 from.symbol(),
                 i = layer.index
             );
-            let conv = field_type(net, layer);
+            let geometry = geometry(layer);
             let limit = Literal::usize_unsuffixed(STACK_WIDTH_LIMIT);
             let too_large = format!(
                 "{} (`{declared}`) needs more than {STACK_WIDTH_LIMIT} values of scratch space, \
@@ -273,7 +273,7 @@ fn step(net: &Network, layer: &Layer) -> TokenStream {
                 #[doc = #comment]
                 let mut #a = [0.0f32; #w];
                 {
-                    const SCRATCH: usize = <#conv>::GEOMETRY.scratch_len(1);
+                    const SCRATCH: usize = #geometry.scratch_len(1);
                     const { ::core::assert!(SCRATCH <= #limit, #too_large) };
                     let mut scratch = [0.0f32; SCRATCH];
                     self.#field().forward(#rt::array(#input), #rt::array_mut(&mut #a), &mut scratch);
@@ -282,19 +282,29 @@ fn step(net: &Network, layer: &Layer) -> TokenStream {
         }
         LayerKind::Pool(pool) => {
             let comment = format!(" {}: {a} = {declared}({})", layer.label(), from.symbol());
-            let ty = field_type(net, layer);
+            let geometry = geometry(layer);
+            let in_w = from.width().lit();
             let call = match pool.kind {
-                nn_model::PoolKind::Max => quote! {
-                    #rt::maxpool2d_forward(&<#ty>::GEOMETRY, 1, #input, &mut #a, &mut [0u32; #w]);
+                PoolKind::Max => quote! {
+                    #rt::maxpool2d_forward(&GEOMETRY, 1, #input, &mut #a, &mut [0u32; #w]);
                 },
-                nn_model::PoolKind::Average => quote! {
-                    #rt::avgpool2d_forward(&<#ty>::GEOMETRY, 1, #input, &mut #a);
+                PoolKind::Average => quote! {
+                    #rt::avgpool2d_forward(&GEOMETRY, 1, #input, &mut #a);
                 },
             };
             quote! {
                 #[doc = #comment]
                 let mut #a = [0.0f32; #w];
-                #call
+                {
+                    const GEOMETRY: #rt::Pool2d = #geometry;
+                    const {
+                        ::core::assert!(
+                            GEOMETRY.input_len() == #in_w && GEOMETRY.output_len() == #w,
+                            "a pooling's lengths that are not its geometry's"
+                        )
+                    };
+                    #call
+                }
             }
         }
         _ => {
@@ -321,6 +331,62 @@ fn step(net: &Network, layer: &Layer) -> TokenStream {
                 let #a: [f32; #w] = #input;
             }
         }
+    }
+}
+
+/// A convolution's `Conv2d` or a pooling's `Pool2d` as a struct literal, from the checked
+/// model: what the layer type's `GEOMETRY` holds, without naming the layer type, which needs
+/// nn's `alloc` feature, so that a baked network with convolutions runs without it.
+fn geometry(layer: &Layer) -> TokenStream {
+    let rt = rt();
+    let (c, h, w) = match layer.input {
+        Shape::Image {
+            channels,
+            height,
+            width,
+        } => (channels, height, width),
+        Shape::Flat(n) => (1, 1, n),
+    };
+    let lit = Literal::usize_unsuffixed;
+    let (c, h, w) = (lit(c), lit(h), lit(w));
+    match &layer.kind {
+        LayerKind::Conv(conv) => {
+            let [f, kh, kw, st, p] = [
+                conv.filters,
+                conv.kernel[0],
+                conv.kernel[1],
+                conv.stride,
+                conv.pad,
+            ]
+            .map(lit);
+            quote! {
+                #rt::Conv2d {
+                    in_channels: #c,
+                    in_height: #h,
+                    in_width: #w,
+                    out_channels: #f,
+                    kernel_height: #kh,
+                    kernel_width: #kw,
+                    stride: #st,
+                    pad: #p,
+                }
+            }
+        }
+        LayerKind::Pool(pool) => {
+            let [kh, kw, st] = [pool.window[0], pool.window[1], pool.stride].map(lit);
+            quote! {
+                #rt::Pool2d {
+                    channels: #c,
+                    in_height: #h,
+                    in_width: #w,
+                    window_height: #kh,
+                    window_width: #kw,
+                    stride: #st,
+                }
+            }
+        }
+        // Only convolutions and poolings have a geometry.
+        _ => quote!(::core::compile_error!("a layer without a geometry")),
     }
 }
 

@@ -3,4 +3,6 @@
 //! that a test harness can call it. Each crate's files are included by `#[path]` in a module of
 //! its name; only the panic handler (which a crate linking `std` must not have) stays behind.
 
+pub mod baked;
+pub mod convnet;
 pub mod plain;
