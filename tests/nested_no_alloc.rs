@@ -2,8 +2,7 @@
 //! nothing once its buffers exist: counted by a global allocator that tallies every allocation
 //! made on this test's thread (as `tests/no_alloc.rs` does for the built-in layers).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use nn_test_support::{allocations, CountingAllocator};
 
 #[path = "nested/layers.rs"]
 mod layers;
@@ -12,36 +11,8 @@ use layers::{MyNormalize, MyScale};
 use nn::typenum::U64;
 use nn::{Adam, CrossEntropy, Optimizer};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 nn::network! {
     struct Stack: 784 -> encoder: Encoder -> MyNormalize<U64> -> MyScale<U64> -> head: Head

@@ -16,8 +16,12 @@
 //! assert_mentions(&e.to_string(), &["invalid digit"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
+
+mod alloc_count;
+
+pub use alloc_count::{allocations, CountingAllocator};
 
 use std::error::Error;
 use std::fmt;
