@@ -651,14 +651,32 @@ pub(super) fn clip<N: Network>(grads: &mut N, max: f32) -> f32 {
 }
 
 /// The first parameter of `network` that is NaN or infinite, and its value.
+///
+/// Each slice is first tested by [`all_finite`] (a pass without early exit that the compiler
+/// vectorises); only a slice that fails it is searched value by value for the first one.
 fn first_non_finite<N: Network>(network: &N) -> Option<(Parameter, f32)> {
     network
         .parameters()
         .enumerate()
         .find_map(|(slice, values)| {
+            if all_finite(values) {
+                return None;
+            }
             let index = values.iter().position(|v| !v.is_finite())?;
             Some((Parameter::locate(N::LAYERS, slice, index)?, values[index]))
         })
+}
+
+/// Whether every value is finite: its exponent bits are not all ones (IEEE 754 binary32).
+///
+/// The test of `f32::is_finite` folded with `|` over the whole slice, with no early exit, so
+/// that the compiler turns it into vector compares; a training step scans every gradient and
+/// every weight with it.
+fn all_finite(values: &[f32]) -> bool {
+    const EXPONENT: u32 = 0x7f80_0000;
+    values.iter().fold(0u32, |f, v| {
+        f | u32::from(v.to_bits() & EXPONENT == EXPONENT)
+    }) == 0
 }
 
 /// Copies every weight and bias of `from` into `to`, a network of the same type (batch
@@ -706,6 +724,42 @@ mod tests {
         let xs: Vec<[f32; 1]> = (0..8).map(|i| [i as f32 / 3.5 - 1.0]).collect();
         let ys = xs.iter().map(|x| [2.0 * x[0] - 1.0]).collect();
         (xs, ys)
+    }
+
+    #[test]
+    fn all_finite_is_is_finite_on_every_class_of_value() {
+        // Each special value at each position of a slice longer than one chunk of 16, and in
+        // the tail: the vector test must agree with `f32::is_finite` everywhere.
+        let specials = [
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::from_bits(0x7f80_0001),
+            f32::from_bits(0xffc0_1234),
+        ];
+        let finite = [
+            0.0,
+            -0.0,
+            1.0,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+            f32::from_bits(1),
+            f32::from_bits(0x7f7f_ffff),
+        ];
+        for len in [0, 1, 15, 16, 17, 37] {
+            let mut values: Vec<f32> = (0..len).map(|i| finite[i % finite.len()]).collect();
+            assert!(all_finite(&values));
+            for at in 0..len {
+                for &s in &specials {
+                    let keep = values[at];
+                    values[at] = s;
+                    assert!(!all_finite(&values), "{s} at {at} of {len}");
+                    values[at] = keep;
+                }
+            }
+        }
     }
 
     #[test]
