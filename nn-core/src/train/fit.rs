@@ -265,7 +265,10 @@ impl TrainConfig {
         let mut batch_targets = vec![row; batch];
         let mut workspace = Workspace::<N>::with_capacity(batch);
         let mut grads = N::zeros();
-        let mut before_step = N::zeros();
+        // The weights before the current step (`kept[held]`, for the NaN guard to restore) and
+        // the buffer the weights after it are copied into while they are checked.
+        let mut kept = [N::zeros(), N::zeros()];
+        let mut held = 0;
         let mut last_good = self.divergence.map(|_| N::zeros());
         let mut best = self.early_stopping.map(|_| N::zeros());
         let evaluator = |set: Option<Samples<'_, N::Input, T>>| {
@@ -318,6 +321,7 @@ impl TrainConfig {
         }
         let total_steps = (self.epochs as u64).saturating_mul(batches as u64);
         let mut rate = optimizer.learning_rate();
+        copy_parameters(network, &mut kept[held]);
 
         'epochs: for epoch in first_epoch..=self.epochs {
             order.shuffle(&mut rng);
@@ -376,12 +380,23 @@ impl TrainConfig {
                     }
                 }
                 let gradient_norm = self.clip_norm.map(|c| clip(&mut grads, c));
-                copy_parameters(network, &mut before_step);
                 optimizer.step(network, &grads);
-                if let Some((at, value)) = first_non_finite(network) {
-                    copy_parameters(&before_step, network);
-                    return Err(diverged(NonFinite::Weight { at, value }));
+                // One pass checks the new weights and keeps them for the next step's guard; the
+                // network changes only in steps, so `kept[held]` holds the weights before this
+                // one.
+                let [first, second] = &mut kept;
+                let (before, after) = if held == 0 {
+                    (first, second)
+                } else {
+                    (second, first)
+                };
+                if !copy_finite(network, after) {
+                    if let Some((at, value)) = first_non_finite(network) {
+                        copy_parameters(before, network);
+                        return Err(diverged(NonFinite::Weight { at, value }));
+                    }
                 }
+                held = 1 - held;
                 step += 1;
 
                 loss_sum += f64::from(batch_loss) * len as f64;
@@ -684,6 +699,33 @@ fn all_finite(values: &[f32]) -> bool {
     chunks.remainder().iter().fold(flags, flag) == 0
 }
 
+/// [`copy_parameters`] and [`all_finite`] over every tensor of the state in one pass: copies
+/// `from` into `to` and returns whether every value copied is finite.
+fn copy_finite<N: Network>(from: &N, to: &mut N) -> bool {
+    const EXPONENT: u32 = 0x7f80_0000;
+    let mut flags = 0u32;
+    for (to, from) in to.state_mut().zip(from.state()) {
+        let (mut to_chunks, mut from_chunks) = (to.chunks_exact_mut(64), from.chunks_exact(64));
+        for (t, f) in (&mut to_chunks).zip(&mut from_chunks) {
+            let mut chunk = 0u32;
+            for (t, &f) in t.iter_mut().zip(f) {
+                *t = f;
+                chunk |= u32::from(f.to_bits() & EXPONENT == EXPONENT);
+            }
+            flags |= chunk;
+        }
+        for (t, &f) in to_chunks
+            .into_remainder()
+            .iter_mut()
+            .zip(from_chunks.remainder())
+        {
+            *t = f;
+            flags |= u32::from(f.to_bits() & EXPONENT == EXPONENT);
+        }
+    }
+    flags == 0
+}
+
 /// Copies every weight and bias of `from` into `to`, a network of the same type (batch
 /// normalisation's running statistics too).
 pub(super) fn copy_parameters<N: Network>(from: &N, to: &mut N) {
@@ -764,6 +806,24 @@ mod tests {
                     values[at] = keep;
                 }
             }
+        }
+    }
+
+    #[test]
+    fn copy_finite_copies_every_value_and_flags_a_non_finite_one() {
+        let mut from = Line::zeros();
+        for (i, w) in from.parameters_mut().flatten().enumerate() {
+            *w = i as f32 + 0.5;
+        }
+        let mut to = Line::zeros();
+        assert!(copy_finite(&from, &mut to));
+        assert_eq!(to, from);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut from = from.clone();
+            *from.parameters_mut().last().unwrap().last_mut().unwrap() = bad;
+            let mut to = Line::zeros();
+            assert!(!copy_finite(&from, &mut to));
+            assert_eq!(params(&to), params(&from));
         }
     }
 
