@@ -21,7 +21,7 @@ nn::network! {
 
 const BATCH: usize = 32;
 
-fn train<N: Trainable<CrossEntropy, Input = [f32; 784], Output = [f32; 10]>>(
+fn train<N: Trainable<CrossEntropy, Scalar = f32, Input = [f32; 784], Output = [f32; 10]>>(
     c: &mut Criterion,
     name: &str,
     mut net: N,

@@ -30,7 +30,7 @@ nn::network! {
 }
 
 /// Benchmarks one sample's forward + backward both ways, cycling through `xs`.
-fn compare<N: Trainable<CrossEntropy>>(
+fn compare<N: Trainable<CrossEntropy, Scalar = f32>>(
     c: &mut Criterion,
     name: &str,
     net: &N,

@@ -135,7 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Times forward + backward with cross-entropy, per sample: on the tape, and by the generated
 /// code one sample at a time and as one batch.
-fn report<N: nn::Trainable<CrossEntropy>>(
+fn report<N: nn::Trainable<CrossEntropy, Scalar = f32>>(
     name: &str,
     net: &N,
     xs: &[N::Input],

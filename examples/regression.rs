@@ -156,7 +156,7 @@ fn plot(
 /// Plain gradient descent on the mean squared error until every partial derivative is below
 /// 1e-4 (at most 100,000 steps), calling `after` with the step count after each step; returns
 /// the number of steps.
-fn descend<N: nn::Trainable<MeanSquaredError>>(
+fn descend<N: nn::Trainable<MeanSquaredError, Scalar = f32>>(
     net: &mut N,
     xs: &[N::Input],
     ys: &[N::Output],

@@ -91,8 +91,13 @@ fn train<N>(
     mnist: &nn::data::Mnist,
 ) -> Result<Vec<(f32, f32)>, Box<dyn Error>>
 where
-    N: Trainable<CrossEntropy, Input = [f32; 784], Output = [f32; 10], OutputActivation = Softmax>
-        + Send
+    N: Trainable<
+            CrossEntropy,
+            Scalar = f32,
+            Input = [f32; 784],
+            Output = [f32; 10],
+            OutputActivation = Softmax,
+        > + Send
         + Sync,
 {
     let mut optimizer = Momentum::new(args.learning_rate, 0.9);

@@ -34,7 +34,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// `net` seeded, every parameter then moved by a small, fixed, uneven amount so that no bias is
 /// zero.
-fn perturbed<N: Network>(mut net: N) -> N {
+fn perturbed<N: Network<Scalar = f32>>(mut net: N) -> N {
     for (t, tensor) in net.parameters_mut().enumerate() {
         for (i, p) in tensor.iter_mut().enumerate() {
             #[allow(clippy::cast_precision_loss)] // Small integers.
@@ -46,7 +46,7 @@ fn perturbed<N: Network>(mut net: N) -> N {
 }
 
 /// The file `net` writes must be the fixture, byte for byte.
-fn check<N: Network>(net: &N, name: &str) -> TestResult {
+fn check<N: Network<Scalar = f32>>(net: &N, name: &str) -> TestResult {
     let bytes = weights::to_bytes(net)?;
     if std::env::var_os("NN_BLESS").is_some() {
         fs::create_dir_all(fixture(""))?;

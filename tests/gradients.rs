@@ -26,7 +26,7 @@ const SEEDS: [u64; 4] = [1, 2, 3, 42];
 
 fn check<N, L>(mut net: N, loss: L, inputs: &[N::Input], targets: &[N::Output], what: &str)
 where
-    N: Trainable<L>,
+    N: Trainable<L, Scalar = f32>,
     L: Copy,
 {
     let report = check_gradients(&mut net, loss, inputs, targets, GradCheck::default())
@@ -197,7 +197,7 @@ nn::network! {
 }
 
 /// The deep relu network's checks: four seeds, eight samples each.
-fn deep_reports<N: Trainable<MeanSquaredError>>(
+fn deep_reports<N: Trainable<MeanSquaredError, Scalar = f32>>(
     net: impl Fn(u64) -> N,
 ) -> Vec<(u64, nn::GradCheckReport)>
 where
@@ -258,6 +258,7 @@ impl Network for DroppedFactor {
     const OUTPUT: usize = TanhRelu20::OUTPUT;
     const LAYERS: &'static [nn::LayerShape] = TanhRelu20::LAYERS;
     const DECLARATION: &'static str = TanhRelu20::DECLARATION;
+    type Scalar = f32;
     type Input = <TanhRelu20 as Network>::Input;
     type Output = <TanhRelu20 as Network>::Output;
     type OutputActivation = <TanhRelu20 as Network>::OutputActivation;

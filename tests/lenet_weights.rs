@@ -41,7 +41,7 @@ fn inputs() -> Vec<[f32; 784]> {
         .collect()
 }
 
-fn bits<N: Network>(network: &N) -> Vec<u32> {
+fn bits<N: Network<Scalar = f32>>(network: &N) -> Vec<u32> {
     network
         .parameters()
         .flat_map(|p| p.iter().map(|v| v.to_bits()))

@@ -185,7 +185,7 @@ const ANSCOMBE_Y: [f32; 11] = [
 
 /// Trains `net` by plain gradient descent on the mean squared error until the gradient is
 /// (numerically) zero.
-fn descend<N: nn::Trainable<MeanSquaredError>>(
+fn descend<N: nn::Trainable<MeanSquaredError, Scalar = f32>>(
     net: &mut N,
     xs: &[N::Input],
     ys: &[N::Output],
@@ -283,7 +283,7 @@ fn assert_close(got: &[f32], want: &[f32], what: &str) {
 
 /// Records `net` on a tape, runs every sample, and returns the tape's outputs and the gradient
 /// of the mean loss, in the order of `Network::parameters`.
-fn tape_run<N: Network>(
+fn tape_run<N: Network<Scalar = f32>>(
     net: &N,
     xs: &[N::Input],
     ys: &[N::Output],
@@ -317,7 +317,7 @@ fn compare<N, L>(
     ys: &[N::Output],
     what: &str,
 ) where
-    N: nn::Trainable<L>,
+    N: nn::Trainable<L, Scalar = f32>,
 {
     let (outputs, tape_loss_value, tape_grads) = tape_run(net, xs, ys, tape_loss);
     for (i, (x, out)) in xs.iter().zip(&outputs).enumerate() {

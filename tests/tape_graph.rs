@@ -85,7 +85,7 @@ fn assert_close_above(got: &[f32], want: &[f32], floor: f32, what: &str) {
 
 /// Moves batch normalisation's running statistics away from their start (mean 0, variance 1),
 /// so that inference reads values of its own.
-fn randomise_running_statistics<N: Network>(net: &mut N, seed: u64) {
+fn randomise_running_statistics<N: Network<Scalar = f32>>(net: &mut N, seed: u64) {
     let mut d = Data(seed + 100);
     let roles: Vec<TensorRole> = N::LAYERS
         .iter()
@@ -104,7 +104,7 @@ fn randomise_running_statistics<N: Network>(net: &mut N, seed: u64) {
 }
 
 /// The length of each output of `N`: each head's, or the one output of a network without heads.
-fn output_lengths<N: Network>() -> Vec<usize> {
+fn output_lengths<N: Network<Scalar = f32>>() -> Vec<usize> {
     match nn::model::heads(N::GRAPH) {
         Some(heads) => heads.heads.iter().map(|h| h.output.len()).collect(),
         None => vec![N::OUTPUT],
@@ -132,7 +132,7 @@ fn compare<N, L>(
     what: &str,
 ) -> TapeLosses
 where
-    N: Trainable<L>,
+    N: Trainable<L, Scalar = f32>,
 {
     let lengths = output_lengths::<N>();
     assert_eq!(

@@ -80,7 +80,7 @@ fn assert_close(got: &[f32], want: &[f32], what: &str) {
 
 /// Moves batch normalisation's running statistics away from their start (mean 0, variance 1),
 /// so that inference reads values of its own.
-fn randomise_running_statistics<N: Network>(net: &mut N, seed: u64) {
+fn randomise_running_statistics<N: Network<Scalar = f32>>(net: &mut N, seed: u64) {
     let mut d = Data(seed + 100);
     let roles: Vec<TensorRole> = N::LAYERS
         .iter()
@@ -108,7 +108,7 @@ fn compare<N, L>(
     seed: u64,
     what: &str,
 ) where
-    N: Trainable<L>,
+    N: Trainable<L, Scalar = f32>,
 {
     let customs = [Function::custom::<Softsign>()];
     let mut tape = Tape::new();

@@ -25,7 +25,7 @@ nn::network! {
     struct Reg: 3 -> 6 tanh -> 1 linear;
 }
 
-fn bits<N: Network>(net: &N) -> Vec<u32> {
+fn bits<N: Network<Scalar = f32>>(net: &N) -> Vec<u32> {
     net.parameters().flatten().map(|w| w.to_bits()).collect()
 }
 

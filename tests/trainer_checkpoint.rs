@@ -15,7 +15,7 @@ nn::network! {
     struct Small: 4 -> 8 tanh -> 3 softmax;
 }
 
-fn bits<N: Network>(net: &N) -> Vec<u32> {
+fn bits<N: Network<Scalar = f32>>(net: &N) -> Vec<u32> {
     net.parameters().flatten().map(|w| w.to_bits()).collect()
 }
 

@@ -31,7 +31,7 @@ nn::network! {
 const FIXTURE_SEED: u64 = 2024;
 
 /// Every parameter's bits, in order.
-fn bits<N: Network>(network: &N) -> Vec<u32> {
+fn bits<N: Network<Scalar = f32>>(network: &N) -> Vec<u32> {
     network
         .parameters()
         .flat_map(|p| p.iter().map(|v| v.to_bits()))
@@ -46,7 +46,7 @@ fn inputs(count: usize) -> Vec<[f32; 784]> {
 }
 
 /// Saves `network` to a file, loads it back as an `N` and checks every parameter's bits.
-fn round_trip<N: Network>(network: &N, path: &Path) -> Result<N, Box<dyn Error>> {
+fn round_trip<N: Network<Scalar = f32>>(network: &N, path: &Path) -> Result<N, Box<dyn Error>> {
     weights::save(network, path)?;
     let back: N = weights::load(path)?;
     assert_eq!(bits(&back), bits(network));

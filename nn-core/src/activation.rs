@@ -100,11 +100,17 @@ impl Init {
     /// assert_eq!(Init::Xavier.range(2, 4), 1.0);
     /// ```
     pub fn range(self, inputs: usize, outputs: usize) -> f32 {
+        self.range_f64(inputs, outputs) as f32
+    }
+
+    /// [`range`](Self::range) in `f64`, before its rounding to `f32`: what an `f64` layer
+    /// draws its weights in.
+    pub(crate) fn range_f64(self, inputs: usize, outputs: usize) -> f64 {
         let fan = match self {
             Init::Xavier => inputs + outputs,
             Init::He => inputs,
         };
-        (6.0 / fan.max(1) as f64).sqrt() as f32
+        (6.0 / fan.max(1) as f64).sqrt()
     }
 }
 

@@ -39,27 +39,27 @@ use core::marker::PhantomData;
 use generic_array::{ArrayLength, GenericArray};
 
 use crate::activation::Activation;
-use crate::kernel;
 use crate::kernel::conv::{conv2d_forward, Conv2d};
+use crate::scalar::Scalar;
 
 /// A fully connected layer of `O` neurons over `I` inputs with activation `A`, over borrowed
 /// weights (`O × I` values, row-major `[out][in]` as PyTorch's `nn.Linear.weight`) and biases
 /// (`O` values): inference only.
-pub struct DenseRef<'a, I, O, A> {
+pub struct DenseRef<'a, I, O, A, T = f32> {
     /// The weights, `O × I` values, row-major.
-    pub(crate) weights: &'a [f32],
+    pub(crate) weights: &'a [T],
     /// The biases, `O` values.
-    pub(crate) bias: &'a [f32],
+    pub(crate) bias: &'a [T],
     /// The widths and the activation, which the slices do not carry.
     pub(crate) shape: PhantomData<(I, O, A)>,
 }
 
-impl<'a, I: ArrayLength, O: ArrayLength, A: Activation> DenseRef<'a, I, O, A> {
+impl<'a, I: ArrayLength, O: ArrayLength, A: Activation, T: Scalar> DenseRef<'a, I, O, A, T> {
     /// The view of `weights` (`O × I` values, row-major) and `bias` (`O` values); `None` if
     /// either has another length. A `const` fn, so a view of `static` arrays built in a `const`
     /// item is checked while compiling (see the [module docs](self)).
     #[must_use]
-    pub const fn new(weights: &'a [f32], bias: &'a [f32]) -> Option<Self> {
+    pub const fn new(weights: &'a [T], bias: &'a [T]) -> Option<Self> {
         let Some(len) = O::USIZE.checked_mul(I::USIZE) else {
             return None;
         };
@@ -75,29 +75,29 @@ impl<'a, I: ArrayLength, O: ArrayLength, A: Activation> DenseRef<'a, I, O, A> {
 
     /// The weights, `O × I` values, row-major.
     #[must_use]
-    pub const fn weights_flat(&self) -> &'a [f32] {
+    pub const fn weights_flat(&self) -> &'a [T] {
         self.weights
     }
 
     /// The biases, `O` values.
     #[must_use]
-    pub const fn bias(&self) -> &'a [f32] {
+    pub const fn bias(&self) -> &'a [T] {
         self.bias
     }
 
     /// Forward pass of one sample: `out = f(W·x + b)`.
     #[inline]
-    pub fn forward(&self, x: &GenericArray<f32, I>, out: &mut GenericArray<f32, O>) {
+    pub fn forward(&self, x: &GenericArray<T, I>, out: &mut GenericArray<T, O>) {
         self.forward_rows(core::slice::from_ref(x), core::slice::from_mut(out));
     }
 
     /// Forward pass of a batch, one row a sample: `out = f(X·Wᵀ + b)`. Writes the first
     /// `x.len()` rows of `out`.
     #[inline]
-    pub fn forward_rows(&self, x: &[GenericArray<f32, I>], out: &mut [GenericArray<f32, O>]) {
+    pub fn forward_rows(&self, x: &[GenericArray<T, I>], out: &mut [GenericArray<T, O>]) {
         let n = x.len();
         let out = GenericArray::slice_from_chunks_mut(&mut out[..n]);
-        kernel::affine(
+        T::affine(
             n,
             I::USIZE,
             O::USIZE,
@@ -106,19 +106,19 @@ impl<'a, I: ArrayLength, O: ArrayLength, A: Activation> DenseRef<'a, I, O, A> {
             self.bias,
             out,
         );
-        A::apply_rows(out, O::USIZE);
+        T::activate::<A>(out, O::USIZE);
     }
 }
 
-impl<I, O, A> Clone for DenseRef<'_, I, O, A> {
+impl<I, O, A, T> Clone for DenseRef<'_, I, O, A, T> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<I, O, A> Copy for DenseRef<'_, I, O, A> {}
+impl<I, O, A, T> Copy for DenseRef<'_, I, O, A, T> {}
 
-impl<I: ArrayLength, O: ArrayLength, A: Activation> fmt::Debug for DenseRef<'_, I, O, A> {
+impl<I: ArrayLength, O: ArrayLength, A: Activation, T> fmt::Debug for DenseRef<'_, I, O, A, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DenseRef({} -> {} {})", I::USIZE, O::USIZE, A::NAME)
     }

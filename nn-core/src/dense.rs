@@ -22,15 +22,16 @@ use core::marker::PhantomData;
 
 use generic_array::typenum::Const;
 use generic_array::{ArrayLength, GenericArray, IntoArrayLength};
-use rand::{Rng, RngExt};
+use rand::Rng;
 
 use crate::activation::{Activation, Differentiable};
 use crate::baked::DenseRef;
-use crate::kernel;
 use crate::params::Params;
 use crate::plain_array::PlainArray;
+use crate::scalar::Scalar;
 
-/// A fully connected layer of `O` neurons over `I` inputs with activation `A`.
+/// A fully connected layer of `O` neurons over `I` inputs with activation `A`, computing in
+/// `T` ([`f32`] unless a declaration names `f64`; see [`Scalar`]).
 ///
 /// Its weights are on the heap with the `alloc` feature and inline without (see the
 /// [module docs](self)); the methods are the same either way.
@@ -52,13 +53,13 @@ use crate::plain_array::PlainArray;
 /// layer.forward(&x, &mut out);
 /// assert_eq!(out.as_slice(), &[nn_core::math::logistic(2.0), 0.5]);
 /// ```
-pub struct Dense<I: ArrayLength, O: ArrayLength, A> {
+pub struct Dense<I: ArrayLength, O: ArrayLength, A, T: Scalar = f32> {
     /// The weights (`O × I` values, row-major) and the biases (`O` values).
-    params: Params<I, O>,
+    params: Params<I, O, T>,
     activation: PhantomData<A>,
 }
 
-impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
+impl<I: ArrayLength, O: ArrayLength, A: Activation, T: Scalar> Dense<I, O, A, T> {
     /// The number of inputs, `I`.
     pub const INPUTS: usize = I::USIZE;
     /// The number of neurons (outputs), `O`.
@@ -76,10 +77,10 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// zero biases.
     pub fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
         let mut layer = Self::zeros();
-        let r = A::INIT.range(I::USIZE, O::USIZE);
+        let r = A::INIT.range_f64(I::USIZE, O::USIZE);
         if r > 0.0 {
             for w in layer.weights_flat_mut() {
-                *w = rng.random_range(-r..r);
+                *w = T::uniform(rng, r);
             }
         }
         layer
@@ -90,7 +91,7 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// # Panics
     ///
     /// For a layer of neurons over no inputs (`I` = 0, `O` > 0), which has no rows to show.
-    pub fn weights(&self) -> &GenericArray<GenericArray<f32, I>, O> {
+    pub fn weights(&self) -> &GenericArray<GenericArray<T, I>, O> {
         GenericArray::from_slice(GenericArray::chunks_from_slice(self.weights_flat()).0)
     }
 
@@ -99,37 +100,37 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// # Panics
     ///
     /// As [`weights`](Self::weights).
-    pub fn weights_mut(&mut self) -> &mut GenericArray<GenericArray<f32, I>, O> {
+    pub fn weights_mut(&mut self) -> &mut GenericArray<GenericArray<T, I>, O> {
         GenericArray::from_mut_slice(GenericArray::chunks_from_slice_mut(self.weights_flat_mut()).0)
     }
 
     /// The biases, one per neuron.
-    pub fn bias(&self) -> &GenericArray<f32, O> {
+    pub fn bias(&self) -> &GenericArray<T, O> {
         GenericArray::from_slice(self.params.split().1)
     }
 
     /// The biases, mutable.
-    pub fn bias_mut(&mut self) -> &mut GenericArray<f32, O> {
+    pub fn bias_mut(&mut self) -> &mut GenericArray<T, O> {
         GenericArray::from_mut_slice(self.params.split_mut().1)
     }
 
     /// All weights as one row-major slice of `O × I` values.
-    pub fn weights_flat(&self) -> &[f32] {
+    pub fn weights_flat(&self) -> &[T] {
         self.params.split().0
     }
 
     /// All weights as one mutable row-major slice of `O × I` values.
-    pub fn weights_flat_mut(&mut self) -> &mut [f32] {
+    pub fn weights_flat_mut(&mut self) -> &mut [T] {
         self.params.split_mut().0
     }
 
     /// Sets every weight from a plain array, `weights[neuron][input]`.
     ///
-    /// The parameter's type is the layer's own `&[[f32; INPUTS]; NEURONS]` (through
+    /// The parameter's type is the layer's own `&[[T; INPUTS]; NEURONS]` (through
     /// [`PlainArray`]), so an array of another shape is an ordinary type error in numbers:
     /// ``expected `&[[f32; 3]; 2]`, found `&[[f32; 4]; 2]` ``. Layers more than 1024 wide on
     /// either side are set through [`weights_flat_mut`](Self::weights_flat_mut).
-    pub fn set_weights(&mut self, weights: &<O as PlainArray>::Of<<I as PlainArray>::Of<f32>>)
+    pub fn set_weights(&mut self, weights: &<O as PlainArray>::Of<<I as PlainArray>::Of<T>>)
     where
         I: PlainArray,
         O: PlainArray,
@@ -140,9 +141,9 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
         }
     }
 
-    /// Sets every bias from a plain array, the layer's own `&[f32; NEURONS]` (see
+    /// Sets every bias from a plain array, the layer's own `&[T; NEURONS]` (see
     /// [`set_weights`](Self::set_weights)).
-    pub fn set_bias(&mut self, bias: &<O as PlainArray>::Of<f32>)
+    pub fn set_bias(&mut self, bias: &<O as PlainArray>::Of<T>)
     where
         O: PlainArray,
     {
@@ -165,8 +166,8 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// ```
     #[cfg(not(feature = "alloc"))]
     pub const fn from_arrays<const IN: usize, const OUT: usize>(
-        weights: &[[f32; IN]; OUT],
-        bias: &[f32; OUT],
+        weights: &[[T; IN]; OUT],
+        bias: &[T; OUT],
     ) -> Self
     where
         Const<IN>: IntoArrayLength<ArrayLength = I>,
@@ -191,8 +192,8 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// ```
     #[cfg(feature = "alloc")]
     pub fn from_arrays<const IN: usize, const OUT: usize>(
-        weights: &[[f32; IN]; OUT],
-        bias: &[f32; OUT],
+        weights: &[[T; IN]; OUT],
+        bias: &[T; OUT],
     ) -> Self
     where
         Const<IN>: IntoArrayLength<ArrayLength = I>,
@@ -210,27 +211,27 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     /// Sets every weight and bias to zero.
     pub fn fill_zero(&mut self) {
         let (weights, bias) = self.params.split_mut();
-        weights.fill(0.0);
-        bias.fill(0.0);
+        weights.fill(T::ZERO);
+        bias.fill(T::ZERO);
     }
 
     /// Forward pass of one sample: `out = f(W·x + b)`.
     #[inline]
-    pub fn forward(&self, x: &GenericArray<f32, I>, out: &mut GenericArray<f32, O>) {
+    pub fn forward(&self, x: &GenericArray<T, I>, out: &mut GenericArray<T, O>) {
         self.forward_rows(core::slice::from_ref(x), core::slice::from_mut(out));
     }
 
     /// Forward pass of a batch, one row a sample: `out = f(X·Wᵀ + b)`. Writes the first
     /// `x.len()` rows of `out`.
     #[inline]
-    pub fn forward_rows(&self, x: &[GenericArray<f32, I>], out: &mut [GenericArray<f32, O>]) {
+    pub fn forward_rows(&self, x: &[GenericArray<T, I>], out: &mut [GenericArray<T, O>]) {
         self.view().forward_rows(x, out);
     }
 
     /// The layer as a [`DenseRef`], a view of its weights: the inference pass it shares with
     /// networks baked in at compile time (see [`baked`](crate::baked)).
     #[inline]
-    pub fn view(&self) -> DenseRef<'_, I, O, A> {
+    pub fn view(&self) -> DenseRef<'_, I, O, A, T> {
         DenseRef {
             weights: self.weights_flat(),
             bias: self.bias(),
@@ -243,14 +244,14 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     #[inline]
     pub fn forward_train(
         &self,
-        x: &[GenericArray<f32, I>],
-        z: &mut [GenericArray<f32, O>],
-        a: &mut [GenericArray<f32, O>],
+        x: &[GenericArray<T, I>],
+        z: &mut [GenericArray<T, O>],
+        a: &mut [GenericArray<T, O>],
     ) {
         let n = x.len();
         let z = GenericArray::slice_from_chunks_mut(&mut z[..n]);
         let a = GenericArray::slice_from_chunks_mut(&mut a[..n]);
-        kernel::affine(
+        T::affine(
             n,
             I::USIZE,
             O::USIZE,
@@ -260,7 +261,7 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
             z,
         );
         a.copy_from_slice(z);
-        A::apply_rows(a, O::USIZE);
+        T::activate::<A>(a, O::USIZE);
     }
 
     /// The chain rule through this layer's activation, over a batch: `delta` holds `∂L/∂a` on
@@ -268,14 +269,14 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     #[inline]
     pub fn activation_backward<L>(
         &self,
-        z: &[GenericArray<f32, O>],
-        a: &[GenericArray<f32, O>],
-        delta: &mut [GenericArray<f32, O>],
+        z: &[GenericArray<T, O>],
+        a: &[GenericArray<T, O>],
+        delta: &mut [GenericArray<T, O>],
     ) where
         A: Differentiable<L>,
     {
         let n = delta.len();
-        A::backward_rows(
+        T::activate_backward::<A, L>(
             GenericArray::slice_from_chunks(&z[..n]),
             GenericArray::slice_from_chunks(&a[..n]),
             GenericArray::slice_from_chunks_mut(delta),
@@ -292,15 +293,15 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     #[inline]
     pub fn backward_rows(
         &self,
-        x: &[GenericArray<f32, I>],
-        delta: &[GenericArray<f32, O>],
+        x: &[GenericArray<T, I>],
+        delta: &[GenericArray<T, O>],
         grad: &mut Self,
-        input_grad: Option<&mut [GenericArray<f32, I>]>,
+        input_grad: Option<&mut [GenericArray<T, I>]>,
     ) {
         let n = x.len();
         let delta = GenericArray::slice_from_chunks(&delta[..n]);
         let (grad_weights, grad_bias) = grad.params.split_mut();
-        kernel::weight_grad(
+        T::weight_grad(
             n,
             I::USIZE,
             O::USIZE,
@@ -310,7 +311,7 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
             grad_bias,
         );
         if let Some(dx) = input_grad {
-            kernel::input_grad(
+            T::input_grad(
                 n,
                 I::USIZE,
                 O::USIZE,
@@ -322,19 +323,19 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation> Dense<I, O, A> {
     }
 
     /// The layer's parameters as two slices: weights (row-major) and biases.
-    pub fn parameters(&self) -> [&[f32]; 2] {
+    pub fn parameters(&self) -> [&[T]; 2] {
         let (weights, bias) = self.params.split();
         [weights, bias]
     }
 
     /// The layer's parameters as two mutable slices: weights (row-major) and biases.
-    pub fn parameters_mut(&mut self) -> [&mut [f32]; 2] {
+    pub fn parameters_mut(&mut self) -> [&mut [T]; 2] {
         let (weights, bias) = self.params.split_mut();
         [weights, bias]
     }
 }
 
-impl<I: ArrayLength, O: ArrayLength, A> Clone for Dense<I, O, A> {
+impl<I: ArrayLength, O: ArrayLength, A, T: Scalar> Clone for Dense<I, O, A, T> {
     fn clone(&self) -> Self {
         Self {
             params: self.params.clone(),
@@ -343,13 +344,13 @@ impl<I: ArrayLength, O: ArrayLength, A> Clone for Dense<I, O, A> {
     }
 }
 
-impl<I: ArrayLength, O: ArrayLength, A> PartialEq for Dense<I, O, A> {
+impl<I: ArrayLength, O: ArrayLength, A, T: Scalar> PartialEq for Dense<I, O, A, T> {
     fn eq(&self, other: &Self) -> bool {
         self.params.split() == other.params.split()
     }
 }
 
-impl<I: ArrayLength, O: ArrayLength, A: Activation> fmt::Debug for Dense<I, O, A> {
+impl<I: ArrayLength, O: ArrayLength, A: Activation, T: Scalar> fmt::Debug for Dense<I, O, A, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Dense({} -> {} {})", I::USIZE, O::USIZE, A::NAME)
     }

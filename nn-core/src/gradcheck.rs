@@ -42,6 +42,7 @@
 use crate::error::Error;
 use crate::model::{tensor_count, ActivationKind, Parameter};
 use crate::network::{Network, Trainable, Workspace};
+use crate::scalar::Scalar;
 use alloc::vec::Vec;
 
 /// How many times the check shrinks the step (by 4 each time) for a parameter whose probes
@@ -57,6 +58,19 @@ pub struct GradCheck {
     pub abs_tolerance: f32,
     /// Relative part of the tolerance, times `|numeric|`.
     pub rel_tolerance: f32,
+}
+
+impl GradCheck {
+    /// Tolerances for an `f64` network: step `1e-3`, `|analytic - numeric| ≤ 1e-9 +
+    /// 1e-7·|numeric|`. The loss then carries a rounding error of about `1e-16·|L|`, which the
+    /// difference quotient turns into about `1e-13`, and the extrapolation's truncation error is
+    /// about `h⁴ = 1e-12`: the tolerance is still a thousand times the noise floor, and a
+    /// hundred thousand times tighter than the `f32` default.
+    pub const F64: GradCheck = GradCheck {
+        step: 1e-3,
+        abs_tolerance: 1e-9,
+        rel_tolerance: 1e-7,
+    };
 }
 
 impl Default for GradCheck {
@@ -159,7 +173,7 @@ where
     let mut ws = Workspace::<N>::with_capacity(inputs.len());
     let mut grads = N::zeros();
     network.gradient_batch(loss, inputs, targets, &mut grads, &mut ws)?;
-    let analytic: Vec<f32> = grads.parameters().flatten().copied().collect();
+    let analytic: Vec<N::Scalar> = grads.parameters().flatten().copied().collect();
     // The side of every kink each sample is on at the unnudged weights.
     let n = inputs.len();
     network.loss_batch(loss, inputs, targets, &mut ws)?;
@@ -179,33 +193,35 @@ where
     let tensors = tensor_count(N::LAYERS);
     let mut flat = 0;
     for t in 0..tensors {
-        let len = network.parameters().nth(t).map_or(0, <[f32]>::len);
+        let len = network.parameters().nth(t).map_or(0, <[N::Scalar]>::len);
         for k in 0..len {
             // The loss with parameter k of tensor t moved by `delta`, and whether that move
             // carried any sample across a kink.
-            let mut eval = |delta: f32| -> Result<(f64, bool), Error> {
+            let mut eval = |delta: N::Scalar| -> Result<(f64, bool), Error> {
                 let saved = set_param(network, t, k, None);
                 set_param(network, t, k, Some(saved + delta));
                 let l = network.loss_batch(loss, inputs, targets, &mut ws);
                 set_param(network, t, k, Some(saved));
                 kink_sides::<N>(&ws, n, &mut probe);
-                Ok((f64::from(l?), probe != base))
+                Ok((l?.to_f64(), probe != base))
             };
-            let mut h = options.step;
+            let scalar = N::Scalar::from_f32;
+            let (two, four) = (scalar(2.0), scalar(4.0));
+            let mut h = scalar(options.step);
             let mut estimate = None;
             for refinement in 0..=REFINEMENTS {
                 let ((up, c1), (down, c2)) = (eval(h)?, eval(-h)?);
-                let ((up2, c3), (down2, c4)) = (eval(h / 2.0)?, eval(-h / 2.0)?);
+                let ((up2, c3), (down2, c4)) = (eval(h / two)?, eval(-h / two)?);
                 if !(c1 || c2 || c3 || c4) {
-                    let d1 = (up - down) / (2.0 * f64::from(h));
-                    let d2 = (up2 - down2) / f64::from(h);
-                    estimate = Some(((4.0 * d2 - d1) / 3.0) as f32);
+                    let d1 = (up - down) / (2.0 * h.to_f64());
+                    let d2 = (up2 - down2) / h.to_f64();
+                    estimate = Some(N::Scalar::from_f64((4.0 * d2 - d1) / 3.0));
                     if refinement > 0 {
                         report.refined += 1;
                     }
                     break;
                 }
-                h /= 4.0;
+                h /= four;
             }
             report.checked += 1;
             let a = analytic[flat];
@@ -215,12 +231,12 @@ where
                 continue;
             };
             let err = (a - numeric).abs();
-            let rel = err / numeric.abs().max(1e-3);
-            report.max_abs_error = report.max_abs_error.max(err);
-            report.max_rel_error = report.max_rel_error.max(rel);
+            let rel = err / numeric.abs().max(scalar(1e-3));
+            report.max_abs_error = report.max_abs_error.max(err.to_f32());
+            report.max_rel_error = report.max_rel_error.max(rel.to_f32());
             // The rounding noise of the difference quotient grows as 1/h.
-            let abs_tolerance = options.abs_tolerance * (options.step / h);
-            let within = err <= abs_tolerance + options.rel_tolerance * numeric.abs();
+            let abs_tolerance = scalar(options.abs_tolerance) * (scalar(options.step) / h);
+            let within = err <= abs_tolerance + scalar(options.rel_tolerance) * numeric.abs();
             // A NaN on either side is a mismatch too.
             if !within || err.is_nan() {
                 report.mismatch_count += 1;
@@ -228,8 +244,8 @@ where
                     if let Some(parameter) = Parameter::locate(N::LAYERS, t, k) {
                         report.mismatches.push(Mismatch {
                             parameter,
-                            analytic: a,
-                            numeric,
+                            analytic: a.to_f32(),
+                            numeric: numeric.to_f32(),
                         });
                     }
                 }
@@ -253,13 +269,18 @@ fn kink_sides<N: Network>(ws: &Workspace<N>, n: usize, sides: &mut Vec<bool>) {
     sides.clear();
     for (i, layer) in N::LAYERS.iter().enumerate() {
         if has_kink(layer.activation()) {
-            sides.extend(ws.weighted_sums(i, n).iter().map(|z| *z > 0.0));
+            sides.extend(ws.weighted_sums(i, n).iter().map(|z| *z > N::Scalar::ZERO));
         }
     }
 }
 
 /// Reads parameter `k` of tensor `t`, then sets it to `value` if given; returns the old value.
-fn set_param<N: Network>(network: &mut N, t: usize, k: usize, value: Option<f32>) -> f32 {
+fn set_param<N: Network>(
+    network: &mut N,
+    t: usize,
+    k: usize,
+    value: Option<N::Scalar>,
+) -> N::Scalar {
     match network.parameters_mut().nth(t).and_then(|p| p.get_mut(k)) {
         Some(p) => {
             let old = *p;
@@ -268,6 +289,6 @@ fn set_param<N: Network>(network: &mut N, t: usize, k: usize, value: Option<f32>
             }
             old
         }
-        None => 0.0,
+        None => N::Scalar::ZERO,
     }
 }

@@ -96,6 +96,7 @@ mod params;
 #[cfg(feature = "alloc")]
 pub mod perceptron;
 pub mod plain_array;
+pub mod scalar;
 #[cfg(feature = "std")]
 pub mod tape;
 #[cfg(feature = "std")]
@@ -147,6 +148,7 @@ pub use network::{Trainable, Workspace};
 pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
 #[cfg(feature = "std")]
 pub use parallel::DataParallel;
+pub use scalar::Scalar;
 #[cfg(feature = "std")]
 pub use train::{
     accuracy, argmax, callback, confusion_matrix, evaluate, BatchStats, Callback, ConfusionMatrix,

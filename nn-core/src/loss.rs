@@ -32,7 +32,7 @@
 use generic_array::{ArrayLength, GenericArray};
 
 use crate::activation::{Activation, Differentiable, Sigmoid, Softmax};
-use crate::math::softplus;
+use crate::scalar::Scalar;
 #[cfg(feature = "std")]
 use crate::train::InvalidData;
 
@@ -43,7 +43,7 @@ use crate::train::InvalidData;
     note = "`CrossEntropy` needs a `softmax` output layer and `BinaryCrossEntropy` a `sigmoid` \
             one; `MeanSquaredError` fits any output layer"
 )]
-pub trait Loss<A: Activation>: Copy {
+pub trait Loss<A: Activation, T: Scalar = f32>: Copy {
     /// A short name for messages and plots.
     const NAME: &'static str;
 
@@ -58,11 +58,11 @@ pub trait Loss<A: Activation>: Copy {
     /// # Errors
     ///
     /// The first value that is not finite or not in range.
-    fn check_target(&self, y: &[f32]) -> Result<(), InvalidData> {
+    fn check_target(&self, y: &[T]) -> Result<(), InvalidData> {
         match y.iter().position(|v| !v.is_finite()) {
             Some(index) => Err(InvalidData::TargetNotFinite {
                 index,
-                value: y[index],
+                value: y[index].to_f32(),
             }),
             None => Ok(()),
         }
@@ -70,19 +70,19 @@ pub trait Loss<A: Activation>: Copy {
 
     /// The loss of one sample, from the output layer's weighted sums `z`, its outputs `a` and
     /// the target `y`.
-    fn loss(&self, z: &[f32], a: &[f32], y: &[f32]) -> f32;
+    fn loss(&self, z: &[T], a: &[T], y: &[T]) -> T;
 
     /// The mean loss over a batch of typed rows: the output layer's `z` and `a` from the
     /// training forward pass and the targets `y` (one row each per sample).
     #[inline]
     fn mean_rows<O: ArrayLength>(
         &self,
-        z: &[GenericArray<f32, O>],
-        a: &[GenericArray<f32, O>],
-        y: &[GenericArray<f32, O>],
-    ) -> f32 {
+        z: &[GenericArray<T, O>],
+        a: &[GenericArray<T, O>],
+        y: &[GenericArray<T, O>],
+    ) -> T {
         let n = y.len();
-        batch_loss::<Self, A>(
+        batch_loss::<Self, A, T>(
             self,
             n,
             O::USIZE,
@@ -102,22 +102,22 @@ pub trait Loss<A: Activation>: Copy {
             one; `MeanSquaredError` trains any output layer that has a gradient (every \
             activation but `step`)"
 )]
-pub trait LossGradient<A: Activation>: Loss<A> {
+pub trait LossGradient<A: Activation, T: Scalar = f32>: Loss<A, T> {
     /// Writes `∂L/∂z` of one sample into `delta`.
-    fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]);
+    fn delta(&self, z: &[T], a: &[T], y: &[T], delta: &mut [T]);
 
     /// The mean loss over a batch of typed rows, writing each row's `∂(mean L)/∂z` into `delta`:
     /// the output layer's delta, the first link of the chain rule, as the loss decides it.
     #[inline]
     fn delta_rows<O: ArrayLength>(
         &self,
-        z: &[GenericArray<f32, O>],
-        a: &[GenericArray<f32, O>],
-        y: &[GenericArray<f32, O>],
-        delta: &mut [GenericArray<f32, O>],
-    ) -> f32 {
+        z: &[GenericArray<T, O>],
+        a: &[GenericArray<T, O>],
+        y: &[GenericArray<T, O>],
+        delta: &mut [GenericArray<T, O>],
+    ) -> T {
         let n = y.len();
-        batch_delta::<Self, A>(
+        batch_delta::<Self, A, T>(
             self,
             n,
             O::USIZE,
@@ -140,24 +140,24 @@ pub trait LossGradient<A: Activation>: Loss<A> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MeanSquaredError;
 
-impl<A: Activation> Loss<A> for MeanSquaredError {
+impl<A: Activation, T: Scalar> Loss<A, T> for MeanSquaredError {
     const NAME: &'static str = "mean squared error";
 
     #[inline]
-    fn loss(&self, _z: &[f32], a: &[f32], y: &[f32]) -> f32 {
-        let sum: f32 = a.iter().zip(y).map(|(a, y)| (a - y) * (a - y)).sum();
-        sum / a.len() as f32
+    fn loss(&self, _z: &[T], a: &[T], y: &[T]) -> T {
+        let sum: T = a.iter().zip(y).map(|(&a, &y)| (a - y) * (a - y)).sum();
+        sum / count::<T>(a.len())
     }
 }
 
-impl<A: Differentiable<MeanSquaredError>> LossGradient<A> for MeanSquaredError {
+impl<A: Differentiable<MeanSquaredError>, T: Scalar> LossGradient<A, T> for MeanSquaredError {
     #[inline]
-    fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
-        let scale = 2.0 / a.len() as f32;
-        for ((d, a), y) in delta.iter_mut().zip(a).zip(y) {
+    fn delta(&self, z: &[T], a: &[T], y: &[T], delta: &mut [T]) {
+        let scale = T::from_f32(2.0) / count::<T>(a.len());
+        for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
             *d = scale * (a - y);
         }
-        A::backward(z, a, delta);
+        T::activate_backward::<A, MeanSquaredError>(z, a, delta, z.len().max(1));
     }
 }
 
@@ -169,31 +169,37 @@ impl<A: Differentiable<MeanSquaredError>> LossGradient<A> for MeanSquaredError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CrossEntropy;
 
-impl Loss<Softmax> for CrossEntropy {
+impl<T: Scalar> Loss<Softmax, T> for CrossEntropy {
     const NAME: &'static str = "cross-entropy";
     const CLASSIFIES: bool = true;
 
     #[cfg(feature = "std")]
     /// A target is a distribution over the classes up to scale: every value finite and at
     /// least 0 (a one-hot row, or probabilities).
-    fn check_target(&self, y: &[f32]) -> Result<(), InvalidData> {
-        in_range(y, 0.0, f32::INFINITY, Self::NAME, "values of at least 0")
+    fn check_target(&self, y: &[T]) -> Result<(), InvalidData> {
+        in_range(
+            y,
+            0.0,
+            f64::INFINITY,
+            <Self as Loss<Softmax, T>>::NAME,
+            "values of at least 0",
+        )
     }
 
     #[inline]
-    fn loss(&self, z: &[f32], _a: &[f32], y: &[f32]) -> f32 {
-        let lse = crate::kernel::log_sum_exp(z);
-        let total: f32 = y.iter().sum();
-        let dot: f32 = y.iter().zip(z).map(|(y, z)| y * z).sum();
+    fn loss(&self, z: &[T], _a: &[T], y: &[T]) -> T {
+        let lse = T::log_sum_exp(z);
+        let total: T = y.iter().copied().sum();
+        let dot: T = y.iter().zip(z).map(|(&y, &z)| y * z).sum();
         total * lse - dot
     }
 }
 
-impl LossGradient<Softmax> for CrossEntropy {
+impl<T: Scalar> LossGradient<Softmax, T> for CrossEntropy {
     #[inline]
-    fn delta(&self, _z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
-        let total: f32 = y.iter().sum();
-        for ((d, a), y) in delta.iter_mut().zip(a).zip(y) {
+    fn delta(&self, _z: &[T], a: &[T], y: &[T], delta: &mut [T]) {
+        let total: T = y.iter().copied().sum();
+        for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
             *d = total * a - y;
         }
     }
@@ -207,28 +213,34 @@ impl LossGradient<Softmax> for CrossEntropy {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BinaryCrossEntropy;
 
-impl Loss<Sigmoid> for BinaryCrossEntropy {
+impl<T: Scalar> Loss<Sigmoid, T> for BinaryCrossEntropy {
     const NAME: &'static str = "binary cross-entropy";
     const CLASSIFIES: bool = true;
 
     #[cfg(feature = "std")]
     /// A target is a probability: every value in `[0, 1]`.
-    fn check_target(&self, y: &[f32]) -> Result<(), InvalidData> {
-        in_range(y, 0.0, 1.0, Self::NAME, "values in [0, 1]")
+    fn check_target(&self, y: &[T]) -> Result<(), InvalidData> {
+        in_range(
+            y,
+            0.0,
+            1.0,
+            <Self as Loss<Sigmoid, T>>::NAME,
+            "values in [0, 1]",
+        )
     }
 
     #[inline]
-    fn loss(&self, z: &[f32], _a: &[f32], y: &[f32]) -> f32 {
-        let sum: f32 = z.iter().zip(y).map(|(z, y)| softplus(*z) - y * z).sum();
-        sum / z.len() as f32
+    fn loss(&self, z: &[T], _a: &[T], y: &[T]) -> T {
+        let sum: T = z.iter().zip(y).map(|(&z, &y)| z.softplus() - y * z).sum();
+        sum / count::<T>(z.len())
     }
 }
 
-impl LossGradient<Sigmoid> for BinaryCrossEntropy {
+impl<T: Scalar> LossGradient<Sigmoid, T> for BinaryCrossEntropy {
     #[inline]
-    fn delta(&self, _z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
-        let scale = 1.0 / a.len() as f32;
-        for ((d, a), y) in delta.iter_mut().zip(a).zip(y) {
+    fn delta(&self, _z: &[T], a: &[T], y: &[T], delta: &mut [T]) {
+        let scale = T::ONE / count::<T>(a.len());
+        for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
             *d = scale * (a - y);
         }
     }
@@ -248,31 +260,31 @@ impl LossGradient<Sigmoid> for BinaryCrossEntropy {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MeanAbsoluteError;
 
-impl<A: Activation> Loss<A> for MeanAbsoluteError {
+impl<A: Activation, T: Scalar> Loss<A, T> for MeanAbsoluteError {
     const NAME: &'static str = "mean absolute error";
 
     #[inline]
-    fn loss(&self, _z: &[f32], a: &[f32], y: &[f32]) -> f32 {
-        let sum: f32 = a.iter().zip(y).map(|(a, y)| (a - y).abs()).sum();
-        sum / a.len() as f32
+    fn loss(&self, _z: &[T], a: &[T], y: &[T]) -> T {
+        let sum: T = a.iter().zip(y).map(|(&a, &y)| (a - y).abs()).sum();
+        sum / count::<T>(a.len())
     }
 }
 
-impl<A: Differentiable<MeanAbsoluteError>> LossGradient<A> for MeanAbsoluteError {
+impl<A: Differentiable<MeanAbsoluteError>, T: Scalar> LossGradient<A, T> for MeanAbsoluteError {
     #[inline]
-    fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
-        let scale = 1.0 / a.len() as f32;
-        for ((d, a), y) in delta.iter_mut().zip(a).zip(y) {
+    fn delta(&self, z: &[T], a: &[T], y: &[T], delta: &mut [T]) {
+        let scale = T::ONE / count::<T>(a.len());
+        for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
             let r = a - y;
-            *d = if r > 0.0 {
+            *d = if r > T::ZERO {
                 scale
-            } else if r < 0.0 {
+            } else if r < T::ZERO {
                 -scale
             } else {
-                0.0
+                T::ZERO
             };
         }
-        A::backward(z, a, delta);
+        T::activate_backward::<A, MeanAbsoluteError>(z, a, delta, z.len().max(1));
     }
 }
 
@@ -313,57 +325,70 @@ impl Default for Huber {
     }
 }
 
-impl<A: Activation> Loss<A> for Huber {
+impl<A: Activation, T: Scalar> Loss<A, T> for Huber {
     const NAME: &'static str = "Huber loss";
 
     #[inline]
-    fn loss(&self, _z: &[f32], a: &[f32], y: &[f32]) -> f32 {
-        let d = self.delta;
-        let sum: f32 = a
+    fn loss(&self, _z: &[T], a: &[T], y: &[T]) -> T {
+        let d = T::from_f32(self.delta);
+        let half = T::from_f32(0.5);
+        let sum: T = a
             .iter()
             .zip(y)
-            .map(|(a, y)| {
+            .map(|(&a, &y)| {
                 let r = (a - y).abs();
                 if r <= d {
-                    0.5 * r * r
+                    half * r * r
                 } else {
-                    d * (r - 0.5 * d)
+                    d * (r - half * d)
                 }
             })
             .sum();
-        sum / a.len() as f32
+        sum / count::<T>(a.len())
     }
 }
 
-impl<A: Differentiable<Huber>> LossGradient<A> for Huber {
+impl<A: Differentiable<Huber>, T: Scalar> LossGradient<A, T> for Huber {
     #[inline]
-    fn delta(&self, z: &[f32], a: &[f32], y: &[f32], delta: &mut [f32]) {
-        let scale = 1.0 / a.len() as f32;
-        let d = self.delta;
-        for ((g, a), y) in delta.iter_mut().zip(a).zip(y) {
-            *g = scale * (a - y).clamp(-d, d);
+    fn delta(&self, z: &[T], a: &[T], y: &[T], delta: &mut [T]) {
+        let scale = T::ONE / count::<T>(a.len());
+        let d = T::from_f32(self.delta);
+        for ((g, &a), &y) in delta.iter_mut().zip(a).zip(y) {
+            let r = a - y;
+            // `clamp(-d, d)`, which `Scalar` leaves to its comparisons.
+            let r = if r < -d {
+                -d
+            } else if r > d {
+                d
+            } else {
+                r
+            };
+            *g = scale * r;
         }
-        A::backward(z, a, delta);
+        T::activate_backward::<A, Huber>(z, a, delta, z.len().max(1));
     }
 }
 
 #[cfg(feature = "std")]
 /// Checks that every value of `y` is finite and in `[low, high]`.
-fn in_range(
-    y: &[f32],
-    low: f32,
-    high: f32,
+fn in_range<T: Scalar>(
+    y: &[T],
+    low: f64,
+    high: f64,
     loss: &'static str,
     expected: &'static str,
 ) -> Result<(), InvalidData> {
     for (index, &value) in y.iter().enumerate() {
         if !value.is_finite() {
-            return Err(InvalidData::TargetNotFinite { index, value });
+            return Err(InvalidData::TargetNotFinite {
+                index,
+                value: value.to_f32(),
+            });
         }
-        if value < low || value > high {
+        if value.to_f64() < low || value.to_f64() > high {
             return Err(InvalidData::TargetOutOfRange {
                 index,
-                value,
+                value: value.to_f32(),
                 loss,
                 expected,
             });
@@ -378,15 +403,15 @@ fn in_range(
 /// Used by the code `network!` writes; `z`, `a`, `y` and `delta` hold at least `n * width`
 /// values.
 #[inline]
-pub fn batch_delta<L: LossGradient<A>, A: Activation>(
+pub fn batch_delta<L: LossGradient<A, T>, A: Activation, T: Scalar>(
     loss: &L,
     n: usize,
     width: usize,
-    z: &[f32],
-    a: &[f32],
-    y: &[f32],
-    delta: &mut [f32],
-) -> f32 {
+    z: &[T],
+    a: &[T],
+    y: &[T],
+    delta: &mut [T],
+) -> T {
     let len = n * width;
     let mut total = 0.0f64;
     for (((z, a), y), d) in z[..len]
@@ -395,36 +420,42 @@ pub fn batch_delta<L: LossGradient<A>, A: Activation>(
         .zip(y[..len].chunks_exact(width))
         .zip(delta[..len].chunks_exact_mut(width))
     {
-        total += f64::from(loss.loss(z, a, y));
+        total += loss.loss(z, a, y).to_f64();
         loss.delta(z, a, y, d);
     }
     if n > 1 {
-        let inv = 1.0 / n as f32;
+        let inv = T::ONE / T::from_usize(n);
         for d in &mut delta[..len] {
             *d *= inv;
         }
     }
-    (total / n as f64) as f32
+    T::from_f64(total / n as f64)
 }
 
 /// The mean loss of a batch laid out row after row, without gradients.
 #[inline]
-pub fn batch_loss<L: Loss<A>, A: Activation>(
+pub fn batch_loss<L: Loss<A, T>, A: Activation, T: Scalar>(
     loss: &L,
     n: usize,
     width: usize,
-    z: &[f32],
-    a: &[f32],
-    y: &[f32],
-) -> f32 {
+    z: &[T],
+    a: &[T],
+    y: &[T],
+) -> T {
     let len = n * width;
     let total: f64 = z[..len]
         .chunks_exact(width)
         .zip(a[..len].chunks_exact(width))
         .zip(y[..len].chunks_exact(width))
-        .map(|((z, a), y)| f64::from(loss.loss(z, a, y)))
+        .map(|((z, a), y)| loss.loss(z, a, y).to_f64())
         .sum();
-    (total / n as f64) as f32
+    T::from_f64(total / n as f64)
+}
+
+/// `n` as a scalar: the number of outputs a per-sample loss averages over.
+#[inline]
+fn count<T: Scalar>(n: usize) -> T {
+    T::from_usize(n)
 }
 
 #[cfg(test)]
@@ -519,11 +550,11 @@ mod tests {
         let z = [1.0f32, 2.0];
         let y = [0.0f32, 0.0];
         let mut d = [0.0f32; 2];
-        let l = batch_delta::<_, Linear>(&MeanSquaredError, 2, 1, &z, &z, &y, &mut d);
+        let l = batch_delta::<_, Linear, f32>(&MeanSquaredError, 2, 1, &z, &z, &y, &mut d);
         assert_eq!(l, 2.5);
         assert_eq!(d, [1.0, 2.0]);
         assert_eq!(
-            batch_loss::<_, Linear>(&MeanSquaredError, 2, 1, &z, &z, &y),
+            batch_loss::<_, Linear, f32>(&MeanSquaredError, 2, 1, &z, &z, &y),
             2.5
         );
     }

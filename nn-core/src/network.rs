@@ -18,6 +18,7 @@ use crate::error::Error;
 #[cfg(feature = "alloc")]
 pub use crate::layer::{Aux, AuxLens};
 use crate::model::{LayerShape, Node};
+use crate::scalar::Scalar;
 
 /// A network declared with `network!`: its shape, its parameters and its forward pass.
 pub trait Network: Sized {
@@ -37,10 +38,13 @@ pub trait Network: Sized {
     /// chain, where each layer reads the one before it.
     const GRAPH: &'static [Node] = &[];
 
-    /// One input sample, `[f32; INPUT]`.
-    type Input: Copy + AsRef<[f32]> + AsMut<[f32]> + 'static;
-    /// One output (or target) sample, `[f32; OUTPUT]`.
-    type Output: Copy + AsRef<[f32]> + AsMut<[f32]> + 'static;
+    /// The number type of the weights, the inputs and outputs, the gradients and the loss:
+    /// `f32`, or `f64` where the declaration says so (`struct Net: f64 3 -> 1 linear;`).
+    type Scalar: Scalar;
+    /// One input sample, `[Scalar; INPUT]`.
+    type Input: Copy + AsRef<[Self::Scalar]> + AsMut<[Self::Scalar]> + 'static;
+    /// One output (or target) sample, `[Scalar; OUTPUT]`.
+    type Output: Copy + AsRef<[Self::Scalar]> + AsMut<[Self::Scalar]> + 'static;
     /// The output layer's activation.
     type OutputActivation: Activation;
 
@@ -50,21 +54,21 @@ pub trait Network: Sized {
 
     /// The parameters as slices, two per layer in order: weights (row-major `[out][in]`), then
     /// biases.
-    fn parameters(&self) -> impl Iterator<Item = &[f32]>;
+    fn parameters(&self) -> impl Iterator<Item = &[Self::Scalar]>;
 
     /// The parameters as mutable slices, in the order of [`parameters`](Network::parameters).
-    fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [f32]>;
+    fn parameters_mut(&mut self) -> impl Iterator<Item = &mut [Self::Scalar]>;
 
     /// Every tensor a weights file holds, in PyTorch's `state_dict` order: each layer's
     /// parameters, then its buffers (batch normalisation's `running_mean`, `running_var` and
     /// `num_batches_tracked`, the last as a count in an `f32`). The same as
     /// [`parameters`](Network::parameters) for a network without buffers.
-    fn state(&self) -> impl Iterator<Item = &[f32]> {
+    fn state(&self) -> impl Iterator<Item = &[Self::Scalar]> {
         self.parameters()
     }
 
     /// [`state`](Network::state), mutable.
-    fn state_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+    fn state_mut(&mut self) -> impl Iterator<Item = &mut [Self::Scalar]> {
         self.parameters_mut()
     }
 
@@ -121,7 +125,7 @@ pub trait Trainable<L>: Network {
         targets: &[Self::Output],
         grads: &mut Self,
         workspace: &mut Workspace<Self>,
-    ) -> Result<f32, Error>;
+    ) -> Result<Self::Scalar, Error>;
 
     /// The mean loss over a batch, without gradients.
     ///
@@ -134,7 +138,7 @@ pub trait Trainable<L>: Network {
         inputs: &[Self::Input],
         targets: &[Self::Output],
         workspace: &mut Workspace<Self>,
-    ) -> Result<f32, Error>;
+    ) -> Result<Self::Scalar, Error>;
 }
 
 #[cfg(feature = "alloc")]
@@ -182,19 +186,19 @@ pub fn check_outputs(inputs: usize, outputs: usize) -> Result<usize, Error> {
 /// `capacity × width` values, and what its kind needs besides ([`Aux`]). A
 /// [`Layer`](crate::nested::Layer) of the user's own gets one per entry of its `LAYERS`.
 #[derive(Debug, Clone, Default)]
-pub struct LayerBuffers {
+pub struct LayerBuffers<T = f32> {
     /// Weighted sums `z` (a dropout layer's mask, a norm layer's normalised input `x̂`).
-    pub z: Vec<f32>,
+    pub z: Vec<T>,
     /// Outputs `a = f(z)`.
-    pub a: Vec<f32>,
+    pub a: Vec<T>,
     /// Deltas `∂L/∂z` (and, before the activation's backward, `∂L/∂a`).
-    pub d: Vec<f32>,
+    pub d: Vec<T>,
     /// What the layer's kind keeps besides.
     pub aux: Aux,
 }
 
 #[cfg(feature = "alloc")]
-impl LayerBuffers {
+impl<T> LayerBuffers<T> {
     /// This layer's weighted sums, outputs and deltas for `n` samples, as typed rows.
     #[inline]
     #[allow(clippy::type_complexity)]
@@ -202,9 +206,9 @@ impl LayerBuffers {
         &mut self,
         n: usize,
     ) -> (
-        &mut [GenericArray<f32, W>],
-        &mut [GenericArray<f32, W>],
-        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<T, W>],
+        &mut [GenericArray<T, W>],
+        &mut [GenericArray<T, W>],
     ) {
         let len = n * W::USIZE;
         (
@@ -221,9 +225,9 @@ impl LayerBuffers {
         &mut self,
         n: usize,
     ) -> (
-        &mut [GenericArray<f32, W>],
-        &mut [GenericArray<f32, W>],
-        &mut [GenericArray<f32, W>],
+        &mut [GenericArray<T, W>],
+        &mut [GenericArray<T, W>],
+        &mut [GenericArray<T, W>],
         &mut Aux,
     ) {
         let len = n * W::USIZE;
@@ -302,8 +306,8 @@ impl BlockBuffers {
 /// sequence of calls give the same masks, bit for bit. Each `gradient_batch` starts a new step
 /// (fresh masks for every sample); `loss_batch` uses the masks of the latest step, so it
 /// evaluates the very function whose gradient that step computed.
-pub struct Workspace<N> {
-    layers: Box<[LayerBuffers]>,
+pub struct Workspace<N: Network> {
+    layers: Box<[LayerBuffers<N::Scalar>]>,
     blocks: Box<[BlockBuffers]>,
     /// Where the heads' input gradients are summed (empty without heads).
     heads: Vec<f32>,
@@ -381,9 +385,9 @@ impl<N: Network> Workspace<N> {
         }
         for (buf, layer) in self.layers.iter_mut().zip(N::LAYERS) {
             let w = layer.output.len();
-            buf.z.resize(batch * w, 0.0);
-            buf.a.resize(batch * w, 0.0);
-            buf.d.resize(batch * w, 0.0);
+            buf.z.resize(batch * w, N::Scalar::ZERO);
+            buf.a.resize(batch * w, N::Scalar::ZERO);
+            buf.d.resize(batch * w, N::Scalar::ZERO);
             buf.aux.reserve(Aux::lens(layer, batch));
         }
         let mut blocks = self.blocks.iter_mut();
@@ -407,7 +411,7 @@ impl<N: Network> Workspace<N> {
     /// The weighted sums `z` of layer `layer` (counting from 0) for the first `n` samples of
     /// the last training or loss pass, row-major `n × width`; empty for a layer or a batch the
     /// workspace does not hold. The gradient check reads them to see relu's kinks.
-    pub(crate) fn weighted_sums(&self, layer: usize, n: usize) -> &[f32] {
+    pub(crate) fn weighted_sums(&self, layer: usize, n: usize) -> &[N::Scalar] {
         let width = N::LAYERS.get(layer).map_or(0, |l| l.output.len());
         self.layers
             .get(layer)
@@ -424,7 +428,7 @@ impl<N: Network> Workspace<N> {
         &mut self,
         batch: usize,
     ) -> (
-        &mut [LayerBuffers; K],
+        &mut [LayerBuffers<N::Scalar>; K],
         &mut [BlockBuffers; B],
         &mut [f32],
         &mut [Vec<f32>; H],
@@ -438,7 +442,7 @@ impl<N: Network> Workspace<N> {
         self.layers::<K>(batch);
         let trunk = crate::model::heads(N::GRAPH).map_or(0, |h| h.input.len());
         let (Ok(layers), Ok(blocks), Ok(targets)) = (
-            <&mut [LayerBuffers; K]>::try_from(&mut self.layers[..]),
+            <&mut [LayerBuffers<N::Scalar>; K]>::try_from(&mut self.layers[..]),
             <&mut [BlockBuffers; B]>::try_from(&mut self.blocks[..]),
             <&mut [Vec<f32>; H]>::try_from(&mut self.targets[..]),
         ) else {
@@ -451,7 +455,7 @@ impl<N: Network> Workspace<N> {
 
     /// The layers' buffers, sized for `batch` samples. Used by the code `network!` writes.
     #[doc(hidden)]
-    pub fn layers<const K: usize>(&mut self, batch: usize) -> &mut [LayerBuffers; K] {
+    pub fn layers<const K: usize>(&mut self, batch: usize) -> &mut [LayerBuffers<N::Scalar>; K] {
         const {
             assert!(
                 K == N::LAYERS.len(),
@@ -463,7 +467,7 @@ impl<N: Network> Workspace<N> {
         for (k, buf) in self.layers.iter_mut().enumerate() {
             buf.aux.seed = mask_seed(seed, step, k);
         }
-        match <&mut [LayerBuffers; K]>::try_from(&mut self.layers[..]) {
+        match <&mut [LayerBuffers<N::Scalar>; K]>::try_from(&mut self.layers[..]) {
             Ok(layers) => layers,
             // `new` makes one entry per layer and `K` is checked above.
             Err(_) => unreachable!("a workspace holds one buffer set per layer"),

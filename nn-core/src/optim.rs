@@ -35,6 +35,7 @@
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
 use crate::network::Network;
+use crate::scalar::Scalar;
 use alloc::vec::Vec;
 
 /// Something that updates a network's parameters from their gradient.
@@ -82,7 +83,8 @@ fn decay<N: Network>(network: &mut N, learning_rate: f32, weight_decay: f32) {
     if weight_decay == 0.0 {
         return;
     }
-    let keep = 1.0 - learning_rate * weight_decay;
+    let keep =
+        N::Scalar::ONE - N::Scalar::from_f32(learning_rate) * N::Scalar::from_f32(weight_decay);
     for w in network.parameters_mut() {
         for w in w.iter_mut() {
             *w *= keep;
@@ -137,10 +139,10 @@ impl<N: Network> Optimizer<N> for GradientDescent {
     }
 
     fn step(&mut self, network: &mut N, grads: &N) {
-        let lr = self.learning_rate;
-        decay(network, lr, self.weight_decay);
+        decay(network, self.learning_rate, self.weight_decay);
+        let lr = N::Scalar::from_f32(self.learning_rate);
         for (w, g) in network.parameters_mut().zip(grads.parameters()) {
-            for (w, g) in w.iter_mut().zip(g) {
+            for (w, &g) in w.iter_mut().zip(g) {
                 *w -= lr * g;
             }
         }
@@ -192,7 +194,7 @@ impl<N: Network> Momentum<N> {
     /// Sets the velocity back to zero.
     pub fn reset(&mut self) {
         for v in self.velocity.parameters_mut() {
-            v.fill(0.0);
+            v.fill(N::Scalar::ZERO);
         }
     }
 }
@@ -219,14 +221,15 @@ impl<N: Network> Optimizer<N> for Momentum<N> {
     }
 
     fn step(&mut self, network: &mut N, grads: &N) {
-        let (lr, mu) = (self.learning_rate, self.momentum);
-        decay(network, lr, self.weight_decay);
+        decay(network, self.learning_rate, self.weight_decay);
+        let lr = N::Scalar::from_f32(self.learning_rate);
+        let mu = N::Scalar::from_f32(self.momentum);
         for ((w, v), g) in network
             .parameters_mut()
             .zip(self.velocity.parameters_mut())
             .zip(grads.parameters())
         {
-            crate::kernel::momentum(lr, mu, w, v, g);
+            N::Scalar::momentum(lr, mu, w, v, g);
         }
         network.fold_statistics(grads);
     }
@@ -317,7 +320,7 @@ impl<N: Network> Adam<N> {
             .parameters_mut()
             .chain(self.second_moment.parameters_mut())
         {
-            p.fill(0.0);
+            p.fill(N::Scalar::ZERO);
         }
     }
 }
@@ -360,13 +363,14 @@ impl<N: Network> Optimizer<N> for Adam<N> {
     fn step(&mut self, network: &mut N, grads: &N) {
         decay(network, self.learning_rate, self.weight_decay);
         self.steps = self.steps.saturating_add(1);
-        let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
+        let scalar = N::Scalar::from_f32;
+        let (b1, b2, eps) = (scalar(self.beta1), scalar(self.beta2), scalar(self.epsilon));
         // 1 - βᵗ in f64: βᵗ is a power, not a product rounded at every step. Past i32::MAX
         // steps βᵗ is 0 to any precision anyway.
         let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
-        let correct1 = (1.0 / (1.0 - f64::from(b1).powi(t))) as f32;
-        let correct2 = (1.0 / (1.0 - f64::from(b2).powi(t))) as f32;
-        let lr = self.learning_rate;
+        let correct1 = N::Scalar::from_f64(1.0 / (1.0 - f64::from(self.beta1).powi(t)));
+        let correct2 = N::Scalar::from_f64(1.0 / (1.0 - f64::from(self.beta2).powi(t)));
+        let (lr, one) = (scalar(self.learning_rate), N::Scalar::ONE);
         for (((w, m), v), g) in network
             .parameters_mut()
             .zip(self.first_moment.parameters_mut())
@@ -374,8 +378,8 @@ impl<N: Network> Optimizer<N> for Adam<N> {
             .zip(grads.parameters())
         {
             for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
+                *m = b1 * *m + (one - b1) * g;
+                *v = b2 * *v + (one - b2) * g * g;
                 let m_hat = *m * correct1;
                 let v_hat = *v * correct2;
                 *w -= lr * m_hat / (v_hat.sqrt() + eps);

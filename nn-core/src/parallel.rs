@@ -31,7 +31,7 @@
 //! ```
 //! use nn_core::{DataParallel, Network};
 //! # use nn_core::{CrossEntropy, Trainable};
-//! # fn demo<N: Trainable<CrossEntropy> + Send + Sync>(
+//! # fn demo<N: Trainable<CrossEntropy, Scalar = f32> + Send + Sync>(
 //! #     net: &N, xs: &[N::Input], ys: &[N::Output],
 //! # ) -> Result<(), nn_core::Error> where N::Input: Sync, N::Output: Sync {
 //! let mut parallel = DataParallel::<N>::new(2)?;
@@ -63,7 +63,7 @@ fn available_parallelism() -> usize {
 }
 
 /// One helper thread's share of a step: its buffers, and the result of its last chunk.
-struct Helper<N> {
+struct Helper<N: Network<Scalar = f32>> {
     /// The workspace of the chunks this helper runs.
     workspace: Workspace<N>,
     /// The mean gradient of its last chunk.
@@ -75,7 +75,7 @@ struct Helper<N> {
 /// The buffers and threads of data-parallel training: a [`Workspace`] for each thread, a
 /// gradient for each thread but the caller's, and a pool of worker threads kept alive across
 /// steps. Make one and keep it across steps, like a workspace.
-pub struct DataParallel<N> {
+pub struct DataParallel<N: Network<Scalar = f32>> {
     /// The calling thread's workspace.
     workspace: Workspace<N>,
     /// The other threads' buffers.
@@ -87,7 +87,7 @@ pub struct DataParallel<N> {
     min_chunk: usize,
 }
 
-impl<N: Network> DataParallel<N> {
+impl<N: Network<Scalar = f32>> DataParallel<N> {
     /// The smallest chunk, in samples, that [`new`](Self::new) gives a thread of its own: below
     /// it, handing a chunk to a worker and waiting for it costs about what it saves. Measured
     /// on the seminar's `784 -> 16 -> 16 -> 10` network on two cores (see BENCHMARKS.md), a
@@ -192,7 +192,7 @@ impl<N: Network> DataParallel<N> {
         grads: &mut N,
     ) -> Result<f32, Error>
     where
-        N: Trainable<L> + Send + Sync,
+        N: Trainable<L, Scalar = f32> + Send + Sync,
         N::Input: Sync,
         N::Output: Sync,
         L: Copy + Send,
@@ -272,14 +272,14 @@ impl<N: Network> DataParallel<N> {
     }
 }
 
-impl<N: Network> Default for DataParallel<N> {
+impl<N: Network<Scalar = f32>> Default for DataParallel<N> {
     /// As [`DataParallel::available`].
     fn default() -> Self {
         Self::available()
     }
 }
 
-impl<N: Network> core::fmt::Debug for DataParallel<N> {
+impl<N: Network<Scalar = f32>> core::fmt::Debug for DataParallel<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("DataParallel")
             .field("threads", &self.threads())

@@ -170,7 +170,7 @@ impl PerceptronRule {
         targets: &[N::Output],
     ) -> Result<Converged, PerceptronError>
     where
-        N: Network<OutputActivation = Step>,
+        N: Network<Scalar = f32, OutputActivation = Step>,
     {
         const {
             assert!(

@@ -117,28 +117,28 @@ pub fn next_seed(rng: &mut SeedRng) -> u64 {
 
 /// A plain array seen as a typed vector, checked at compile time to have the same length.
 #[inline(always)]
-pub fn array<const N: usize, L: ArrayLength>(x: &[f32; N]) -> &GenericArray<f32, L> {
+pub fn array<T, const N: usize, L: ArrayLength>(x: &[T; N]) -> &GenericArray<T, L> {
     const { assert!(N == L::USIZE, "array length differs from the layer width") };
     GenericArray::from_slice(x)
 }
 
 /// A mutable plain array seen as a typed vector.
 #[inline(always)]
-pub fn array_mut<const N: usize, L: ArrayLength>(x: &mut [f32; N]) -> &mut GenericArray<f32, L> {
+pub fn array_mut<T, const N: usize, L: ArrayLength>(x: &mut [T; N]) -> &mut GenericArray<T, L> {
     const { assert!(N == L::USIZE, "array length differs from the layer width") };
     GenericArray::from_mut_slice(x)
 }
 
 /// A batch of plain arrays seen as typed rows.
 #[inline(always)]
-pub fn rows<const N: usize, L: ArrayLength>(x: &[[f32; N]]) -> &[GenericArray<f32, L>] {
+pub fn rows<T, const N: usize, L: ArrayLength>(x: &[[T; N]]) -> &[GenericArray<T, L>] {
     const { assert!(N == L::USIZE, "array length differs from the layer width") };
     GenericArray::chunks_from_slice(x.as_flattened()).0
 }
 
 /// A mutable batch of plain arrays seen as typed rows.
 #[inline(always)]
-pub fn rows_mut<const N: usize, L: ArrayLength>(x: &mut [[f32; N]]) -> &mut [GenericArray<f32, L>] {
+pub fn rows_mut<T, const N: usize, L: ArrayLength>(x: &mut [[T; N]]) -> &mut [GenericArray<T, L>] {
     const { assert!(N == L::USIZE, "array length differs from the layer width") };
     GenericArray::chunks_from_slice_mut(x.as_flattened_mut()).0
 }
@@ -146,10 +146,10 @@ pub fn rows_mut<const N: usize, L: ArrayLength>(x: &mut [[f32; N]]) -> &mut [Gen
 /// A zeroed array on the heap, for a layer too wide to keep on the stack.
 #[cfg(feature = "alloc")]
 #[inline]
-pub fn zeroed_box<const N: usize>() -> alloc::boxed::Box<[f32; N]> {
-    match alloc::vec![0.0f32; N].into_boxed_slice().try_into() {
+pub fn zeroed_box<T: crate::scalar::Scalar, const N: usize>() -> alloc::boxed::Box<[T; N]> {
+    match alloc::vec![T::ZERO; N].into_boxed_slice().try_into() {
         Ok(b) => b,
-        Err(_) => unreachable!("a vector of N values converts to [f32; N]"),
+        Err(_) => unreachable!("a vector of N values converts to [T; N]"),
     }
 }
 
@@ -170,11 +170,11 @@ pub trait GradientRows<L>: Rows {
     fn gradient_rows(
         &self,
         loss: L,
-        x: &[GenericArray<f32, Self::In>],
-        y: &[GenericArray<f32, Self::Out>],
+        x: &[GenericArray<Self::Scalar, Self::In>],
+        y: &[GenericArray<Self::Scalar, Self::Out>],
         grads: &mut Self,
         workspace: &mut Workspace<Self>,
-    ) -> f32;
+    ) -> Self::Scalar;
 }
 
 /// The mean loss over a non-empty batch with one target per input, written by `network!`.
@@ -184,10 +184,10 @@ pub trait LossRows<L>: Rows {
     fn loss_rows(
         &self,
         loss: L,
-        x: &[GenericArray<f32, Self::In>],
-        y: &[GenericArray<f32, Self::Out>],
+        x: &[GenericArray<Self::Scalar, Self::In>],
+        y: &[GenericArray<Self::Scalar, Self::Out>],
         workspace: &mut Workspace<Self>,
-    ) -> f32;
+    ) -> Self::Scalar;
 }
 
 /// A residual block's forward step: `s = x + f(x)`, row by row, from the block's input `x` and

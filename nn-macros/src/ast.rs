@@ -52,6 +52,8 @@ pub struct NetworkDecl {
     pub vis: Visibility,
     /// The struct's name.
     pub name: Ident,
+    /// The scalar type written after the colon (`f32` or `f64`), if any.
+    pub scalar: Option<Ident>,
     /// The input width, or `CxHxW` (a literal with the suffix `xHxW`).
     pub input: LitInt,
     /// An activation written after the input width (always an error, kept for its message).
@@ -251,6 +253,20 @@ impl Parse for NetworkDecl {
             )));
         }
         input.parse::<Token![:]>()?;
+        let scalar = if input.peek(Ident) && input.peek2(LitInt) {
+            let ty: Ident = input.parse()?;
+            if ty != "f32" && ty != "f64" {
+                return Err(syn::Error::new(
+                    ty.span(),
+                    format!(
+                        "expected a scalar type or the input width after the colon, found                          `{ty}`: a network computes in `f32` (the default) or `f64`, as in                          `struct {name}: f64 3 -> 1 linear;`"
+                    ),
+                ));
+            }
+            Some(ty)
+        } else {
+            None
+        };
         if !input.peek(LitInt) {
             return Err(input.error(format!(
                 "network `{name}` has no input width: write the number of inputs after the \
@@ -281,6 +297,7 @@ impl Parse for NetworkDecl {
             attrs,
             vis,
             name,
+            scalar,
             input: input_width,
             input_activation,
             layers,

@@ -13,7 +13,8 @@ use syn::{Ident, Lit, LitInt};
 
 use crate::ast::{HeadDecl, Invocation, LayerBody, LayerDecl, NetworkDecl};
 use crate::model::{
-    Act, Block, BlockKind, Conv, Dense, Head, Layer, LayerKind, Network, Node, Pool, Source, Width,
+    path_text, Act, Block, BlockKind, Conv, Dense, Head, Layer, LayerKind, Network, Node, Pool,
+    Source, Width,
 };
 
 /// Collects errors; must be [`check`](Ctxt::check)ed before it is dropped (as serde_derive's).
@@ -170,6 +171,9 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
     );
     check_unique_names(cx, &decl.name, &graph.names);
     check_no_path_in_graph(cx, &decl.name, &graph);
+    if let Some(scalar) = decl.scalar.as_ref().filter(|s| *s == "f64") {
+        check_f64(cx, &decl.name, scalar, &graph);
+    }
     if count(cx) > before {
         return None;
     }
@@ -178,6 +182,7 @@ fn check_network(cx: &Ctxt, decl: NetworkDecl) -> Option<Network> {
         attrs: decl.attrs,
         vis: decl.vis,
         name: decl.name,
+        scalar: decl.scalar,
         input,
         input_shape,
         layers: graph.layers,
@@ -204,6 +209,65 @@ struct Graph<'a> {
     names: Vec<NameEntry<'a>>,
     /// The layers written as a path, in declaration order.
     paths: Vec<&'a syn::Path>,
+}
+
+/// An `f64` network is a chain of dense layers with built-in activations: the other layer
+/// kinds, the blocks, the heads, path layers and custom activations compute in `f32` (their
+/// kernels, buffers and traits are `f32`'s). Each is an error at its own tokens.
+fn check_f64(cx: &Ctxt, net: &Ident, scalar: &Ident, graph: &Graph) {
+    let why = "an `f64` network is a chain of dense layers with built-in activations";
+    for layer in &graph.layers {
+        match &layer.kind {
+            LayerKind::Dense(dense) => {
+                if let Act::Custom(path) = &dense.act {
+                    cx.error_at(
+                        dense.act_span,
+                        format!(
+                            "`{net}` computes in f64, but the custom activation `{}` computes in \
+                             f32 (`CustomActivation::function` takes an `f32`): {why}; declare \
+                             `{net}` without `f64` to use it",
+                            path_text(path)
+                        ),
+                    );
+                }
+            }
+            kind => {
+                let what = match kind {
+                    LayerKind::Path(path) => format!("the path layer `{}`", path_text(path)),
+                    _ => format!("a `{}` layer", layer_keyword(kind)),
+                };
+                cx.error_at(
+                    layer.out.span,
+                    format!(
+                        "`{net}` computes in f64, but {what} computes in f32 only: {why}; \
+                         declare `{net}` without `f64` to use it"
+                    ),
+                );
+            }
+        }
+    }
+    if graph.blocks.iter().flatten().next().is_some() || !graph.heads.is_empty() {
+        cx.error_at(
+            scalar.span(),
+            format!(
+                "`{net}` computes in f64, but its blocks or heads compute in f32 only: {why}; \
+                 declare `{net}` without `f64` to use them"
+            ),
+        );
+    }
+}
+
+/// The keyword a declaration writes for a layer kind other than dense and path.
+fn layer_keyword(kind: &LayerKind) -> &'static str {
+    match kind {
+        LayerKind::Conv(_) => "conv",
+        LayerKind::Pool(pool) if pool.kind == PoolKind::Max => "maxpool",
+        LayerKind::Pool(_) => "avgpool",
+        LayerKind::Dropout(_) => "dropout",
+        LayerKind::BatchNorm => "batchnorm",
+        LayerKind::LayerNorm => "layernorm",
+        LayerKind::Dense(_) | LayerKind::Path(_) => "dense",
+    }
 }
 
 /// A layer written as a path sits in a chain: a network with blocks or heads names its tensors

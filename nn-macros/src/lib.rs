@@ -36,7 +36,20 @@ fn network_impl(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let mut out = expand::expand(&networks);
     for net in &baked {
         if let Some(attr) = weights.remove(&net.name.to_string()) {
-            out.extend(baked::bake(net, &attr));
+            match net.scalar.as_ref().filter(|_| net.is_f64()) {
+                Some(scalar) => out.extend(
+                    syn::Error::new(
+                        scalar.span(),
+                        format!(
+                            "`{}` computes in f64, but a network baked in with `#[weights(...)]` \
+                             computes in f32: declare it without `f64`",
+                            net.name
+                        ),
+                    )
+                    .to_compile_error(),
+                ),
+                None => out.extend(baked::bake(net, &attr)),
+            }
         }
     }
     if let Err(err) = errors {

@@ -20,6 +20,9 @@ pub struct Network {
     pub vis: Visibility,
     /// The struct's name.
     pub name: Ident,
+    /// The scalar type the declaration names after the colon (`f64`), or `None` for the
+    /// default `f32`.
+    pub scalar: Option<Ident>,
     /// The input's length (`784` for `1x28x28`), at the input literal.
     pub input: Width,
     /// The input's shape.

@@ -54,6 +54,11 @@ impl Network {
         self.blocks.is_empty() && self.heads.is_empty()
     }
 
+    /// Whether the network computes in `f64` (`struct Net: f64 ...`).
+    pub fn is_f64(&self) -> bool {
+        self.scalar.as_ref().is_some_and(|s| s == "f64")
+    }
+
     /// The layer or block a node of its graph is.
     pub fn node(&self, node: Node) -> NodeRef<'_> {
         match node {

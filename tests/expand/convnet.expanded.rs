@@ -382,6 +382,7 @@ impl ::nn::__private::Network for ConvNet {
         ),
     ];
     const DECLARATION: &'static str = "1x6x6 -> conv 2 3x3 relu -> maxpool 2x2 -> dropout 0.5 -> batchnorm -> layernorm -> 3 softmax";
+    type Scalar = f32;
     type Input = [f32; 36];
     type Output = [f32; 3];
     type OutputActivation = ::nn::__private::Softmax;

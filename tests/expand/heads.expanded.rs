@@ -428,6 +428,7 @@ impl ::nn::__private::Network for Pair {
             ],
         }),
     ];
+    type Scalar = f32;
     type Input = [f32; 2];
     type Output = [f32; 3];
     type OutputActivation = ::nn::__private::Linear;

@@ -236,6 +236,7 @@ impl ::nn::__private::Network for Xor {
         ),
     ];
     const DECLARATION: &'static str = "2 -> hidden: 3 tanh -> out: 1 sigmoid";
+    type Scalar = f32;
     type Input = [f32; 2];
     type Output = [f32; 1];
     type OutputActivation = ::nn::__private::Sigmoid;

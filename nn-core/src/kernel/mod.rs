@@ -62,6 +62,7 @@
 //! slices of the right length.
 
 pub mod conv;
+pub(crate) mod double;
 pub mod pool;
 mod portable;
 #[cfg(target_arch = "x86_64")]

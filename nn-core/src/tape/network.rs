@@ -81,7 +81,7 @@ impl Plan {
     /// Network `N`'s structure: the chain of its [`LAYERS`](Network::LAYERS), or, for a graph
     /// network, its [`GRAPH`](Network::GRAPH) (residual blocks, concatenations, heads) with each
     /// layer's description from `LAYERS`.
-    pub fn of<N: Network>() -> Self {
+    pub fn of<N: Network<Scalar = f32>>() -> Self {
         let input = N::LAYERS.first().map_or(Shape::Flat(N::INPUT), |l| l.input);
         if N::GRAPH.is_empty() {
             return Self::chain(input, N::LAYERS);
@@ -276,7 +276,7 @@ impl TapeNetwork {
     /// (only possible for a hand-written [`Network`] implementation);
     /// [`TapeError::UnknownActivation`] for a custom activation (use
     /// [`record_with`](Self::record_with)).
-    pub fn record<T: Scalar, N: Network>(
+    pub fn record<T: Scalar, N: Network<Scalar = f32>>(
         tape: &mut Tape<T>,
         network: &N,
     ) -> Result<Self, TapeError> {
@@ -290,7 +290,7 @@ impl TapeNetwork {
     ///
     /// As for [`record`](Self::record); [`TapeError::UnknownActivation`] for a custom
     /// activation not in `customs`.
-    pub fn record_with<T: Scalar, N: Network>(
+    pub fn record_with<T: Scalar, N: Network<Scalar = f32>>(
         tape: &mut Tape<T>,
         network: &N,
         customs: &[Function],

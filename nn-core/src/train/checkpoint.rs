@@ -105,7 +105,7 @@ pub(super) struct RunState {
 
 /// The tensors' names and shapes of a network, in [`Network::state`] order (parameters, then
 /// batch normalisation's buffers).
-fn specs<N: Network>() -> Vec<(String, Vec<usize>)> {
+fn specs<N: Network<Scalar = f32>>() -> Vec<(String, Vec<usize>)> {
     let names = crate::weights::tensor_names::<N>();
     let shapes = N::LAYERS
         .iter()
@@ -123,7 +123,7 @@ fn le_f32(values: &[f32]) -> Vec<u8> {
 }
 
 /// Writes a checkpoint atomically.
-pub(super) fn save<N: Network, O: Optimizer<N>>(
+pub(super) fn save<N: Network<Scalar = f32>, O: Optimizer<N>>(
     path: &Path,
     network: &N,
     optimizer: &O,
@@ -215,7 +215,7 @@ pub(super) fn save<N: Network, O: Optimizer<N>>(
 /// Reads a checkpoint into `network`, `optimizer`, `best` and `order`, and returns the rest of
 /// the run's state. Checks it against this run (`expected`'s samples, batch size and seed)
 /// before anything is changed.
-pub(super) fn load<N: Network, O: Optimizer<N>>(
+pub(super) fn load<N: Network<Scalar = f32>, O: Optimizer<N>>(
     path: &Path,
     network: &mut N,
     optimizer: &mut O,

@@ -53,7 +53,7 @@ impl Trainer {
         hook: &mut dyn FnMut(&Progress),
     ) -> Result<History, TrainError>
     where
-        N: Trainable<L>,
+        N: Trainable<L, Scalar = f32>,
         L: Copy,
         O: Optimizer<N>,
         T: Target<N::Output>,
@@ -151,7 +151,7 @@ impl TrainConfig {
         callback: &mut dyn Callback,
     ) -> Result<History, TrainError>
     where
-        N: Trainable<L> + Send + Sync,
+        N: Trainable<L, Scalar = f32> + Send + Sync,
         N::Input: Sync,
         N::Output: Sync,
         L: Loss<N::OutputActivation> + Send,
@@ -203,7 +203,7 @@ impl TrainConfig {
         by_loss: &dyn Fn(&[f32]) -> Result<(), super::error::InvalidData>,
     ) -> Result<History, TrainError>
     where
-        N: Trainable<L>,
+        N: Trainable<L, Scalar = f32>,
         L: Copy,
         O: Optimizer<N>,
         T: Target<N::Output>,
@@ -596,7 +596,7 @@ impl TrainConfig {
 }
 
 /// How a batch's gradient is computed: on the calling thread, or split across threads.
-trait BatchGradient<N: Trainable<L>, L> {
+trait BatchGradient<N: Trainable<L, Scalar = f32>, L> {
     fn gradient(
         &mut self,
         network: &N,
@@ -608,9 +608,9 @@ trait BatchGradient<N: Trainable<L>, L> {
 }
 
 /// The calling thread alone, with its workspace.
-struct OneThread<N>(Workspace<N>);
+struct OneThread<N: Network<Scalar = f32>>(Workspace<N>);
 
-impl<N: Trainable<L>, L> BatchGradient<N, L> for OneThread<N> {
+impl<N: Trainable<L, Scalar = f32>, L> BatchGradient<N, L> for OneThread<N> {
     fn gradient(
         &mut self,
         network: &N,
@@ -624,11 +624,11 @@ impl<N: Trainable<L>, L> BatchGradient<N, L> for OneThread<N> {
 }
 
 /// [`DataParallel`]'s threads.
-struct Threads<N>(DataParallel<N>);
+struct Threads<N: Network<Scalar = f32>>(DataParallel<N>);
 
 impl<N, L> BatchGradient<N, L> for Threads<N>
 where
-    N: Trainable<L> + Send + Sync,
+    N: Trainable<L, Scalar = f32> + Send + Sync,
     N::Input: Sync,
     N::Output: Sync,
     L: Copy + Send,
@@ -647,7 +647,7 @@ where
 
 /// Scales `grads` to global norm at most `max`; returns the norm before: `‖g‖₂ = √(Σ g²)`
 /// over every parameter (summed in `f64`), and `g ← g · (max/‖g‖₂)` if `‖g‖₂ > max`.
-pub(super) fn clip<N: Network>(grads: &mut N, max: f32) -> f32 {
+pub(super) fn clip<N: Network<Scalar = f32>>(grads: &mut N, max: f32) -> f32 {
     let squares: f64 = grads
         .parameters()
         .flatten()
@@ -669,7 +669,7 @@ pub(super) fn clip<N: Network>(grads: &mut N, max: f32) -> f32 {
 ///
 /// Each slice is first tested by [`all_finite`] (a pass without early exit that the compiler
 /// vectorises); only a slice that fails it is searched value by value for the first one.
-fn first_non_finite<N: Network>(network: &N) -> Option<(Parameter, f32)> {
+fn first_non_finite<N: Network<Scalar = f32>>(network: &N) -> Option<(Parameter, f32)> {
     network
         .parameters()
         .enumerate()
@@ -701,7 +701,7 @@ fn all_finite(values: &[f32]) -> bool {
 
 /// [`copy_parameters`] and [`all_finite`] over every tensor of the state in one pass: copies
 /// `from` into `to` and returns whether every value copied is finite.
-fn copy_finite<N: Network>(from: &N, to: &mut N) -> bool {
+fn copy_finite<N: Network<Scalar = f32>>(from: &N, to: &mut N) -> bool {
     const EXPONENT: u32 = 0x7f80_0000;
     let mut flags = 0u32;
     for (to, from) in to.state_mut().zip(from.state()) {
@@ -728,7 +728,7 @@ fn copy_finite<N: Network>(from: &N, to: &mut N) -> bool {
 
 /// Copies every weight and bias of `from` into `to`, a network of the same type (batch
 /// normalisation's running statistics too).
-pub(super) fn copy_parameters<N: Network>(from: &N, to: &mut N) {
+pub(super) fn copy_parameters<N: Network<Scalar = f32>>(from: &N, to: &mut N) {
     for (to, from) in to.state_mut().zip(from.state()) {
         to.copy_from_slice(from);
     }
@@ -754,7 +754,7 @@ mod tests {
         p
     }
 
-    fn params<N: Network>(net: &N) -> Vec<u32> {
+    fn params<N: Network<Scalar = f32>>(net: &N) -> Vec<u32> {
         net.parameters().flatten().map(|w| w.to_bits()).collect()
     }
 

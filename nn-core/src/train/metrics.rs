@@ -69,7 +69,7 @@ impl core::fmt::Display for Metrics {
 
 /// Whether `task` is a classification for a network `N` trained with a loss that classifies
 /// (`loss_classifies`) on targets of type `T`.
-pub(super) fn classifies<N: Network, T: Target<N::Output>>(
+pub(super) fn classifies<N: Network<Scalar = f32>, T: Target<N::Output>>(
     task: Task,
     loss_classifies: bool,
 ) -> bool {
@@ -118,14 +118,14 @@ pub(super) type LossOf<'l, N> = dyn FnMut(
     + 'l;
 
 /// The buffers of an evaluation, made once and reused every epoch.
-pub(super) struct Evaluator<N: Network> {
+pub(super) struct Evaluator<N: Network<Scalar = f32>> {
     outputs: Vec<N::Output>,
     targets: Vec<N::Output>,
     /// Per output: Σy, Σy², Σ(a - y)².
     columns: Vec<[f64; 3]>,
 }
 
-impl<N: Network> Evaluator<N> {
+impl<N: Network<Scalar = f32>> Evaluator<N> {
     /// Buffers for batches of up to `batch` samples; `row` is any value of the output's type.
     pub(super) fn new(batch: usize, row: N::Output) -> Self {
         Self {
@@ -226,7 +226,7 @@ impl<N: Network> Evaluator<N> {
 ///
 /// [`TrainError::EmptyTestSet`] for no samples, [`TrainError::Mismatch`] if inputs and targets
 /// differ in number.
-pub fn accuracy<N: Network, T: Target<N::Output>>(
+pub fn accuracy<N: Network<Scalar = f32>, T: Target<N::Output>>(
     network: &N,
     samples: Samples<'_, N::Input, T>,
 ) -> Result<f32, TrainError> {
@@ -242,7 +242,7 @@ pub fn accuracy<N: Network, T: Target<N::Output>>(
 
 /// [`accuracy`] over a non-empty, checked set, in batches of `outputs.len()` (at least 1): the
 /// measure the trainer reports.
-pub(super) fn accuracy_into<N: Network, T: Target<N::Output>>(
+pub(super) fn accuracy_into<N: Network<Scalar = f32>, T: Target<N::Output>>(
     network: &N,
     samples: Samples<'_, N::Input, T>,
     outputs: &mut [N::Output],
@@ -273,7 +273,7 @@ pub(super) fn accuracy_into<N: Network, T: Target<N::Output>>(
 ///
 /// [`TrainError::EmptyTestSet`] for no samples, [`TrainError::Mismatch`] if inputs and targets
 /// differ in number.
-pub fn evaluate<N: Network, T: Target<N::Output>>(
+pub fn evaluate<N: Network<Scalar = f32>, T: Target<N::Output>>(
     network: &N,
     samples: Samples<'_, N::Input, T>,
     task: Task,
@@ -361,7 +361,7 @@ impl core::fmt::Display for ConfusionMatrix {
 /// # Errors
 ///
 /// [`TrainError::Mismatch`] if inputs and targets differ in number.
-pub fn confusion_matrix<N: Network, T: Target<N::Output>>(
+pub fn confusion_matrix<N: Network<Scalar = f32>, T: Target<N::Output>>(
     network: &N,
     samples: Samples<'_, N::Input, T>,
 ) -> Result<ConfusionMatrix, TrainError> {

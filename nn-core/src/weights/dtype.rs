@@ -8,6 +8,8 @@ use std::fmt;
 use half::{bf16, f16};
 use safetensors::tensor::Dtype as StDtype;
 
+use crate::scalar::Scalar;
+
 /// The element type of a weights file's tensors: what [`load`](super::load) accepts and what
 /// [`save_as`](super::save_as) writes.
 ///
@@ -274,6 +276,100 @@ pub(super) fn encode_f32(dtype: Dtype, values: &[f32]) -> Result<Vec<u8>, Unfit>
         }
     }
     Ok(bytes)
+}
+
+/// The values of a tensor of `dtype` stored in `bytes`, converted to `f64`: exactly, whatever
+/// the dtype (every one is a subset of `f64`).
+///
+/// # Errors
+///
+/// The first value that is not finite.
+pub(super) fn decode_f64(dtype: Dtype, bytes: &[u8]) -> Result<Vec<f64>, Unfit> {
+    let mut values = Vec::with_capacity(bytes.len() / dtype.size());
+    for (index, chunk) in bytes.chunks_exact(dtype.size()).enumerate() {
+        let value = dtype.decode(chunk);
+        if !value.is_finite() {
+            return Err(Unfit::NotFinite { index, value });
+        }
+        values.push(value);
+    }
+    Ok(values)
+}
+
+/// `values` of an `f64` network as the little-endian bytes of a tensor of `dtype`: exact for
+/// `F64`, rounded to the nearest value of `dtype` (ties to even, in one rounding) otherwise.
+///
+/// # Errors
+///
+/// The first value that is not finite, or that would round to an infinity in `dtype`.
+pub(super) fn encode_f64(dtype: Dtype, values: &[f64]) -> Result<Vec<u8>, Unfit> {
+    let mut bytes = Vec::with_capacity(values.len() * dtype.size());
+    for (index, &v) in values.iter().enumerate() {
+        if !v.is_finite() {
+            return Err(Unfit::NotFinite { index, value: v });
+        }
+        let out_of_range = Unfit::OutOfRange {
+            index,
+            value: v,
+            integer: false,
+        };
+        match dtype {
+            Dtype::F64 => bytes.extend_from_slice(&v.to_le_bytes()),
+            Dtype::F32 => {
+                #[allow(clippy::cast_possible_truncation)] // Rounding is the point; checked.
+                let narrow = v as f32;
+                if narrow.is_infinite() {
+                    return Err(out_of_range);
+                }
+                bytes.extend_from_slice(&narrow.to_le_bytes());
+            }
+            Dtype::F16 => {
+                let h = f16::from_f64(v);
+                if h.is_infinite() {
+                    return Err(out_of_range);
+                }
+                bytes.extend_from_slice(&h.to_bits().to_le_bytes());
+            }
+            Dtype::BF16 => {
+                let h = bf16::from_f64(v);
+                if h.is_infinite() {
+                    return Err(out_of_range);
+                }
+                bytes.extend_from_slice(&h.to_bits().to_le_bytes());
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// Whether `T` is `f64`: a weights file then converts to and from `f64` in one step.
+fn wide<T: Scalar>() -> bool {
+    T::NAME == <f64 as Scalar>::NAME
+}
+
+/// A tensor stored as `stored` in `bytes`, as a network of scalar `T` holds it:
+/// [`Stored::decode`] for `f32`, [`decode_f64`] for `f64` (where `I64` counts never occur:
+/// an `f64` network has no batch normalisation).
+pub(super) fn decode_as<T: Scalar>(stored: Stored, bytes: &[u8]) -> Result<Vec<T>, Unfit> {
+    match stored {
+        Stored::Float(dtype) if wide::<T>() => Ok(decode_f64(dtype, bytes)?
+            .into_iter()
+            .map(T::from_f64)
+            .collect()),
+        _ => Ok(stored.decode(bytes)?.into_iter().map(T::from_f32).collect()),
+    }
+}
+
+/// A network's tensor of scalar `T` as the bytes of a tensor of `dtype`: [`encode_f32`] or
+/// [`encode_f64`].
+pub(super) fn encode_as<T: Scalar>(dtype: Dtype, values: &[T]) -> Result<Vec<u8>, Unfit> {
+    if wide::<T>() {
+        let values: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
+        encode_f64(dtype, &values)
+    } else {
+        let values: Vec<f32> = values.iter().map(|v| v.to_f32()).collect();
+        encode_f32(dtype, &values)
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub(super) fn tiny() -> Tiny {
 }
 
 /// Every parameter's bits, in order.
-pub(super) fn bits<N: Network>(network: &N) -> Vec<u32> {
+pub(super) fn bits<N: Network<Scalar = f32>>(network: &N) -> Vec<u32> {
     network
         .parameters()
         .flat_map(|p| p.iter().map(|v| v.to_bits()))

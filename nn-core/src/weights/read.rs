@@ -6,7 +6,7 @@ use std::path::Path;
 
 use safetensors::tensor::SafeTensors;
 
-use super::dtype::{Dtype, Stored, Unfit};
+use super::dtype::{decode_as, Dtype, Stored, Unfit};
 use super::error::WeightsError;
 use super::header::{self, Entry, Header};
 use super::layout::{specs, Spec};
@@ -155,7 +155,7 @@ pub fn from_bytes_into<N: Network>(network: &mut N, bytes: &[u8]) -> Result<(), 
     for (spec, (entry, dtype)) in specs.iter().zip(checked) {
         // In range: `header::parse` checked every range against the data's length.
         let bytes = data.get(entry.begin..entry.end).unwrap_or_default();
-        let converted = dtype.decode(bytes).map_err(|unfit| match unfit {
+        let converted = decode_as::<N::Scalar>(dtype, bytes).map_err(|unfit| match unfit {
             Unfit::NotFinite { index, value } => WeightsError::NotFinite {
                 name: spec.name.clone(),
                 index,

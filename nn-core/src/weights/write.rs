@@ -4,11 +4,12 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype as StDtype, TensorView};
 
-use super::dtype::{encode_count, encode_f32, Dtype, Unfit};
+use super::dtype::{encode_as, encode_count, Dtype, Unfit};
 use super::error::WeightsError;
 use super::layout::{declaration, specs, F32_LEN, NETWORK_KEY};
 use crate::model::TensorRole;
 use crate::network::Network;
+use crate::scalar::Scalar;
 
 /// The network's weights as the bytes of a safetensors file of `F32` tensors (see the
 /// [module docs](super) for the layout; batch normalisation's `num_batches_tracked` is `I64`,
@@ -38,7 +39,7 @@ pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
 /// 65504 in magnitude for `F16`), naming the tensor and the index.
 pub fn to_bytes_as<N: Network>(network: &N, dtype: Dtype) -> Result<Vec<u8>, WeightsError> {
     let specs = specs::<N>();
-    let parameters: Vec<&[f32]> = network.state().collect();
+    let parameters: Vec<&[N::Scalar]> = network.state().collect();
     if parameters.len() != specs.len() {
         return Err(WeightsError::Encode {
             reason: format!(
@@ -61,15 +62,16 @@ pub fn to_bytes_as<N: Network>(network: &N, dtype: Dtype) -> Result<Vec<u8>, Wei
             (dtype.to_safetensors(), dtype.size())
         };
         let encoded = if count {
-            encode_count(values)
+            let counts: Vec<f32> = values.iter().map(|v| v.to_f32()).collect();
+            encode_count(&counts)
         } else {
-            encode_f32(dtype, values)
+            encode_as(dtype, values)
         };
         let bytes = encoded.map_err(|unfit| match unfit {
             Unfit::NotFinite { index, .. } => WeightsError::NotFinite {
                 name: spec.name.clone(),
                 index,
-                value: values[index],
+                value: values[index].to_f32(),
                 shape: spec.shape.clone(),
                 file: None,
             },

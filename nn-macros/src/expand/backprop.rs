@@ -7,7 +7,7 @@ use quote::quote;
 use syn::Ident;
 
 use crate::expand::rows::{self, Deltas};
-use crate::expand::{bounds, custom, tokens::rt};
+use crate::expand::{bounds, custom, tokens::rt, tokens::scalar_param};
 use crate::model::{Act, Block, BlockKind, Layer, LayerKind, Network, Node};
 use crate::prop::{Input, LayerNames, NodeRef};
 
@@ -61,6 +61,7 @@ fn output_delta(net: &Network) -> TokenStream {
     let rt = rt();
     let out = net.output_layer();
     let (act, z, a, d) = (out.act_type(), out.z(), out.a(), out.d());
+    let scalar = scalar_param(net);
     let comment = format!(
         " output: δ{n} = ∂L/∂z{n} (the fused a - y for softmax with cross-entropy or sigmoid with \
          binary cross-entropy)",
@@ -68,7 +69,7 @@ fn output_delta(net: &Network) -> TokenStream {
     );
     quote! {
         #[doc = #comment]
-        let mean_loss = <L as #rt::LossGradient<#act>>::delta_rows(&loss, #z, #a, y, #d);
+        let mean_loss = <L as #rt::LossGradient<#act #scalar>>::delta_rows(&loss, #z, #a, y, #d);
     }
 }
 

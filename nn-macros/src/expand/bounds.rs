@@ -7,7 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::quote_spanned;
 
-use crate::expand::tokens::{act_type, rt_at};
+use crate::expand::tokens::{act_type, rt_at, scalar_param};
 use crate::model::Network;
 
 /// The loss has a gradient for the output activation, and every hidden activation a derivative:
@@ -15,8 +15,8 @@ use crate::model::Network;
 pub fn training(net: &Network) -> Vec<TokenStream> {
     let out = net.output_layer();
     let span = out.act_span().unwrap_or(out.out.span);
-    let (rt, act) = (rt_at(span), out.act_type());
-    let mut bounds = vec![quote_spanned!(span=> L: #rt::LossGradient<#act>)];
+    let (rt, act, scalar) = (rt_at(span), out.act_type(), scalar_param(net));
+    let mut bounds = vec![quote_spanned!(span=> L: #rt::LossGradient<#act #scalar>)];
     for (act, span) in net.hidden_activations() {
         let (act, rt) = (act_type(&act, span), rt_at(span));
         bounds.push(quote_spanned!(span=> #act: #rt::Differentiable<L>));
@@ -28,6 +28,6 @@ pub fn training(net: &Network) -> Vec<TokenStream> {
 pub fn evaluation(net: &Network) -> TokenStream {
     let out = net.output_layer();
     let span = out.act_span().unwrap_or(out.out.span);
-    let (rt, act) = (rt_at(span), out.act_type());
-    quote_spanned!(span=> L: #rt::Loss<#act>)
+    let (rt, act, scalar) = (rt_at(span), out.act_type(), scalar_param(net));
+    quote_spanned!(span=> L: #rt::Loss<#act #scalar>)
 }

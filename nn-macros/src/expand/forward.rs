@@ -62,7 +62,7 @@ fn forward_step(net: &Network, layer: &Layer) -> TokenStream {
     );
     let (decl, out) = if layer.sample_on_heap() {
         (
-            quote!(let mut #a = #rt::zeroed_box::<#w>();),
+            quote!(let mut #a = #rt::zeroed_box::<f32, #w>();),
             quote!(&mut *#a),
         )
     } else {
@@ -92,7 +92,7 @@ pub fn forward_all(net: &Network) -> TokenStream {
         if matches!(step, Step::Layer(layer) if layer.is_path()) {
             quote!(#field: ::std::vec![0.0f32; #w].into_boxed_slice())
         } else if width.value > STACK_WIDTH_LIMIT {
-            quote!(#field: #rt::zeroed_box::<#w>())
+            quote!(#field: #rt::zeroed_box::<f32, #w>())
         } else {
             quote!(#field: [0.0f32; #w])
         }

@@ -372,7 +372,7 @@ fn inherent(net: &Network) -> TokenStream {
         };
         let w = width.lit();
         if width.value > crate::prop::STACK_WIDTH_LIMIT {
-            quote!(#field: #rt::zeroed_box::<#w>())
+            quote!(#field: #rt::zeroed_box::<f32, #w>())
         } else {
             quote!(#field: [0.0f32; #w])
         }
@@ -603,6 +603,7 @@ fn trait_impls(net: &Network) -> TokenStream {
     quote! {
         impl #rt::Network for #name {
             #consts
+            type Scalar = f32;
             type Input = [f32; #in_lit];
             type Output = [f32; #total];
             type OutputActivation = #rt::Linear;

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::expand::rows::{self, Deltas};
-use crate::expand::{bounds, tokens::rt};
+use crate::expand::{bounds, tokens, tokens::rt};
 use crate::model::Network;
 
 /// `impl<L> LossRows<L> for Name where L: Loss<Out> { fn loss_rows(&self, loss, x, y,
@@ -20,6 +20,7 @@ pub fn loss_rows(net: &Network) -> TokenStream {
     let split = rows::split_rows(net, Deltas::Unused);
     let forward = rows::forward_train(net);
     let (act, z, a) = (out.act_type(), out.z(), out.a());
+    let scalar = tokens::scalar_param(net);
     quote! {
         #[doc(hidden)]
         impl<L> #rt::LossRows<L> for #name
@@ -39,7 +40,7 @@ pub fn loss_rows(net: &Network) -> TokenStream {
                 #take
                 #(#split)*
                 #(#forward)*
-                <L as #rt::Loss<#act>>::mean_rows(&loss, #z, #a, y)
+                <L as #rt::Loss<#act #scalar>>::mean_rows(&loss, #z, #a, y)
             }
         }
     }

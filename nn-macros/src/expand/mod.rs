@@ -93,6 +93,9 @@ fn expand_network(net: &Network) -> TokenStream {
             #heads
         }
     };
+    if net.is_f64() {
+        return tokens::to_f64(code);
+    }
     if net.is_dense_only() {
         return code;
     }

@@ -5,7 +5,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use crate::expand::tokens::rt;
+use crate::expand::tokens::{rt, scalar_param};
 use crate::model::{Layer, LayerKind, Network};
 use crate::prop::{LayerNames, Step, STACK_WIDTH_LIMIT};
 
@@ -41,7 +41,8 @@ pub(super) fn field_type(net: &Network, layer: &Layer) -> TokenStream {
         LayerKind::Path(path) => quote!(#path),
         LayerKind::Dense(_) => {
             let act = layer.act_type();
-            quote!(#rt::Dense<#in_ty, #out_ty, #act>)
+            let scalar = scalar_param(net);
+            quote!(#rt::Dense<#in_ty, #out_ty, #act #scalar>)
         }
         LayerKind::Dropout(_) => quote!(#rt::Dropout<#out_ty>),
         LayerKind::BatchNorm => {

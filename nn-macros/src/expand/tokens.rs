@@ -5,7 +5,7 @@
 //! Every item's expansion writes these through the functions here, so a name such as `a2` or a
 //! span choice is decided once.
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
@@ -17,6 +17,55 @@ use crate::prop::Input;
 /// The path of the runtime's hidden module.
 pub fn rt() -> TokenStream {
     quote!(::nn::__private)
+}
+
+/// The scalar type as the last generic argument of a layer or loss type: nothing for an `f32`
+/// network (the runtime's default), `, f64` for an `f64` one.
+pub fn scalar_param(net: &Network) -> TokenStream {
+    if net.is_f64() {
+        quote!(, f64)
+    } else {
+        TokenStream::new()
+    }
+}
+
+/// An `f64` network's code: its `f32` code with every `f32` that names the scalar (the type in
+/// arrays, rows and signatures, and the `0.0f32` that fills a buffer) written `f64`. The check
+/// keeps an `f64` network to the constructs where that is the whole difference (dense layers,
+/// built-in activations, a chain); an `f32` that is not the scalar, `f32::from_bits` of a
+/// leaky slope, stays as it is.
+pub fn to_f64(code: TokenStream) -> TokenStream {
+    let mut out = Vec::new();
+    let mut trees = code.into_iter().peekable();
+    while let Some(tree) = trees.next() {
+        let tree = match tree {
+            TokenTree::Ident(ident) if ident == "f32" => {
+                let path = matches!(trees.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                if path {
+                    TokenTree::Ident(ident)
+                } else {
+                    TokenTree::Ident(Ident::new("f64", ident.span()))
+                }
+            }
+            TokenTree::Literal(lit) if lit.to_string().ends_with("f32") => {
+                let text = lit.to_string();
+                let mut wide: Literal = text
+                    .trim_end_matches("f32")
+                    .parse::<f64>()
+                    .map_or(lit.clone(), Literal::f64_suffixed);
+                wide.set_span(lit.span());
+                TokenTree::Literal(wide)
+            }
+            TokenTree::Group(group) => {
+                let mut wide = Group::new(group.delimiter(), to_f64(group.stream()));
+                wide.set_span(group.span());
+                TokenTree::Group(wide)
+            }
+            other => other,
+        };
+        out.push(tree);
+    }
+    out.into_iter().collect()
 }
 
 /// The runtime's hidden module with every token at `span`, so that a trait bound written with

@@ -18,6 +18,7 @@ pub fn network_impl(net: &Network) -> TokenStream {
     quote! {
         impl #rt::Network for #name {
             #consts
+            type Scalar = f32;
             type Input = [f32; #in_lit];
             type Output = [f32; #out_lit];
             type OutputActivation = #out_act;

@@ -1,0 +1,418 @@
+//! The number type a network computes in: `f32` (the default) or `f64`.
+//!
+//! Every [`Dense`](crate::dense::Dense) layer, and so every network, has a scalar type: the type
+//! of its weights, its inputs and outputs, its gradients and its loss. `network!` writes `f32`
+//! unless the declaration names `f64` after the colon:
+//!
+//! ```text
+//! nn::network! { struct Precise: f64 3 -> 1 linear; }
+//! ```
+//!
+//! | | `f32` | `f64` |
+//! | --- | --- | --- |
+//! | what for | training and inference at speed | precision: the gradient check to ~1e-9, least squares by gradient descent to the closed form |
+//! | kernels | SIMD back ends (AVX2, AVX-512) chosen at run time, vectorised activations | plain loops the compiler vectorises for the baseline target; libm's `f64` functions |
+//! | layers | every kind | dense layers (every built-in activation) in a chain |
+//! | weight files | `F32` (and `F16`, `BF16`, `F64` read and written) | `F64` (and narrower dtypes read and written) |
+//!
+//! The trait is sealed: [`Scalar`] is implemented for `f32` and `f64` and nothing else. Its
+//! methods beyond the arithmetic are the kernels the generated code calls; they are hidden from
+//! these docs and not part of the API.
+
+use core::fmt::{Debug, Display};
+use core::iter::Sum;
+use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use rand::{Rng, RngExt};
+
+use crate::activation::{Activation, Differentiable};
+use crate::kernel;
+use crate::kernel::double;
+use crate::model::ActivationKind;
+
+mod sealed {
+    /// Keeps [`Scalar`](super::Scalar) to `f32` and `f64`.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// The number type of a network: `f32` or `f64` (see the [module docs](self)).
+pub trait Scalar:
+    sealed::Sealed
+    + Copy
+    + Default
+    + PartialEq
+    + PartialOrd
+    + Debug
+    + Display
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Sum
+{
+    /// The type's name, `f32` or `f64`, as a declaration writes it.
+    const NAME: &'static str;
+    /// The safetensors dtype a weight file stores it as (`F32`, `F64`).
+    const DTYPE: &'static str;
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// The difference between 1 and the next larger value.
+    const EPSILON: Self;
+
+    /// The nearest value to `v` (rounding to nearest even for `f32`).
+    fn from_f64(v: f64) -> Self;
+    /// `v`, exactly.
+    fn from_f32(v: f32) -> Self;
+    /// The value as an `f64`, exactly.
+    fn to_f64(self) -> f64;
+    /// The nearest value to `n`.
+    fn from_usize(n: usize) -> Self;
+    /// The nearest value to `v` (rounding to nearest even for `f32`).
+    fn to_f32(self) -> f32;
+    /// Whether the value is neither infinite nor NaN.
+    fn is_finite(self) -> bool;
+    /// Whether the value is NaN.
+    fn is_nan(self) -> bool;
+    /// The absolute value.
+    fn abs(self) -> Self;
+    /// The square root.
+    fn sqrt(self) -> Self;
+    /// The larger of the two (the other if one is NaN).
+    fn max(self, other: Self) -> Self;
+    /// `ln(1 + e^self)`, never overflowing.
+    fn softplus(self) -> Self;
+
+    /// A value drawn uniformly from `[-range, range)` (`range` rounded to the type first).
+    #[doc(hidden)]
+    fn uniform<R: Rng + ?Sized>(rng: &mut R, range: f64) -> Self;
+
+    /// `out = X·Wᵀ + 1·bᵀ` (see [`kernel::affine`]).
+    #[doc(hidden)]
+    fn affine(n: usize, i: usize, o: usize, x: &[Self], w: &[Self], b: &[Self], out: &mut [Self]);
+    /// `gw = Δᵀ·X`, `gb = Σ_rows Δ` (see [`kernel::weight_grad`]).
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    fn weight_grad(
+        n: usize,
+        i: usize,
+        o: usize,
+        x: &[Self],
+        delta: &[Self],
+        gw: &mut [Self],
+        gb: &mut [Self],
+    );
+    /// `dx = Δ·W` (see [`kernel::input_grad`]).
+    #[doc(hidden)]
+    fn input_grad(n: usize, i: usize, o: usize, delta: &[Self], w: &[Self], dx: &mut [Self]);
+    /// The activation `A` in place over a batch of rows `width` wide.
+    #[doc(hidden)]
+    fn activate<A: Activation>(v: &mut [Self], width: usize);
+    /// The chain rule through `A` over a batch of rows `width` wide: `grad` holds `∂L/∂a` on
+    /// entry and `∂L/∂z` on return.
+    #[doc(hidden)]
+    fn activate_backward<A: Differentiable<L>, L>(
+        z: &[Self],
+        a: &[Self],
+        grad: &mut [Self],
+        width: usize,
+    );
+    /// `ln Σ e^z`, stably (see [`kernel::log_sum_exp`]).
+    #[doc(hidden)]
+    fn log_sum_exp(z: &[Self]) -> Self;
+    /// `v ← lr·g + mu·v`, `w ← w - v` (see [`kernel::momentum`]).
+    #[doc(hidden)]
+    fn momentum(lr: Self, mu: Self, w: &mut [Self], v: &mut [Self], g: &[Self]);
+}
+
+impl Scalar for f32 {
+    const NAME: &'static str = "f32";
+    const DTYPE: &'static str = "F32";
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const EPSILON: Self = f32::EPSILON;
+
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline]
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    #[inline]
+    fn from_usize(n: usize) -> Self {
+        n as f32
+    }
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self
+    }
+    #[inline]
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+    #[inline]
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        f32::abs(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        libm::sqrtf(self)
+    }
+    #[inline]
+    fn max(self, other: Self) -> Self {
+        f32::max(self, other)
+    }
+    #[inline]
+    fn softplus(self) -> Self {
+        crate::math::softplus(self)
+    }
+    #[inline]
+    fn uniform<R: Rng + ?Sized>(rng: &mut R, range: f64) -> Self {
+        let r = range as f32;
+        rng.random_range(-r..r)
+    }
+
+    #[inline]
+    fn affine(n: usize, i: usize, o: usize, x: &[Self], w: &[Self], b: &[Self], out: &mut [Self]) {
+        kernel::affine(n, i, o, x, w, b, out);
+    }
+    #[inline]
+    fn weight_grad(
+        n: usize,
+        i: usize,
+        o: usize,
+        x: &[Self],
+        delta: &[Self],
+        gw: &mut [Self],
+        gb: &mut [Self],
+    ) {
+        kernel::weight_grad(n, i, o, x, delta, gw, gb);
+    }
+    #[inline]
+    fn input_grad(n: usize, i: usize, o: usize, delta: &[Self], w: &[Self], dx: &mut [Self]) {
+        kernel::input_grad(n, i, o, delta, w, dx);
+    }
+    #[inline]
+    fn activate<A: Activation>(v: &mut [Self], width: usize) {
+        A::apply_rows(v, width);
+    }
+    #[inline]
+    fn activate_backward<A: Differentiable<L>, L>(
+        z: &[Self],
+        a: &[Self],
+        grad: &mut [Self],
+        width: usize,
+    ) {
+        A::backward_rows(z, a, grad, width);
+    }
+    #[inline]
+    fn log_sum_exp(z: &[Self]) -> Self {
+        kernel::log_sum_exp(z)
+    }
+    #[inline]
+    fn momentum(lr: Self, mu: Self, w: &mut [Self], v: &mut [Self], g: &[Self]) {
+        kernel::momentum(lr, mu, w, v, g);
+    }
+}
+
+/// Fails to compile (when an `f64` layer with activation `A` is instantiated) for an
+/// activation the `f64` kernels do not have: a custom one, whose functions take `f32`.
+struct F64Activation<A>(core::marker::PhantomData<A>);
+
+impl<A: Activation> F64Activation<A> {
+    /// Evaluated where [`Scalar::activate`] of `f64` is instantiated for `A`.
+    const SUPPORTED: () = assert!(
+        !matches!(A::KIND, ActivationKind::Custom { .. }),
+        "an f64 network cannot use a custom activation: `CustomActivation` computes in f32"
+    );
+}
+
+impl Scalar for f64 {
+    const NAME: &'static str = "f64";
+    const DTYPE: &'static str = "F64";
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const EPSILON: Self = f64::EPSILON;
+
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline]
+    fn from_f32(v: f32) -> Self {
+        f64::from(v)
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline]
+    fn from_usize(n: usize) -> Self {
+        n as f64
+    }
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    #[inline]
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+    #[inline]
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        f64::abs(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        libm::sqrt(self)
+    }
+    #[inline]
+    fn max(self, other: Self) -> Self {
+        f64::max(self, other)
+    }
+    #[inline]
+    fn softplus(self) -> Self {
+        double::softplus(self)
+    }
+    #[inline]
+    fn uniform<R: Rng + ?Sized>(rng: &mut R, range: f64) -> Self {
+        rng.random_range(-range..range)
+    }
+
+    #[inline]
+    fn affine(n: usize, i: usize, o: usize, x: &[Self], w: &[Self], b: &[Self], out: &mut [Self]) {
+        double::affine(n, i, o, x, w, b, out);
+    }
+    #[inline]
+    fn weight_grad(
+        n: usize,
+        i: usize,
+        o: usize,
+        x: &[Self],
+        delta: &[Self],
+        gw: &mut [Self],
+        gb: &mut [Self],
+    ) {
+        double::weight_grad(n, i, o, x, delta, gw, gb);
+    }
+    #[inline]
+    fn input_grad(n: usize, i: usize, o: usize, delta: &[Self], w: &[Self], dx: &mut [Self]) {
+        double::input_grad(n, i, o, delta, w, dx);
+    }
+
+    fn activate<A: Activation>(v: &mut [Self], width: usize) {
+        #[allow(clippy::let_unit_value)]
+        let () = F64Activation::<A>::SUPPORTED;
+        match A::KIND {
+            ActivationKind::Sigmoid => v.iter_mut().for_each(|x| *x = double::logistic(*x)),
+            ActivationKind::Tanh => v.iter_mut().for_each(|x| *x = double::tanh(*x)),
+            ActivationKind::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
+            ActivationKind::Softplus => v.iter_mut().for_each(|x| *x = double::softplus(*x)),
+            ActivationKind::Linear | ActivationKind::Custom { .. } => {}
+            ActivationKind::Softmax => {
+                if width > 0 {
+                    v.chunks_exact_mut(width).for_each(double::softmax);
+                }
+            }
+            ActivationKind::Step => v
+                .iter_mut()
+                .for_each(|x| *x = if *x > 0.0 { 1.0 } else { 0.0 }),
+            ActivationKind::LeakyRelu { slope } => {
+                let slope = f64::from(slope.get());
+                for x in v {
+                    if *x <= 0.0 {
+                        *x *= slope;
+                    }
+                }
+            }
+            ActivationKind::Gelu => v.iter_mut().for_each(|x| *x = double::gelu(*x)),
+            ActivationKind::Silu => v.iter_mut().for_each(|x| *x *= double::logistic(*x)),
+        }
+    }
+
+    fn activate_backward<A: Differentiable<L>, L>(
+        z: &[Self],
+        a: &[Self],
+        grad: &mut [Self],
+        width: usize,
+    ) {
+        #[allow(clippy::let_unit_value)]
+        let () = F64Activation::<A>::SUPPORTED;
+        let zg = grad.iter_mut().zip(z);
+        match A::KIND {
+            ActivationKind::Sigmoid => {
+                for (g, &s) in grad.iter_mut().zip(a) {
+                    *g *= s * (1.0 - s);
+                }
+            }
+            ActivationKind::Tanh => {
+                for (g, &t) in grad.iter_mut().zip(a) {
+                    *g *= 1.0 - t * t;
+                }
+            }
+            ActivationKind::Relu => zg.for_each(|(g, &z)| {
+                if z <= 0.0 {
+                    *g = 0.0;
+                }
+            }),
+            ActivationKind::Softplus => zg.for_each(|(g, &z)| *g *= double::logistic(z)),
+            ActivationKind::Linear | ActivationKind::Custom { .. } => {}
+            // Not `Differentiable`: no training method reaches here with it.
+            ActivationKind::Step => grad.fill(0.0),
+            ActivationKind::Softmax => {
+                if width > 0 {
+                    for (a, g) in a.chunks_exact(width).zip(grad.chunks_exact_mut(width)) {
+                        double::softmax_backward(a, g);
+                    }
+                }
+            }
+            ActivationKind::LeakyRelu { slope } => {
+                let slope = f64::from(slope.get());
+                zg.for_each(|(g, &z)| {
+                    if z <= 0.0 {
+                        *g *= slope;
+                    }
+                });
+            }
+            ActivationKind::Gelu => zg.for_each(|(g, &z)| *g *= double::gelu_derivative(z)),
+            ActivationKind::Silu => zg.for_each(|(g, &z)| {
+                let s = double::logistic(z);
+                *g *= s * (1.0 + z * (1.0 - s));
+            }),
+        }
+    }
+
+    #[inline]
+    fn log_sum_exp(z: &[Self]) -> Self {
+        double::log_sum_exp(z)
+    }
+    #[inline]
+    fn momentum(lr: Self, mu: Self, w: &mut [Self], v: &mut [Self], g: &[Self]) {
+        double::momentum(lr, mu, w, v, g);
+    }
+}
