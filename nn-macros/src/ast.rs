@@ -259,7 +259,9 @@ impl Parse for NetworkDecl {
                 return Err(syn::Error::new(
                     ty.span(),
                     format!(
-                        "expected a scalar type or the input width after the colon, found                          `{ty}`: a network computes in `f32` (the default) or `f64`, as in                          `struct {name}: f64 3 -> 1 linear;`"
+                        "expected a scalar type or the input width after the colon, found `{ty}`: a network \
+                         computes in `f32` (the default) or `f64`, as in \
+                         `struct {name}: f64 3 -> 1 linear;`"
                     ),
                 ));
             }

@@ -172,6 +172,37 @@ mod tests {
         );
     }
 
+    /// An `f64` network's code names `f64` wherever the `f32` network's names the scalar:
+    /// the `Network` impl's `Scalar`, the layers' fourth parameter, the arrays and the loss
+    /// bounds; the one `f32` left is the leaky slope's `f32::from_bits`.
+    #[test]
+    fn an_f64_network_computes_in_f64_throughout() {
+        let wide = network_impl(quote! {
+            struct P: f64 2 -> 3 leaky_relu 0.2 -> 1 linear;
+        })
+        .to_string();
+        let narrow = network_impl(quote! {
+            struct P: 2 -> 3 leaky_relu 0.2 -> 1 linear;
+        })
+        .to_string();
+        assert!(!wide.contains("compile_error"), "{wide}");
+        assert!(wide.contains("type Scalar = f64"), "{wide}");
+        assert!(
+            wide.contains("fn forward (& self , input : & [f64 ; 2]) -> [f64 ; 1]"),
+            "{wide}"
+        );
+        assert!(
+            wide.contains(":: LossGradient < :: nn :: __private :: Linear , f64 >"),
+            "{wide}"
+        );
+        assert!(wide.contains(":: Linear , f64 >"), "{wide}");
+        assert!(wide.contains("[0f64 ; 3]"), "{wide}");
+        let f32s = wide.matches("f32").count();
+        assert_eq!(f32s, wide.matches("f32 :: from_bits").count(), "{wide}");
+        assert!(f32s > 0 && narrow.matches("f32 :: from_bits").count() == f32s);
+        assert!(!narrow.contains("f64"), "{narrow}");
+    }
+
     /// The same for a network of the other layer kinds, in `tests/expand/convnet.expanded.rs`:
     /// each kind's field type, its constructor, its workspace parts and its `Layer` and
     /// `Backward` calls, the dropout step and batch normalisation's statistics and state.

@@ -38,6 +38,20 @@ impl Dtype {
     /// Every dtype, in the order messages list them.
     pub const ALL: [Dtype; 4] = [Dtype::F32, Dtype::F16, Dtype::BF16, Dtype::F64];
 
+    /// The dtype that holds a network's scalar `T` exactly: `F32` for `f32`, `F64` for `f64`.
+    ///
+    /// ```
+    /// use nn_core::weights::Dtype;
+    /// assert_eq!((Dtype::of::<f32>(), Dtype::of::<f64>()), (Dtype::F32, Dtype::F64));
+    /// ```
+    pub fn of<T: Scalar>() -> Self {
+        if wide::<T>() {
+            Dtype::F64
+        } else {
+            Dtype::F32
+        }
+    }
+
     /// The name safetensors and its header use: `F32`, `F64`, `F16`, `BF16`.
     #[must_use]
     pub const fn name(self) -> &'static str {

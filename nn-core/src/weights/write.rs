@@ -11,17 +11,17 @@ use crate::model::TensorRole;
 use crate::network::Network;
 use crate::scalar::Scalar;
 
-/// The network's weights as the bytes of a safetensors file of `F32` tensors (see the
-/// [module docs](super) for the layout; batch normalisation's `num_batches_tracked` is `I64`,
-/// as PyTorch keeps it): [`to_bytes_as`] with [`Dtype::F32`]. The same weights always give the
-/// same bytes.
+/// The network's weights as the bytes of a safetensors file of tensors of its own scalar type,
+/// `F32` (or `F64` for an `f64` network), see the [module docs](super) for the layout; batch
+/// normalisation's `num_batches_tracked` is `I64`, as PyTorch keeps it: [`to_bytes_as`] with
+/// [`Dtype::of`]. The same weights always give the same bytes.
 ///
 /// # Errors
 ///
 /// [`WeightsError::NotFinite`] if a weight or bias is NaN or infinite (a diverged network):
 /// such a file could not be loaded back.
 pub fn to_bytes<N: Network>(network: &N) -> Result<Vec<u8>, WeightsError> {
-    to_bytes_as(network, Dtype::F32)
+    to_bytes_as(network, Dtype::of::<N::Scalar>())
 }
 
 /// The network's weights as the bytes of a safetensors file whose tensors are all of `dtype`,
@@ -124,15 +124,15 @@ pub fn to_bytes_as<N: Network>(network: &N, dtype: Dtype) -> Result<Vec<u8>, Wei
     })
 }
 
-/// Saves the network's weights to a safetensors file of `F32` tensors at `path`: [`save_as`]
-/// with [`Dtype::F32`] (see the [module docs](super) for the layout and for loading the file in
-/// PyTorch).
+/// Saves the network's weights to a safetensors file at `path` of tensors of its own scalar
+/// type, `F32` (or `F64` for an `f64` network): [`save_as`] with [`Dtype::of`] (see the
+/// [module docs](super) for the layout and for loading the file in PyTorch).
 ///
 /// # Errors
 ///
 /// As for [`save_as`].
 pub fn save<N: Network>(network: &N, path: impl AsRef<Path>) -> Result<(), WeightsError> {
-    save_as(network, path, Dtype::F32)
+    save_as(network, path, Dtype::of::<N::Scalar>())
 }
 
 /// Saves the network's weights to a safetensors file at `path` whose tensors are all of

@@ -304,7 +304,7 @@ mod tests {
         }));
         assert!(errors.is_ok());
         let code = forward(&nets[0]).to_string();
-        let heap = quote!(let mut a1 = ::nn::__private::zeroed_box::<5000>();).to_string();
+        let heap = quote!(let mut a1 = ::nn::__private::zeroed_box::<f32, 5000>();).to_string();
         let reads_heap = quote!(::nn::__private::array(&*a1)).to_string();
         let stack = quote!(let mut a3 = [0.0f32; 5000];).to_string();
         assert!(code.contains(&heap), "{code}");

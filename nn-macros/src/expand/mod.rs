@@ -137,7 +137,12 @@ fn chain_items(net: &Network) -> TokenStream {
     // What needs the heap (workspaces, batches, gradients) is wrapped in `__if_alloc!`, which
     // nn-core defines to keep or drop it by its `alloc` feature; the macro cannot see features.
     let path_checks = custom::checks(net);
-    let layer_impl = custom::layer_impl(net);
+    // `nn::Layer` is f32's: an f64 network is not a layer of another network.
+    let layer_impl = if net.is_f64() {
+        TokenStream::new()
+    } else {
+        custom::layer_impl(net)
+    };
     quote! {
         #network_struct
         #custom
