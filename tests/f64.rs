@@ -7,17 +7,20 @@ use nn::{
     check_gradients, weights, Adam, BinaryCrossEntropy, CrossEntropy, GradCheck, GradientDescent,
     Huber, MeanAbsoluteError, MeanSquaredError, Momentum, Network, Optimizer, Workspace,
 };
-use nn_test_support::Data;
+use nn_test_support::{allocations, CountingAllocator, Data};
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 nn::network! {
     /// The seminar's regression: three inputs, one linear neuron, `y = w·x + b`, in f64.
     struct Plane: f64 3 -> 1 linear;
     /// Every smooth built-in activation in one f64 network, ending in softmax.
     struct Deep: f64 4 -> 6 tanh -> 5 sigmoid -> 5 softplus -> 4 gelu -> 4 silu
-        -> 3 leaky_relu 0.1 -> 3 softmax;
+        -> 3 leaky_relu 0.5 -> 3 softmax;
     /// The same network in f32.
     struct Deep32: 4 -> 6 tanh -> 5 sigmoid -> 5 softplus -> 4 gelu -> 4 silu
-        -> 3 leaky_relu 0.1 -> 3 softmax;
+        -> 3 leaky_relu 0.5 -> 3 softmax;
     /// Kinks: relu, for the regression losses.
     struct Kinked: f64 5 -> 7 relu -> 6 tanh -> 2 linear;
     /// A sigmoid output for binary cross-entropy.
@@ -170,7 +173,7 @@ fn forward_is_the_formula_in_f64() {
     let gelu = |z: f64| {
         0.5 * z * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (z + 0.044715 * z * z * z)).tanh())
     };
-    let leaky = |z: f64| if z > 0.0 { z } else { f64::from(0.1f32) * z };
+    let leaky = |z: f64| if z > 0.0 { z } else { 0.5 * z };
     for x in rows::<4>(17, 5) {
         let a = layer(p[0], p[1], &x, f64::tanh);
         let a = layer(p[2], p[3], &a, sigmoid);
@@ -272,4 +275,35 @@ fn a_diverged_f64_network_is_refused_with_the_tensor_named() {
     net.layer1.weights_mut()[0][2] = f64::NAN;
     let err = weights::to_bytes(&net).unwrap_err().to_string();
     assert!(err.contains("0.weight") && err.contains("index 2"), "{err}");
+}
+
+#[test]
+fn an_f64_training_step_allocates_nothing() {
+    let mut net = Deep::new(1);
+    let mut grads = Deep::zeros();
+    let mut ws = Workspace::with_capacity(32);
+    let mut opt = Adam::new(1e-3);
+    let xs: Vec<[f64; 4]> = rows(2, 32);
+    let ys: Vec<[f64; 3]> = one_hot(32);
+    let mut out = vec![[0.0; 3]; 32];
+    // Adam's moments exist from its construction; the workspace from `with_capacity`.
+    let before = allocations();
+    for _ in 0..3 {
+        net.gradient_batch(CrossEntropy, &xs, &ys, &mut grads, &mut ws)
+            .unwrap();
+        opt.step(&mut net, &grads);
+        net.forward_batch(&xs, &mut out, &mut ws).unwrap();
+        let _ = net.forward(&xs[0]);
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "allocations in f64 training steps"
+    );
+    // The counter does count: a bigger batch grows the workspace.
+    let big: Vec<[f64; 4]> = rows(3, 64);
+    let mut big_out = vec![[0.0; 3]; 64];
+    let grown = allocations();
+    net.forward_batch(&big, &mut big_out, &mut ws).unwrap();
+    assert!(allocations() > grown);
 }
