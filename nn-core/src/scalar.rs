@@ -15,9 +15,11 @@
 //! | layers | every kind | dense layers (every built-in activation) in a chain |
 //! | weight files | `F32` (and `F16`, `BF16`, `F64` read and written) | `F64` (and narrower dtypes read and written) |
 //!
-//! The trait is sealed: [`Scalar`] is implemented for `f32` and `f64` and nothing else. Its
-//! methods beyond the arithmetic are the kernels the generated code calls; they are hidden from
-//! these docs and not part of the API.
+//! The trait is sealed: [`Scalar`] is implemented for `f32` and `f64` and nothing else. It is
+//! also the number type of the [tape](crate::tape) (`Tape<T: Scalar>`, re-exported as
+//! `nn::tape::Scalar`). Its functions (`exp`, `ln`, `tanh`, ...) are libm's in every build, so
+//! they give the same bits on every platform; its methods beyond those are the kernels the
+//! generated code calls, hidden from these docs and not part of the API.
 
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
@@ -89,6 +91,14 @@ pub trait Scalar:
     fn abs(self) -> Self;
     /// The square root.
     fn sqrt(self) -> Self;
+    /// `eˣ`.
+    fn exp(self) -> Self;
+    /// `ln x`.
+    fn ln(self) -> Self;
+    /// `ln(1 + x)`, accurate for small `x`.
+    fn ln_1p(self) -> Self;
+    /// `tanh x`.
+    fn tanh(self) -> Self;
     /// The larger of the two (the other if one is NaN).
     fn max(self, other: Self) -> Self;
     /// `ln(1 + e^self)`, never overflowing.
@@ -178,6 +188,22 @@ impl Scalar for f32 {
     #[inline]
     fn sqrt(self) -> Self {
         libm::sqrtf(self)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        libm::expf(self)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        libm::logf(self)
+    }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        libm::log1pf(self)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        libm::tanhf(self)
     }
     #[inline]
     fn max(self, other: Self) -> Self {
@@ -290,6 +316,22 @@ impl Scalar for f64 {
     #[inline]
     fn sqrt(self) -> Self {
         libm::sqrt(self)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        libm::exp(self)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        libm::log(self)
+    }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        libm::log1p(self)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        libm::tanh(self)
     }
     #[inline]
     fn max(self, other: Self) -> Self {

@@ -81,7 +81,7 @@ impl Plan {
     /// Network `N`'s structure: the chain of its [`LAYERS`](Network::LAYERS), or, for a graph
     /// network, its [`GRAPH`](Network::GRAPH) (residual blocks, concatenations, heads) with each
     /// layer's description from `LAYERS`.
-    pub fn of<N: Network<Scalar = f32>>() -> Self {
+    pub fn of<N: Network>() -> Self {
         let input = N::LAYERS.first().map_or(Shape::Flat(N::INPUT), |l| l.input);
         if N::GRAPH.is_empty() {
             return Self::chain(input, N::LAYERS);

@@ -1,0 +1,75 @@
+//! `f64` networks next to the same `f32` networks, in one run: what precision costs.
+//!
+//! The seminar's network (784-16-16-10 sigmoid) and a wider relu one (784-256-256-10), each in
+//! `f32` (the SIMD back end the CPU selects) and `f64` (`kernel/double.rs`: plain loops the
+//! compiler vectorises for the baseline target), trained a batch of 32 with momentum and
+//! inferred a batch of 32 and a single sample.
+//!
+//! ```text
+//! cargo bench --bench f64 -- --warm-up-time 1 --measurement-time 5
+//! ```
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use nn::{CrossEntropy, Momentum, Network, Optimizer, Trainable, Workspace};
+use nn_test_support::Data;
+
+nn::network! {
+    struct Seminar32: 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
+    struct Seminar64: f64 784 -> 16 sigmoid -> 16 sigmoid -> 10 softmax;
+    struct Wide32: 784 -> 256 relu -> 256 relu -> 10 softmax;
+    struct Wide64: f64 784 -> 256 relu -> 256 relu -> 10 softmax;
+}
+
+const BATCH: usize = 32;
+
+/// Converts the `f32` data to the network's scalar type.
+fn data<T: Copy, const N: usize>(rows: &[[f32; N]], to: impl Fn(f32) -> T) -> Vec<[T; N]> {
+    rows.iter().map(|r| r.map(&to)).collect()
+}
+
+fn case<N, T, const I: usize>(c: &mut Criterion, name: &str, scalar: &str, to: fn(f32) -> T)
+where
+    N: Trainable<CrossEntropy, Scalar = T, Input = [T; I], Output = [T; 10]>,
+    T: nn::Scalar,
+{
+    let mut d = Data(7);
+    let xs = data(&d.rows::<I>(BATCH, Data::uniform), to);
+    let ys = data(&d.one_hot::<10>(BATCH), to);
+    let mut net = N::zeros();
+    for (k, p) in net.parameters_mut().flatten().enumerate() {
+        *p = to(((k * 7919) % 1000) as f32 / 1000.0 * 0.1 - 0.05);
+    }
+    let mut grads = N::zeros();
+    let mut ws = Workspace::with_capacity(BATCH);
+    let mut opt = Momentum::new(0.01, 0.9);
+    let mut out = vec![[to(0.0); 10]; BATCH];
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function(BenchmarkId::new("train32", scalar), |b| {
+        b.iter(|| {
+            let loss = net.gradient_batch(CrossEntropy, black_box(&xs), &ys, &mut grads, &mut ws);
+            opt.step(&mut net, &grads);
+            loss.is_ok()
+        })
+    });
+    group.bench_function(BenchmarkId::new("infer32", scalar), |b| {
+        b.iter(|| net.forward_batch(black_box(&xs), &mut out, &mut ws).is_ok())
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(BenchmarkId::new("infer1", scalar), |b| {
+        b.iter(|| net.forward(black_box(&xs[0])))
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    case::<Seminar32, f32, 784>(c, "seminar", "f32", |v| v);
+    case::<Seminar64, f64, 784>(c, "seminar", "f64", f64::from);
+    case::<Wide32, f32, 784>(c, "wide256", "f32", |v| v);
+    case::<Wide64, f64, 784>(c, "wide256", "f64", f64::from);
+}
+
+criterion_group!(f64_vs_f32, benches);
+criterion_main!(f64_vs_f32);
