@@ -12,7 +12,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use nn::{CrossEntropy, Momentum, Network, Optimizer, Trainable, Workspace};
+use nn::{CrossEntropy, Momentum, Optimizer, Trainable, Workspace};
 use nn_test_support::Data;
 
 nn::network! {
