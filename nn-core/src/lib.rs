@@ -1,9 +1,9 @@
 //! The runtime of [`nn`](https://docs.rs/nn): everything a network declared with `network!`
 //! runs on.
 //!
-//! - [`Dense<I, O, A>`](Dense): a fully connected layer of `O` neurons over `I` inputs with
+//! - [`Dense<I, O, A, T>`](Dense): a fully connected layer of `O` neurons over `I` inputs with
 //!   activation `A`, shapes as typenum lengths, weights in `[out][in]` order (on the heap with
-//!   `alloc`, inline without).
+//!   `alloc`, inline without), computing in `T`: `f32`, or `f64` ([`scalar`], [`Scalar`]).
 //! - [`baked`]: [`DenseRef`] and [`ConvRef`], layers over borrowed (`static`) weights, inference only:
 //!   what a network baked in at compile time with `#[weights("file.safetensors")]` runs on.
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`,
