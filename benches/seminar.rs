@@ -204,6 +204,25 @@ fn training(c: &mut Criterion) {
             })
         });
     }
+    // Batch 1 with the first layer's weight gradient fused into the momentum update
+    // (`train_step`): the same bits as `step/1`, without writing and reading the 50 KB gradient.
+    let mut net = Digits::new(1);
+    let mut grads = Digits::zeros();
+    let mut opt = Momentum::new(0.01, 0.9);
+    let mut ws = nn::Workspace::with_capacity(1);
+    g.throughput(Throughput::Elements(1));
+    g.bench_function(BenchmarkId::new("fused", 1), |b| {
+        b.iter(|| {
+            net.train_step(
+                CrossEntropy,
+                black_box(&xs[0]),
+                &ys[0],
+                &mut opt,
+                &mut grads,
+                &mut ws,
+            )
+        })
+    });
     g.finish();
 }
 

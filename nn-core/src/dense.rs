@@ -322,6 +322,21 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation, T: Scalar> Dense<I, O, A, T>
         }
     }
 
+    /// The bias half of [`backward_rows`](Self::backward_rows): `∂L/∂b = Σ_rows δ` into
+    /// `grad`'s biases (the sum the kernels take, row by row from zero), its weights left as
+    /// they were. A network's `train_step` calls it for its first layer, whose weight gradient
+    /// the optimizer computes as it updates ([`FusedStep`](crate::optim::FusedStep)).
+    #[inline]
+    pub fn backward_bias_rows(&self, delta: &[GenericArray<T, O>], grad: &mut Self) {
+        let (_, grad_bias) = grad.params.split_mut();
+        grad_bias.fill(T::ZERO);
+        for row in delta {
+            for (b, &d) in grad_bias.iter_mut().zip(row) {
+                *b += d;
+            }
+        }
+    }
+
     /// The layer's parameters as two slices: weights (row-major) and biases.
     pub fn parameters(&self) -> [&[T]; 2] {
         let (weights, bias) = self.params.split();

@@ -145,7 +145,7 @@ pub use network::Train;
 #[cfg(feature = "alloc")]
 pub use network::{Trainable, Workspace};
 #[cfg(feature = "alloc")]
-pub use optim::{Adam, GradientDescent, Momentum, Optimizer};
+pub use optim::{Adam, FusedStep, GradientDescent, Momentum, Optimizer};
 #[cfg(feature = "std")]
 pub use parallel::DataParallel;
 pub use scalar::Scalar;

@@ -316,6 +316,9 @@ pub struct Workspace<N: Network> {
     capacity: usize,
     seed: u64,
     step: u64,
+    /// Whether the next gradient leaves the first layer's weight gradient to the optimizer
+    /// (`train_step`).
+    defer_first: bool,
     network: PhantomData<fn() -> N>,
 }
 
@@ -337,6 +340,7 @@ impl<N: Network> Workspace<N> {
             capacity: 0,
             seed: 0,
             step: 0,
+            defer_first: false,
             network: PhantomData,
         }
     }
@@ -406,6 +410,33 @@ impl<N: Network> Workspace<N> {
             }
         }
         self.capacity = batch;
+    }
+
+    /// Whether the gradient being computed leaves the first layer's weight gradient to the
+    /// optimizer (set by a network's `train_step` around its gradient; read by the code
+    /// `network!` writes).
+    #[doc(hidden)]
+    pub fn defers_first_weights(&self) -> bool {
+        self.defer_first
+    }
+
+    /// Sets [`defers_first_weights`](Self::defers_first_weights). Used by the code `network!`
+    /// writes.
+    #[doc(hidden)]
+    pub fn defer_first_weights(&mut self, defer: bool) {
+        self.defer_first = defer;
+    }
+
+    /// The deltas `∂L/∂z` of layer `layer` (counting from 0) for the first `n` samples of the
+    /// last gradient, row-major `n × width`; empty for a layer or a batch the workspace does
+    /// not hold. A network's `train_step` hands its first layer's to the optimizer.
+    #[doc(hidden)]
+    pub fn deltas(&self, layer: usize, n: usize) -> &[N::Scalar] {
+        let width = N::LAYERS.get(layer).map_or(0, |l| l.output.len());
+        self.layers
+            .get(layer)
+            .and_then(|buf| buf.d.get(..n * width))
+            .unwrap_or(&[])
     }
 
     /// The weighted sums `z` of layer `layer` (counting from 0) for the first `n` samples of
@@ -506,6 +537,7 @@ impl<N: Network> Clone for Workspace<N> {
             capacity: self.capacity,
             seed: self.seed,
             step: self.step,
+            defer_first: self.defer_first,
             network: PhantomData,
         }
     }

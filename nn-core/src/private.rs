@@ -27,6 +27,8 @@ pub use crate::nested::{
 pub use crate::network::{check_batch, check_outputs, Network};
 #[cfg(feature = "alloc")]
 pub use crate::network::{BlockBuffers, LayerBuffers, Trainable, Workspace};
+#[cfg(feature = "alloc")]
+pub use crate::optim::FusedStep;
 #[cfg(feature = "std")]
 pub use crate::train::InvalidData;
 

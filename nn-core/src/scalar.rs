@@ -144,6 +144,17 @@ pub trait Scalar:
     /// `v ← lr·g + mu·v`, `w ← w - v` (see [`kernel::momentum`]).
     #[doc(hidden)]
     fn momentum(lr: Self, mu: Self, w: &mut [Self], v: &mut [Self], g: &[Self]);
+    /// [`momentum`](Scalar::momentum) from the batch-1 gradient `g = δ·xᵀ`, computed value by
+    /// value (see [`kernel::momentum_outer`]).
+    #[doc(hidden)]
+    fn momentum_outer(
+        lr: Self,
+        mu: Self,
+        w: &mut [Self],
+        v: &mut [Self],
+        delta: &[Self],
+        x: &[Self],
+    );
 }
 
 impl Scalar for f32 {
@@ -259,6 +270,17 @@ impl Scalar for f32 {
     #[inline]
     fn momentum(lr: Self, mu: Self, w: &mut [Self], v: &mut [Self], g: &[Self]) {
         kernel::momentum(lr, mu, w, v, g);
+    }
+    #[inline]
+    fn momentum_outer(
+        lr: Self,
+        mu: Self,
+        w: &mut [Self],
+        v: &mut [Self],
+        delta: &[Self],
+        x: &[Self],
+    ) {
+        kernel::momentum_outer(lr, mu, w, v, delta, x);
     }
 }
 
@@ -456,5 +478,27 @@ impl Scalar for f64 {
     #[inline]
     fn momentum(lr: Self, mu: Self, w: &mut [Self], v: &mut [Self], g: &[Self]) {
         double::momentum(lr, mu, w, v, g);
+    }
+    fn momentum_outer(
+        lr: Self,
+        mu: Self,
+        w: &mut [Self],
+        v: &mut [Self],
+        delta: &[Self],
+        x: &[Self],
+    ) {
+        kernel::check_outer(w.len(), v.len(), delta.len(), x.len());
+        let i = x.len();
+        if i == 0 {
+            return;
+        }
+        for ((wr, vr), &d) in w.chunks_exact_mut(i).zip(v.chunks_exact_mut(i)).zip(delta) {
+            for ((w, v), &x) in wr.iter_mut().zip(vr.iter_mut()).zip(x) {
+                // As `double::weight_grad` rounds it at batch 1: each product added to a zero.
+                let g = 0.0 + d * x;
+                *v = lr * g + mu * *v;
+                *w -= *v;
+            }
+        }
     }
 }

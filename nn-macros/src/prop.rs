@@ -54,6 +54,17 @@ impl Network {
         self.blocks.is_empty() && self.heads.is_empty()
     }
 
+    /// Whether the network's `train_step` fuses its first layer's weight gradient into the
+    /// optimizer's update: a chain whose first layer is dense (its weights are the first
+    /// tensor of `parameters`).
+    pub fn fuses_first_layer(&self) -> bool {
+        self.is_chain()
+            && matches!(
+                self.layers.first().map(|l| &l.kind),
+                Some(LayerKind::Dense(_))
+            )
+    }
+
     /// Whether the network computes in `f64` (`struct Net: f64 ...`).
     pub fn is_f64(&self) -> bool {
         self.scalar.as_ref().is_some_and(|s| s == "f64")

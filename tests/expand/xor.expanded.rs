@@ -175,6 +175,39 @@ impl Xor {
             ),
         )
     }
+    /// One training step on one sample: [`gradient`](Self::gradient), then
+    /// `optimizer`'s step, with the first layer's weight gradient computed value by value
+    /// as the optimizer updates each weight instead of written into `grads` and read back
+    /// (see `nn::FusedStep`). The weights end bit for bit as `gradient` then
+    /// `optimizer.step` leave them; `grads` holds every gradient but the first layer's
+    /// weights, which it leaves as they were. Returns the loss.
+    pub fn train_step<L, O>(
+        &mut self,
+        loss: L,
+        input: &[f32; 2],
+        target: &[f32; 1],
+        optimizer: &mut O,
+        grads: &mut Self,
+        workspace: &mut ::nn::__private::Workspace<Self>,
+    ) -> f32
+    where
+        L: ::nn::__private::LossGradient<::nn::__private::Sigmoid>,
+        ::nn::__private::Tanh: ::nn::__private::Differentiable<L>,
+        O: ::nn::__private::FusedStep<Self>,
+    {
+        workspace.defer_first_weights(true);
+        let loss = ::nn::__private::GradientRows::gradient_rows(
+            self,
+            loss,
+            ::core::slice::from_ref(::nn::__private::array(input)),
+            ::core::slice::from_ref(::nn::__private::array(target)),
+            grads,
+            workspace,
+        );
+        workspace.defer_first_weights(false);
+        optimizer.step_fused_first(self, grads, workspace.deltas(0, 1), input);
+        loss
+    }
     /// The `loss` of one sample. Allocates a small workspace on each call: in a loop,
     /// use [`loss_batch`](Self::loss_batch) with a workspace you keep.
     pub fn loss<L>(&self, loss: L, input: &[f32; 2], target: &[f32; 1]) -> f32
@@ -323,6 +356,9 @@ where
         workspace: &mut ::nn::__private::Workspace<Self>,
     ) -> f32 {
         let n = x.len();
+        /// `train_step` asks for the first layer's weight gradient to be left to the
+        /// optimizer, which computes it as it updates the weights.
+        let defer_first = workspace.defers_first_weights();
         let [l1, l2] = workspace.layers::<2>(n);
         let (z1, a1, d1) = l1.rows::<::nn::__private::typenum::U3>(n);
         let (z2, a2, d2) = l2.rows::<::nn::__private::typenum::U1>(n);
@@ -338,8 +374,12 @@ where
         self.out.backward_rows(a1, d2, &mut grads.out, Some(d1));
         /// layer 1 `hidden`: δ1 = ∂L/∂a1 ⊙ tanh'(z1)
         self.hidden.activation_backward::<L>(z1, a1, d1);
-        /// layer 1 `hidden`: ∂L/∂W1 = δ1·xᵀ, ∂L/∂b1 = δ1 (no input gradient: nothing consumes it)
-        self.hidden.backward_rows(x, d1, &mut grads.hidden, None);
+        /// layer 1 `hidden`: ∂L/∂W1 = δ1·xᵀ, ∂L/∂b1 = δ1 (no input gradient: nothing consumes it) (for `train_step`, ∂L/∂b1 only: the optimizer computes δ1·xᵀ as it updates W1)
+        if defer_first {
+            self.hidden.backward_bias_rows(d1, &mut grads.hidden);
+        } else {
+            self.hidden.backward_rows(x, d1, &mut grads.hidden, None);
+        }
         mean_loss
     }
 }

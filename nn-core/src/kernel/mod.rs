@@ -114,6 +114,17 @@ trait Backend: Sync {
     /// See [`momentum`].
     fn momentum(&self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]);
 
+    /// See [`momentum_outer`]; the slices are checked by the caller ([`check_outer`]).
+    fn momentum_outer(
+        &self,
+        lr: f32,
+        mu: f32,
+        w: &mut [f32],
+        v: &mut [f32],
+        delta: &[f32],
+        x: &[f32],
+    );
+
     /// See [`logistic_in_place`].
     fn logistic(&self, v: &mut [f32]);
 
@@ -629,6 +640,43 @@ pub fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
     backend().momentum(lr, mu, w, v, g);
 }
 
+/// [`momentum`] of a layer's weights `w` (`o × i`, row-major) and velocity `v` from the
+/// gradient of one sample, `g = δ·xᵀ` (`delta` has `o` values, `x` has `i`), computed value by
+/// value as it is used and never stored: `v ← lr·δⱼxₖ + mu·v`, `w ← w - v`.
+///
+/// Each `δⱼxₖ` is rounded exactly as [`weight_grad`] rounds it at batch 1 on the same back end
+/// (`0 + δⱼ·xₖ` on the portable one, `fma(δⱼ, xₖ, 0)` on the x86 ones, which differ in the sign
+/// of a zero and in an underflow), so `weight_grad(1, ..)` followed by [`momentum`] gives the
+/// same bits: the fused step of [`FusedStep`](crate::optim::FusedStep), which spares writing and
+/// reading the gradient (50 KB for the seminar's first layer).
+///
+/// ```
+/// let (mut w, mut v) = ([1.0, 1.0, 1.0, 1.0], [0.0; 4]);
+/// nn_core::kernel::momentum_outer(0.5, 0.9, &mut w, &mut v, &[1.0, -2.0], &[2.0, 0.0]);
+/// assert_eq!(v, [1.0, 0.0, -2.0, 0.0]);
+/// assert_eq!(w, [0.0, 1.0, 3.0, 1.0]);
+/// ```
+///
+/// # Panics
+///
+/// If `w` or `v` is shorter than `delta.len() × x.len()`.
+#[inline]
+pub fn momentum_outer(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], delta: &[f32], x: &[f32]) {
+    check_outer(w.len(), v.len(), delta.len(), x.len());
+    backend().momentum_outer(lr, mu, w, v, delta, x);
+}
+
+/// Panics unless the weights and the velocity hold `o × i` values for `o` deltas and `i`
+/// inputs.
+#[inline]
+pub(crate) fn check_outer(w: usize, v: usize, o: usize, i: usize) {
+    let len = o.checked_mul(i).unwrap_or(usize::MAX);
+    assert!(
+        w >= len && v >= len,
+        "momentum_outer: weights {w} and velocity {v} for {o} × {i}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -840,6 +888,17 @@ mod tests {
         }
         fn momentum(&self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
             momentum(lr, mu, w, v, g);
+        }
+        fn momentum_outer(
+            &self,
+            lr: f32,
+            mu: f32,
+            w: &mut [f32],
+            v: &mut [f32],
+            delta: &[f32],
+            x: &[f32],
+        ) {
+            momentum_outer(lr, mu, w, v, delta, x);
         }
         fn logistic(&self, v: &mut [f32]) {
             logistic_in_place(v);
@@ -1451,6 +1510,51 @@ mod tests {
             assert_eq!(bits(&v), bits(&want_v), "{}", cpu.name());
             assert_eq!(bits(&w), bits(&want_w), "{}", cpu.name());
         }
+    }
+
+    #[test]
+    fn momentum_outer_is_the_batch_one_weight_gradient_then_momentum_bit_for_bit() {
+        // Odd widths (whole groups of eight and sixteen and tails), zeros of both signs in the
+        // inputs and the deltas (0 + (-0) is +0, fma(d, x, 0) of an exact -0 too), products
+        // that underflow (where the back ends' roundings differ), and a second step on a
+        // velocity that is not zero.
+        let bits = |x: &[f32]| x.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for &(o, i) in &[(1, 1), (3, 37), (16, 784), (5, 16), (2, 0)] {
+            let mut x = values(i, 21);
+            let mut delta = values(o, 22);
+            for (k, x) in x.iter_mut().enumerate() {
+                match k % 5 {
+                    0 => *x = 0.0,
+                    1 => *x = -0.0,
+                    2 => *x *= 1e-30,
+                    _ => {}
+                }
+            }
+            if o > 2 {
+                delta[1] = -0.0;
+                delta[2] = 1e-15;
+            }
+            let (lr, mu) = (0.1f32, 0.9f32);
+            for cpu in backends() {
+                let (mut want_w, mut want_v) = (values(o * i, 23), vec![0.0f32; o * i]);
+                let (mut w, mut v) = (want_w.clone(), want_v.clone());
+                let (mut gw, mut gb) = (vec![0.0f32; o * i], vec![0.0f32; o]);
+                for _ in 0..2 {
+                    cpu.weight_grad(1, i, o, &x, &delta, &mut gw, &mut gb);
+                    cpu.momentum(lr, mu, &mut want_w, &mut want_v, &gw);
+                    cpu.momentum_outer(lr, mu, &mut w, &mut v, &delta, &x);
+                    assert_eq!(bits(&v), bits(&want_v), "{} {o}x{i}: velocity", cpu.name());
+                    assert_eq!(bits(&w), bits(&want_w), "{} {o}x{i}: weights", cpu.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "momentum_outer")]
+    fn momentum_outer_refuses_a_short_velocity() {
+        let (mut w, mut v) = ([0.0f32; 6], [0.0f32; 5]);
+        momentum_outer(0.1, 0.9, &mut w, &mut v, &[1.0, 2.0], &[1.0, 2.0, 3.0]);
     }
 
     #[test]

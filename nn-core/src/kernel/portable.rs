@@ -19,6 +19,32 @@ pub(super) fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]
     }
 }
 
+/// The body of [`super::momentum_outer`], every back end's: `product(δⱼ, xₖ)` is the gradient
+/// value, rounded as the back end's weight gradient rounds it at batch 1; then the momentum
+/// update of [`momentum`], in the same operations.
+#[inline(always)]
+pub(super) fn momentum_outer(
+    lr: f32,
+    mu: f32,
+    w: &mut [f32],
+    v: &mut [f32],
+    delta: &[f32],
+    x: &[f32],
+    product: impl Fn(f32, f32) -> f32,
+) {
+    let i = x.len();
+    if i == 0 {
+        return;
+    }
+    for ((wr, vr), &d) in w.chunks_exact_mut(i).zip(v.chunks_exact_mut(i)).zip(delta) {
+        for ((w, v), &x) in wr.iter_mut().zip(vr.iter_mut()).zip(x) {
+            let g = product(d, x);
+            *v = lr * g + mu * *v;
+            *w -= *v;
+        }
+    }
+}
+
 /// See [`super::logistic_in_place`]: [`math::logistic`] of every value.
 #[inline]
 pub(super) fn logistic(v: &mut [f32]) {
@@ -204,6 +230,19 @@ impl Backend for Portable {
 
     fn momentum(&self, lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
         momentum(lr, mu, w, v, g);
+    }
+
+    fn momentum_outer(
+        &self,
+        lr: f32,
+        mu: f32,
+        w: &mut [f32],
+        v: &mut [f32],
+        delta: &[f32],
+        x: &[f32],
+    ) {
+        // The portable weight gradient adds each product to a zeroed gradient (`axpy`).
+        momentum_outer(lr, mu, w, v, delta, x, |d, x| 0.0 + d * x);
     }
 
     fn logistic(&self, v: &mut [f32]) {

@@ -23,7 +23,19 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
     let split = rows::split_rows(net, Deltas::Kept);
     let forward = rows::forward_train(net);
     let output_delta = output_delta(net);
-    let backward = chain_backward(net, &net.nodes, &Dest::Discard, &quote!(L));
+    let (first, defer) = if net.fuses_first_layer() {
+        (
+            Dest::Fused,
+            quote! {
+                /// `train_step` asks for the first layer's weight gradient to be left to the
+                /// optimizer, which computes it as it updates the weights.
+                let defer_first = workspace.defers_first_weights();
+            },
+        )
+    } else {
+        (Dest::Discard, TokenStream::new())
+    };
+    let backward = chain_backward(net, &net.nodes, &first, &quote!(L));
     quote! {
         #[doc(hidden)]
         impl<L> #rt::GradientRows<L> for #name
@@ -44,6 +56,7 @@ pub fn gradient_rows(net: &Network) -> TokenStream {
             ) -> f32 {
                 let n = x.len();
                 #step
+                #defer
                 #take
                 #(#split)*
                 #(#forward)*
@@ -78,6 +91,9 @@ fn output_delta(net: &Network) -> TokenStream {
 pub(super) enum Dest {
     /// Nowhere: it reads the network's input, whose gradient nothing consumes.
     Discard,
+    /// Nowhere, as [`Dest::Discard`], from the first layer of a chain whose `train_step` may
+    /// leave that layer's weight gradient to the optimizer (`defer_first`).
+    Fused,
     /// Into `dx` if the outer network asks for it: it reads the input of a network used as a
     /// layer of another (`impl nn::Layer`'s `backward_rows`).
     Asked,
@@ -96,7 +112,7 @@ impl Dest {
     /// `Some(d1)`.
     pub(super) fn tokens(&self) -> TokenStream {
         match self {
-            Dest::Discard => quote!(None),
+            Dest::Discard | Dest::Fused => quote!(None),
             Dest::Asked => quote!(dx),
             Dest::Write { rows, .. } => quote!(Some(#rows)),
         }
@@ -280,7 +296,7 @@ fn layer_backward(net: &Network, layer: &Layer, dest: &Dest, loss: &TokenStream)
         ", and its parameters' gradient"
     };
     let (dx, comment) = match dest {
-        Dest::Discard | Dest::Asked => (
+        Dest::Discard | Dest::Asked | Dest::Fused => (
             dest.tokens(),
             format!(
                 " {}: the gradient of `{decl}`'s parameters from ∂L/∂a{i} {}",
@@ -329,6 +345,22 @@ fn parameters_backward(net: &Network, layer: &Layer, dest: &Dest) -> TokenStream
     let label = layer.label();
     let from = layer.input_of(net);
     match dest {
+        Dest::Fused => {
+            let comment = format!(
+                " {label}: ∂L/∂W{i} = δ{i}·xᵀ, ∂L/∂b{i} = δ{i} {} (for `train_step`, ∂L/∂b{i} \
+                 only: the optimizer computes δ{i}·xᵀ as it updates W{i})",
+                dest.note()
+            );
+            let x = from.rows();
+            quote! {
+                #[doc = #comment]
+                if defer_first {
+                    self.#field.backward_bias_rows(#d, &mut grads.#field);
+                } else {
+                    self.#field.backward_rows(#x, #d, &mut grads.#field, None);
+                }
+            }
+        }
         Dest::Discard | Dest::Asked => {
             let comment = format!(
                 " {label}: ∂L/∂W{i} = δ{i}·xᵀ, ∂L/∂b{i} = δ{i} {}",

@@ -42,6 +42,53 @@ pub fn gradient(net: &Network) -> TokenStream {
     }
 }
 
+/// `fn train_step<L, O>(&mut self, loss, input, target, optimizer, grads, workspace) -> f32`:
+/// a batch-1 step with the first layer's weight gradient fused into the optimizer's update
+/// (for a chain whose first layer is dense; nothing otherwise).
+pub fn train_step(net: &Network) -> TokenStream {
+    if !net.fuses_first_layer() {
+        return TokenStream::new();
+    }
+    let rt = rt();
+    let method = method(net, "train_step");
+    let (input, target) = (input_param(net), target_param(net));
+    let bounds = bounds::training(net);
+    quote! {
+        /// One training step on one sample: [`gradient`](Self::gradient), then
+        /// `optimizer`'s step, with the first layer's weight gradient computed value by value
+        /// as the optimizer updates each weight instead of written into `grads` and read back
+        /// (see `nn::FusedStep`). The weights end bit for bit as `gradient` then
+        /// `optimizer.step` leave them; `grads` holds every gradient but the first layer's
+        /// weights, which it leaves as they were. Returns the loss.
+        pub fn #method<L, O>(
+            &mut self,
+            loss: L,
+            #input,
+            #target,
+            optimizer: &mut O,
+            grads: &mut Self,
+            workspace: &mut #rt::Workspace<Self>,
+        ) -> f32
+        where
+            #(#bounds,)*
+            O: #rt::FusedStep<Self>,
+        {
+            workspace.defer_first_weights(true);
+            let loss = #rt::GradientRows::gradient_rows(
+                self,
+                loss,
+                ::core::slice::from_ref(#rt::array(input)),
+                ::core::slice::from_ref(#rt::array(target)),
+                grads,
+                workspace,
+            );
+            workspace.defer_first_weights(false);
+            optimizer.step_fused_first(self, grads, workspace.deltas(0, 1), input);
+            loss
+        }
+    }
+}
+
 /// `fn gradient_batch<L>(&self, loss, inputs, targets, grads, workspace)`: the batch checked,
 /// then backprop.
 pub fn gradient_batch(net: &Network) -> TokenStream {

@@ -125,6 +125,7 @@ fn chain_items(net: &Network) -> TokenStream {
     let forward_batch = forward::forward_batch(net);
     let gradient = methods::gradient(net);
     let gradient_batch = methods::gradient_batch(net);
+    let train_step = methods::train_step(net);
     let gradient_rows = backprop::gradient_rows(net);
     let loss = methods::loss(net);
     let loss_batch = methods::loss_batch(net);
@@ -159,6 +160,7 @@ fn chain_items(net: &Network) -> TokenStream {
                 #forward_batch
                 #gradient
                 #gradient_batch
+                #train_step
                 #loss
                 #loss_batch
             }

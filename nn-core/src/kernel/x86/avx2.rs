@@ -50,6 +50,18 @@ unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
     crate::kernel::portable::momentum(lr, mu, w, v, g);
 }
 
+/// The fused batch-1 momentum step (see [`crate::kernel::momentum_outer`]) compiled for this
+/// ISA, eight weights an instruction: each gradient value is `fma(δ, x, 0)`, what this back end's
+/// weight gradient computes at batch 1 (its tiles start from zero and fuse each product in).
+///
+/// # Safety
+///
+/// AVX2, FMA are available.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn momentum_outer(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], delta: &[f32], x: &[f32]) {
+    crate::kernel::portable::momentum_outer(lr, mu, w, v, delta, x, |d, x| d.mul_add(x, 0.0));
+}
+
 /// The weight gradient `∂W = Δᵀ·X` as a sum of scaled rows: `C = gw` is `o × i`,
 /// `A(m, p) = Δ[p][m]` is `o × n` with row stride 1 and column stride `o`, `B = X` is `n × i`.
 ///

@@ -77,6 +77,18 @@ unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
     crate::kernel::portable::momentum(lr, mu, w, v, g);
 }
 
+/// The fused batch-1 momentum step (see [`crate::kernel::momentum_outer`]) compiled for this
+/// ISA, sixteen weights an instruction: each gradient value is `fma(δ, x, 0)`, what this back end's
+/// weight gradient computes at batch 1 (its tiles start from zero and fuse each product in).
+///
+/// # Safety
+///
+/// AVX-512F, AVX2, FMA are available.
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn momentum_outer(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], delta: &[f32], x: &[f32]) {
+    crate::kernel::portable::momentum_outer(lr, mu, w, v, delta, x, |d, x| d.mul_add(x, 0.0));
+}
+
 /// The forward product `out = X·Wᵀ + 1·bᵀ`: the packed kernel where it measured faster
 /// ([`packed::for_affine`]: wide layers), the register-tiled [`affine_tiled`] otherwise.
 ///

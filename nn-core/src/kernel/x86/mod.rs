@@ -113,6 +113,19 @@ macro_rules! x86_backend {
                 unsafe { momentum(lr, mu, w, v, g) }
             }
 
+            fn momentum_outer(
+                &self,
+                lr: f32,
+                mu: f32,
+                w: &mut [f32],
+                v: &mut [f32],
+                delta: &[f32],
+                x: &[f32],
+            ) {
+                // SAFETY: `self` proves the features; the function is safe code otherwise.
+                unsafe { momentum_outer(lr, mu, w, v, delta, x) }
+            }
+
             // SAFETY, for every activation below: `self` proves the features the `$lanes`
             // functions are compiled for; they read and write only within their slices.
             fn logistic(&self, v: &mut [f32]) {
