@@ -670,7 +670,7 @@ pub fn momentum_outer(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], delta: &[f
 /// inputs.
 #[inline]
 pub(crate) fn check_outer(w: usize, v: usize, o: usize, i: usize) {
-    let len = o.checked_mul(i).unwrap_or(usize::MAX);
+    let len = o.saturating_mul(i);
     assert!(
         w >= len && v >= len,
         "momentum_outer: weights {w} and velocity {v} for {o} × {i}"
