@@ -242,17 +242,7 @@ impl<N: Network> Optimizer<N> for Momentum<N> {
     }
 
     fn step(&mut self, network: &mut N, grads: &N) {
-        decay(network, self.learning_rate, self.weight_decay);
-        let lr = N::Scalar::from_f32(self.learning_rate);
-        let mu = N::Scalar::from_f32(self.momentum);
-        for ((w, v), g) in network
-            .parameters_mut()
-            .zip(self.velocity.parameters_mut())
-            .zip(grads.parameters())
-        {
-            N::Scalar::momentum(lr, mu, w, v, g);
-        }
-        network.fold_statistics(grads);
+        self.update(network, grads, None);
     }
 }
 
@@ -264,6 +254,15 @@ impl<N: Network> FusedStep<N> for Momentum<N> {
         delta: &[N::Scalar],
         input: &[N::Scalar],
     ) {
+        self.update(network, grads, Some((delta, input)));
+    }
+}
+
+impl<N: Network> Momentum<N> {
+    /// The step of [`Optimizer::step`] and [`FusedStep::step_fused_first`]: the first tensor's
+    /// gradient is read from `grads`, or, given `first = (δ, x)`, computed as `δ·xᵀ` value by
+    /// value.
+    fn update(&mut self, network: &mut N, grads: &N, first: Option<(&[N::Scalar], &[N::Scalar])>) {
         decay(network, self.learning_rate, self.weight_decay);
         let lr = N::Scalar::from_f32(self.learning_rate);
         let mu = N::Scalar::from_f32(self.momentum);
@@ -273,10 +272,11 @@ impl<N: Network> FusedStep<N> for Momentum<N> {
             .zip(grads.parameters())
             .enumerate()
         {
-            if t == 0 {
-                N::Scalar::momentum_outer(lr, mu, w, v, delta, input);
-            } else {
-                N::Scalar::momentum(lr, mu, w, v, g);
+            match first {
+                Some((delta, input)) if t == 0 => {
+                    N::Scalar::momentum_outer(lr, mu, w, v, delta, input);
+                }
+                _ => N::Scalar::momentum(lr, mu, w, v, g),
             }
         }
         network.fold_statistics(grads);

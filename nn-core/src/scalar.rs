@@ -157,69 +157,90 @@ pub trait Scalar:
     );
 }
 
-impl Scalar for f32 {
-    const NAME: &'static str = "f32";
-    const DTYPE: &'static str = "F32";
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const EPSILON: Self = f32::EPSILON;
+/// The methods of [`Scalar`] that are the number type's own, written once for `f32` and `f64`:
+/// the constants, the exact and the rounding conversions, the comparisons, and libm's functions
+/// of the type (`sqrtf` or `sqrt`, ...), so that every build gives the same bits.
+macro_rules! numbers {
+    ($t:ident, $dtype:literal, $sqrt:path, $exp:path, $ln:path, $ln_1p:path, $tanh:path) => {
+        const NAME: &'static str = stringify!($t);
+        const DTYPE: &'static str = $dtype;
+        const ZERO: Self = 0.0;
+        const ONE: Self = 1.0;
+        const EPSILON: Self = $t::EPSILON;
 
-    #[inline]
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-    #[inline]
-    fn from_f32(v: f32) -> Self {
-        v
-    }
-    #[inline]
-    fn to_f64(self) -> f64 {
-        f64::from(self)
-    }
-    #[inline]
-    fn from_usize(n: usize) -> Self {
-        n as f32
-    }
-    #[inline]
-    fn to_f32(self) -> f32 {
-        self
-    }
-    #[inline]
-    fn is_finite(self) -> bool {
-        f32::is_finite(self)
-    }
-    #[inline]
-    fn is_nan(self) -> bool {
-        f32::is_nan(self)
-    }
-    #[inline]
-    fn abs(self) -> Self {
-        f32::abs(self)
-    }
-    #[inline]
-    fn sqrt(self) -> Self {
-        libm::sqrtf(self)
-    }
-    #[inline]
-    fn exp(self) -> Self {
-        libm::expf(self)
-    }
-    #[inline]
-    fn ln(self) -> Self {
-        libm::logf(self)
-    }
-    #[inline]
-    fn ln_1p(self) -> Self {
-        libm::log1pf(self)
-    }
-    #[inline]
-    fn tanh(self) -> Self {
-        libm::tanhf(self)
-    }
-    #[inline]
-    fn max(self, other: Self) -> Self {
-        f32::max(self, other)
-    }
+        #[inline]
+        #[allow(clippy::unnecessary_cast, clippy::cast_possible_truncation)]
+        fn from_f64(v: f64) -> Self {
+            v as $t
+        }
+        #[inline]
+        fn from_f32(v: f32) -> Self {
+            <$t>::from(v)
+        }
+        #[inline]
+        fn to_f64(self) -> f64 {
+            f64::from(self)
+        }
+        #[inline]
+        #[allow(clippy::unnecessary_cast, clippy::cast_possible_truncation)]
+        fn to_f32(self) -> f32 {
+            self as f32
+        }
+        #[inline]
+        #[allow(clippy::cast_precision_loss)]
+        fn from_usize(n: usize) -> Self {
+            n as $t
+        }
+        #[inline]
+        fn is_finite(self) -> bool {
+            <$t>::is_finite(self)
+        }
+        #[inline]
+        fn is_nan(self) -> bool {
+            <$t>::is_nan(self)
+        }
+        #[inline]
+        fn abs(self) -> Self {
+            <$t>::abs(self)
+        }
+        #[inline]
+        fn max(self, other: Self) -> Self {
+            <$t>::max(self, other)
+        }
+        #[inline]
+        fn sqrt(self) -> Self {
+            $sqrt(self)
+        }
+        #[inline]
+        fn exp(self) -> Self {
+            $exp(self)
+        }
+        #[inline]
+        fn ln(self) -> Self {
+            $ln(self)
+        }
+        #[inline]
+        fn ln_1p(self) -> Self {
+            $ln_1p(self)
+        }
+        #[inline]
+        fn tanh(self) -> Self {
+            $tanh(self)
+        }
+    };
+}
+
+impl Scalar for f32 {
+    numbers!(
+        f32,
+        "F32",
+        libm::sqrtf,
+        libm::expf,
+        libm::logf,
+        libm::log1pf,
+        libm::tanhf
+    );
+
     #[inline]
     fn softplus(self) -> Self {
         crate::math::softplus(self)
@@ -297,68 +318,16 @@ impl<A: Activation> F64Activation<A> {
 }
 
 impl Scalar for f64 {
-    const NAME: &'static str = "f64";
-    const DTYPE: &'static str = "F64";
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const EPSILON: Self = f64::EPSILON;
+    numbers!(
+        f64,
+        "F64",
+        libm::sqrt,
+        libm::exp,
+        libm::log,
+        libm::log1p,
+        libm::tanh
+    );
 
-    #[inline]
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-    #[inline]
-    fn from_f32(v: f32) -> Self {
-        f64::from(v)
-    }
-    #[inline]
-    fn to_f64(self) -> f64 {
-        self
-    }
-    #[inline]
-    fn from_usize(n: usize) -> Self {
-        n as f64
-    }
-    #[inline]
-    fn to_f32(self) -> f32 {
-        self as f32
-    }
-    #[inline]
-    fn is_finite(self) -> bool {
-        f64::is_finite(self)
-    }
-    #[inline]
-    fn is_nan(self) -> bool {
-        f64::is_nan(self)
-    }
-    #[inline]
-    fn abs(self) -> Self {
-        f64::abs(self)
-    }
-    #[inline]
-    fn sqrt(self) -> Self {
-        libm::sqrt(self)
-    }
-    #[inline]
-    fn exp(self) -> Self {
-        libm::exp(self)
-    }
-    #[inline]
-    fn ln(self) -> Self {
-        libm::log(self)
-    }
-    #[inline]
-    fn ln_1p(self) -> Self {
-        libm::log1p(self)
-    }
-    #[inline]
-    fn tanh(self) -> Self {
-        libm::tanh(self)
-    }
-    #[inline]
-    fn max(self, other: Self) -> Self {
-        f64::max(self, other)
-    }
     #[inline]
     fn softplus(self) -> Self {
         double::softplus(self)
