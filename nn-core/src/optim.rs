@@ -258,11 +258,14 @@ impl<N: Network> FusedStep<N> for Momentum<N> {
     }
 }
 
+/// A batch-1 gradient as the outer product of its deltas and its input, `(δ, x)`.
+type Outer<'a, T> = (&'a [T], &'a [T]);
+
 impl<N: Network> Momentum<N> {
     /// The step of [`Optimizer::step`] and [`FusedStep::step_fused_first`]: the first tensor's
     /// gradient is read from `grads`, or, given `first = (δ, x)`, computed as `δ·xᵀ` value by
     /// value.
-    fn update(&mut self, network: &mut N, grads: &N, first: Option<(&[N::Scalar], &[N::Scalar])>) {
+    fn update(&mut self, network: &mut N, grads: &N, first: Option<Outer<'_, N::Scalar>>) {
         decay(network, self.learning_rate, self.weight_decay);
         let lr = N::Scalar::from_f32(self.learning_rate);
         let mu = N::Scalar::from_f32(self.momentum);
