@@ -5,7 +5,7 @@
 //! `cargo run --release --example regression`
 
 use nn::least_squares::{normal_equations, simple_regression};
-use nn::{GradientDescent, MeanSquaredError, Optimizer, Workspace};
+use nn::{GradientDescent, MeanSquaredError, Optimizer, Scalar, Workspace};
 use plotters::prelude::*;
 
 nn::network! {
@@ -13,6 +13,8 @@ nn::network! {
     struct Line: 1 -> 1 linear;
     /// Three inputs, one linear neuron: y = w1·x1 + w2·x2 + w3·x3 + b.
     struct Plane: 3 -> 1 linear;
+    /// The same neuron in double precision.
+    struct Plane64: f64 3 -> 1 linear;
 }
 
 /// Anscombe's quartet, data set I (Anscombe 1973), the textbook's y = 3.00 + 0.500·x.
@@ -39,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ys: Vec<[f32; 1]> = Y.iter().map(|&y| [y]).collect();
     let mut net = Line::zeros();
     let mut snapshots = Vec::new();
-    let steps = descend(&mut net, &xs, &ys, 0.01, |step, net: &Line| {
+    let steps = descend(&mut net, &xs, &ys, 0.01, 1e-4, |step, net: &Line| {
         if [10, 100, 1000].contains(&step) {
             snapshots.push((step, net.layer1.weights_flat()[0], net.layer1.bias()[0]));
         }
@@ -66,7 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         beta[0], beta[1], beta[2], beta[3]
     );
     let mut net = Plane::zeros();
-    let steps = descend(&mut net, &xs, &ys, 0.05, |_, _| {})?;
+    let steps = descend(&mut net, &xs, &ys, 0.05, 1e-4, |_, _| {})?;
     let w = net.layer1.weights_flat();
     println!(
         "  gradient descent  b = {:.5}   w = ({:.5}, {:.5}, {:.5})   ({steps} steps)",
@@ -74,6 +76,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         w[0],
         w[1],
         w[2]
+    );
+    // In f64 (`struct Plane64: f64 3 -> 1 linear`), descent goes on to the closed form itself.
+    let xs64: Vec<[f64; 3]> = xs.iter().map(|x| x.map(f64::from)).collect();
+    let ys64: Vec<[f64; 1]> = ys.iter().map(|y| y.map(f64::from)).collect();
+    let mut net = Plane64::zeros();
+    let steps = descend(&mut net, &xs64, &ys64, 0.05, 1e-13, |_, _| {})?;
+    let got = [
+        net.layer1.bias()[0],
+        net.layer1.weights()[0][0],
+        net.layer1.weights()[0][1],
+        net.layer1.weights()[0][2],
+    ];
+    let off = got
+        .iter()
+        .zip(&beta)
+        .fold(0.0f64, |m, (g, b)| m.max((g - b).abs()));
+    println!(
+        "  in f64            b = {:.5}   w = ({:.5}, {:.5}, {:.5})   ({steps} steps; {off:.1e} from the closed form)",
+        got[0], got[1], got[2], got[3]
     );
 
     // A dependent column makes XᵀX singular: the closed form says so.
@@ -154,13 +175,14 @@ fn plot(
 }
 
 /// Plain gradient descent on the mean squared error until every partial derivative is below
-/// 1e-4 (at most 100,000 steps), calling `after` with the step count after each step; returns
-/// the number of steps.
-fn descend<N: nn::Trainable<MeanSquaredError, Scalar = f32>>(
+/// `tolerance` (at most 100,000 steps), calling `after` with the step count after each step;
+/// returns the number of steps. In `f32` or `f64`, whichever the network computes in.
+fn descend<N: nn::Trainable<MeanSquaredError>>(
     net: &mut N,
     xs: &[N::Input],
     ys: &[N::Output],
     learning_rate: f32,
+    tolerance: f64,
     mut after: impl FnMut(usize, &N),
 ) -> Result<usize, nn::Error> {
     let mut grads = N::zeros();
@@ -171,8 +193,8 @@ fn descend<N: nn::Trainable<MeanSquaredError, Scalar = f32>>(
         let largest = grads
             .parameters()
             .flatten()
-            .fold(0.0f32, |m, g| m.max(g.abs()));
-        if largest < 1e-4 {
+            .fold(0.0f64, |m, g| m.max(g.to_f64().abs()));
+        if largest < tolerance {
             return Ok(step - 1);
         }
         gd.step(net, &grads);
