@@ -2,7 +2,7 @@
 """Check a weights file written by `nn::weights::save` from Python, independently of the Rust code.
 
     pip install safetensors numpy
-    python3 scripts/check_safetensors.py                      # the fixtures in tests/fixtures/weights (digits, lenet, two-heads)
+    python3 scripts/check_safetensors.py                      # the fixtures in tests/fixtures/weights (digits, lenet, two-heads, f64-written)
     python3 scripts/check_safetensors.py mnist.safetensors    # any file nn wrote
     python3 scripts/check_safetensors.py WEIGHTS IO           # and compare outputs with IO
     python3 scripts/check_safetensors.py --write-python-copy  # rewrite digits-from-python.safetensors
@@ -14,7 +14,8 @@ What it checks:
 2. Its tensors are exactly the keys of the state dict of the equivalent PyTorch `nn.Sequential`
    for that declaration -- `0.weight`, `0.bias`, `2.weight`, ... for `Linear, Act, Linear, ...`;
    convolutions, pooling, dropout, flatten and layer norm modules counted as PyTorch counts them
-   -- each float32 (batch norm's num_batches_tracked int64, as PyTorch keeps it), dense weights
+   -- each float32, or each float64 for an f64 network (batch norm's num_batches_tracked int64,
+   as PyTorch keeps it), dense weights
    [out, in], conv weights [out, in, kh, kw], biases [out], so
    `load_state_dict` (strict) accepts them. A graph network's declaration (`residual { ... }`,
    `concat { ... }`, `heads { name: ..., ... }`) maps to the modules nn's `pytorch_module`
@@ -30,7 +31,7 @@ What it checks:
    (convolution, pooling and layer norm included; dropout is the identity at inference; a
    residual block adds its input to its chain's output, a concatenation joins its branches'
    outputs along the channels, each head reads the trunk's output) matches the outputs the Rust
-   forward pass computed, to within 1e-5.
+   forward pass computed, to within 1e-5 (1e-12 for the float64 outputs of an f64 network).
 
 5. The fixtures PyTorch wrote in other dtypes (scripts/write_dtype_fixtures.py):
    digits-f16.safetensors, digits-bf16.safetensors and digits-f64.safetensors. Read by hand,
@@ -65,12 +66,17 @@ FIXTURE_DECLARATIONS = {
     "-> dropout 0.25 -> 120 relu -> 84 relu -> 10 softmax",
     # A graph network (tests/graph_weights.rs): residual blocks in the trunk and in a head, a
     # channel-wise concatenation of images, two heads.
+    # An f64 network (tests/f64.rs): every tensor float64, the outputs to within 1e-12.
+    "f64-written": "4 -> 6 tanh -> 5 sigmoid -> 5 softplus -> 4 gelu -> 4 silu -> 3 leaky_relu 0.5 "
+    "-> 3 softmax",
     "two-heads": "1x6x6 -> stem: conv 3 3x3 pad 1 relu -> skip: residual { conv 4 3x3 pad 1 tanh "
     "-> batchnorm -> conv 3 3x3 pad 1 linear } -> concat { conv 2 3x3 relu, maxpool 3x3 stride 1 } "
     "-> heads { digit: 10 softmax, even: 8 relu -> residual { 8 tanh -> layernorm -> 8 linear } "
     "-> dropout 0.1 -> 1 sigmoid }",
 }
 TOLERANCE = 1e-5
+# For a float64 file: numpy and nn both compute in float64.
+TOLERANCE_F64 = 1e-12
 
 
 def fail(message):
@@ -307,10 +313,15 @@ def check_weights(path):
     sources, _ = chain_modules(layers, dims, "", expected)
     if set(tensors) != set(expected):
         fail(f"{path}: tensors {sorted(tensors)}, expected {sorted(expected)}")
+    # Every float tensor has the network's scalar type: float32, or float64 for an f64 network.
+    floats = {t.dtype for n, t in tensors.items() if not n.endswith(".num_batches_tracked")}
+    if len(floats) != 1 or not floats <= {np.dtype(np.float32), np.dtype(np.float64)}:
+        fail(f"{path}: the float tensors have dtypes {sorted(map(str, floats))}, expected one of float32, float64")
+    (scalar,) = floats
     for name, shape in expected.items():
         t = tensors[name]
-        # num_batches_tracked is int64, as PyTorch keeps it; every other tensor float32.
-        want = np.int64 if name.endswith(".num_batches_tracked") else np.float32
+        # num_batches_tracked is int64, as PyTorch keeps it; every other tensor the scalar.
+        want = np.int64 if name.endswith(".num_batches_tracked") else scalar
         if t.dtype != want:
             fail(f"{path}: tensor {name} has dtype {t.dtype}, expected {np.dtype(want)}")
         if t.shape != shape:
@@ -318,7 +329,7 @@ def check_weights(path):
         if not np.isfinite(t).all():
             fail(f"{path}: tensor {name} holds a non-finite value")
 
-    # By hand: the header's offsets, and the bytes as little-endian row-major float32.
+    # By hand: the header's offsets, and the bytes as little-endian row-major floats.
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + n])
@@ -326,15 +337,17 @@ def check_weights(path):
     for name, shape in expected.items():
         info = header[name]
         count = name.endswith(".num_batches_tracked")
-        if info["dtype"] != ("I64" if count else "F32") or tuple(info["shape"]) != shape:
+        wide = scalar == np.float64
+        if info["dtype"] != ("I64" if count else "F64" if wide else "F32") or tuple(info["shape"]) != shape:
             fail(f"{path}: header entry of {name} is {info}")
         start, end = info["data_offsets"]
-        values = np.frombuffer(data[start:end], dtype="<i8" if count else "<f4").reshape(shape)
+        raw_dtype = "<i8" if count else "<f8" if wide else "<f4"
+        values = np.frombuffer(data[start:end], dtype=raw_dtype).reshape(shape)
         if not np.array_equal(values, tensors[name]):
             fail(f"{path}: the bytes of {name} are not its values in row-major little-endian order")
 
     counts = " but num_batches_tracked (int64)" if any(n.endswith(".num_batches_tracked") for n in expected) else ""
-    print(f"ok: {path.name} holds `{declaration}`: {', '.join(sorted(expected))}, all float32{counts}")
+    print(f"ok: {path.name} holds `{declaration}`: {', '.join(sorted(expected))}, all {np.dtype(scalar)}{counts}")
     print(f"    state-dict keys of nn.Sequential({', '.join(sources)})")
     return declaration, layers, tensors
 
@@ -447,14 +460,15 @@ def check_outputs(io_path, layers, tensors):
         y = io[name]
         if out.shape != y.shape:
             fail(f"{io_path}: {name} has shape {list(y.shape)}, numpy computed {list(out.shape)}")
+        tolerance = TOLERANCE_F64 if y.dtype == np.float64 else TOLERANCE
         diff = np.abs(out - y.astype(np.float64)).max()
-        if not diff <= TOLERANCE:
-            fail(f"{io_path}: numpy's forward pass differs from Rust's {name} by {diff:.3g} > {TOLERANCE}")
+        if not diff <= tolerance:
+            fail(f"{io_path}: numpy's forward pass differs from Rust's {name} by {diff:.3g} > {tolerance}")
         if y.shape[1] > 1 and not (out.argmax(axis=1) == y.argmax(axis=1)).all():
             fail(f"{io_path}: numpy and Rust predict different classes in {name}")
         print(
             f"ok: numpy forward pass of {len(x)} inputs matches Rust's {name}: "
-            f"max |difference| {diff:.3g} (tolerance {TOLERANCE})"
+            f"max |difference| {diff:.3g} (tolerance {tolerance})"
         )
 
 

@@ -307,3 +307,65 @@ fn an_f64_training_step_allocates_nothing() {
     net.forward_batch(&big, &mut big_out, &mut ws).unwrap();
     assert!(allocations() > grown);
 }
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/weights");
+
+/// The f64 fixture that `scripts/check_safetensors.py` (numpy, in CI) reads: `Deep`'s weights as
+/// nn saves them (F64) and its outputs on a few inputs. Run with `NN_BLESS=1` to rewrite it.
+/// The weights file must match byte for byte; the outputs to within 1e-14.
+#[test]
+fn the_f64_fixtures_are_current() {
+    let net = Deep::new(64);
+    let xs: Vec<[f64; 4]> = rows(31, 5);
+    let ys: Vec<[f64; 3]> = xs.iter().map(|x| net.forward(x)).collect();
+    let le = |v: &[f64]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    let (x, y) = (le(xs.as_flattened()), le(ys.as_flattened()));
+    let io = safetensors::serialize(
+        [
+            (
+                "inputs",
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F64, vec![5, 4], &x)
+                    .unwrap(),
+            ),
+            (
+                "outputs",
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F64, vec![5, 3], &y)
+                    .unwrap(),
+            ),
+        ],
+        None,
+    )
+    .unwrap();
+    let weights_file = weights::to_bytes(&net).unwrap();
+    let (w_path, io_path) = (
+        format!("{FIXTURES}/f64-written.safetensors"),
+        format!("{FIXTURES}/f64-written-io.safetensors"),
+    );
+    if std::env::var_os("NN_BLESS").is_some() {
+        std::fs::write(&w_path, &weights_file).unwrap();
+        std::fs::write(&io_path, &io).unwrap();
+    }
+    let stale = "is stale: rerun with NN_BLESS=1 and check it with scripts/check_safetensors.py";
+    assert!(
+        std::fs::read(&w_path).unwrap() == weights_file,
+        "{w_path} {stale}"
+    );
+    let stored = std::fs::read(&io_path).unwrap();
+    let stored = safetensors::SafeTensors::deserialize(&stored).unwrap();
+    let values = |name: &str| -> Vec<f64> {
+        stored
+            .tensor(name)
+            .unwrap()
+            .data()
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect()
+    };
+    assert!(values("inputs") == xs.as_flattened(), "{io_path} {stale}");
+    for (now, then) in ys.as_flattened().iter().zip(values("outputs")) {
+        assert!(
+            (now - then).abs() <= 1e-14,
+            "{now} vs {then}: {io_path} {stale}"
+        );
+    }
+}
