@@ -49,6 +49,23 @@ pub mod tutorial;
 /// assert_eq!(Xor.layer1().weights_flat().len(), 6);
 /// ```
 ///
+/// # Networks in `f64`
+///
+/// `f64` after the colon makes every number of the network an `f64`: inputs, outputs, weights,
+/// gradients and the loss. The optimizers, the gradient check (at [`GradCheck::F64`]'s
+/// tolerance) and the weight files (`F64` tensors) take it as they take an `f32` one. It holds
+/// dense layers with built-in activations in a chain; anything else is a compile error.
+///
+/// ```
+/// nn::network! {
+///     struct Precise: f64 2 -> 3 tanh -> 1 linear;
+/// }
+///
+/// let net = Precise::new(1);
+/// let y: [f64; 1] = net.forward(&[0.25, -1.0]);
+/// assert!(y[0].is_finite());
+/// ```
+///
 /// The grammar, the generated items and the errors are described in the
 /// [crate documentation](crate).
 pub use nn_macros::network;
