@@ -45,6 +45,59 @@ pub(super) fn momentum_outer(
     }
 }
 
+/// See [`super::gelu_in_place`]: GELU's tanh form, `z/2 · (1 + tanh u)`, of every value.
+#[inline]
+pub(super) fn gelu(v: &mut [f32]) {
+    for x in v {
+        *x = crate::activation::Gelu::function(*x);
+    }
+}
+
+/// See [`super::gelu_backward`]: `g ← g·gelu'(z)`, from the tanh form's derivative.
+#[inline]
+pub(super) fn gelu_backward(z: &[f32], g: &mut [f32]) {
+    for (g, &z) in g.iter_mut().zip(z) {
+        *g *= crate::activation::Gelu::derivative(z);
+    }
+}
+
+/// See [`super::silu_in_place`]: `z·σ(z)` with [`math::logistic`].
+#[inline]
+pub(super) fn silu(v: &mut [f32]) {
+    for x in v {
+        *x *= math::logistic(*x);
+    }
+}
+
+/// See [`super::silu_backward`]: `g ← g·σ(z)(1 + z(1 - σ(z)))`.
+#[inline]
+pub(super) fn silu_backward(z: &[f32], g: &mut [f32]) {
+    for (g, &z) in g.iter_mut().zip(z) {
+        let s = math::logistic(z);
+        *g *= s * (1.0 + z * (1.0 - s));
+    }
+}
+
+/// See [`super::leaky_relu_in_place`]; compiled into every back end, so the same bits.
+#[inline(always)]
+pub(super) fn leaky_relu(v: &mut [f32], slope: f32) {
+    for x in v {
+        if *x <= 0.0 {
+            *x *= slope;
+        }
+    }
+}
+
+/// See [`super::leaky_relu_backward`]; compiled into every back end, so the same bits.
+#[inline(always)]
+pub(super) fn leaky_relu_backward(z: &[f32], g: &mut [f32], slope: f32) {
+    for (g, &z) in g.iter_mut().zip(z) {
+        if z <= 0.0 {
+            *g *= slope;
+        }
+    }
+}
+
 /// See [`super::logistic_in_place`]: [`math::logistic`] of every value.
 #[inline]
 pub(super) fn logistic(v: &mut [f32]) {
@@ -247,6 +300,30 @@ impl Backend for Portable {
 
     fn logistic(&self, v: &mut [f32]) {
         logistic(v);
+    }
+
+    fn gelu(&self, v: &mut [f32]) {
+        gelu(v);
+    }
+
+    fn gelu_backward(&self, z: &[f32], g: &mut [f32]) {
+        gelu_backward(z, g);
+    }
+
+    fn silu(&self, v: &mut [f32]) {
+        silu(v);
+    }
+
+    fn silu_backward(&self, z: &[f32], g: &mut [f32]) {
+        silu_backward(z, g);
+    }
+
+    fn leaky_relu(&self, v: &mut [f32], slope: f32) {
+        leaky_relu(v, slope);
+    }
+
+    fn leaky_relu_backward(&self, z: &[f32], g: &mut [f32], slope: f32) {
+        leaky_relu_backward(z, g, slope);
     }
 
     fn logistic_backward(&self, a: &[f32], g: &mut [f32]) {

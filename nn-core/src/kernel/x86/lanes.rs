@@ -441,6 +441,87 @@ pub(super) unsafe fn relu(v: &mut [f32]) {
     portable::relu(v);
 }
 
+/// [`portable::leaky_relu`] with AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn leaky_relu(v: &mut [f32], slope: f32) {
+    portable::leaky_relu(v, slope);
+}
+
+/// [`portable::leaky_relu_backward`] with AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn leaky_relu_backward(z: &[f32], g: &mut [f32], slope: f32) {
+    portable::leaky_relu_backward(z, g, slope);
+}
+
+/// `2u = 2√(2/π)·(z + 0.044715·z³)` in each lane, GELU's argument of `σ`, and its derivative
+/// `2u' = 2√(2/π)·(1 + 3·0.044715·z²)`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gelu_argument8(z: __m256) -> (__m256, __m256) {
+    let z2 = _mm256_mul_ps(z, z);
+    let inner = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(GELU_CUBIC), z2), z, z);
+    let slope = _mm256_fmadd_ps(_mm256_set1_ps(3.0 * GELU_CUBIC), z2, _mm256_set1_ps(1.0));
+    let two_c = _mm256_set1_ps(GELU_TWO_C);
+    (_mm256_mul_ps(two_c, inner), _mm256_mul_ps(two_c, slope))
+}
+
+/// `(σ(x), σ(x)·σ(-x))` in each lane from one `e = e^-|x|`: with `q = 1/(1 + e)`, `σ = q` or
+/// `e·q` by the sign, and `σ(x)(1 - σ(x)) = e·q²`, which keeps its relative accuracy where
+/// `1 - σ(x)` computed from `σ` would cancel.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn logistic_and_spread8(x: __m256) -> (__m256, __m256) {
+    let sign = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MIN));
+    let one = _mm256_set1_ps(1.0);
+    let e = exp(_mm256_or_ps(x, sign)); // e^-|x|
+    let q = _mm256_div_ps(one, _mm256_add_ps(one, e));
+    let eq = _mm256_mul_ps(e, q);
+    let nonneg = _mm256_cmp_ps::<_CMP_GE_OQ>(x, _mm256_setzero_ps());
+    (_mm256_blendv_ps(eq, q, nonneg), _mm256_mul_ps(eq, q))
+}
+
+/// GELU in place, as [`crate::kernel::gelu_in_place`]: `z·σ(2u)`.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gelu(v: &mut [f32]) {
+    // SAFETY (closure): AVX2 and FMA are available, as for this function.
+    map(v, |z| unsafe {
+        _mm256_mul_ps(z, logistic8(gelu_argument8(z).0))
+    });
+}
+
+/// `g ← g·(s + 2z·s(1 - s)·u')`, `s = σ(2u)`, as [`crate::kernel::gelu_backward`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn gelu_backward(z: &[f32], g: &mut [f32]) {
+    // SAFETY (closure): AVX2 and FMA are available, as for this function.
+    map2(z, g, |z, g| unsafe {
+        let (u2, du2) = gelu_argument8(z);
+        let (s, spread) = logistic_and_spread8(u2);
+        _mm256_mul_ps(g, _mm256_fmadd_ps(_mm256_mul_ps(z, spread), du2, s))
+    });
+}
+
+/// SiLU in place, as [`crate::kernel::silu_in_place`]: `z·σ(z)`.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn silu(v: &mut [f32]) {
+    // SAFETY (closure): AVX2 and FMA are available, as for this function.
+    map(v, |z| unsafe { _mm256_mul_ps(z, logistic8(z)) });
+}
+
+/// `g ← g·(s + z·s(1 - s))`, `s = σ(z)`, as [`crate::kernel::silu_backward`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn silu_backward(z: &[f32], g: &mut [f32]) {
+    // SAFETY (closure): AVX2 and FMA are available, as for this function.
+    map2(z, g, |z, g| unsafe {
+        let (s, spread) = logistic_and_spread8(z);
+        _mm256_mul_ps(g, _mm256_fmadd_ps(z, spread, s))
+    });
+}
+
+/// GELU's cubic coefficient, 0.044715.
+pub(super) const GELU_CUBIC: f32 = 0.044_715;
+/// `2√(2/π)`, the factor of GELU's `2u`.
+pub(super) const GELU_TWO_C: f32 = 1.595_769_1;
+
 /// [`portable::relu_backward`] with AVX2.
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn relu_backward(z: &[f32], g: &mut [f32]) {

@@ -34,7 +34,9 @@ use crate::math::Float as _;
 
 // The exact loops (no rounding of their own: each output is one multiply or one select) are
 // the eight-lane ones, so both x86 back ends give the same bits for them.
-pub(super) use super::lanes::{logistic_backward, relu, relu_backward, tanh_backward};
+pub(super) use super::lanes::{
+    leaky_relu, leaky_relu_backward, logistic_backward, relu, relu_backward, tanh_backward,
+};
 
 /// The mask of the first `len` lanes, `len ≤ 16`.
 #[inline]
@@ -227,6 +229,67 @@ unsafe fn map2(x: &[f32], g: &mut [f32], f: impl Fn(__m512, __m512) -> __m512) {
             _mm512_mask_storeu_ps(gp.add(k), mask, r);
         }
     }
+}
+
+/// [`super::lanes`]' `gelu_argument8` in sixteen lanes.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn gelu_argument16(z: __m512) -> (__m512, __m512) {
+    use super::lanes::{GELU_CUBIC, GELU_TWO_C};
+    let z2 = _mm512_mul_ps(z, z);
+    let inner = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(GELU_CUBIC), z2), z, z);
+    let slope = _mm512_fmadd_ps(_mm512_set1_ps(3.0 * GELU_CUBIC), z2, _mm512_set1_ps(1.0));
+    let two_c = _mm512_set1_ps(GELU_TWO_C);
+    (_mm512_mul_ps(two_c, inner), _mm512_mul_ps(two_c, slope))
+}
+
+/// [`super::lanes`]' `logistic_and_spread8` in sixteen lanes.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn logistic_and_spread16(x: __m512) -> (__m512, __m512) {
+    let one = _mm512_set1_ps(1.0);
+    let e = exp(or(x, sign_bit())); // e^-|x|
+    let q = _mm512_div_ps(one, _mm512_add_ps(one, e));
+    let eq = _mm512_mul_ps(e, q);
+    let nonneg = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, _mm512_setzero_ps());
+    (_mm512_mask_blend_ps(nonneg, eq, q), _mm512_mul_ps(eq, q))
+}
+
+/// GELU in place, as [`crate::kernel::gelu_in_place`]; same bits as the AVX2 back end.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn gelu(v: &mut [f32]) {
+    // SAFETY (closure): the features are available, as for this function.
+    map(v, |z| unsafe {
+        _mm512_mul_ps(z, logistic16(gelu_argument16(z).0))
+    });
+}
+
+/// GELU's backward, as [`crate::kernel::gelu_backward`]; same bits as the AVX2 back end.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn gelu_backward(z: &[f32], g: &mut [f32]) {
+    // SAFETY (closure): the features are available, as for this function.
+    map2(z, g, |z, g| unsafe {
+        let (u2, du2) = gelu_argument16(z);
+        let (s, spread) = logistic_and_spread16(u2);
+        _mm512_mul_ps(g, _mm512_fmadd_ps(_mm512_mul_ps(z, spread), du2, s))
+    });
+}
+
+/// SiLU in place, as [`crate::kernel::silu_in_place`]; same bits as the AVX2 back end.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn silu(v: &mut [f32]) {
+    // SAFETY (closure): the features are available, as for this function.
+    map(v, |z| unsafe { _mm512_mul_ps(z, logistic16(z)) });
+}
+
+/// SiLU's backward, as [`crate::kernel::silu_backward`]; same bits as the AVX2 back end.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn silu_backward(z: &[f32], g: &mut [f32]) {
+    // SAFETY (closure): the features are available, as for this function.
+    map2(z, g, |z, g| unsafe {
+        let (s, spread) = logistic_and_spread16(z);
+        _mm512_mul_ps(g, _mm512_fmadd_ps(z, spread, s))
+    });
 }
 
 /// [`super::lanes`]' `ln_1p` in sixteen lanes.

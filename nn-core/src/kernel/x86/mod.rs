@@ -140,6 +140,30 @@ macro_rules! x86_backend {
                 unsafe { $lanes::tanh(v) }
             }
 
+            fn gelu(&self, v: &mut [f32]) {
+                unsafe { $lanes::gelu(v) }
+            }
+
+            fn gelu_backward(&self, z: &[f32], g: &mut [f32]) {
+                unsafe { $lanes::gelu_backward(z, g) }
+            }
+
+            fn silu(&self, v: &mut [f32]) {
+                unsafe { $lanes::silu(v) }
+            }
+
+            fn silu_backward(&self, z: &[f32], g: &mut [f32]) {
+                unsafe { $lanes::silu_backward(z, g) }
+            }
+
+            fn leaky_relu(&self, v: &mut [f32], slope: f32) {
+                unsafe { $lanes::leaky_relu(v, slope) }
+            }
+
+            fn leaky_relu_backward(&self, z: &[f32], g: &mut [f32], slope: f32) {
+                unsafe { $lanes::leaky_relu_backward(z, g, slope) }
+            }
+
             fn tanh_backward(&self, a: &[f32], g: &mut [f32]) {
                 unsafe { $lanes::tanh_backward(a, g) }
             }
