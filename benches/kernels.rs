@@ -95,8 +95,9 @@ fn first_layer(c: &mut Criterion) {
 }
 
 /// The activation kernels on a batch of the deep tanh network's hidden layer (256 samples × 64
-/// values), each beside the scalar loop it replaced (`f32::tanh`, `nn::math::softplus`, the
-/// in-order softmax), throughput in values; and softmax and log-sum-exp on rows of 10 (the
+/// values), each beside the scalar loop it replaced (`f32::tanh`, `nn::math::softplus`,
+/// `Gelu::function`, `z·logistic(z)`, leaky relu's branch, the in-order softmax), throughput in
+/// values; and softmax and log-sum-exp on rows of 10 (the
 /// seminar network's output layer).
 fn activations(c: &mut Criterion) {
     const LEN: usize = 256 * 64;
@@ -128,6 +129,19 @@ fn activations(c: &mut Criterion) {
     });
     pair("softplus", &nn::kernel::softplus_in_place, &|v| {
         v.iter_mut().for_each(|x| *x = nn::math::softplus(*x))
+    });
+    pair("gelu", &nn::kernel::gelu_in_place, &|v| {
+        v.iter_mut().for_each(|x| *x = nn::Gelu::function(*x))
+    });
+    pair("silu", &nn::kernel::silu_in_place, &|v| {
+        v.iter_mut().for_each(|x| *x *= nn::math::logistic(*x))
+    });
+    pair("leaky_relu", &|v| nn::kernel::leaky_relu_in_place(v, 0.01), &|v| {
+        v.iter_mut().for_each(|x| {
+            if *x <= 0.0 {
+                *x *= 0.01;
+            }
+        })
     });
     pair(
         "softmax_rows_of_10",
