@@ -18,6 +18,9 @@
 //! | tanh | [`tanh_in_place`] | [`tanh_backward`] | ≤ 2 ulp; backward same bits |
 //! | relu | [`relu_in_place`] | [`relu_backward`] | same bits |
 //! | softplus | [`softplus_in_place`] | [`softplus_backward`] | ≤ 2 ulp, ≤ 4 ulp |
+//! | leaky relu | [`leaky_relu_in_place`] | [`leaky_relu_backward`] | same bits |
+//! | gelu (tanh form) | [`gelu_in_place`] | [`gelu_backward`] | ≤ [`GELU_ULP`] + 2κ ulp (κ the condition number) |
+//! | silu | [`silu_in_place`] | [`silu_backward`] | ≤ [`SILU_ULP`] + 2κ ulp |
 //! | softmax | [`softmax_in_place`], [`softmax_rows`] | [`softmax_backward`], [`softmax_backward_rows`] | ≤ `4 + n/8 + \|zᵢ - m\|` ulp |
 //! | cross-entropy | [`log_sum_exp`] | | ≤ `4 + n/8` ulp of `max(\|lse\|, 1)` |
 //!
