@@ -30,6 +30,8 @@ use super::lanes16::first_lanes;
 use super::packed;
 use super::{lanes16, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
+#[cfg(not(feature = "std"))]
+use crate::math::Float as _;
 
 /// Proof that the CPU running this process has AVX-512F (and AVX2 and FMA, which every
 /// AVX-512F CPU has but which are checked anyway): only [`detect`](Self::detect) makes one.
