@@ -205,21 +205,23 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
         layer.width().typenum(),
         layer.act_type(),
     );
+    let first = baked
+        .tensors
+        .iter()
+        .find(|t| t.layer + 1 == layer.index)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
     let what = match layer.kind {
-        LayerKind::BatchNorm => "scale, shift and running statistics",
-        LayerKind::LayerNorm => "scale and shift",
-        _ => "weights and biases",
+        LayerKind::BatchNorm => {
+            format!("scale (`{first}`), shift and running statistics")
+        }
+        LayerKind::LayerNorm => format!("scale (`{first}`) and shift"),
+        _ => format!("weights (`{first}`) and biases"),
     };
     let doc = format!(
-        " {}: `{}`, as a view of its baked {what} (`{}`, ...).",
+        " {}: `{}`, as a view of its baked {what}.",
         capitalized(&layer.label()),
         layer.declaration(LayerNames::Omitted),
-        baked
-            .tensors
-            .iter()
-            .find(|t| t.layer + 1 == layer.index)
-            .map(|t| t.name.clone())
-            .unwrap_or_default(),
     );
     let (ty, new) = match layer.kind {
         LayerKind::BatchNorm => {
