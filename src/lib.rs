@@ -33,9 +33,9 @@ pub mod tutorial;
 /// in read-only memory. The struct is then a zero-sized unit struct with an inference-only
 /// `forward` and `forward_all` that allocate nothing, bit for bit what the trainable network
 /// computes with the file loaded; it has no training methods. Editing the file rebuilds the
-/// crate. Dense, conv, maxpool, avgpool and dropout layers bake (each layer's output, and a
-/// convolution's scratch space, at most 4096 values, as they live on the stack); batchnorm and
-/// layernorm are a compile error for now.
+/// crate. Dense, conv, maxpool, avgpool, dropout, batchnorm (with its running statistics, as
+/// at inference) and layernorm layers bake (each layer's output, and a convolution's scratch
+/// space, at most 4096 values, as they live on the stack).
 ///
 /// ```
 /// nn::network! {

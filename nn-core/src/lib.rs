@@ -4,7 +4,8 @@
 //! - [`Dense<I, O, A, T>`](Dense): a fully connected layer of `O` neurons over `I` inputs with
 //!   activation `A`, shapes as typenum lengths, weights in `[out][in]` order (on the heap with
 //!   `alloc`, inline without), computing in `T`: `f32`, or `f64` ([`scalar`], [`Scalar`]).
-//! - [`baked`]: [`DenseRef`] and [`ConvRef`], layers over borrowed (`static`) weights, inference only:
+//! - [`baked`]: [`DenseRef`], [`ConvRef`], [`BatchNormRef`] and [`LayerNormRef`], layers over
+//!   borrowed (`static`) weights, inference only:
 //!   what a network baked in at compile time with `#[weights("file.safetensors")]` runs on.
 //! - [`activation`]: `sigmoid`, `tanh`, `relu`, `softplus`, `linear`, `softmax`, `step`,
 //!   `leaky_relu`, `gelu`, `silu`, each a zero-sized type with its function and derivative, and
@@ -124,7 +125,7 @@ pub use activation::{
     Activation, Custom, CustomActivation, Differentiable, Gelu, Init, LeakyRelu, Linear, Relu,
     Sigmoid, Silu, Softmax, Softplus, Step, Tanh,
 };
-pub use baked::{ConvRef, DenseRef};
+pub use baked::{BatchNormRef, ConvRef, DenseRef, LayerNormRef};
 pub use dense::Dense;
 pub use error::Error;
 #[cfg(feature = "alloc")]

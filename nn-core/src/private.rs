@@ -7,7 +7,7 @@ pub use crate::activation::{
     Activation, Custom, CustomActivation, Differentiable, Gelu, LeakyRelu, Linear, Relu, Sigmoid,
     Silu, Softmax, Softplus, Step, Tanh,
 };
-pub use crate::baked::{ConvRef, DenseRef};
+pub use crate::baked::{BatchNormRef, ConvRef, DenseRef, LayerNormRef};
 pub use crate::dense::Dense;
 pub use crate::error::Error;
 pub use crate::kernel::conv::Conv2d;

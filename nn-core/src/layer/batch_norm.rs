@@ -24,6 +24,7 @@ use generic_array::{ArrayLength, GenericArray};
 
 use super::Aux;
 use super::{filled, zeroed, Backward, Layer};
+use crate::baked::BatchNormRef;
 use crate::model::{BATCH_NORM_MOMENTUM, NORM_EPSILON};
 
 /// Batch normalisation of `N` values a sample in `C` channels (`N / C` values each, channel-major).
@@ -161,30 +162,15 @@ impl<N: ArrayLength, const C: usize> BatchNorm<N, C> {
         self.tracked[0] += step.tracked[0];
     }
 
-    /// `a = γ·x̂ + β` over a batch, channel by channel, with `x̂ = (x - mean)/√(var + ε)`;
-    /// `x̂` kept in `xhat` if given.
-    fn normalise(
-        &self,
-        x: &[f32],
-        a: &mut [f32],
-        mut xhat: Option<&mut [f32]>,
-        mean: &[f32],
-        var: &[f32],
-    ) {
-        let s = Self::SPATIAL;
-        for c in 0..C {
-            let k = 1.0 / (var[c] + NORM_EPSILON).sqrt();
-            let (g, b, mu) = (self.gamma[c], self.beta[c], mean[c]);
-            for i in 0..x.len() / N::USIZE {
-                let range = i * N::USIZE + c * s..i * N::USIZE + (c + 1) * s;
-                for j in range {
-                    let h = (x[j] - mu) * k;
-                    if let Some(xhat) = xhat.as_deref_mut() {
-                        xhat[j] = h;
-                    }
-                    a[j] = g * h + b;
-                }
-            }
+    /// The layer as a view of its own tensors: what its inference pass runs.
+    fn view(&self) -> BatchNormRef<'_, N, C> {
+        let _ = Self::SPATIAL;
+        BatchNormRef {
+            gamma: &self.gamma,
+            beta: &self.beta,
+            mean: &self.running_mean,
+            var: &self.running_var,
+            width: PhantomData,
         }
     }
 }
@@ -206,14 +192,7 @@ impl<N: ArrayLength, const C: usize> Layer for BatchNorm<N, C> {
         out: &mut [GenericArray<f32, N>],
         _: &mut Aux,
     ) {
-        let n = x.len();
-        self.normalise(
-            GenericArray::slice_from_chunks(x),
-            GenericArray::slice_from_chunks_mut(&mut out[..n]),
-            None,
-            &self.running_mean,
-            &self.running_var,
-        );
+        self.view().forward_rows(x, out);
     }
 
     /// With the batch's statistics, kept in `aux.stats` (mean, then biased variance, per
@@ -241,12 +220,15 @@ impl<N: ArrayLength, const C: usize> Layer for BatchNorm<N, C> {
             mean[c] = mu as f32;
             var[c] = (sq / m) as f32;
         }
-        self.normalise(
+        let batch = BatchNormRef::<N, C> {
+            mean,
+            var,
+            ..self.view()
+        };
+        batch.normalise(
             x,
             GenericArray::slice_from_chunks_mut(&mut a[..n]),
             Some(GenericArray::slice_from_chunks_mut(&mut z[..n])),
-            mean,
-            var,
         );
     }
 }

@@ -9,8 +9,6 @@
 //!
 //! with `g = ∂L/∂a` and `ε = 1e-5`.
 
-#[cfg(not(feature = "std"))]
-use crate::math::Float as _;
 use alloc::boxed::Box;
 use core::fmt;
 use core::marker::PhantomData;
@@ -19,7 +17,7 @@ use generic_array::{ArrayLength, GenericArray};
 
 use super::Aux;
 use super::{filled, zeroed, Backward, Layer};
-use crate::model::NORM_EPSILON;
+use crate::baked::LayerNormRef;
 
 /// Layer normalisation of `N` values a sample.
 pub struct LayerNorm<N> {
@@ -67,15 +65,13 @@ impl<N: ArrayLength> LayerNorm<N> {
         [&mut self.gamma, &mut self.beta]
     }
 
-    /// One sample's mean and `1/√(σ² + ε)`, summed in f64.
-    fn moments(x: &[f32]) -> (f32, f32) {
-        let len = N::USIZE as f64;
-        let mu = x.iter().map(|&v| f64::from(v)).sum::<f64>() / len;
-        let var = x.iter().map(|&v| (f64::from(v) - mu).powi(2)).sum::<f64>() / len;
-        (
-            mu as f32,
-            (1.0 / (var + f64::from(NORM_EPSILON)).sqrt()) as f32,
-        )
+    /// The layer as a view of its own tensors: what its forward pass runs.
+    fn view(&self) -> LayerNormRef<'_, N> {
+        LayerNormRef {
+            gamma: &self.gamma,
+            beta: &self.beta,
+            width: PhantomData,
+        }
     }
 }
 
@@ -96,17 +92,7 @@ impl<N: ArrayLength> Layer for LayerNorm<N> {
         out: &mut [GenericArray<f32, N>],
         _: &mut Aux,
     ) {
-        for (x, a) in x.iter().zip(out.iter_mut()) {
-            let (mu, k) = Self::moments(x);
-            for (((a, &x), &g), &b) in a
-                .iter_mut()
-                .zip(x.iter())
-                .zip(&*self.gamma)
-                .zip(&*self.beta)
-            {
-                *a = g * ((x - mu) * k) + b;
-            }
-        }
+        self.view().forward_rows(x, out);
     }
 
     /// `x̂` in `z`, each sample's `1/√(σ² + ε)` in `aux.stats`.
@@ -118,7 +104,7 @@ impl<N: ArrayLength> Layer for LayerNorm<N> {
         aux: &mut Aux,
     ) {
         for (i, ((x, z), a)) in x.iter().zip(z.iter_mut()).zip(a.iter_mut()).enumerate() {
-            let (mu, k) = Self::moments(x);
+            let (mu, k) = LayerNormRef::<N>::moments(x);
             aux.stats[i] = k;
             for ((((h, a), &x), &g), &b) in z
                 .iter_mut()

@@ -6,11 +6,15 @@
 //!   safetensors crate then checks that every tensor's byte range fits its dtype and shape and
 //!   that the ranges tile the data.
 //! - The tensors: every one the declaration needs must be there, none other; each `F32`,
-//!   `F16`, `BF16` or `F64` (the floats a network's weights load from), of the layer's shape.
+//!   `F16`, `BF16` or `F64` (the floats a network's weights load from), or for a buffer (batch
+//!   normalisation's running statistics and `num_batches_tracked`) also `I64`, as PyTorch keeps
+//!   `num_batches_tracked`; each of the layer's shape.
 //! - The values: decoded exactly as an `f64` (every one of those dtypes is a subset of it),
 //!   refused if NaN or infinite, then rounded to the nearest `f32` (exact for `F32`, `F16` and
 //!   `BF16`; ties to even for `F64`), refused if that overflows to an infinity. These are the
-//!   loader's steps, in its order, so a baked value is the loaded value, bit for bit.
+//!   loader's steps, in its order, so a baked value is the loaded value, bit for bit. An
+//!   `I64` value is taken exactly, refused beyond ±2^24 (where `f32` skips integers), as the
+//!   loader takes it.
 //!
 //! Problems are collected, not stopped at, so one compile reports them all.
 
@@ -26,6 +30,10 @@ use super::layout::Expected;
 
 /// The largest header the safetensors format allows, in bytes (as nn-core's loader).
 const MAX_HEADER_LEN: u64 = 100_000_000;
+
+/// The largest integer magnitude up to which `f32` holds every integer exactly, 2^24: an
+/// `I64` buffer's values must be within it (as nn-core's loader).
+const F32_EXACT_INTEGER: f64 = 16_777_216.0;
 
 /// The key of the header's free-form metadata, which is not a tensor.
 const METADATA_KEY: &str = "__metadata__";
@@ -107,11 +115,21 @@ pub fn read(bytes: &[u8], expected: &[Expected]) -> Result<Vec<Tensor>, Vec<Prob
             continue; // Reported as missing above.
         };
         let at = Some(e.layer);
-        let Some(dtype) = Dtype::of(view.dtype()) else {
+        // A buffer may be I64 (PyTorch's `num_batches_tracked`); a parameter is a float.
+        let buffer = !e.role.is_parameter();
+        let Some(dtype) = Dtype::of(view.dtype()).filter(|d| buffer || *d != Dtype::I64) else {
+            let note = match (buffer, view.dtype()) {
+                (true, _) => " (or I64 for a buffer)",
+                (false, StDtype::I64) => {
+                    " (I64 only for a buffer such as num_batches_tracked: a trainable parameter \
+                     is a float)"
+                }
+                (false, _) => "",
+            };
             problems.push(Problem {
                 layer: at,
                 message: format!(
-                    "tensor `{}` has dtype {}, expected F32, F16, BF16 or F64",
+                    "tensor `{}` has dtype {}, expected F32, F16, BF16 or F64{note}",
                     e.name,
                     view.dtype()
                 ),
@@ -151,13 +169,14 @@ pub fn read(bytes: &[u8], expected: &[Expected]) -> Result<Vec<Tensor>, Vec<Prob
     }
 }
 
-/// The float dtypes a network's weights load from.
+/// The dtypes a network's tensors load from: the floats, and `I64` for a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dtype {
     F32,
     F64,
     F16,
     BF16,
+    I64,
 }
 
 impl Dtype {
@@ -168,6 +187,7 @@ impl Dtype {
             StDtype::F64 => Some(Dtype::F64),
             StDtype::F16 => Some(Dtype::F16),
             StDtype::BF16 => Some(Dtype::BF16),
+            StDtype::I64 => Some(Dtype::I64),
             _ => None,
         }
     }
@@ -176,12 +196,13 @@ impl Dtype {
     fn size(self) -> usize {
         match self {
             Dtype::F32 => 4,
-            Dtype::F64 => 8,
+            Dtype::F64 | Dtype::I64 => 8,
             Dtype::F16 | Dtype::BF16 => 2,
         }
     }
 
-    /// One little-endian value, exactly, as an `f64`.
+    /// One little-endian value, exactly, as an `f64` (an `I64` one below 2^53, exactly; larger
+    /// ones are refused anyway).
     fn decode(self, b: &[u8]) -> f64 {
         let byte = |i: usize| b.get(i).copied().unwrap_or(0);
         let two = || [byte(0), byte(1)];
@@ -190,6 +211,8 @@ impl Dtype {
             Dtype::F64 => f64::from_le_bytes(std::array::from_fn(byte)),
             Dtype::F16 => f64::from(f16::from_bits(u16::from_le_bytes(two()))),
             Dtype::BF16 => f64::from(bf16::from_bits(u16::from_le_bytes(two()))),
+            #[allow(clippy::cast_precision_loss)] // Exact within ±2^24, refused beyond.
+            Dtype::I64 => i64::from_le_bytes(std::array::from_fn(byte)) as f64,
         }
     }
 }
@@ -201,6 +224,8 @@ enum Unfit {
     NotFinite { index: usize, value: f64 },
     /// Finite, but rounds to an infinity in `f32`.
     OutOfRange { index: usize, value: f64 },
+    /// An `I64` integer beyond ±2^24, which `f32` does not hold exactly.
+    Inexact { index: usize, value: f64 },
 }
 
 impl Unfit {
@@ -209,6 +234,8 @@ impl Unfit {
         let at = |index: usize| {
             let coords = TensorShape::new(e.role, &e.shape)
                 .coords(index)
+                .map(|c| c.to_string())
+                .filter(|c| !c.is_empty()) // A scalar's one value has no coordinates.
                 .map(|c| format!(" ({c})"))
                 .unwrap_or_default();
             format!("index {index}{coords}")
@@ -225,6 +252,12 @@ impl Unfit {
                 at(index),
                 f32::MAX
             ),
+            Unfit::Inexact { index, value } => format!(
+                "tensor `{}` holds {value:e} at {}, beyond the integers f32 holds exactly \
+                 (magnitude at most 2^24 = {F32_EXACT_INTEGER})",
+                e.name,
+                at(index)
+            ),
         }
     }
 }
@@ -235,6 +268,9 @@ fn decode(dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, Unfit> {
     let mut values = Vec::with_capacity(bytes.len() / dtype.size());
     for (index, chunk) in bytes.chunks_exact(dtype.size()).enumerate() {
         let value = dtype.decode(chunk);
+        if dtype == Dtype::I64 && value.abs() > F32_EXACT_INTEGER {
+            return Err(Unfit::Inexact { index, value });
+        }
         if !value.is_finite() {
             return Err(Unfit::NotFinite { index, value });
         }
@@ -593,6 +629,68 @@ mod tests {
         assert!(
             got[0].contains("the safetensors reader refused it"),
             "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_buffer_may_be_i64_a_parameter_may_not() {
+        let e = |name: &str, shape: &[usize], role| Expected {
+            name: name.to_owned(),
+            shape: shape.to_vec(),
+            role,
+            layer: 0,
+            layer_label: "layer 1".to_owned(),
+        };
+        let expected = [
+            e("0.weight", &[2], TensorRole::Weight),
+            e("0.bias", &[2], TensorRole::Bias),
+            e("0.running_mean", &[2], TensorRole::RunningMean),
+            e("0.running_var", &[2], TensorRole::RunningVar),
+            e("0.num_batches_tracked", &[], TensorRole::NumBatchesTracked),
+        ];
+        let longs = |v: &[i64]| v.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>();
+        let mut tensors = vec![
+            ("0.weight", StDtype::F32, vec![2], f32s(&[1.0, 2.0])),
+            ("0.bias", StDtype::F32, vec![2], f32s(&[0.5, -0.5])),
+            ("0.running_mean", StDtype::I64, vec![2], longs(&[3, -4])),
+            ("0.running_var", StDtype::F32, vec![2], f32s(&[1.5, 0.25])),
+            ("0.num_batches_tracked", StDtype::I64, vec![], longs(&[7])),
+        ];
+        let got = read(&file(&tensors), &expected).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(got[2].values, [3.0, -4.0]);
+        assert_eq!(got[4].values, [7.0]);
+        // The F32 count of older nn files.
+        tensors[4] = ("0.num_batches_tracked", StDtype::F32, vec![], f32s(&[7.0]));
+        assert!(read(&file(&tensors), &expected).is_ok());
+        tensors[4] = (
+            "0.num_batches_tracked",
+            StDtype::I64,
+            vec![],
+            longs(&[1 << 25]),
+        );
+        tensors[0] = ("0.weight", StDtype::I64, vec![2], longs(&[1, 2]));
+        tensors[3] = ("0.running_var", StDtype::F32, vec![3], f32s(&[1.0; 3]));
+        let got: Vec<_> = match read(&file(&tensors), &expected) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems.into_iter().map(|p| p.message).collect(),
+        };
+        assert_eq!(got.len(), 3, "{got:#?}");
+        assert!(
+            got[0].contains(
+                "`0.weight` has dtype I64, expected F32, F16, BF16 or F64 (I64 only for a buffer"
+            ),
+            "{}",
+            got[0]
+        );
+        assert!(
+            got[1].contains("`0.running_var` has shape [3] in the file, but layer 1 needs [2]"),
+            "{}",
+            got[1]
+        );
+        assert!(
+            got[2].contains("`0.num_batches_tracked` holds 3.3554432e7 at index 0, beyond the integers f32 holds exactly"),
+            "{}",
+            got[2]
         );
     }
 }

@@ -72,13 +72,15 @@ pub fn expected(net: &Network) -> syn::Result<Vec<Expected>> {
                 pad: conv.pad,
                 activation,
             }),
+            LayerKind::BatchNorm => Some(ModelKind::BatchNorm),
+            LayerKind::LayerNorm => Some(ModelKind::LayerNorm),
             LayerKind::Pool(_) | LayerKind::Dropout(_) => None,
-            LayerKind::BatchNorm | LayerKind::LayerNorm | LayerKind::Path(_) => {
+            LayerKind::Path(_) => {
                 return Err(syn::Error::new(
                     layer.out.span,
                     format!(
                         "{} is `{}`, which cannot be baked in yet: `#[weights]` takes networks of \
-                         dense, conv, maxpool, avgpool and dropout layers",
+                         dense, conv, maxpool, avgpool, dropout, batchnorm and layernorm layers",
                         layer.label(),
                         layer.declaration(crate::prop::LayerNames::Omitted)
                     ),
@@ -88,7 +90,9 @@ pub fn expected(net: &Network) -> syn::Result<Vec<Expected>> {
         match kind {
             Some(kind) => {
                 let shape = LayerShape::new("", kind, layer.input, layer.output_shape);
-                for t in shape.tensors() {
+                // Parameters, then buffers (batch normalisation's running statistics and step
+                // count), in `state_dict` order.
+                for t in shape.tensors().chain(shape.buffers()) {
                     tensors.push(Expected {
                         name: format!("{module}.{}", t.role.name()),
                         shape: t.dims().to_vec(),
@@ -101,7 +105,12 @@ pub fn expected(net: &Network) -> syn::Result<Vec<Expected>> {
                         ),
                     });
                 }
-                module += 2; // nn.Linear or nn.Conv2d, then the activation's module
+                module += match kind {
+                    // nn.BatchNorm1d/2d or nn.LayerNorm: no activation module after it.
+                    ModelKind::BatchNorm | ModelKind::LayerNorm => 1,
+                    // nn.Linear or nn.Conv2d, then the activation's module.
+                    _ => 2,
+                };
             }
             None => module += 1, // nn.MaxPool2d, nn.AvgPool2d, nn.Dropout: no tensors
         }
@@ -155,13 +164,47 @@ mod tests {
     }
 
     #[test]
+    fn norm_layers_hold_their_parameters_then_their_buffers() -> syn::Result<()> {
+        // nn.Linear, ReLU, BatchNorm1d, LayerNorm, Linear, Softmax.
+        let got = names(quote! { struct T: 4 -> 6 relu -> batchnorm -> layernorm -> 3 softmax; })?;
+        let want = [
+            ("0.weight", vec![6, 4]),
+            ("0.bias", vec![6]),
+            ("2.weight", vec![6]),
+            ("2.bias", vec![6]),
+            ("2.running_mean", vec![6]),
+            ("2.running_var", vec![6]),
+            ("2.num_batches_tracked", vec![]),
+            ("3.weight", vec![6]),
+            ("3.bias", vec![6]),
+            ("4.weight", vec![3, 6]),
+            ("4.bias", vec![3]),
+        ]
+        .map(|(n, s)| (n.to_owned(), s));
+        assert_eq!(got, want);
+        // BatchNorm2d: one value a channel; LayerNorm over the whole image.
+        let got = names(quote! {
+            struct T: 1x4x4 -> conv 2 3x3 relu -> batchnorm -> layernorm -> 3 softmax;
+        })?;
+        let got: Vec<_> = got.into_iter().skip(2).take(7).collect();
+        assert_eq!(got[0], ("2.weight".to_owned(), vec![2]));
+        assert_eq!(got[3], ("2.running_var".to_owned(), vec![2]));
+        assert_eq!(got[5], ("3.weight".to_owned(), vec![2, 2, 2]));
+        Ok(())
+    }
+
+    #[test]
     fn other_kinds_are_refused_at_their_layer() {
-        let e = names(quote! { struct T: 1x6x6 -> batchnorm -> 3 softmax; })
+        let (nets, errors) = check(parse_invocation(quote! {
+            struct T: 12 -> 6 relu -> MyNormalize<U6> -> 3 softmax;
+        }));
+        assert!(errors.is_ok());
+        let e = expected(&nets[0])
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("cannot be baked in yet"), "{e}");
-        assert!(e.contains("layer 1 is `batchnorm`"), "{e}");
+        assert!(e.contains("layer 2 is `MyNormalize<U6>`"), "{e}");
         let e = names(quote! { struct T: 2 -> 5000 relu -> 3 softmax; })
             .err()
             .map(|e| e.to_string())

@@ -8,7 +8,7 @@
 //! | --- | --- |
 //! | `mod.rs` | the attribute, and the step from a checked network to its code |
 //! | `layout.rs` | the tensors the declaration needs: names (PyTorch's `nn.Sequential` numbering, as nn-core's `weights::layout`), shapes, layers |
-//! | `file.rs` | reading the file: the header, every tensor's name, dtype and shape checked, the values converted to `f32` as nn-core's loader converts them |
+//! | `file.rs` | reading the file: the header, every tensor's name, dtype and shape checked, the values converted to `f32` as nn-core's loader converts them (batch normalisation's buffers too) |
 //! | `expand/baked.rs` | the code: the weights as `static` arrays, `forward` and `forward_all` |
 //!
 //! Every problem of a file is reported in one compile, at the token it concerns: a tensor of
@@ -226,6 +226,30 @@ mod tests {
         assert!(out.contains("fn forward"), "{out}");
         assert!(!out.contains("fn gradient"), "{out}");
         assert!(!out.contains("Trainable"), "{out}");
+    }
+
+    #[test]
+    fn norm_layers_bake_as_views_of_their_statics() {
+        let out = baked(quote! {
+            #[weights("../tests/fixtures/baked/norms.safetensors")]
+            pub struct Norms: 6 -> layernorm -> 8 tanh -> batchnorm -> 5 relu -> layernorm
+                -> batchnorm -> 3 softmax;
+        })
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(
+            out.contains("static LAYER3_RUNNING_MEAN : [f32 ; 8]"),
+            "{out}"
+        );
+        assert!(
+            out.contains("static LAYER3_RUNNING_VAR : [f32 ; 8]"),
+            "{out}"
+        );
+        assert!(out.contains("static LAYER5_WEIGHT : [f32 ; 5]"), "{out}");
+        // The step count is checked in the file, not baked.
+        assert!(!out.contains("NUM_BATCHES_TRACKED"), "{out}");
+        assert!(out.contains("BatchNormRef < 'static"), "{out}");
+        assert!(out.contains("LayerNormRef < 'static"), "{out}");
     }
 
     #[test]

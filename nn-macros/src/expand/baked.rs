@@ -4,10 +4,10 @@
 //! | item | what |
 //! | --- | --- |
 //! | `struct Name;` | the network: zero-sized, its weights are statics |
-//! | `mod __nn_baked_weights_of_Name` | one `static [f32; N]` per tensor, and the file as an `include_bytes!` so that editing it rebuilds the crate |
 //! | `INPUT`, `OUTPUT`, `LAYERS`, `DECLARATION`, `WEIGHTS_FILE` | the shape, as the trainable network's |
-//! | `layer1()`, ... | each dense layer as an `nn::DenseRef`, each convolution as an `nn::ConvRef`, over its statics, checked while compiling |
-//! | `forward`, `forward_all` | one call per layer on stack arrays: the code the trainable network's inference runs (`Dense::forward`, `Conv`'s and the poolings' kernels; dropout passes through) |
+//! | `mod __nn_baked_weights_of_Name` | one `static [f32; N]` per tensor (but `num_batches_tracked`, checked and unused), and the file as an `include_bytes!` so that editing it rebuilds the crate |
+//! | `layer1()`, ... | each dense layer as an `nn::DenseRef`, each convolution as an `nn::ConvRef`, each batch or layer norm as an `nn::BatchNormRef` or `nn::LayerNormRef`, over its statics, checked while compiling |
+//! | `forward`, `forward_all` | one call per layer on stack arrays: the code the trainable network's inference runs (`Dense::forward`, `Conv`'s and the poolings' kernels, the norms' views; dropout passes through) |
 //!
 //! No training method is written (no `gradient`, no `Network` or `Trainable` impl), so calling
 //! one is a compile error.
@@ -27,7 +27,12 @@ use nn_model::{PoolKind, Shape, TensorRole};
 /// The code of a baked network.
 pub fn network(net: &Network, baked: &Baked) -> TokenStream {
     let module = weights_module(net);
-    let statics = baked.tensors.iter().map(|t| {
+    // `num_batches_tracked` is checked in the file but unused at inference: no static.
+    let used = baked
+        .tensors
+        .iter()
+        .filter(|t| t.role != TensorRole::NumBatchesTracked);
+    let statics = used.map(|t| {
         let name = static_name(net, t);
         let len = Literal::usize_unsuffixed(t.values.len());
         let doc = format!(" `{}`, {} `f32` values.", t.name, t.values.len());
@@ -50,7 +55,15 @@ pub fn network(net: &Network, baked: &Baked) -> TokenStream {
     let views = net
         .layers
         .iter()
-        .filter(|l| matches!(l.kind, LayerKind::Dense(_) | LayerKind::Conv(_)))
+        .filter(|l| {
+            matches!(
+                l.kind,
+                LayerKind::Dense(_)
+                    | LayerKind::Conv(_)
+                    | LayerKind::BatchNorm
+                    | LayerKind::LayerNorm
+            )
+        })
         .map(|layer| view(net, baked, layer));
     let forward = forward(net, baked);
     let forward_all = forward_all(net);
@@ -169,7 +182,8 @@ fn float(v: f32) -> TokenStream {
     tokens
 }
 
-/// `fn layer1(&self) -> DenseRef<'static, In, Out, Act>` (`ConvRef` for a convolution): a
+/// `fn layer1(&self) -> DenseRef<'static, In, Out, Act>` (`ConvRef` for a convolution,
+/// `BatchNormRef<'static, N, C>` or `LayerNormRef<'static, N>` for a normalisation): a
 /// layer's view of its statics, built in an inline `const` block so a length mismatch is a
 /// compile error (the statics are written from the checked shapes, so there never is one).
 fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
@@ -183,7 +197,7 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
             .map(|t| static_name(net, t))
     };
     let (Some(weight), Some(bias)) = (find(TensorRole::Weight), find(TensorRole::Bias)) else {
-        return TokenStream::new(); // `file::read` returns both tensors of every such layer.
+        return TokenStream::new(); // `file::read` returns every tensor of every such layer.
     };
     let field = &layer.field;
     let (in_ty, out_ty, act) = (
@@ -191,28 +205,57 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
         layer.width().typenum(),
         layer.act_type(),
     );
+    let first = baked
+        .tensors
+        .iter()
+        .find(|t| t.layer + 1 == layer.index)
+        .map(|t| t.name.clone())
+        .unwrap_or_default();
+    let what = match layer.kind {
+        LayerKind::BatchNorm => {
+            format!("scale (`{first}`), shift and running statistics")
+        }
+        LayerKind::LayerNorm => format!("scale (`{first}`) and shift"),
+        _ => format!("weights (`{first}`) and biases"),
+    };
     let doc = format!(
-        " {}: `{}`, as a view of its baked weights (`{}`) and biases.",
+        " {}: `{}`, as a view of its baked {what}.",
         capitalized(&layer.label()),
         layer.declaration(LayerNames::Omitted),
-        baked
-            .tensors
-            .iter()
-            .find(|t| t.layer + 1 == layer.index)
-            .map(|t| t.name.clone())
-            .unwrap_or_default(),
     );
-    let (ty, new) = if layer.is_dense() {
-        (
+    let (ty, new) = match layer.kind {
+        LayerKind::BatchNorm => {
+            let (Some(mean), Some(var)) =
+                (find(TensorRole::RunningMean), find(TensorRole::RunningVar))
+            else {
+                return TokenStream::new();
+            };
+            let c = Literal::usize_unsuffixed(layer.input.channels());
+            (
+                quote!(#rt::BatchNormRef<'static, #out_ty, #c>),
+                quote!(#rt::BatchNormRef::new(
+                    &#module::#weight,
+                    &#module::#bias,
+                    &#module::#mean,
+                    &#module::#var
+                )),
+            )
+        }
+        LayerKind::LayerNorm => (
+            quote!(#rt::LayerNormRef<'static, #out_ty>),
+            quote!(#rt::LayerNormRef::new(&#module::#weight, &#module::#bias)),
+        ),
+        LayerKind::Conv(_) => {
+            let geometry = geometry(layer);
+            (
+                quote!(#rt::ConvRef<'static, #in_ty, #out_ty, #act>),
+                quote!(#rt::ConvRef::new(#geometry, &#module::#weight, &#module::#bias)),
+            )
+        }
+        _ => (
             quote!(#rt::DenseRef<'static, #in_ty, #out_ty, #act>),
             quote!(#rt::DenseRef::new(&#module::#weight, &#module::#bias)),
-        )
-    } else {
-        let geometry = geometry(layer);
-        (
-            quote!(#rt::ConvRef<'static, #in_ty, #out_ty, #act>),
-            quote!(#rt::ConvRef::new(#geometry, &#module::#weight, &#module::#bias)),
-        )
+        ),
     };
     quote! {
         #[doc = #doc]
@@ -230,7 +273,8 @@ fn view(net: &Network, baked: &Baked, layer: &Layer) -> TokenStream {
 }
 
 /// One layer's step of the one-sample forward pass into `a{k}`, with its formula in a
-/// comment: a dense layer's `DenseRef::forward`, a convolution's `ConvRef::forward` with its
+/// comment: a dense layer's `DenseRef::forward` (a normalisation's `BatchNormRef::forward` or
+/// `LayerNormRef::forward`), a convolution's `ConvRef::forward` with its
 /// scratch on the stack, a pooling layer's kernel with the layer type's geometry, a dropout
 /// layer's copy (dropout passes its input through at inference).
 fn step(net: &Network, layer: &Layer) -> TokenStream {
@@ -278,6 +322,29 @@ fn step(net: &Network, layer: &Layer) -> TokenStream {
                     let mut scratch = [0.0f32; SCRATCH];
                     self.#field().forward(#rt::array(#input), #rt::array_mut(&mut #a), &mut scratch);
                 }
+            }
+        }
+        LayerKind::BatchNorm | LayerKind::LayerNorm => {
+            let comment = if matches!(layer.kind, LayerKind::BatchNorm) {
+                format!(
+                    " {}: {a} = γ{i}·({} - mean{i})/√(var{i} + ε) + β{i}, `{declared}` with its \
+                     running statistics",
+                    layer.label(),
+                    from.symbol(),
+                    i = layer.index
+                )
+            } else {
+                format!(
+                    " {}: {a} = γ{i} ⊙ ({x} - μ({x}))/√(σ²({x}) + ε) + β{i}, `{declared}`",
+                    layer.label(),
+                    x = from.symbol(),
+                    i = layer.index
+                )
+            };
+            quote! {
+                #[doc = #comment]
+                let mut #a = [0.0f32; #w];
+                self.#field().forward(#rt::array(#input), #rt::array_mut(&mut #a));
             }
         }
         LayerKind::Pool(pool) => {
