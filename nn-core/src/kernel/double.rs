@@ -13,35 +13,426 @@
 //! register and its transcendental functions are scalar; BENCHMARKS.md has the figures next to
 //! the `f32` kernels.
 
-/// Independent partial sums in [`dot`]: four `f64` lanes fill a 256-bit register.
-const LANES: usize = 4;
+/// Lanes of partial sums along the sum in [`affine`]: output `(r, j)` sums the products
+/// `x[r][k]·w[j][k]` with `k ≡ l (mod LANES)` in lane `l`, in order of `k`, and adds the lanes
+/// in a fixed tree at the end. Eight lanes fill one AVX-512 register (two AVX2 ones).
+pub(crate) const LANES: usize = 8;
 
-/// `Σ a[k]·b[k]` over the shorter length, in four partial sums.
-#[inline]
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let len = a.len().min(b.len());
-    let (a, b) = (&a[..len], &b[..len]);
-    let mut acc = [0.0f64; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (xa, xb) in (&mut ca).zip(&mut cb) {
-        for k in 0..LANES {
-            acc[k] += xa[k] * xb[k];
-        }
-    }
-    let mut tail = 0.0;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail += x * y;
-    }
-    (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail
+/// Rows of `X` (and of `out`) that [`affine`] takes at a time: every tile of weight rows runs
+/// past these rows before the next block starts, so that they stay in L2 (64 rows of 784
+/// inputs are 400 KB).
+pub(crate) const ROW_BLOCK: usize = 64;
+
+/// Adds eight lanes as `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`: halves, then
+/// quarters, as vector code adds them.
+#[inline(always)]
+pub(crate) fn lane_sum(a: [f64; LANES]) -> f64 {
+    let h: [f64; 4] = core::array::from_fn(|l| a[l] + a[l + 4]);
+    let q = [h[0] + h[2], h[1] + h[3]];
+    q[0] + q[1]
 }
 
-/// `y += alpha · x`.
-#[inline]
-fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
-    for (y, x) in y.iter_mut().zip(x) {
-        *y += alpha * x;
+/// The most rows of `X` (of the output) in a register tile of [`dot_tile`] ([`scaled_tile`]).
+const TILE_ROWS: usize = 4;
+/// The most rows of `W` in a register tile of [`dot_tile`].
+const TILE_COLS: usize = 8;
+
+/// `acc[l] += x[l]·w[l]` for every lane: one vector multiply and one vector add once the
+/// compiler has vectorised it (never fused into one FMA: Rust does not contract `a·b + c`).
+#[inline(always)]
+fn mul_add_lanes<const L: usize>(acc: &mut [f64; L], x: &[f64; L], w: &[f64; L]) {
+    for l in 0..L {
+        acc[l] += x[l] * w[l];
     }
+}
+
+/// `acc[l] += s·row[l]` for every lane.
+#[inline(always)]
+fn scale_add_lanes<const L: usize>(acc: &mut [f64; L], s: f64, row: &[f64; L]) {
+    for l in 0..L {
+        acc[l] += s * row[l];
+    }
+}
+
+/// Writes out a register tile's statements for every pair of row `m` (of the literals in the
+/// first list) and column `j` (of the second), each under `if m < rows && j < cols`: with the
+/// tile's shape a constant, the compiler keeps the statements of the tile and drops the rest.
+/// Literal indices (rather than loops over `m` and `j`, which the compiler unrolls or not by
+/// its own cost model) are what make every accumulator a register, for every shape and ISA.
+macro_rules! each_in_tile {
+    ($rows:expr, $cols:expr, [$($m:literal)*], $js:tt, |$mm:ident, $jj:ident| $body:block) => {
+        $( each_in_tile!(@row $m, $rows, $cols, $js, |$mm, $jj| $body); )*
+    };
+    (@row $m:literal, $rows:expr, $cols:expr, [$($j:literal)*], |$mm:ident, $jj:ident| $body:block) => {
+        if $m < $rows {
+            $(
+                if $j < $cols {
+                    let ($mm, $jj): (usize, usize) = ($m, $j);
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+/// The lane blocks of `row[..i]`: `blocks` arrays of [`LANES`] values, or none if `row` is
+/// absent (a row past the tile).
+#[inline(always)]
+fn lane_blocks<'a>(row: Option<&&'a [f64]>, i: usize, blocks: usize) -> &'a [[f64; LANES]] {
+    match row {
+        Some(row) => &row[..i].as_chunks::<LANES>().0[..blocks],
+        None => &[],
+    }
+}
+
+/// The dot products of `R` rows `xs` with `J` rows `ws` over their first `i` values: `R·J`
+/// accumulators of [`LANES`] lanes, each loaded vector used `J` (or `R`) times. Output
+/// `(m, j)` is the lanes' [`lane_sum`] plus the products past the last whole block of lanes,
+/// in order: the tile's shape never changes a bit.
+///
+/// # Panics
+///
+/// If a row is shorter than `i`.
+#[inline(always)]
+fn dot_tile<const R: usize, const J: usize>(
+    i: usize,
+    xs: [&[f64]; R],
+    ws: [&[f64]; J],
+) -> [[f64; J]; R] {
+    const { assert!(R <= TILE_ROWS && J <= TILE_COLS) };
+    let blocks = i / LANES;
+    // Array literals, not `from_fn`'s loop, so that the compiler sees each row's length.
+    let x = |m: usize| lane_blocks(xs.get(m), i, blocks);
+    let xv: [&[[f64; LANES]]; TILE_ROWS] = [x(0), x(1), x(2), x(3)];
+    let w = |j: usize| lane_blocks(ws.get(j), i, blocks);
+    let wv: [&[[f64; LANES]]; TILE_COLS] = [w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7)];
+    let mut acc = [[[0.0f64; LANES]; TILE_COLS]; TILE_ROWS];
+    for c in 0..blocks {
+        each_in_tile!(R, J, [0 1 2 3], [0 1 2 3 4 5 6 7], |m, j| {
+            mul_add_lanes(&mut acc[m][j], &xv[m][c], &wv[j][c]);
+        });
+    }
+    let head = blocks * LANES;
+    let mut z = [[0.0; J]; R];
+    for (m, z) in z.iter_mut().enumerate() {
+        for (j, z) in z.iter_mut().enumerate() {
+            *z = dot_finish(acc[m][j], &xs[m][head..i], &ws[j][head..i]);
+        }
+    }
+    z
+}
+
+/// The end of one dot product of [`affine`]: the [`lane_sum`] of its lanes plus the products
+/// past the last whole block of lanes (`x_tail`, `w_tail`), summed in order from 0. Every
+/// variant ends its sums here, so all give the same bits.
+#[inline]
+pub(crate) fn dot_finish(acc: [f64; LANES], x_tail: &[f64], w_tail: &[f64]) -> f64 {
+    let mut tail = 0.0;
+    for (x, w) in x_tail.iter().zip(w_tail) {
+        tail += x * w;
+    }
+    lane_sum(acc) + tail
+}
+
+/// The body of [`affine`], inlined into each variant (the portable one here, the
+/// `#[target_feature]` ones in `kernel/x86`): for each block of [`ROW_BLOCK`] rows, for each
+/// tile of `J` weight rows (which stays in L1), tiles of `R` rows of `X`; leftover weight rows
+/// by two, then one, leftover rows one by one. Each output is `b[j]` plus its [`dot_tile`] sum, the same
+/// bits whatever `R` and `J`.
+///
+/// # Panics
+///
+/// If a slice is shorter than its matrix.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn affine_tiled<const R: usize, const J: usize>(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: &[f64],
+    w: &[f64],
+    b: &[f64],
+    out: &mut [f64],
+) {
+    let (x, w, b, out) = (&x[..n * i], &w[..o * i], &b[..o], &mut out[..n * o]);
+    if o == 0 {
+        return;
+    }
+    if i == 0 {
+        for row in out.chunks_exact_mut(o) {
+            row.copy_from_slice(b);
+        }
+        return;
+    }
+    let mut r0 = 0;
+    while r0 < n {
+        let rows = ROW_BLOCK.min(n - r0);
+        let mut j0 = 0;
+        while j0 + J <= o {
+            affine_columns::<R, J>(r0, rows, j0, i, o, x, w, b, out);
+            j0 += J;
+        }
+        while j0 + 2 <= o {
+            affine_columns::<R, 2>(r0, rows, j0, i, o, x, w, b, out);
+            j0 += 2;
+        }
+        if j0 < o {
+            affine_columns::<R, 1>(r0, rows, j0, i, o, x, w, b, out);
+        }
+        r0 += rows;
+    }
+}
+
+/// Outputs `j0..j0 + J` of rows `r0..r0 + rows` of [`affine_tiled`], in tiles of `R` rows, then
+/// one by one.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn affine_columns<const R: usize, const J: usize>(
+    r0: usize,
+    rows: usize,
+    j0: usize,
+    i: usize,
+    o: usize,
+    x: &[f64],
+    w: &[f64],
+    b: &[f64],
+    out: &mut [f64],
+) {
+    let ws: [&[f64]; J] = core::array::from_fn(|jj| &w[(j0 + jj) * i..][..i]);
+    let bias: [f64; J] = core::array::from_fn(|jj| b[j0 + jj]);
+    let end = r0 + rows;
+    let mut r = r0;
+    let mut put = |r: usize, z: &[f64; J]| {
+        for ((out, z), bias) in out[r * o + j0..][..J].iter_mut().zip(z).zip(&bias) {
+            *out = bias + z;
+        }
+    };
+    while r + R <= end {
+        let xs: [&[f64]; R] = core::array::from_fn(|m| &x[(r + m) * i..][..i]);
+        let z = dot_tile::<R, J>(i, xs, ws);
+        for (m, z) in z.iter().enumerate() {
+            put(r + m, z);
+        }
+        r += R;
+    }
+    while r < end {
+        let [z] = dot_tile::<1, J>(i, [&x[r * i..][..i]], ws);
+        put(r, &z);
+        r += 1;
+    }
+}
+
+/// `c[m][k] = Σ_p a(m, p)·bm[p][k]` for `rows` rows of `cols` columns, summed in order of `p`
+/// from 0 (`a(m, p) = a[m·a_row + p·a_col]`, `bm` is `terms × cols`, `c` is `rows × cols`,
+/// overwritten): the form of both gradients' products. A tile is `M` rows of `c` times `C`
+/// columns, `M·C` accumulators, each row of `bm` loaded once a tile and each `a(m, p)` used
+/// `C` times; the columns go in strips of `C` (then [`LANES`], then one), the rows in tiles of
+/// `M` (then one), each strip of `bm` staying in L1 while every row tile runs past it. The
+/// order of each sum is that of `p` whatever the tile, so `M` and `C` never change a bit.
+///
+/// # Panics
+///
+/// If a slice is shorter than its matrix.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scaled_rows<const M: usize, const C: usize>(
+    rows: usize,
+    terms: usize,
+    cols: usize,
+    a: &[f64],
+    a_row: usize,
+    a_col: usize,
+    bm: &[f64],
+    c: &mut [f64],
+) {
+    let (bm, c) = (&bm[..terms * cols], &mut c[..rows * cols]);
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let mut k0 = 0;
+    while k0 + C <= cols {
+        scaled_strip::<M, C>(rows, terms, cols, k0, a, a_row, a_col, bm, c);
+        k0 += C;
+    }
+    while k0 + LANES <= cols {
+        scaled_strip::<M, LANES>(rows, terms, cols, k0, a, a_row, a_col, bm, c);
+        k0 += LANES;
+    }
+    while k0 < cols {
+        scaled_strip::<M, 1>(rows, terms, cols, k0, a, a_row, a_col, bm, c);
+        k0 += 1;
+    }
+}
+
+/// Columns `k0..k0 + C` of [`scaled_rows`], in tiles of `M` rows, then one by one.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scaled_strip<const M: usize, const C: usize>(
+    rows: usize,
+    terms: usize,
+    cols: usize,
+    k0: usize,
+    a: &[f64],
+    a_row: usize,
+    a_col: usize,
+    bm: &[f64],
+    c: &mut [f64],
+) {
+    let mut m0 = 0;
+    while m0 + M <= rows {
+        let acc = scaled_tile::<M, C>(m0, terms, cols, k0, a, a_row, a_col, bm);
+        for (m, acc) in acc.iter().enumerate() {
+            c[(m0 + m) * cols + k0..][..C].copy_from_slice(acc);
+        }
+        m0 += M;
+    }
+    while m0 < rows {
+        let [acc] = scaled_tile::<1, C>(m0, terms, cols, k0, a, a_row, a_col, bm);
+        c[m0 * cols + k0..][..C].copy_from_slice(&acc);
+        m0 += 1;
+    }
+}
+
+/// One `M × C` tile of [`scaled_rows`] from row `m0` and column `k0`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn scaled_tile<const M: usize, const C: usize>(
+    m0: usize,
+    terms: usize,
+    cols: usize,
+    k0: usize,
+    a: &[f64],
+    a_row: usize,
+    a_col: usize,
+    bm: &[f64],
+) -> [[f64; C]; M] {
+    const { assert!(M <= TILE_ROWS) };
+    let mut acc = [[0.0f64; C]; TILE_ROWS];
+    for p in 0..terms {
+        let row = bm[p * cols + k0..]
+            .first_chunk::<C>()
+            .expect("a row of the right operand holds the strip");
+        each_in_tile!(M, 1, [0 1 2 3], [0], |m, _j| {
+            scale_add_lanes(&mut acc[m], a[(m0 + m) * a_row + p * a_col], row);
+        });
+    }
+    core::array::from_fn(|m| acc[m])
+}
+
+/// The body of [`weight_grad`]: `∂b` in order of rows, then `∂W = Δᵀ·X` by [`scaled_rows`]
+/// (`c = ∂W` is `o × i`, `a(m, p) = Δ[p][m]`, `bm = X`), tiles of `M` × `C`.
+///
+/// # Panics
+///
+/// If a slice is shorter than its matrix.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn weight_grad_tiled<const M: usize, const C: usize>(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: &[f64],
+    delta: &[f64],
+    gw: &mut [f64],
+    gb: &mut [f64],
+) {
+    let (x, delta, gw, gb) = (&x[..n * i], &delta[..n * o], &mut gw[..o * i], &mut gb[..o]);
+    gb.fill(0.0);
+    if o == 0 {
+        return;
+    }
+    for dr in delta.chunks_exact(o) {
+        for (gb, d) in gb.iter_mut().zip(dr) {
+            *gb += d;
+        }
+    }
+    scaled_rows::<M, C>(o, n, i, delta, 1, o, x, gw);
+}
+
+/// The body of [`input_grad`]: `∂X = Δ·W` by [`scaled_rows`] (`c = ∂X` is `n × i`,
+/// `a(m, p) = Δ[m][p]`, `bm = W`), tiles of `M` × `C`.
+///
+/// # Panics
+///
+/// If a slice is shorter than its matrix.
+#[inline(always)]
+pub(crate) fn input_grad_tiled<const M: usize, const C: usize>(
+    n: usize,
+    i: usize,
+    o: usize,
+    delta: &[f64],
+    w: &[f64],
+    dx: &mut [f64],
+) {
+    let (delta, w, dx) = (&delta[..n * o], &w[..o * i], &mut dx[..n * i]);
+    scaled_rows::<M, C>(n, o, i, delta, o, 1, w, dx);
+}
+
+/// The tiles of the portable variant: `affine` 2 rows × 4 weight rows, the gradients 4 rows ×
+/// 8 columns.
+mod portable {
+    pub(super) const AFFINE_R: usize = 2;
+    pub(super) const AFFINE_J: usize = 4;
+    pub(super) const GRAD_M: usize = 4;
+    pub(super) const GRAD_C: usize = 8;
+}
+
+/// [`affine`] compiled for the baseline target.
+pub(crate) fn affine_portable(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: &[f64],
+    w: &[f64],
+    b: &[f64],
+    out: &mut [f64],
+) {
+    affine_tiled::<{ portable::AFFINE_R }, { portable::AFFINE_J }>(n, i, o, x, w, b, out);
+}
+
+/// [`weight_grad`] compiled for the baseline target.
+pub(crate) fn weight_grad_portable(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: &[f64],
+    delta: &[f64],
+    gw: &mut [f64],
+    gb: &mut [f64],
+) {
+    weight_grad_tiled::<{ portable::GRAD_M }, { portable::GRAD_C }>(n, i, o, x, delta, gw, gb);
+}
+
+/// [`input_grad`] compiled for the baseline target.
+pub(crate) fn input_grad_portable(
+    n: usize,
+    i: usize,
+    o: usize,
+    delta: &[f64],
+    w: &[f64],
+    dx: &mut [f64],
+) {
+    input_grad_tiled::<{ portable::GRAD_M }, { portable::GRAD_C }>(n, i, o, delta, w, dx);
+}
+
+/// The variant of the products this process runs: see [`Products`](super::x86::double::Products)
+/// on x86-64, the portable loops elsewhere or with `NN_KERNEL=portable`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn products() -> Option<super::x86::double::Products> {
+    #[cfg(feature = "std")]
+    {
+        static CHOSEN: std::sync::OnceLock<Option<super::x86::double::Products>> =
+            std::sync::OnceLock::new();
+        *CHOSEN.get_or_init(|| {
+            if std::env::var_os("NN_KERNEL").is_some_and(|v| v == "portable") {
+                return None;
+            }
+            super::x86::double::Products::detect()
+        })
+    }
+    #[cfg(not(feature = "std"))]
+    super::x86::double::Products::detect()
 }
 
 /// `out = X·Wᵀ + 1·bᵀ`: `x` is `n × i`, `w` is `o × i`, `b` has `o` values, `out` is `n × o`.
@@ -58,18 +449,11 @@ pub(crate) fn affine(
     b: &[f64],
     out: &mut [f64],
 ) {
-    let (x, w, b, out) = (&x[..n * i], &w[..o * i], &b[..o], &mut out[..n * o]);
-    if i == 0 {
-        for row in out.chunks_exact_mut(o.max(1)) {
-            row.copy_from_slice(b);
-        }
-        return;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = products() {
+        return cpu.affine(n, i, o, x, w, b, out);
     }
-    for (xr, zr) in x.chunks_exact(i).zip(out.chunks_exact_mut(o.max(1))) {
-        for ((z, wr), &bias) in zr.iter_mut().zip(w.chunks_exact(i)).zip(b) {
-            *z = bias + dot(xr, wr);
-        }
-    }
+    affine_portable(n, i, o, x, w, b, out);
 }
 
 /// `gw = Δᵀ·X`, `gb = Σ_rows Δ`, overwriting both: `delta` is `n × o`, `x` is `n × i`, `gw` is
@@ -87,19 +471,11 @@ pub(crate) fn weight_grad(
     gw: &mut [f64],
     gb: &mut [f64],
 ) {
-    let (x, delta, gw, gb) = (&x[..n * i], &delta[..n * o], &mut gw[..o * i], &mut gb[..o]);
-    gw.fill(0.0);
-    gb.fill(0.0);
-    if o == 0 {
-        return;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = products() {
+        return cpu.weight_grad(n, i, o, x, delta, gw, gb);
     }
-    for (r, dr) in delta.chunks_exact(o).enumerate() {
-        let xr = &x[r * i..(r + 1) * i];
-        for (j, &d) in dr.iter().enumerate() {
-            axpy(d, xr, &mut gw[j * i..(j + 1) * i]);
-            gb[j] += d;
-        }
-    }
+    weight_grad_portable(n, i, o, x, delta, gw, gb);
 }
 
 /// `dx = Δ·W`, overwriting `dx`: `delta` is `n × o`, `w` is `o × i`, `dx` is `n × i`.
@@ -108,16 +484,11 @@ pub(crate) fn weight_grad(
 ///
 /// If a slice is shorter than its matrix.
 pub(crate) fn input_grad(n: usize, i: usize, o: usize, delta: &[f64], w: &[f64], dx: &mut [f64]) {
-    let (delta, w, dx) = (&delta[..n * o], &w[..o * i], &mut dx[..n * i]);
-    dx.fill(0.0);
-    if i == 0 || o == 0 {
-        return;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = products() {
+        return cpu.input_grad(n, i, o, delta, w, dx);
     }
-    for (dr, xr) in delta.chunks_exact(o).zip(dx.chunks_exact_mut(i)) {
-        for (&d, wr) in dr.iter().zip(w.chunks_exact(i)) {
-            axpy(d, wr, xr);
-        }
-    }
+    input_grad_portable(n, i, o, delta, w, dx);
 }
 
 /// The logistic function of one value, two-sided so that neither form overflows.
@@ -217,56 +588,290 @@ mod tests {
             .collect()
     }
 
+    /// One variant of the products, called directly (not through the dispatch).
+    #[derive(Clone, Copy)]
+    enum Variant {
+        Portable,
+        #[cfg(target_arch = "x86_64")]
+        X86(crate::kernel::x86::double::Products),
+    }
+
+    impl Variant {
+        #[allow(clippy::too_many_arguments)]
+        fn affine(
+            self,
+            n: usize,
+            i: usize,
+            o: usize,
+            x: &[f64],
+            w: &[f64],
+            b: &[f64],
+            z: &mut [f64],
+        ) {
+            match self {
+                Variant::Portable => affine_portable(n, i, o, x, w, b, z),
+                #[cfg(target_arch = "x86_64")]
+                Variant::X86(cpu) => cpu.affine(n, i, o, x, w, b, z),
+            }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn weight_grad(
+            self,
+            n: usize,
+            i: usize,
+            o: usize,
+            x: &[f64],
+            d: &[f64],
+            gw: &mut [f64],
+            gb: &mut [f64],
+        ) {
+            match self {
+                Variant::Portable => weight_grad_portable(n, i, o, x, d, gw, gb),
+                #[cfg(target_arch = "x86_64")]
+                Variant::X86(cpu) => cpu.weight_grad(n, i, o, x, d, gw, gb),
+            }
+        }
+
+        fn input_grad(self, n: usize, i: usize, o: usize, d: &[f64], w: &[f64], dx: &mut [f64]) {
+            match self {
+                Variant::Portable => input_grad_portable(n, i, o, d, w, dx),
+                #[cfg(target_arch = "x86_64")]
+                Variant::X86(cpu) => cpu.input_grad(n, i, o, d, w, dx),
+            }
+        }
+    }
+
+    /// The portable variant and every x86 one this CPU has.
+    fn variants() -> Vec<(&'static str, Variant)> {
+        #[allow(unused_mut)]
+        let mut all = vec![("portable", Variant::Portable)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use crate::kernel::x86::double::Products;
+            use crate::kernel::x86::{Avx2Fma, Avx512};
+            if let Some(cpu) = Avx2Fma::detect() {
+                all.push(("avx2", Variant::X86(Products::Avx2(cpu))));
+            }
+            if let Some(cpu) = Avx512::detect() {
+                all.push(("avx512", Variant::X86(Products::Avx512(cpu))));
+            }
+        }
+        all
+    }
+
+    /// `Σ terms` to within an ulp or so: Neumaier's compensated sum, an order-independent
+    /// reference for the kernels' lane sums.
+    fn exact_sum(terms: impl IntoIterator<Item = f64>) -> f64 {
+        let (mut sum, mut carry) = (0.0f64, 0.0f64);
+        for t in terms {
+            let s = sum + t;
+            carry += if sum.abs() >= t.abs() {
+                (sum - s) + t
+            } else {
+                (t - s) + sum
+            };
+            sum = s;
+        }
+        sum + carry
+    }
+
+    /// Asserts `got` is within `1e-15` of `want`, relative to `scale` (the sum of the terms'
+    /// magnitudes, which bounds the rounding of any order of summation).
+    #[track_caller]
+    fn close(got: f64, want: f64, scale: f64, what: &str) {
+        assert!(
+            (got - want).abs() <= 1e-15 * scale.max(f64::MIN_POSITIVE),
+            "{what}: {got} against {want} (scale {scale})"
+        );
+    }
+
+    /// Shapes that reach every edge of every tile: rows past a tile and past [`ROW_BLOCK`],
+    /// weight rows by tiles, by two and by one, sums shorter than a lane block and with a tail.
+    const SHAPES: &[(usize, usize, usize)] = &[
+        (1, 1, 1),
+        (3, 7, 5),
+        (5, 13, 9),
+        (2, 0, 3),
+        (3, 4, 0),
+        (0, 5, 4),
+        (4, 6, 1),
+        (1, 33, 17),
+        (1, 784, 16),
+        (7, 8, 10),
+        (9, 17, 11),
+        (33, 16, 16),
+        (70, 25, 7),
+        (2, 70, 35),
+        (6, 9, 19),
+    ];
+
     #[test]
-    fn products_match_the_definitions_at_odd_sizes() {
-        for &(n, i, o) in &[
-            (1, 1, 1),
-            (3, 7, 5),
-            (5, 13, 9),
-            (2, 0, 3),
-            (4, 6, 1),
-            (1, 33, 17),
-        ] {
-            let x = values(n * i, 1);
-            let w = values(o * i, 2);
-            let b = values(o, 3);
-            let d = values(n * o, 4);
-            let mut z = vec![0.0; n * o];
-            affine(n, i, o, &x, &w, &b, &mut z);
-            let (mut gw, mut gb) = (vec![7.0; o * i], vec![7.0; o]);
-            weight_grad(n, i, o, &x, &d, &mut gw, &mut gb);
-            let mut dx = vec![7.0; n * i];
-            input_grad(n, i, o, &d, &w, &mut dx);
-            for r in 0..n {
+    fn every_variant_matches_the_definitions_at_odd_sizes() {
+        for (name, v) in variants() {
+            for &(n, i, o) in SHAPES {
+                let x = values(n * i, 1);
+                let w = values(o * i, 2);
+                let b = values(o, 3);
+                let d = values(n * o, 4);
+                let mut z = vec![7.0; n * o];
+                v.affine(n, i, o, &x, &w, &b, &mut z);
+                let (mut gw, mut gb) = (vec![7.0; o * i], vec![7.0; o]);
+                v.weight_grad(n, i, o, &x, &d, &mut gw, &mut gb);
+                let mut dx = vec![7.0; n * i];
+                v.input_grad(n, i, o, &d, &w, &mut dx);
+                let what = |k: &str| format!("{name} {k} at {n} × {i} × {o}");
+                for r in 0..n {
+                    for j in 0..o {
+                        let terms = (0..i).map(|k| x[r * i + k] * w[j * i + k]);
+                        let want = exact_sum(terms.clone().chain([b[j]]));
+                        let scale = terms.map(f64::abs).sum::<f64>() + b[j].abs();
+                        close(z[r * o + j], want, scale, &what("affine"));
+                    }
+                    for k in 0..i {
+                        let terms = (0..o).map(|j| d[r * o + j] * w[j * i + k]);
+                        let scale = terms.clone().map(f64::abs).sum();
+                        close(dx[r * i + k], exact_sum(terms), scale, &what("input_grad"));
+                    }
+                }
                 for j in 0..o {
-                    let want: f64 = b[j] + (0..i).map(|k| x[r * i + k] * w[j * i + k]).sum::<f64>();
-                    assert!(
-                        (z[r * o + j] - want).abs() <= 1e-15 * (1.0 + want.abs()),
-                        "affine"
-                    );
+                    let terms = (0..n).map(|r| d[r * o + j]);
+                    let scale = terms.clone().map(f64::abs).sum();
+                    close(gb[j], exact_sum(terms), scale, &what("bias grad"));
+                    for k in 0..i {
+                        let terms = (0..n).map(|r| d[r * o + j] * x[r * i + k]);
+                        let scale = terms.clone().map(f64::abs).sum();
+                        close(gw[j * i + k], exact_sum(terms), scale, &what("weight_grad"));
+                    }
                 }
-                for k in 0..i {
-                    let want: f64 = (0..o).map(|j| d[r * o + j] * w[j * i + k]).sum();
-                    assert!(
-                        (dx[r * i + k] - want).abs() <= 1e-15 * (1.0 + want.abs()),
-                        "input_grad"
+            }
+        }
+    }
+
+    #[test]
+    fn every_variant_gives_the_same_bits_and_a_row_its_bits_in_any_batch() {
+        let all = variants();
+        for &(n, i, o) in SHAPES {
+            let x = values(n * i, 5);
+            let w = values(o * i, 6);
+            let b = values(o, 7);
+            let d = values(n * o, 8);
+            let run = |v: Variant| {
+                let mut z = vec![0.0; n * o];
+                v.affine(n, i, o, &x, &w, &b, &mut z);
+                let (mut gw, mut gb) = (vec![0.0; o * i], vec![0.0; o]);
+                v.weight_grad(n, i, o, &x, &d, &mut gw, &mut gb);
+                let mut dx = vec![0.0; n * i];
+                v.input_grad(n, i, o, &d, &w, &mut dx);
+                [z, gw, gb, dx].map(|m| m.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+            };
+            let portable = run(Variant::Portable);
+            for &(name, v) in &all {
+                assert_eq!(run(v), portable, "{name} at {n} × {i} × {o}");
+                // The products of one row alone: affine's and input_grad's rows of the batch.
+                for r in 0..n {
+                    let mut z = vec![0.0; o];
+                    v.affine(1, i, o, &x[r * i..][..i], &w, &b, &mut z);
+                    let mut dx = vec![0.0; i];
+                    v.input_grad(1, i, o, &d[r * o..][..o], &w, &mut dx);
+                    let bits = |m: &[f64]| m.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&z), portable[0][r * o..][..o], "{name} affine row {r}");
+                    assert_eq!(
+                        bits(&dx),
+                        portable[3][r * i..][..i],
+                        "{name} input_grad row {r}"
                     );
                 }
             }
-            for j in 0..o {
-                let want_b: f64 = (0..n).map(|r| d[r * o + j]).sum();
-                assert!(
-                    (gb[j] - want_b).abs() <= 1e-15 * (1.0 + want_b.abs()),
-                    "bias grad"
-                );
-                for k in 0..i {
-                    let want: f64 = (0..n).map(|r| d[r * o + j] * x[r * i + k]).sum();
-                    assert!(
-                        (gw[j * i + k] - want).abs() <= 1e-15 * (1.0 + want.abs()),
-                        "weight_grad"
-                    );
-                }
-            }
+        }
+    }
+
+    #[test]
+    fn the_dispatched_products_are_a_variant() {
+        let (n, i, o) = (5, 19, 7);
+        let (x, w, b, d) = (
+            values(n * i, 9),
+            values(o * i, 10),
+            values(o, 11),
+            values(n * o, 12),
+        );
+        let mut z = vec![0.0; n * o];
+        affine(n, i, o, &x, &w, &b, &mut z);
+        let mut want = vec![0.0; n * o];
+        affine_portable(n, i, o, &x, &w, &b, &mut want);
+        assert_eq!(z, want);
+        let (mut gw, mut gb) = (vec![0.0; o * i], vec![0.0; o]);
+        weight_grad(n, i, o, &x, &d, &mut gw, &mut gb);
+        let (mut gw2, mut gb2) = (vec![0.0; o * i], vec![0.0; o]);
+        weight_grad_portable(n, i, o, &x, &d, &mut gw2, &mut gb2);
+        assert_eq!((gw, gb), (gw2, gb2));
+        let mut dx = vec![0.0; n * i];
+        input_grad(n, i, o, &d, &w, &mut dx);
+        let mut dx2 = vec![0.0; n * i];
+        input_grad_portable(n, i, o, &d, &w, &mut dx2);
+        assert_eq!(dx, dx2);
+    }
+
+    #[test]
+    fn a_short_slice_panics_in_every_variant() {
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        let (n, i, o) = (3, 9, 5);
+        let (x, w, b, d) = (
+            values(n * i, 1),
+            values(o * i, 2),
+            values(o, 3),
+            values(n * o, 4),
+        );
+        for (name, v) in variants() {
+            let panics = |f: &mut dyn FnMut()| catch_unwind(AssertUnwindSafe(f)).is_err();
+            let mut z = vec![0.0; n * o];
+            let (mut gw, mut gb) = (vec![0.0; o * i], vec![0.0; o]);
+            let mut dx = vec![0.0; n * i];
+            let cut = |m: &[f64]| m[..m.len() - 1].to_vec();
+            assert!(
+                panics(&mut || v.affine(n, i, o, &cut(&x), &w, &b, &mut z)),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.affine(n, i, o, &x, &cut(&w), &b, &mut z)),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.affine(n, i, o, &x, &w, &cut(&b), &mut z)),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.affine(n, i, o, &x, &w, &b, &mut cut(&z))),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.weight_grad(n, i, o, &cut(&x), &d, &mut gw, &mut gb)),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.weight_grad(n, i, o, &x, &cut(&d), &mut gw, &mut gb)),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.weight_grad(n, i, o, &x, &d, &mut cut(&gw), &mut gb)),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.weight_grad(n, i, o, &x, &d, &mut gw, &mut cut(&gb))),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.input_grad(n, i, o, &cut(&d), &w, &mut dx)),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.input_grad(n, i, o, &d, &cut(&w), &mut dx)),
+                "{name}"
+            );
+            assert!(
+                panics(&mut || v.input_grad(n, i, o, &d, &w, &mut cut(&dx))),
+                "{name}"
+            );
         }
     }
 
