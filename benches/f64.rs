@@ -1,12 +1,14 @@
 //! `f64` networks next to the same `f32` networks, in one run: what precision costs.
 //!
 //! The seminar's network (784-16-16-10 sigmoid) and a wider relu one (784-256-256-10), each in
-//! `f32` (the SIMD back end the CPU selects) and `f64` (`kernel/double.rs`: plain loops the
-//! compiler vectorises for the baseline target), trained a batch of 32 with momentum and
-//! inferred a batch of 32 and a single sample.
+//! `f32` (the SIMD back end the CPU selects) and `f64` (`kernel/double.rs`: the AVX-512 or AVX2
+//! variant of its products the CPU has, libm's scalar functions), trained a batch of 32 with
+//! momentum and inferred a batch of 32 and a single sample; and the three products of a dense
+//! layer alone (`products/NxIxO`) at the shapes of those networks, in both types.
 //!
 //! ```text
-//! cargo bench --bench f64 -- --warm-up-time 1 --measurement-time 5
+//! cargo bench --bench f64 -- --warm-up-time 1 --measurement-time 4
+//! NN_KERNEL=portable cargo bench --bench f64 -- products    # the portable loops
 //! ```
 
 use std::hint::black_box;

@@ -1,125 +1,41 @@
 //! The kernels of an `f64` network: the three products of a dense layer, the activations and
 //! the momentum update over `f64` slices.
 //!
-//! Plain loops with fixed strides and independent accumulators, written so that the compiler
-//! vectorises them; [`Scalar`](crate::scalar::Scalar)'s `f64` implementation calls them. They
-//! have the contracts of the `f32` kernels of the same names in the [parent module](super)
-//! (shapes, overwriting, a sum order fixed by the shapes alone, so the same inputs give the
-//! same bits run after run) and check their slices the same way (a short slice panics instead
-//! of being read past). The elementwise functions are libm's `f64` ones (musl's, correctly
-//! rounded to within an ulp), so an `f64` network gives the same bits on every platform.
+//! [`Scalar`](crate::scalar::Scalar)'s `f64` implementation calls them. They have the
+//! contracts of the `f32` kernels of the same names in the [parent module](super) (shapes,
+//! overwriting, a sum order fixed by the shapes alone, so the same inputs give the same bits
+//! run after run) and check their slices the same way (a short slice panics instead of being
+//! read past).
 //!
-//! An `f64` network is for precision, not speed: it carries half as many values a vector
-//! register and its transcendental functions are scalar; BENCHMARKS.md has the figures next to
-//! the `f32` kernels.
+//! The products come in variants, chosen once a process like the `f32` back ends: on x86-64,
+//! AVX-512F or AVX2 + FMA if the CPU has them (`kernel/x86/double.rs`; at compile time from the
+//! target features without `std`), the portable loops here otherwise or with
+//! `NN_KERNEL=portable`. Each dot product of [`affine`] runs in [`LANES`] partial sums; the
+//! gradients are sums of scaled rows over register tiles ([`scaled_rows`]). Unlike the `f32`
+//! back ends, the variants never fuse a multiply-add and sum in the same order, so they give
+//! the same bits: an `f64` network computes the same numbers on every CPU (the tests compare
+//! every variant's bits). Fusing would save no time here (Zen 5 issues two multiplies and two
+//! adds a cycle, as many as two FMAs) and would lose that.
+//!
+//! The elementwise functions are libm's `f64` ones (musl's, correctly rounded to within an
+//! ulp), scalar, so they too give the same bits on every platform. BENCHMARKS.md has the
+//! figures next to the `f32` kernels.
 
-/// Lanes of partial sums along the sum in [`affine`]: output `(r, j)` sums the products
-/// `x[r][k]·w[j][k]` with `k ≡ l (mod LANES)` in lane `l`, in order of `k`, and adds the lanes
-/// in a fixed tree at the end. Eight lanes fill one AVX-512 register (two AVX2 ones).
+use super::check;
+
+/// Lanes of partial sums in a dot product of [`affine`]: output `(r, j)` sums the products
+/// `x[r][k]·w[j][k]` with `k ≡ l (mod LANES)` in lane `l`, in order of `k`, adds the lanes by
+/// [`lane_sum`] and then the products past the last whole block of lanes ([`dot_finish`]).
+/// Eight lanes fill one AVX-512 register (two AVX2 ones), and every variant sums this way.
 pub(crate) const LANES: usize = 8;
-
-/// Rows of `X` (and of `out`) that [`affine`] takes at a time: every tile of weight rows runs
-/// past these rows before the next block starts, so that they stay in L2 (64 rows of 784
-/// inputs are 400 KB).
-pub(crate) const ROW_BLOCK: usize = 64;
 
 /// Adds eight lanes as `((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))`: halves, then
 /// quarters, as vector code adds them.
 #[inline(always)]
-pub(crate) fn lane_sum(a: [f64; LANES]) -> f64 {
+fn lane_sum(a: [f64; LANES]) -> f64 {
     let h: [f64; 4] = core::array::from_fn(|l| a[l] + a[l + 4]);
     let q = [h[0] + h[2], h[1] + h[3]];
     q[0] + q[1]
-}
-
-/// The most rows of `X` (of the output) in a register tile of [`dot_tile`] ([`scaled_tile`]).
-const TILE_ROWS: usize = 4;
-/// The most rows of `W` in a register tile of [`dot_tile`].
-const TILE_COLS: usize = 8;
-
-/// `acc[l] += x[l]·w[l]` for every lane: one vector multiply and one vector add once the
-/// compiler has vectorised it (never fused into one FMA: Rust does not contract `a·b + c`).
-#[inline(always)]
-fn mul_add_lanes<const L: usize>(acc: &mut [f64; L], x: &[f64; L], w: &[f64; L]) {
-    for l in 0..L {
-        acc[l] += x[l] * w[l];
-    }
-}
-
-/// `acc[l] += s·row[l]` for every lane.
-#[inline(always)]
-fn scale_add_lanes<const L: usize>(acc: &mut [f64; L], s: f64, row: &[f64; L]) {
-    for l in 0..L {
-        acc[l] += s * row[l];
-    }
-}
-
-/// Writes out a register tile's statements for every pair of row `m` (of the literals in the
-/// first list) and column `j` (of the second), each under `if m < rows && j < cols`: with the
-/// tile's shape a constant, the compiler keeps the statements of the tile and drops the rest.
-/// Literal indices (rather than loops over `m` and `j`, which the compiler unrolls or not by
-/// its own cost model) are what make every accumulator a register, for every shape and ISA.
-macro_rules! each_in_tile {
-    ($rows:expr, $cols:expr, [$($m:literal)*], $js:tt, |$mm:ident, $jj:ident| $body:block) => {
-        $( each_in_tile!(@row $m, $rows, $cols, $js, |$mm, $jj| $body); )*
-    };
-    (@row $m:literal, $rows:expr, $cols:expr, [$($j:literal)*], |$mm:ident, $jj:ident| $body:block) => {
-        if $m < $rows {
-            $(
-                if $j < $cols {
-                    let ($mm, $jj): (usize, usize) = ($m, $j);
-                    $body
-                }
-            )*
-        }
-    };
-}
-
-/// The lane blocks of `row[..i]`: `blocks` arrays of [`LANES`] values, or none if `row` is
-/// absent (a row past the tile).
-#[inline(always)]
-fn lane_blocks<'a>(row: Option<&&'a [f64]>, i: usize, blocks: usize) -> &'a [[f64; LANES]] {
-    match row {
-        Some(row) => &row[..i].as_chunks::<LANES>().0[..blocks],
-        None => &[],
-    }
-}
-
-/// The dot products of `R` rows `xs` with `J` rows `ws` over their first `i` values: `R·J`
-/// accumulators of [`LANES`] lanes, each loaded vector used `J` (or `R`) times. Output
-/// `(m, j)` is the lanes' [`lane_sum`] plus the products past the last whole block of lanes,
-/// in order: the tile's shape never changes a bit.
-///
-/// # Panics
-///
-/// If a row is shorter than `i`.
-#[inline(always)]
-fn dot_tile<const R: usize, const J: usize>(
-    i: usize,
-    xs: [&[f64]; R],
-    ws: [&[f64]; J],
-) -> [[f64; J]; R] {
-    const { assert!(R <= TILE_ROWS && J <= TILE_COLS) };
-    let blocks = i / LANES;
-    // Array literals, not `from_fn`'s loop, so that the compiler sees each row's length.
-    let x = |m: usize| lane_blocks(xs.get(m), i, blocks);
-    let xv: [&[[f64; LANES]]; TILE_ROWS] = [x(0), x(1), x(2), x(3)];
-    let w = |j: usize| lane_blocks(ws.get(j), i, blocks);
-    let wv: [&[[f64; LANES]]; TILE_COLS] = [w(0), w(1), w(2), w(3), w(4), w(5), w(6), w(7)];
-    let mut acc = [[[0.0f64; LANES]; TILE_COLS]; TILE_ROWS];
-    for c in 0..blocks {
-        each_in_tile!(R, J, [0 1 2 3], [0 1 2 3 4 5 6 7], |m, j| {
-            mul_add_lanes(&mut acc[m][j], &xv[m][c], &wv[j][c]);
-        });
-    }
-    let head = blocks * LANES;
-    let mut z = [[0.0; J]; R];
-    for (m, z) in z.iter_mut().enumerate() {
-        for (j, z) in z.iter_mut().enumerate() {
-            *z = dot_finish(acc[m][j], &xs[m][head..i], &ws[j][head..i]);
-        }
-    }
-    z
 }
 
 /// The end of one dot product of [`affine`]: the [`lane_sum`] of its lanes plus the products
@@ -134,18 +50,30 @@ pub(crate) fn dot_finish(acc: [f64; LANES], x_tail: &[f64], w_tail: &[f64]) -> f
     lane_sum(acc) + tail
 }
 
-/// The body of [`affine`], inlined into each variant (the portable one here, the
-/// `#[target_feature]` ones in `kernel/x86`): for each block of [`ROW_BLOCK`] rows, for each
-/// tile of `J` weight rows (which stays in L1), tiles of `R` rows of `X`; leftover weight rows
-/// by two, then one, leftover rows one by one. Each output is `b[j]` plus its [`dot_tile`] sum, the same
-/// bits whatever `R` and `J`.
+/// `Σ a[k]·b[k]` over the shorter length, in [`LANES`] partial sums ended by [`dot_finish`].
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let (ab, at) = a.as_chunks::<LANES>();
+    let (bb, bt) = b.as_chunks::<LANES>();
+    let mut acc = [0.0f64; LANES];
+    for (x, w) in ab.iter().zip(bb) {
+        for l in 0..LANES {
+            acc[l] += x[l] * w[l];
+        }
+    }
+    dot_finish(acc, at, bt)
+}
+
+/// [`affine`] in portable code: one [`dot`] an output. Register tiles (2 × 4 outputs, eight
+/// lanes each) measured no faster compiled for the baseline x86-64 (SSE2: sixteen 128-bit
+/// registers), and slower at 256 × 256 (372 against 251 µs a batch of 32).
 ///
 /// # Panics
 ///
 /// If a slice is shorter than its matrix.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn affine_tiled<const R: usize, const J: usize>(
+pub(crate) fn affine_portable(
     n: usize,
     i: usize,
     o: usize,
@@ -154,6 +82,10 @@ pub(crate) fn affine_tiled<const R: usize, const J: usize>(
     b: &[f64],
     out: &mut [f64],
 ) {
+    check(x.len(), n, i);
+    check(w.len(), o, i);
+    check(b.len(), 1, o);
+    check(out.len(), n, o);
     let (x, w, b, out) = (&x[..n * i], &w[..o * i], &b[..o], &mut out[..n * o]);
     if o == 0 {
         return;
@@ -164,78 +96,54 @@ pub(crate) fn affine_tiled<const R: usize, const J: usize>(
         }
         return;
     }
-    let mut r0 = 0;
-    while r0 < n {
-        let rows = ROW_BLOCK.min(n - r0);
-        let mut j0 = 0;
-        while j0 + J <= o {
-            affine_columns::<R, J>(r0, rows, j0, i, o, x, w, b, out);
-            j0 += J;
+    for (xr, zr) in x.chunks_exact(i).zip(out.chunks_exact_mut(o)) {
+        for ((z, wr), &bias) in zr.iter_mut().zip(w.chunks_exact(i)).zip(b) {
+            *z = bias + dot(xr, wr);
         }
-        while j0 + 2 <= o {
-            affine_columns::<R, 2>(r0, rows, j0, i, o, x, w, b, out);
-            j0 += 2;
-        }
-        if j0 < o {
-            affine_columns::<R, 1>(r0, rows, j0, i, o, x, w, b, out);
-        }
-        r0 += rows;
     }
 }
 
-/// Outputs `j0..j0 + J` of rows `r0..r0 + rows` of [`affine_tiled`], in tiles of `R` rows, then
-/// one by one.
+/// The most rows of a tile of [`scaled_rows`].
+const TILE_ROWS: usize = 4;
+
+/// `acc[l] += s·row[l]` for every lane (a product rounded, then added: Rust never contracts
+/// `a·b + c` into one FMA).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn affine_columns<const R: usize, const J: usize>(
-    r0: usize,
-    rows: usize,
-    j0: usize,
-    i: usize,
-    o: usize,
-    x: &[f64],
-    w: &[f64],
-    b: &[f64],
-    out: &mut [f64],
-) {
-    let ws: [&[f64]; J] = core::array::from_fn(|jj| &w[(j0 + jj) * i..][..i]);
-    let bias: [f64; J] = core::array::from_fn(|jj| b[j0 + jj]);
-    let end = r0 + rows;
-    let mut r = r0;
-    let mut put = |r: usize, z: &[f64; J]| {
-        for ((out, z), bias) in out[r * o + j0..][..J].iter_mut().zip(z).zip(&bias) {
-            *out = bias + z;
-        }
+fn scale_add_lanes<const L: usize>(acc: &mut [f64; L], s: f64, row: &[f64; L]) {
+    for l in 0..L {
+        acc[l] += s * row[l];
+    }
+}
+
+/// `$body` once for each literal `m` of the list with `m < $rows`: with the tile's shape a
+/// constant, the compiler keeps the statements of the tile and drops the rest. Literal indices
+/// (rather than a loop over `m`, which the compiler unrolls or not by its own cost model) keep
+/// every accumulator in registers.
+macro_rules! each_row {
+    ($rows:expr, [$($m:literal)*], |$mm:ident| $body:block) => {
+        $(
+            if $m < $rows {
+                let $mm: usize = $m;
+                $body
+            }
+        )*
     };
-    while r + R <= end {
-        let xs: [&[f64]; R] = core::array::from_fn(|m| &x[(r + m) * i..][..i]);
-        let z = dot_tile::<R, J>(i, xs, ws);
-        for (m, z) in z.iter().enumerate() {
-            put(r + m, z);
-        }
-        r += R;
-    }
-    while r < end {
-        let [z] = dot_tile::<1, J>(i, [&x[r * i..][..i]], ws);
-        put(r, &z);
-        r += 1;
-    }
 }
 
 /// `c[m][k] = Σ_p a(m, p)·bm[p][k]` for `rows` rows of `cols` columns, summed in order of `p`
 /// from 0 (`a(m, p) = a[m·a_row + p·a_col]`, `bm` is `terms × cols`, `c` is `rows × cols`,
 /// overwritten): the form of both gradients' products. A tile is `M` rows of `c` times `C`
 /// columns, `M·C` accumulators, each row of `bm` loaded once a tile and each `a(m, p)` used
-/// `C` times; the columns go in strips of `C` (then [`LANES`], then one), the rows in tiles of
-/// `M` (then one), each strip of `bm` staying in L1 while every row tile runs past it. The
-/// order of each sum is that of `p` whatever the tile, so `M` and `C` never change a bit.
+/// `C` times; the columns go in strips of `C` (then one), the rows in tiles of `M` (then one),
+/// each strip of `bm` staying in L1 while every row tile runs past it. The order of each sum is
+/// that of `p` whatever the tile, so the tile never changes a bit.
 ///
 /// # Panics
 ///
-/// If a slice is shorter than its matrix.
+/// If a slice is shorter than its matrix (or `a` than the last `a(m, p)`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn scaled_rows<const M: usize, const C: usize>(
+fn scaled_rows<const M: usize, const C: usize>(
     rows: usize,
     terms: usize,
     cols: usize,
@@ -245,18 +153,12 @@ pub(crate) fn scaled_rows<const M: usize, const C: usize>(
     bm: &[f64],
     c: &mut [f64],
 ) {
-    let (bm, c) = (&bm[..terms * cols], &mut c[..rows * cols]);
-    if rows == 0 || cols == 0 {
-        return;
-    }
+    check(bm.len(), terms, cols);
+    check(c.len(), rows, cols);
     let mut k0 = 0;
     while k0 + C <= cols {
         scaled_strip::<M, C>(rows, terms, cols, k0, a, a_row, a_col, bm, c);
         k0 += C;
-    }
-    while k0 + LANES <= cols {
-        scaled_strip::<M, LANES>(rows, terms, cols, k0, a, a_row, a_col, bm, c);
-        k0 += LANES;
     }
     while k0 < cols {
         scaled_strip::<M, 1>(rows, terms, cols, k0, a, a_row, a_col, bm, c);
@@ -264,7 +166,12 @@ pub(crate) fn scaled_rows<const M: usize, const C: usize>(
     }
 }
 
-/// Columns `k0..k0 + C` of [`scaled_rows`], in tiles of `M` rows, then one by one.
+/// Columns `k0..k0 + C` of [`scaled_rows`], in tiles of `M` rows, then one by one (also the
+/// x86 variants' last columns).
+///
+/// # Panics
+///
+/// If a slice is shorter than the rows and columns it reads or writes.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn scaled_strip<const M: usize, const C: usize>(
@@ -312,85 +219,40 @@ fn scaled_tile<const M: usize, const C: usize>(
         let row = bm[p * cols + k0..]
             .first_chunk::<C>()
             .expect("a row of the right operand holds the strip");
-        each_in_tile!(M, 1, [0 1 2 3], [0], |m, _j| {
+        each_row!(M, [0 1 2 3], |m| {
             scale_add_lanes(&mut acc[m], a[(m0 + m) * a_row + p * a_col], row);
         });
     }
     core::array::from_fn(|m| acc[m])
 }
 
-/// The body of [`weight_grad`]: `∂b` in order of rows, then `∂W = Δᵀ·X` by [`scaled_rows`]
-/// (`c = ∂W` is `o × i`, `a(m, p) = Δ[p][m]`, `bm = X`), tiles of `M` × `C`.
+/// Rows and columns of a tile of the portable gradients: 4 × 8 measured twice as fast as one
+/// row at a time (the loops before tiles), for the baseline x86-64.
+const GRAD_TILE: (usize, usize) = (4, 8);
+
+/// The bias gradient `gb[j] = Σ_r Δ[r][j]`, in order of rows from 0, overwriting `gb`; shared
+/// by every variant.
 ///
 /// # Panics
 ///
 /// If a slice is shorter than its matrix.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn weight_grad_tiled<const M: usize, const C: usize>(
-    n: usize,
-    i: usize,
-    o: usize,
-    x: &[f64],
-    delta: &[f64],
-    gw: &mut [f64],
-    gb: &mut [f64],
-) {
-    let (x, delta, gw, gb) = (&x[..n * i], &delta[..n * o], &mut gw[..o * i], &mut gb[..o]);
+pub(crate) fn bias_grad(n: usize, o: usize, delta: &[f64], gb: &mut [f64]) {
+    check(delta.len(), n, o);
+    let gb = &mut gb[..o];
     gb.fill(0.0);
-    if o == 0 {
-        return;
-    }
-    for dr in delta.chunks_exact(o) {
+    for dr in delta.chunks_exact(o.max(1)).take(n) {
         for (gb, d) in gb.iter_mut().zip(dr) {
             *gb += d;
         }
     }
-    scaled_rows::<M, C>(o, n, i, delta, 1, o, x, gw);
 }
 
-/// The body of [`input_grad`]: `∂X = Δ·W` by [`scaled_rows`] (`c = ∂X` is `n × i`,
-/// `a(m, p) = Δ[m][p]`, `bm = W`), tiles of `M` × `C`.
+/// [`weight_grad`] in portable code: [`bias_grad`], then `∂W = Δᵀ·X` by [`scaled_rows`]
+/// (`c = ∂W` is `o × i`, `a(m, p) = Δ[p][m]`, `bm = X`).
 ///
 /// # Panics
 ///
 /// If a slice is shorter than its matrix.
-#[inline(always)]
-pub(crate) fn input_grad_tiled<const M: usize, const C: usize>(
-    n: usize,
-    i: usize,
-    o: usize,
-    delta: &[f64],
-    w: &[f64],
-    dx: &mut [f64],
-) {
-    let (delta, w, dx) = (&delta[..n * o], &w[..o * i], &mut dx[..n * i]);
-    scaled_rows::<M, C>(n, o, i, delta, o, 1, w, dx);
-}
-
-/// The tiles of the portable variant: `affine` 2 rows × 4 weight rows, the gradients 4 rows ×
-/// 8 columns.
-mod portable {
-    pub(super) const AFFINE_R: usize = 2;
-    pub(super) const AFFINE_J: usize = 4;
-    pub(super) const GRAD_M: usize = 4;
-    pub(super) const GRAD_C: usize = 8;
-}
-
-/// [`affine`] compiled for the baseline target.
-pub(crate) fn affine_portable(
-    n: usize,
-    i: usize,
-    o: usize,
-    x: &[f64],
-    w: &[f64],
-    b: &[f64],
-    out: &mut [f64],
-) {
-    affine_tiled::<{ portable::AFFINE_R }, { portable::AFFINE_J }>(n, i, o, x, w, b, out);
-}
-
-/// [`weight_grad`] compiled for the baseline target.
 pub(crate) fn weight_grad_portable(
     n: usize,
     i: usize,
@@ -400,10 +262,18 @@ pub(crate) fn weight_grad_portable(
     gw: &mut [f64],
     gb: &mut [f64],
 ) {
-    weight_grad_tiled::<{ portable::GRAD_M }, { portable::GRAD_C }>(n, i, o, x, delta, gw, gb);
+    check(x.len(), n, i);
+    check(gw.len(), o, i);
+    bias_grad(n, o, delta, gb);
+    scaled_rows::<{ GRAD_TILE.0 }, { GRAD_TILE.1 }>(o, n, i, delta, 1, o, x, gw);
 }
 
-/// [`input_grad`] compiled for the baseline target.
+/// [`input_grad`] in portable code: `∂X = Δ·W` by [`scaled_rows`] (`c = ∂X` is `n × i`,
+/// `a(m, p) = Δ[m][p]`, `bm = W`).
+///
+/// # Panics
+///
+/// If a slice is shorter than its matrix.
 pub(crate) fn input_grad_portable(
     n: usize,
     i: usize,
@@ -412,7 +282,8 @@ pub(crate) fn input_grad_portable(
     w: &[f64],
     dx: &mut [f64],
 ) {
-    input_grad_tiled::<{ portable::GRAD_M }, { portable::GRAD_C }>(n, i, o, delta, w, dx);
+    check(delta.len(), n, o);
+    scaled_rows::<{ GRAD_TILE.0 }, { GRAD_TILE.1 }>(n, o, i, delta, o, 1, w, dx);
 }
 
 /// The variant of the products this process runs: see [`Products`](super::x86::double::Products)
@@ -783,6 +654,18 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn with_no_inputs_every_variant_copies_the_bias_bit_for_bit() {
+        let b = [-0.0, 1.5, f64::MIN_POSITIVE];
+        for (name, v) in variants() {
+            let mut z = [7.0; 6];
+            v.affine(2, 0, 3, &[], &[], &b, &mut z);
+            let bits: Vec<u64> = z.iter().map(|v| v.to_bits()).collect();
+            let want: Vec<u64> = b.iter().chain(&b).map(|v| v.to_bits()).collect();
+            assert_eq!(bits, want, "{name}");
         }
     }
 

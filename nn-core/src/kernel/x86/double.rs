@@ -27,7 +27,12 @@ use core::arch::x86_64::*;
 use super::avx2::Avx2Fma;
 use super::avx512::Avx512;
 use crate::kernel::check;
-use crate::kernel::double::{dot_finish, scaled_strip, LANES, ROW_BLOCK};
+use crate::kernel::double::{bias_grad, dot_finish, scaled_strip, LANES};
+
+/// Rows of `X` (and of `out`) that `affine` takes at a time: every tile of weight rows runs
+/// past these rows before the next block starts, so that they stay in L2 (64 rows of 784
+/// inputs are 400 KB).
+const ROW_BLOCK: usize = 64;
 
 /// The `f64` products this CPU runs fastest, with the proof that it has their features.
 #[derive(Clone, Copy, Debug)]
@@ -99,13 +104,7 @@ impl Products {
         check(delta.len(), n, o);
         check(gw.len(), o, i);
         check(gb.len(), 1, o);
-        let gb = &mut gb[..o];
-        gb.fill(0.0);
-        for dr in delta.chunks_exact(o.max(1)).take(n) {
-            for (gb, d) in gb.iter_mut().zip(dr) {
-                *gb += d;
-            }
-        }
+        bias_grad(n, o, delta, gb);
         // ∂W = Δᵀ·X: `c = ∂W` (o × i), `a(m, p) = Δ[p][m]`, `bm = X` (n × i).
         match self {
             // SAFETY: the token proves that the CPU has AVX2 and FMA (detected); the slices
@@ -147,10 +146,10 @@ impl Products {
 /// The three products over an eight-lane vector type `V` (in the invoking module, with
 /// `#[target_feature]` methods `zero`, `load`, `store`, `mul_add` and `scale_add`), every
 /// function compiled for `$feat`. `$token` is the back end's token type; `($r, $j)` is the
-/// `affine` tile for batches, `$j1` the number of weight rows a lone row takes at a time, `$m`
-/// the gradients' rows a tile (strips of sixteen columns).
+/// `affine` tile for batches, `$j1` the number of weight rows a lone row takes at a time,
+/// `($m, $nv)` the gradients' tile: `$m` rows of `$nv` vectors (eight columns each).
 macro_rules! products {
-    ($feat:literal, $token:ty, ($r:literal, $j:literal), $j1:literal, $m:literal) => {
+    ($feat:literal, $token:ty, ($r:literal, $j:literal), $j1:literal, ($m:literal, $nv:literal)) => {
         /// `out = X·Wᵀ + 1·bᵀ`, as the portable body tiles it: blocks of [`ROW_BLOCK`] rows;
         /// in each, tiles of `J` weight rows (staying in L1) against tiles of `R` rows; leftover
         /// weight rows by two, then one, leftover rows one by one. A lone row (`n == 1`) takes
@@ -309,7 +308,7 @@ macro_rules! products {
 
         /// `c[m][k] = Σ_p a(m, p)·bm[p][k]`, summed in order of `p` from 0, overwriting `c`
         /// (`a(m, p) = a[m·a_row + p·a_col]`, `bm` is `terms × cols`, `c` is `rows × cols`):
-        /// strips of sixteen columns, then eight, in tiles of `M` rows (then one), each strip of
+        /// strips of `8·$nv` columns, then eight, in tiles of `M` rows (then one), each strip of
         /// `bm` staying in L1 while the row tiles run past it; the last `cols mod 8` columns by
         /// the portable loops (the same sums).
         ///
@@ -332,9 +331,9 @@ macro_rules! products {
             let (ap, bp, cp) = (a.as_ptr(), bm.as_ptr(), c.as_mut_ptr());
             let mut k0 = 0;
             // SAFETY (both loops): columns `k0..k0 + C <= cols` of every row.
-            while k0 + 2 * LANES <= cols {
-                unsafe { strip::<2, $m>(rows, terms, cols, k0, ap, a_row, a_col, bp, cp) };
-                k0 += 2 * LANES;
+            while k0 + $nv * LANES <= cols {
+                unsafe { strip::<$nv, $m>(rows, terms, cols, k0, ap, a_row, a_col, bp, cp) };
+                k0 += $nv * LANES;
             }
             while k0 + LANES <= cols {
                 unsafe { strip::<1, $m>(rows, terms, cols, k0, ap, a_row, a_col, bp, cp) };
@@ -509,7 +508,7 @@ mod avx2 {
         }
     }
 
-    products!("avx2,fma", Avx2Fma, (2, 2), 4, 4);
+    products!("avx2,fma", Avx2Fma, (2, 2), 4, (4, 1));
 }
 
 /// AVX-512F: eight lanes in one `__m512d`.
@@ -575,5 +574,5 @@ mod avx512 {
         }
     }
 
-    products!("avx512f,avx2,fma", Avx512, (4, 4), 8, 4);
+    products!("avx512f,avx2,fma", Avx512, (4, 4), 8, (4, 2));
 }
