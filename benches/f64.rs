@@ -1,12 +1,14 @@
 //! `f64` networks next to the same `f32` networks, in one run: what precision costs.
 //!
 //! The seminar's network (784-16-16-10 sigmoid) and a wider relu one (784-256-256-10), each in
-//! `f32` (the SIMD back end the CPU selects) and `f64` (`kernel/double.rs`: plain loops the
-//! compiler vectorises for the baseline target), trained a batch of 32 with momentum and
-//! inferred a batch of 32 and a single sample.
+//! `f32` (the SIMD back end the CPU selects) and `f64` (`kernel/double.rs`: the AVX-512 or AVX2
+//! variant of its products the CPU has, libm's scalar functions), trained a batch of 32 with
+//! momentum and inferred a batch of 32 and a single sample; and the three products of a dense
+//! layer alone (`products/NxIxO`) at the shapes of those networks, in both types.
 //!
 //! ```text
-//! cargo bench --bench f64 -- --warm-up-time 1 --measurement-time 5
+//! cargo bench --bench f64 -- --warm-up-time 1 --measurement-time 4
+//! NN_KERNEL=portable cargo bench --bench f64 -- products    # the portable loops
 //! ```
 
 use std::hint::black_box;
@@ -64,7 +66,38 @@ where
     group.finish();
 }
 
+/// The three products of a dense layer at one shape, in the scalar type `T` (the kernels
+/// `Scalar` hands a layer: the dispatched SIMD back end for `f32`, `kernel/double.rs` for
+/// `f64`).
+fn products<T: nn::Scalar>(c: &mut Criterion, (n, i, o): (usize, usize, usize), to: fn(f32) -> T) {
+    let fill = |len: usize, seed: usize| -> Vec<T> {
+        (0..len)
+            .map(|k| to((((k + seed) * 7919) % 1000) as f32 / 1000.0 - 0.5))
+            .collect()
+    };
+    let (x, w, b, d) = (fill(n * i, 1), fill(o * i, 2), fill(o, 3), fill(n * o, 4));
+    let mut z = vec![T::ZERO; n * o];
+    let (mut gw, mut gb) = (vec![T::ZERO; o * i], vec![T::ZERO; o]);
+    let mut dx = vec![T::ZERO; n * i];
+    let mut group = c.benchmark_group(format!("products/{n}x{i}x{o}"));
+    group.throughput(Throughput::Elements((n * i * o) as u64));
+    group.bench_function(BenchmarkId::new("affine", T::NAME), |bch| {
+        bch.iter(|| T::affine(n, i, o, black_box(&x), &w, &b, &mut z))
+    });
+    group.bench_function(BenchmarkId::new("weight_grad", T::NAME), |bch| {
+        bch.iter(|| T::weight_grad(n, i, o, black_box(&x), &d, &mut gw, &mut gb))
+    });
+    group.bench_function(BenchmarkId::new("input_grad", T::NAME), |bch| {
+        bch.iter(|| T::input_grad(n, i, o, black_box(&d), &w, &mut dx))
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    for shape in [(32, 784, 16), (1, 784, 256), (32, 784, 256), (32, 256, 256)] {
+        products::<f32>(c, shape, |v| v);
+        products::<f64>(c, shape, f64::from);
+    }
     case::<Seminar32, f32, 784>(c, "seminar", "f32", |v| v);
     case::<Seminar64, f64, 784>(c, "seminar", "f64", f64::from);
     case::<Wide32, f32, 784>(c, "wide256", "f32", |v| v);

@@ -243,6 +243,7 @@ macro_rules! x86_backend {
 mod avx2;
 mod avx512;
 mod conv;
+pub(super) mod double;
 mod lanes;
 mod lanes16;
 #[cfg(feature = "std")]
