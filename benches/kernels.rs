@@ -136,13 +136,17 @@ fn activations(c: &mut Criterion) {
     pair("silu", &nn::kernel::silu_in_place, &|v| {
         v.iter_mut().for_each(|x| *x *= nn::math::logistic(*x))
     });
-    pair("leaky_relu", &|v| nn::kernel::leaky_relu_in_place(v, 0.01), &|v| {
-        v.iter_mut().for_each(|x| {
-            if *x <= 0.0 {
-                *x *= 0.01;
-            }
-        })
-    });
+    pair(
+        "leaky_relu",
+        &|v| nn::kernel::leaky_relu_in_place(v, 0.01),
+        &|v| {
+            v.iter_mut().for_each(|x| {
+                if *x <= 0.0 {
+                    *x *= 0.01;
+                }
+            })
+        },
+    );
     pair(
         "softmax_rows_of_10",
         &|v| nn::kernel::softmax_rows(v, 10),
