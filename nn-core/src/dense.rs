@@ -232,9 +232,13 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation, T: Scalar> Dense<I, O, A, T>
     /// networks baked in at compile time (see [`baked`](crate::baked)).
     #[inline]
     pub fn view(&self) -> DenseRef<'_, I, O, A, T> {
+        // One split, not `weights_flat` and `bias` (whose length check made every inlined
+        // forward pass larger): `Params` holds `O × I` weights and `O` biases, and the kernel
+        // checks both lengths on entry.
+        let (weights, bias) = self.params.split();
         DenseRef {
-            weights: self.weights_flat(),
-            bias: self.bias(),
+            weights,
+            bias,
             shape: PhantomData,
         }
     }

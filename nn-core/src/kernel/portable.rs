@@ -98,8 +98,10 @@ pub(super) fn leaky_relu_backward(z: &[f32], g: &mut [f32], slope: f32) {
     }
 }
 
-/// See [`super::logistic_in_place`]: [`math::logistic`] of every value.
-#[inline]
+/// See [`super::logistic_in_place`]: [`math::logistic`] of every value. Never inlined: the x86
+/// back ends call it for the values past their last vector, and inlined there its loop made
+/// each of their calls save and restore registers for it, tail or no tail.
+#[inline(never)]
 pub(super) fn logistic(v: &mut [f32]) {
     for x in v {
         *x = math::logistic(*x);
