@@ -383,10 +383,17 @@ impl<N: Network> Workspace<N> {
     }
 
     /// Grows the buffers to hold batches of `batch` samples (no-op if they already do).
+    #[inline]
     pub fn reserve(&mut self, batch: usize) {
-        if batch <= self.capacity {
-            return;
+        if batch > self.capacity {
+            self.grow(batch);
         }
+    }
+
+    /// [`reserve`](Self::reserve)'s work, out of line: a batch that fits (every step after the
+    /// first) then costs one comparison, not the register saves of the whole loop.
+    #[inline(never)]
+    fn grow(&mut self, batch: usize) {
         for (buf, layer) in self.layers.iter_mut().zip(N::LAYERS) {
             let w = layer.output.len();
             buf.z.resize(batch * w, N::Scalar::ZERO);
