@@ -520,7 +520,7 @@ pub(super) unsafe fn silu_backward(z: &[f32], g: &mut [f32]) {
 /// GELU's cubic coefficient, 0.044715.
 pub(super) const GELU_CUBIC: f32 = 0.044_715;
 /// `2√(2/π)`, the factor of GELU's `2u`.
-pub(super) const GELU_TWO_C: f32 = 1.595_769_1;
+pub(super) const GELU_TWO_C: f32 = 1.595_769_2;
 
 /// [`portable::relu_backward`] with AVX2.
 #[target_feature(enable = "avx2,fma")]
