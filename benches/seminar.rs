@@ -223,6 +223,36 @@ fn training(c: &mut Criterion) {
             )
         })
     });
+    // The same with plain gradient descent, unfused and fused.
+    let mut sgd = nn::GradientDescent::new(0.01);
+    g.bench_function(BenchmarkId::new("sgd_step", 1), |b| {
+        b.iter(|| {
+            let loss = net.gradient(CrossEntropy, black_box(&xs[0]), &ys[0], &mut grads, &mut ws);
+            sgd.step(&mut net, &grads);
+            loss
+        })
+    });
+    // Adam's step (not fused: fused it measured slower, its update being compute-bound).
+    let mut adam = nn::Adam::new(1e-3);
+    g.bench_function(BenchmarkId::new("adam_step", 1), |b| {
+        b.iter(|| {
+            let loss = net.gradient(CrossEntropy, black_box(&xs[0]), &ys[0], &mut grads, &mut ws);
+            adam.step(&mut net, &grads);
+            loss
+        })
+    });
+    g.bench_function(BenchmarkId::new("sgd_fused", 1), |b| {
+        b.iter(|| {
+            net.train_step(
+                CrossEntropy,
+                black_box(&xs[0]),
+                &ys[0],
+                &mut sgd,
+                &mut grads,
+                &mut ws,
+            )
+        })
+    });
     g.finish();
 }
 

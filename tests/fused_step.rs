@@ -1,9 +1,13 @@
-//! `train_step`: a batch-1 step with the first layer's weight gradient fused into the momentum
-//! update gives the bits of `gradient` followed by `Momentum::step`, step after step, on every
-//! network it exists for (a chain whose first layer is dense), in f32 and in f64, and allocates
+//! `train_step`: a batch-1 step with the first layer's weight gradient fused into the
+//! optimizer's update gives the bits of `gradient` followed by `step`, step after step, for
+//! momentum and gradient descent, on every network it exists for (a chain whose first
+//! layer is dense), in f32 and in f64 (run also with `NN_KERNEL=portable`), and allocates
 //! nothing.
 
-use nn::{CrossEntropy, MeanSquaredError, Momentum, Network, Optimizer, Workspace};
+use nn::{
+    CrossEntropy, FusedStep, GradientDescent, MeanSquaredError, Momentum, Network, Optimizer,
+    Workspace,
+};
 use nn_test_support::{allocations, CountingAllocator, Data};
 
 #[global_allocator]
@@ -176,4 +180,82 @@ fn a_fused_step_allocates_nothing() {
     let mut fresh_grads = Digits::zeros();
     let fresh = Digits::new(1).gradient(CrossEntropy, &x, &y, &mut fresh_grads, &mut ws);
     assert!(net.loss(CrossEntropy, &x, &y) < fresh);
+}
+
+/// `steps` fused and unfused batch-1 steps of `Digits` with optimizer `make()`: the weights and
+/// the loss bit for bit, after every step.
+fn fused_is_unfused<O: FusedStep<Digits> + Optimizer<Digits>>(make: impl Fn() -> O, steps: usize) {
+    let mut fused = Digits::new(11);
+    let mut plain = fused.clone_weights();
+    let (mut opt_fused, mut opt_plain) = (make(), make());
+    let (mut g_fused, mut g_plain) = (Digits::zeros(), Digits::zeros());
+    let (mut ws_fused, mut ws_plain) = (Workspace::new(), Workspace::new());
+    let mut d = Data(17);
+    for step in 0..steps {
+        let x = sample::<784>(&mut d);
+        let mut y = [0.0; 10];
+        y[(step * 3) % 10] = 1.0;
+        let l_fused = fused.train_step(
+            CrossEntropy,
+            &x,
+            &y,
+            &mut opt_fused,
+            &mut g_fused,
+            &mut ws_fused,
+        );
+        let l_plain = plain.gradient(CrossEntropy, &x, &y, &mut g_plain, &mut ws_plain);
+        opt_plain.step(&mut plain, &g_plain);
+        assert_eq!(
+            l_fused.to_bits(),
+            l_plain.to_bits(),
+            "{}, step {step}: loss",
+            opt_plain.name()
+        );
+        assert_eq!(
+            bits32(&fused),
+            bits32(&plain),
+            "{}, step {step}: weights",
+            opt_plain.name()
+        );
+        for ((_, a), (_, b)) in opt_fused.buffers().iter().zip(opt_plain.buffers()) {
+            assert_eq!(
+                bits32(*a),
+                bits32(b),
+                "{}, step {step}: state",
+                opt_plain.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn gradient_descent_fuses_to_the_unfused_bits_too() {
+    fused_is_unfused(|| GradientDescent::new(0.1).with_weight_decay(1e-3), 30);
+    fused_is_unfused(|| Momentum::new(0.05, 0.5).with_weight_decay(1e-2), 30);
+}
+
+#[test]
+fn gradient_descent_fuses_in_f64_too() {
+    let mut fused = Precise::new(4);
+    let mut plain = fused.clone_weights();
+    let (mut opt_fused, mut opt_plain) = (GradientDescent::new(0.2), GradientDescent::new(0.2));
+    let (mut g_fused, mut g_plain) = (Precise::zeros(), Precise::zeros());
+    let (mut ws_fused, mut ws_plain) = (Workspace::new(), Workspace::new());
+    let mut d = Data(12);
+    for step in 0..20 {
+        let x = sample::<20>(&mut d).map(f64::from);
+        let mut y = [0.0; 3];
+        y[step % 3] = 1.0;
+        fused.train_step(
+            CrossEntropy,
+            &x,
+            &y,
+            &mut opt_fused,
+            &mut g_fused,
+            &mut ws_fused,
+        );
+        plain.gradient(CrossEntropy, &x, &y, &mut g_plain, &mut ws_plain);
+        opt_plain.step(&mut plain, &g_plain);
+        assert_eq!(bits64(&fused), bits64(&plain), "step {step}: weights");
+    }
 }

@@ -99,6 +99,23 @@ pub trait FusedStep<N: Network>: Optimizer<N> {
     );
 }
 
+/// The value `δ·x` of a batch-1 weight gradient as the back end's weight gradient rounds it:
+/// `fma(δ, x, 0)` where its products fuse (exactly `δ·x`, but `+0` for an exact zero), else
+/// `0 + δ·x` (`+0` for any zero, an underflow's included). Plain arithmetic either way, so an
+/// optimizer's own loop gives the unfused bits.
+#[inline(always)]
+fn outer_value<T: Scalar>(d: T, x: T, fused: bool) -> T {
+    if fused {
+        if d == T::ZERO || x == T::ZERO {
+            T::ZERO
+        } else {
+            d * x
+        }
+    } else {
+        T::ZERO + d * x
+    }
+}
+
 /// `w ← w·(1 - α·λ)` over every parameter: decoupled weight decay (nothing for `λ = 0`).
 fn decay<N: Network>(network: &mut N, learning_rate: f32, weight_decay: f32) {
     if weight_decay == 0.0 {
@@ -165,6 +182,35 @@ impl<N: Network> Optimizer<N> for GradientDescent {
         for (w, g) in network.parameters_mut().zip(grads.parameters()) {
             for (w, &g) in w.iter_mut().zip(g) {
                 *w -= lr * g;
+            }
+        }
+        network.fold_statistics(grads);
+    }
+}
+
+impl<N: Network> FusedStep<N> for GradientDescent {
+    fn step_fused_first(
+        &mut self,
+        network: &mut N,
+        grads: &N,
+        delta: &[N::Scalar],
+        input: &[N::Scalar],
+    ) {
+        decay(network, self.learning_rate, self.weight_decay);
+        let lr = N::Scalar::from_f32(self.learning_rate);
+        let fused = N::Scalar::products_fuse();
+        for (t, (w, g)) in network.parameters_mut().zip(grads.parameters()).enumerate() {
+            if t == 0 {
+                let i = input.len().max(1);
+                for (row, &d) in w.chunks_exact_mut(i).zip(delta) {
+                    for (w, &x) in row.iter_mut().zip(input) {
+                        *w -= lr * outer_value(d, x, fused);
+                    }
+                }
+            } else {
+                for (w, &g) in w.iter_mut().zip(g) {
+                    *w -= lr * g;
+                }
             }
         }
         network.fold_statistics(grads);
@@ -443,6 +489,39 @@ impl<N: Network> Optimizer<N> for Adam<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outer_values_round_as_the_batch_one_weight_gradient() {
+        // Zeros of both signs, products that underflow (where `fma(d, x, 0)` keeps a -0 and
+        // `0 + d·x` does not), and ordinary ones; against the dispatched kernel (run with
+        // `NN_KERNEL=portable` for the other rounding).
+        let x = [0.0f32, -0.0, 1e-30, -1e-30, 3e-20, 0.75, -2.5, 1.0];
+        for d in [0.0f32, -0.0, 1e-20, -1e-20, 0.5, -3.0] {
+            let (mut gw, mut gb) = ([7.0f32; 8], [7.0f32]);
+            crate::kernel::weight_grad(1, 8, 1, &x, &[d], &mut gw, &mut gb);
+            let fused = <f32 as Scalar>::products_fuse();
+            for (&x, &g) in x.iter().zip(&gw) {
+                assert_eq!(
+                    outer_value(d, x, fused).to_bits(),
+                    g.to_bits(),
+                    "{d}·{x} on {}",
+                    crate::kernel::backend_name()
+                );
+            }
+        }
+        let (mut gw, mut gb) = ([7.0f64; 8], [7.0f64]);
+        let x64 = x.map(f64::from);
+        for d in [0.0f64, -0.0, 1e-200, -1e-200, 0.5] {
+            let x64 = x64.map(|v| v * 1e-150);
+            <f64 as Scalar>::weight_grad(1, 8, 1, &x64, &[d], &mut gw, &mut gb);
+            for (&x, &g) in x64.iter().zip(&gw) {
+                assert_eq!(
+                    outer_value(d, x, <f64 as Scalar>::products_fuse()).to_bits(),
+                    g.to_bits()
+                );
+            }
+        }
+    }
     use crate::test_network::Line;
 
     /// Adam's weight after each step, from the closed forms of its running means

@@ -145,6 +145,11 @@ pub trait Scalar:
     /// `v ← lr·g + mu·v`, `w ← w - v` (see [`kernel::momentum`]).
     #[doc(hidden)]
     fn momentum(lr: Self, mu: Self, w: &mut [Self], v: &mut [Self], g: &[Self]);
+    /// Whether the products of the weight gradient fuse each multiply into its sum (`fma(δ, x,
+    /// 0)` at batch 1: the x86 back ends of `f32`), rather than adding it to a zero (`0 + δ·x`).
+    /// What a fused optimizer step needs to round each value as the unfused gradient does.
+    #[doc(hidden)]
+    fn products_fuse() -> bool;
     /// [`momentum`](Scalar::momentum) from the batch-1 gradient `g = δ·xᵀ`, computed value by
     /// value (see [`kernel::momentum_outer`]).
     #[doc(hidden)]
@@ -160,7 +165,8 @@ pub trait Scalar:
 
 /// The methods of [`Scalar`] that are the number type's own, written once for `f32` and `f64`:
 /// the constants, the exact and the rounding conversions, the comparisons, and libm's functions
-/// of the type (`sqrtf` or `sqrt`, ...), so that every build gives the same bits.
+/// of the type (`expf` or `exp`, ...), so that every build gives the same bits (`sqrt`, exact
+/// in IEEE arithmetic, is the instruction with std).
 macro_rules! numbers {
     ($t:ident, $dtype:literal, $sqrt:path, $exp:path, $ln:path, $ln_1p:path, $tanh:path) => {
         const NAME: &'static str = stringify!($t);
@@ -210,7 +216,17 @@ macro_rules! numbers {
         }
         #[inline]
         fn sqrt(self) -> Self {
-            $sqrt(self)
+            // With std the instruction itself (correctly rounded either way), which the
+            // compiler vectorises in a loop such as Adam's; libm's inline assembly would keep
+            // that loop scalar.
+            #[cfg(feature = "std")]
+            {
+                <$t>::sqrt(self)
+            }
+            #[cfg(not(feature = "std"))]
+            {
+                $sqrt(self)
+            }
         }
         #[inline]
         fn exp(self) -> Self {
@@ -292,6 +308,10 @@ impl Scalar for f32 {
     #[inline]
     fn momentum(lr: Self, mu: Self, w: &mut [Self], v: &mut [Self], g: &[Self]) {
         kernel::momentum(lr, mu, w, v, g);
+    }
+    #[inline]
+    fn products_fuse() -> bool {
+        kernel::backend_name() != "portable"
     }
     #[inline]
     fn momentum_outer(
@@ -448,6 +468,11 @@ impl Scalar for f64 {
     #[inline]
     fn momentum(lr: Self, mu: Self, w: &mut [Self], v: &mut [Self], g: &[Self]) {
         double::momentum(lr, mu, w, v, g);
+    }
+    #[inline]
+    fn products_fuse() -> bool {
+        // No `f64` product variant fuses (`kernel/double.rs`).
+        false
     }
     fn momentum_outer(
         lr: Self,
