@@ -6,7 +6,6 @@
 
 use std::error::Error;
 
-use nn::weights;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -47,51 +46,14 @@ nn::network! {
         -> conv 6 2x2 stride 2 tanh -> avgpool 2x2 -> 10 softmax;
 }
 
-/// `count` inputs of `N` values in [-1, 2) from a fixed generator (xorshift), and the corner
-/// cases: all zeros, all ones, large values that saturate every activation.
-fn inputs<const N: usize>(count: usize) -> Vec<[f32; N]> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        #[allow(clippy::cast_precision_loss)] // 24 random bits, exactly.
-        let unit = (state >> 40) as f32 / (1u64 << 24) as f32;
-        3.0 * unit - 1.0
-    };
-    let mut xs: Vec<[f32; N]> = (0..count)
-        .map(|_| std::array::from_fn(|_| next()))
-        .collect();
-    xs.push([0.0; N]);
-    xs.push([1.0; N]);
-    xs.push(std::array::from_fn(|i| if i % 2 == 0 { 1e4 } else { -1e4 }));
-    xs
-}
+#[path = "baked/common.rs"]
+mod common;
 
-fn bits(values: &[f32]) -> Vec<u32> {
-    values.iter().map(|v| v.to_bits()).collect()
-}
-
-/// Loads `file` into the trainable network and checks that `baked` gives the same bits for
-/// every input, in `forward` and in each of the `layers` of `forward_all`.
-macro_rules! same_bits {
-    ($trainable:ty, $baked:expr, $file:expr, $inputs:expr, [$($layer:ident),*]) => {{
-        let loaded: $trainable = weights::load(concat!(env!("CARGO_MANIFEST_DIR"), "/", $file))?;
-        let mut checked = 0;
-        for x in &$inputs {
-            assert_eq!(bits(&$baked.forward(x)), bits(&loaded.forward(x)), "{}", $file);
-            let (all, baked_all) = (loaded.forward_all(x), $baked.forward_all(x));
-            $(assert_eq!(bits(&all.$layer), bits(&baked_all.$layer), "{}", stringify!($layer));)*
-            checked += 1;
-        }
-        assert!(checked > 1000);
-        Ok::<_, Box<dyn Error>>(loaded)
-    }};
-}
+use common::{bits, inputs};
 
 #[test]
 fn baked_digits_compute_what_the_loaded_file_computes_bit_for_bit() -> TestResult {
-    let xs = inputs::<784>(1000);
+    let xs = inputs::<784>(0x9e37_79b9_7f4a_7c15, 1000);
     let loaded = same_bits!(
         Digits,
         BakedF32,
@@ -131,7 +93,7 @@ fn baked_digits_compute_what_the_loaded_file_computes_bit_for_bit() -> TestResul
 
 #[test]
 fn an_image_network_with_dropout_bakes_bit_for_bit() -> TestResult {
-    let xs = inputs::<64>(2000);
+    let xs = inputs::<64>(0x9e37_79b9_7f4a_7c15, 2000);
     let loaded = same_bits!(
         Image,
         BakedImage,
@@ -148,7 +110,7 @@ fn an_image_network_with_dropout_bakes_bit_for_bit() -> TestResult {
 
 #[test]
 fn a_convolutional_network_bakes_bit_for_bit() -> TestResult {
-    let xs = inputs::<64>(2000);
+    let xs = inputs::<64>(0x9e37_79b9_7f4a_7c15, 2000);
     let loaded = same_bits!(
         ConvNet,
         BakedConvNet,
