@@ -6,7 +6,6 @@
 
 use std::error::Error;
 
-
 type TestResult = Result<(), Box<dyn Error>>;
 
 nn::network! {
