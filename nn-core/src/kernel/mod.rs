@@ -836,6 +836,16 @@ mod tests {
         (45, 33, 50),
         (50, 1100, 48),
         (130, 70, 50),
+        // The forward product by rows (`Z = X·Wᵀ`: 64 × 64 at batch 256 as in the deep
+        // network, a last panel of 17 outputs), short sums packed (the seminar network's
+        // 16 × 16 and 16 × 10 layers at batch 256, 8 outputs), the gradients of a layer of
+        // 1024 inputs and 10 outputs packed.
+        (256, 64, 64),
+        (97, 40, 49),
+        (256, 16, 16),
+        (256, 16, 10),
+        (35, 9, 8),
+        (40, 1024, 10),
         (33, 1024, 50),
         (13, 1024, 600),
         (40, 1001, 262),

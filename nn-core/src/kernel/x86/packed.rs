@@ -26,11 +26,13 @@
 //! allocation ever, on any thread, and 64 KB of thread-local storage a thread.
 //!
 //! The forward product `Z = X·Wᵀ + b` has neither operand contiguous along the columns of `Z`,
-//! so it runs transposed: `Zᵀ = W·Xᵀ` (`A = W`, rows contiguous; `B = Xᵀ`, packed from `X` by a
-//! transposing copy of `n·i` values, cheap next to the `n·i·o` FMAs), and each tile is written
-//! into `Z` transposed, with the bias: sixteen samples at a time, the tile's outputs turned into
-//! lanes by a 16 × 16 register transpose (64 two-register permutations), then one masked store
-//! a sample.
+//! so one of them is packed by a transposing copy (sixteen rows by sixteen terms at a time
+//! through a 16 × 16 register transpose, 64 two-register permutations), cheap next to the
+//! `n·i·o` FMAs. Either `Z = X·Wᵀ` (`A = X`, `B = Wᵀ` packed from `W`: `o·i` values copied, the
+//! tiles stored as rows with the bias), or `Zᵀ = W·Xᵀ` (`A = W`, `B = Xᵀ` packed from `X`: `n·i`
+//! values, each tile written into `Z` transposed, with the bias: sixteen samples at a time
+//! through the register transpose, then one masked store a sample). [`rows_first`] picks the
+//! one that copies less and wastes fewer lanes; both give the same bits.
 //!
 //! Sum order: each output sums its `K` products in order within each block, and the
 //! blocks in order (a block's sum is added to the sum so far), so the bits depend on the
@@ -63,30 +65,35 @@ thread_local! {
 
 /// Whether the forward product of a layer (`n` samples, `i` inputs, `o` outputs) runs packed.
 ///
-/// Measured against the unpacked dot-product kernel (interleaved calls, best of 100, on this
-/// Zen 5; `BENCHMARKS.md`): packed is 1.13-1.39× faster at batch 32 for 64 to 1024 outputs,
-/// and at batch 256 for sums of at most 256 terms or of a multiple of 1024 (1.03-1.14×); at
-/// batch 256 over 784 inputs the dot-product kernel, whose tiles stream `X` once a pass, is
-/// 4-8% faster, so it keeps those. Fewer than 48 outputs (the seminar network's layers) never
-/// pack: a panel then serves too few tiles.
+/// Measured against the unpacked dot-product kernel (interleaved calls, best of 60 rounds, on
+/// this Zen 5; `BENCHMARKS.md`), since the panels of `Xᵀ` and `Wᵀ` are packed through the
+/// register transpose: packed is 1.3-1.5× faster at batch 32 and 256 for 32 outputs or more at
+/// every width (784 × 256 at batch 256 included, which the unpacked kernel used to keep), and
+/// 1.7-4× faster on sums of at most 48 terms (the 16 × 16 and 16 × 10 layers of the seminar
+/// network, whose dot products were one vector and a reduction an output). With fewer than 32
+/// outputs and longer sums (784 × 16, 64 × 10, 1024 × 10) the dot-product kernel is as fast
+/// or up to 1.6× faster: a panel is 32 outputs or samples wide, and those tiles leave most of
+/// it empty.
 pub(super) fn for_affine(n: usize, i: usize, o: usize) -> bool {
-    o >= 48 && n >= 32 && i >= 32 && (n < 128 || i <= 256 || i.is_multiple_of(1024))
+    n >= 32 && i >= 1 && (o >= 32 || (o >= 8 && i <= 48))
 }
 
 /// Whether the weight gradient `Δᵀ·X` of a layer runs packed: for weight matrices of 1 MB or
-/// more, or rows of a multiple of 1024 inputs (4 KB, which map an unpacked panel's rows to the
-/// same L1 sets), where packing measured 1.08-1.39× faster; below that the unpacked kernel is
-/// as fast or up to 5% faster.
+/// more, or of 256 KB or more at batch 128 and up (256 × 256 at batch 256: 1.14×), or rows of
+/// a multiple of 1024 inputs (4 KB, which map an unpacked panel's rows to the same L1 sets;
+/// 1.9× on the 1024 × 10 layer), where packing measured 1.08-1.9× faster; below that the
+/// unpacked kernel is as fast or up to 12% faster.
 pub(super) fn for_weight_grad(n: usize, i: usize, o: usize) -> bool {
-    o >= 48 && n >= 32 && i >= 32 && (o * i >= 1 << 18 || i.is_multiple_of(1024))
+    let big = o * i >= 1 << 18 || (n >= 128 && o * i >= 1 << 16);
+    n >= 32 && i >= 32 && ((o >= 48 && big) || (o >= 8 && i.is_multiple_of(1024)))
 }
 
 /// Whether the input gradient `Δ·W` of a layer runs packed: for rows of `W` of a multiple of
-/// 1024 inputs (4 KB apart, the same L1 sets), where packing measured 1.5× faster at batch
-/// 256; at other widths the unpacked kernel already runs near the peak and packing costs it
-/// 0-5%.
+/// 1024 inputs (4 KB apart, the same L1 sets), where packing measured 1.4-1.5× faster at batch
+/// 256 (the 1024 × 1024 and 1024 × 10 layers); at other widths the unpacked kernel already
+/// runs near the peak and packing costs it 0-15%.
 pub(super) fn for_input_grad(n: usize, i: usize, o: usize) -> bool {
-    n >= 12 && o >= 32 && i >= 32 && i.is_multiple_of(1024)
+    n >= 12 && o >= 8 && i >= 32 && i.is_multiple_of(1024)
 }
 
 /// The mask of the first `len` lanes, `len ≤ 16`.
@@ -138,8 +145,13 @@ unsafe fn tile<const MR: usize>(
 /// Where the tiles of a product go.
 #[derive(Clone, Copy)]
 enum Out {
-    /// `C` itself, row-major with row stride `ldc`.
-    Rows { c: *mut f32, ldc: usize },
+    /// `C` itself, row-major with row stride `ldc`, plus `bias[col]` in every row on the first
+    /// block if there is a bias (the forward product computed as `Z = X·Wᵀ`).
+    Rows {
+        c: *mut f32,
+        ldc: usize,
+        bias: Option<*const f32>,
+    },
     /// The forward product's `Z = Cᵀ + 1·bᵀ`: `C(j, s)` goes to `z[s·ldz + j]`, plus `b[j]` on
     /// the first block.
     Transposed {
@@ -167,8 +179,18 @@ unsafe fn store<const MR: usize>(
     first: bool,
 ) {
     match out {
-        Out::Rows { c, ldc } => {
+        Out::Rows { c, ldc, bias } => {
             let masks = panel_masks(width);
+            // The bias of the tile's columns, added on the first block (as the transposed
+            // forward adds it: `b + Σ`, the same bits).
+            let bias = match bias {
+                // SAFETY: the masks' columns from `c0` are inside the bias.
+                Some(b) if first => Some([
+                    _mm512_maskz_loadu_ps(masks[0], b.add(c0)),
+                    _mm512_maskz_loadu_ps(masks[1], b.add(c0 + 16)),
+                ]),
+                _ => None,
+            };
             for (r, acc) in acc.iter().enumerate() {
                 for (v, (&acc, &mask)) in acc.iter().zip(&masks).enumerate() {
                     if mask == 0 {
@@ -176,10 +198,10 @@ unsafe fn store<const MR: usize>(
                     }
                     // SAFETY: row `r0 + r` and the mask's columns from `c0 + 16v` are inside.
                     let p = c.add((r0 + r) * ldc + c0 + 16 * v);
-                    let sum = if first {
-                        acc
-                    } else {
-                        _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), acc)
+                    let sum = match (first, bias) {
+                        (true, None) => acc,
+                        (true, Some(b)) => _mm512_add_ps(b[v], acc),
+                        (false, _) => _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), acc),
                     };
                     if mask == 0xffff {
                         _mm512_storeu_ps(p, sum);
@@ -349,17 +371,30 @@ unsafe fn pack(src: Source, k0: usize, kc: usize, c0: usize, width: usize, panel
             }
         }
         Source::Transposed { x, ldx } => {
-            if width < NR {
-                for q in 0..kc {
-                    // SAFETY: the panel's row `q` is inside the panel.
-                    core::ptr::write_bytes(panel.add(q * NR + width), 0, NR - width);
-                }
-            }
-            for s in 0..width {
-                // SAFETY: sample `c0 + s`, terms `k0..k0 + kc` are inside `X`.
-                let row = x.add((c0 + s) * ldx + k0);
-                for q in 0..kc {
-                    *panel.add(q * NR + s) = *row.add(q);
+            // Sixteen columns (rows of `x`) by sixteen terms at a time: sixteen masked loads,
+            // the register transpose, sixteen stores of panel rows. Rows past `width` are
+            // zero vectors, so their columns of the panel come out zero.
+            for half in 0..2 {
+                let s0 = 16 * half;
+                let rows = width.saturating_sub(s0).min(16);
+                let mut q = 0;
+                while q < kc {
+                    let count = (kc - q).min(16);
+                    let mask = first_lanes(count);
+                    let mut m = [_mm512_setzero_ps(); 16];
+                    for (s, m) in m.iter_mut().enumerate().take(rows) {
+                        // SAFETY: row `c0 + s0 + s < c0 + width` of `x`, the mask's terms from
+                        // `k0 + q` (`k0 + q + count <= k0 + kc`) are inside `x`.
+                        *m = _mm512_maskz_loadu_ps(mask, x.add((c0 + s0 + s) * ldx + k0 + q));
+                    }
+                    if rows > 0 {
+                        transpose(&mut m);
+                    }
+                    for (t, m) in m.iter().enumerate().take(count) {
+                        // SAFETY: the panel's row `q + t < kc`, columns `s0..s0 + 16`.
+                        _mm512_storeu_ps(panel.add((q + t) * NR + s0), *m);
+                    }
+                    q += 16;
                 }
             }
         }
@@ -444,10 +479,57 @@ pub(super) unsafe fn affine(
         }
         return;
     }
-    let src = Source::Transposed { x, ldx: i };
-    let dst = Out::Transposed { z: out, ldz: o, b };
-    // SAFETY: `A = W` is `o × i` (row stride `i`), `B = Xᵀ` is `i × n`, `Zᵀ` is `o × n`.
-    gemm(o, n, i, w, i, 1, src, dst);
+    oriented(rows_first(n, o), n, i, o, x, w, b, out);
+}
+
+/// [`affine`] for `i > 0`, as `Z = X·Wᵀ` if `rows`, else as `Zᵀ = W·Xᵀ`.
+///
+/// # Safety
+///
+/// As for [`affine`].
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn oriented(
+    rows: bool,
+    n: usize,
+    i: usize,
+    o: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    out: *mut f32,
+) {
+    if rows {
+        let src = Source::Transposed { x: w, ldx: i };
+        let dst = Out::Rows {
+            c: out,
+            ldc: o,
+            bias: Some(b),
+        };
+        // SAFETY: `A = X` is `n × i` (row stride `i`), `B = Wᵀ` is `i × o`, `Z` is `n × o`.
+        gemm(n, o, i, x, i, 1, src, dst);
+    } else {
+        let src = Source::Transposed { x, ldx: i };
+        let dst = Out::Transposed { z: out, ldz: o, b };
+        // SAFETY: `A = W` is `o × i` (row stride `i`), `B = Xᵀ` is `i × n`, `Zᵀ` is `o × n`.
+        gemm(o, n, i, w, i, 1, src, dst);
+    }
+}
+
+/// Whether the forward product of `n` samples and `o` outputs runs as `Z = X·Wᵀ` (panels of
+/// `Wᵀ`, rows of `X` broadcast, `Z` written row by row) rather than as `Zᵀ = W·Xᵀ` (panels of
+/// `Xᵀ`, rows of `W` broadcast, tiles transposed into `Z`). Both sum each output's terms in
+/// the same order and add the bias the same way, so the choice never changes a bit (a test
+/// holds them to that); it only changes what is packed (`o·i` values of `W` or `n·i` of
+/// `X`) and whether the tiles are transposed.
+///
+/// Rows first when there are no more outputs than samples and the last panel of outputs is
+/// more than half full (a panel is 32 outputs wide): measured 1.24× faster on the deep tanh
+/// network's 64 × 64 layer at batch 256 and as fast (±2%) on the wide layers at batch 256;
+/// with fewer samples than outputs (batch 32 on a 256- or 1024-wide layer) the transposed
+/// product is 1.3-1.45× faster, and with 8 to 16 outputs it wastes fewer lanes.
+fn rows_first(n: usize, o: usize) -> bool {
+    o <= n && (o.is_multiple_of(NR) || o % NR > NR / 2)
 }
 
 /// `C = A·B` with `B`'s rows contiguous: `c` is `m × k` (row stride `k`), `b` is `p × k`, and
@@ -476,7 +558,55 @@ pub(super) unsafe fn scaled_rows(
         return;
     }
     let src = Source::Rows { b, ldb: k };
-    let dst = Out::Rows { c, ldc: k };
+    let dst = Out::Rows {
+        c,
+        ldc: k,
+        bias: None,
+    };
     // SAFETY: `C` is `m × k`, the sum runs over `p`.
     gemm(m, k, p, a, ars, acs, src, dst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both orientations of the forward product give the same bits, at shapes that cover the
+    /// tails of the packed transpose (rows mod 16, terms mod 16), of panels (mod 32) and of
+    /// tiles (mod 12, 4), and two blocks of the sum.
+    #[test]
+    fn both_orientations_of_the_forward_product_give_the_same_bits() {
+        if super::super::avx512::Avx512::detect().is_none() {
+            return;
+        }
+        let values = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len)
+                .map(|k| (((k * 2_654_435_761 + seed) % 1_000_003) as f32 / 500_001.5) - 1.0)
+                .collect()
+        };
+        for (n, i, o) in [
+            (1, 1, 1),
+            (7, 3, 5),
+            (33, 17, 31),
+            (64, 64, 64),
+            (45, 70, 49),
+            (100, 15, 40),
+            (29, 600, 18),
+            (256, 64, 10),
+            (40, 1100, 33),
+        ] {
+            let (x, w, b) = (values(n * i, 1), values(o * i, 2), values(o, 3));
+            let mut by_rows = vec![f32::NAN; n * o];
+            let mut transposed = vec![f32::NAN; n * o];
+            // SAFETY: AVX-512F is available (detected above); the buffers hold `n × i`,
+            // `o × i`, `o` and `n × o` values.
+            unsafe {
+                let (x, w, b) = (x.as_ptr(), w.as_ptr(), b.as_ptr());
+                oriented(true, n, i, o, x, w, b, by_rows.as_mut_ptr());
+                oriented(false, n, i, o, x, w, b, transposed.as_mut_ptr());
+            }
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&by_rows), bits(&transposed), "shape {n} x {i} x {o}");
+        }
+    }
 }
