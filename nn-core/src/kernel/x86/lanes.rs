@@ -38,6 +38,30 @@ pub(super) unsafe fn exp(x: __m256) -> __m256 {
         _mm256_set1_ps(88.376_26),
         _mm256_max_ps(_mm256_set1_ps(-104.0), x),
     );
+    let (er, m) = exp_parts(x);
+    let half = _mm256_srai_epi32::<1>(m);
+    _mm256_mul_ps(
+        _mm256_mul_ps(er, pow2(half)),
+        pow2(_mm256_sub_epi32(m, half)),
+    )
+}
+
+/// [`exp`] for `0 ≤ x`, with `x` clamped to 19 (`e^19 ≈ 1.8·10⁸`) rather than 88.376: `2^m` in
+/// one factor, as `m ≤ 28`. Below the clamp it gives [`exp`]'s bits (multiplying by powers of
+/// two that neither overflow nor leave the normal range is exact, in one factor or two); tanh,
+/// its one caller, is exactly 1 in f32 from 9.5 on, where `1 - 2/(e^{2x} + 1)` rounds to 1
+/// whichever `e^{2x} ≥ e^19` it is given. NaN stays NaN.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn exp_up_to_19(x: __m256) -> __m256 {
+    let (er, m) = exp_parts(_mm256_min_ps(_mm256_set1_ps(19.0), x));
+    _mm256_mul_ps(er, pow2(m))
+}
+
+/// The two parts of [`exp`] of an `x` already clamped: `e^r` and `m`, with `e^x = e^r · 2^m`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn exp_parts(x: __m256) -> (__m256, __m256i) {
     let m = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
         x,
         _mm256_set1_ps(core::f32::consts::LOG2_E),
@@ -60,12 +84,7 @@ pub(super) unsafe fn exp(x: __m256) -> __m256 {
         _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r),
         _mm256_set1_ps(1.0),
     );
-    let m = _mm256_cvtps_epi32(m);
-    let half = _mm256_srai_epi32::<1>(m);
-    _mm256_mul_ps(
-        _mm256_mul_ps(er, pow2(half)),
-        pow2(_mm256_sub_epi32(m, half)),
-    )
+    (er, _mm256_cvtps_epi32(m))
 }
 
 /// `2^e` in each lane, for `-126 ≤ e ≤ 127`: `e + 127` in the exponent bits.
@@ -239,7 +258,7 @@ unsafe fn tanh8(z: __m256) -> __m256 {
         p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(c));
     }
     let small = _mm256_fmadd_ps(_mm256_mul_ps(p, x2), x, x);
-    let e = exp(_mm256_add_ps(x, x));
+    let e = exp_up_to_19(_mm256_add_ps(x, x));
     let large = _mm256_sub_ps(
         one,
         _mm256_div_ps(_mm256_set1_ps(2.0), _mm256_add_ps(e, one)),
@@ -526,4 +545,46 @@ pub(super) const GELU_TWO_C: f32 = 1.595_769_2;
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn relu_backward(z: &[f32], g: &mut [f32]) {
     portable::relu_backward(z, g);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::arch::x86_64::{_mm256_loadu_ps, _mm256_storeu_ps};
+
+    /// `exp_up_to_19` gives `exp`'s bits on `[0, 19]` (every 64th float there, and the ends),
+    /// and tanh's `1 - 2/(e + 1)` is exactly 1 for every `e` from `e^19` on, whichever of the
+    /// two exponentials feeds it: the claims that let tanh scale by one power of two.
+    #[test]
+    fn the_short_exponential_is_the_long_one_where_tanh_uses_it() {
+        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
+            return;
+        }
+        let mut xs: Vec<f32> = (0..19.0f32.to_bits())
+            .step_by(64)
+            .map(f32::from_bits)
+            .collect();
+        xs.extend([0.0, 19.0, f32::from_bits(19.0f32.to_bits() - 1)]);
+        while xs.len() % 8 != 0 {
+            xs.push(1.0);
+        }
+        for chunk in xs.chunks(8) {
+            let (mut long, mut short) = ([0.0f32; 8], [0.0f32; 8]);
+            // SAFETY: AVX2 and FMA are available (tested above); each array holds eight values.
+            unsafe {
+                let x = _mm256_loadu_ps(chunk.as_ptr());
+                _mm256_storeu_ps(long.as_mut_ptr(), exp(x));
+                _mm256_storeu_ps(short.as_mut_ptr(), exp_up_to_19(x));
+            }
+            for k in 0..8 {
+                assert_eq!(long[k].to_bits(), short[k].to_bits(), "e^{}", chunk[k]);
+            }
+        }
+        // From 9.5 on (2x ≥ 19), 2/(e + 1) is below half an ulp of 1.
+        let e19 = 19.0f32.exp();
+        for e in [e19, 1e10, 1e20, 3.4e38] {
+            assert_eq!(1.0 - 2.0 / (e + 1.0), 1.0, "e = {e}");
+        }
+        assert!(e19 < 1.8e8 && 2.0 / (e19 + 1.0) < f32::EPSILON / 4.0);
+    }
 }

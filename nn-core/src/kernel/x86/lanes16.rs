@@ -53,6 +53,26 @@ unsafe fn exp(x: __m512) -> __m512 {
         _mm512_set1_ps(88.376_26),
         _mm512_max_ps(_mm512_set1_ps(-104.0), x),
     );
+    let (er, m) = exp_parts(x);
+    let half = _mm512_srai_epi32::<1>(m);
+    _mm512_mul_ps(
+        _mm512_mul_ps(er, pow2(half)),
+        pow2(_mm512_sub_epi32(m, half)),
+    )
+}
+
+/// [`super::lanes`]' `exp_up_to_19` in sixteen lanes: [`exp`]'s bits for `0 ≤ x ≤ 19`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn exp_up_to_19(x: __m512) -> __m512 {
+    let (er, m) = exp_parts(_mm512_min_ps(_mm512_set1_ps(19.0), x));
+    _mm512_mul_ps(er, pow2(m))
+}
+
+/// [`super::lanes`]' `exp_parts` in sixteen lanes.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn exp_parts(x: __m512) -> (__m512, __m512i) {
     let m = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
         _mm512_mul_ps(x, _mm512_set1_ps(core::f32::consts::LOG2_E)),
     );
@@ -72,12 +92,7 @@ unsafe fn exp(x: __m512) -> __m512 {
         _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r),
         _mm512_set1_ps(1.0),
     );
-    let m = _mm512_cvtps_epi32(m);
-    let half = _mm512_srai_epi32::<1>(m);
-    _mm512_mul_ps(
-        _mm512_mul_ps(er, pow2(half)),
-        pow2(_mm512_sub_epi32(m, half)),
-    )
+    (er, _mm512_cvtps_epi32(m))
 }
 
 /// `2^e` in each lane, for `-126 ≤ e ≤ 127`.
@@ -154,7 +169,7 @@ unsafe fn tanh16(z: __m512) -> __m512 {
         p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(c));
     }
     let small = _mm512_fmadd_ps(_mm512_mul_ps(p, x2), x, x);
-    let e = exp(_mm512_add_ps(x, x));
+    let e = exp_up_to_19(_mm512_add_ps(x, x));
     let large = _mm512_sub_ps(
         one,
         _mm512_div_ps(_mm512_set1_ps(2.0), _mm512_add_ps(e, one)),
