@@ -565,7 +565,7 @@ mod tests {
             .map(f32::from_bits)
             .collect();
         xs.extend([0.0, 19.0, f32::from_bits(19.0f32.to_bits() - 1)]);
-        while xs.len() % 8 != 0 {
+        while !xs.len().is_multiple_of(8) {
             xs.push(1.0);
         }
         for chunk in xs.chunks(8) {
