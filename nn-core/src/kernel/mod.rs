@@ -846,6 +846,11 @@ mod tests {
         (256, 16, 10),
         (35, 9, 8),
         (40, 1024, 10),
+        // Tiles of one vector: 10 to 16 outputs at batch 128 and up (rows first), a last
+        // panel of at most 16 samples (transposed).
+        (130, 200, 13),
+        (256, 64, 10),
+        (47, 33, 200),
         (33, 1024, 50),
         (13, 1024, 600),
         (40, 1001, 262),

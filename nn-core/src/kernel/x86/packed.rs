@@ -15,6 +15,10 @@
 //!             write the tile (the first block) or add it into C (later blocks)
 //! ```
 //!
+//! A panel of at most 16 columns (a narrow layer's outputs, the last samples of a batch) takes
+//! tiles of one vector instead, 16 rows (then 8, 4, 1) of 16 columns: its second vector would
+//! be all zeros.
+//!
 //! A 12 × 32 tile loads 12 broadcasts and 2 vectors of the panel for 24 FMAs, so the FMA
 //! pipes, not the loads, set the pace; the panel (up to 64 KB) stays in L1 or L2 for every tile of rows,
 //! and `A`'s rows stream past it (twelve sequential streams, which the hardware prefetcher
@@ -69,13 +73,16 @@ thread_local! {
 /// this Zen 5; `BENCHMARKS.md`), since the panels of `Xᵀ` and `Wᵀ` are packed through the
 /// register transpose: packed is 1.3-1.5× faster at batch 32 and 256 for 32 outputs or more at
 /// every width (784 × 256 at batch 256 included, which the unpacked kernel used to keep), and
-/// 1.7-4× faster on sums of at most 48 terms (the 16 × 16 and 16 × 10 layers of the seminar
-/// network, whose dot products were one vector and a reduction an output). With fewer than 32
-/// outputs and longer sums (784 × 16, 64 × 10, 1024 × 10) the dot-product kernel is as fast
-/// or up to 1.6× faster: a panel is 32 outputs or samples wide, and those tiles leave most of
-/// it empty.
+/// 1.4-3.8× faster on sums of at most 48 terms (the 16 × 16 and 16 × 10 layers of the seminar
+/// network, whose dot products were one vector and a reduction an output). For 10 to 16
+/// outputs, tiles of one vector (16 rows of `X` against a panel of `Wᵀ` 16 outputs wide)
+/// measured 1.1-1.6× faster at batch 128 and up on sums of at most 784 terms (784 × 16,
+/// 256 × 10, 64 × 10 at batch 256) and 3-10% slower on longer sums or smaller batches (1000
+/// × 10 at batch 128, 784 × 16 at batch 64); fewer than 10 outputs leave too much of a vector
+/// empty (784 × 8: 1.5× slower).
 pub(super) fn for_affine(n: usize, i: usize, o: usize) -> bool {
-    n >= 32 && i >= 1 && (o >= 32 || (o >= 8 && i <= 48))
+    let narrow = n >= 128 && (10..=16).contains(&o) && i <= 784;
+    n >= 32 && i >= 1 && (o >= 32 || (o >= 8 && i <= 48) || narrow)
 }
 
 /// Whether the weight gradient `Δᵀ·X` of a layer runs packed: for weight matrices of 1 MB or
@@ -112,31 +119,37 @@ fn panel_masks(width: usize) -> [__mmask16; 2] {
     ]
 }
 
-/// `MR` rows of `C` (from `a`, `A`'s row `r0`) times one panel, over `kc` terms: the
-/// accumulators, `acc[r][v]` the sixteen columns `16v..16v + 16` of row `r`.
+/// `MR` rows of `C` (from `a`, `A`'s row `r0`) times the first `16·V` columns of one panel,
+/// over `kc` terms: the accumulators, `acc[r][v]` the sixteen columns `16v..16v + 16` of row
+/// `r`. `V = 2` is the whole panel; `V = 1` serves a panel of at most 16 columns, whose second
+/// vector would hold only zeros.
 ///
 /// # Safety
 ///
 /// AVX-512F is available; `a` addresses `MR` rows of `kc` terms with strides `ars`, `acs`;
-/// `panel` holds `kc` rows of `NR` values.
+/// `panel` holds `kc` rows of `NR` values; `V ≤ 2`.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn tile<const MR: usize>(
+unsafe fn tile<const MR: usize, const V: usize>(
     kc: usize,
     a: *const f32,
     ars: usize,
     acs: usize,
     panel: *const f32,
-) -> [[__m512; 2]; MR] {
-    let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+) -> [[__m512; V]; MR] {
+    let mut acc = [[_mm512_setzero_ps(); V]; MR];
     for q in 0..kc {
-        // SAFETY: `q < kc`: the panel's row `q` and `A`'s term `q` of every row are inside.
-        let b0 = _mm512_loadu_ps(panel.add(q * NR));
-        let b1 = _mm512_loadu_ps(panel.add(q * NR + 16));
+        let mut b = [_mm512_setzero_ps(); V];
+        for (v, b) in b.iter_mut().enumerate() {
+            // SAFETY: `q < kc` and `16v + 16 <= NR`: inside the panel's row `q`.
+            *b = _mm512_loadu_ps(panel.add(q * NR + 16 * v));
+        }
         for (r, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: `A`'s term `q < kc` of row `r < MR` is inside.
             let s = _mm512_set1_ps(*a.add(r * ars + q * acs));
-            acc[0] = _mm512_fmadd_ps(s, b0, acc[0]);
-            acc[1] = _mm512_fmadd_ps(s, b1, acc[1]);
+            for (acc, b) in acc.iter_mut().zip(&b) {
+                *acc = _mm512_fmadd_ps(s, *b, *acc);
+            }
         }
     }
     acc
@@ -166,13 +179,13 @@ enum Out {
 ///
 /// # Safety
 ///
-/// AVX-512F is available; rows `r0..r0 + MR` and columns `c0..c0 + width` (`width ≤ 32`) are
-/// inside the output.
+/// AVX-512F is available; rows `r0..r0 + MR` and columns `c0..c0 + width` (`width ≤ 16·V`)
+/// are inside the output; `MR ≤ 16`.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn store<const MR: usize>(
+unsafe fn store<const MR: usize, const V: usize>(
     out: Out,
-    acc: &[[__m512; 2]; MR],
+    acc: &[[__m512; V]; MR],
     r0: usize,
     c0: usize,
     width: usize,
@@ -217,7 +230,7 @@ unsafe fn store<const MR: usize>(
             let mask = first_lanes(MR);
             // SAFETY: outputs `r0..r0 + MR` are inside `b`.
             let bias = _mm512_maskz_loadu_ps(mask, b.add(r0));
-            for v in 0..2 {
+            for v in 0..V {
                 let count = width.saturating_sub(16 * v).min(16);
                 if count == 0 {
                     continue;
@@ -316,25 +329,51 @@ unsafe fn panel_rows(
     width: usize,
     first: bool,
 ) {
+    if width <= 16 {
+        // One vector of the panel: tiles of sixteen rows (sixteen accumulators), then eight,
+        // four, one.
+        let mut r0 = 0;
+        while r0 + 16 <= m {
+            let acc = tile::<16, 1>(kc, a.add(r0 * ars), ars, acs, panel);
+            store::<16, 1>(out, &acc, r0, c0, width, first);
+            r0 += 16;
+        }
+        if r0 + 8 <= m {
+            let acc = tile::<8, 1>(kc, a.add(r0 * ars), ars, acs, panel);
+            store::<8, 1>(out, &acc, r0, c0, width, first);
+            r0 += 8;
+        }
+        while r0 + 4 <= m {
+            let acc = tile::<4, 1>(kc, a.add(r0 * ars), ars, acs, panel);
+            store::<4, 1>(out, &acc, r0, c0, width, first);
+            r0 += 4;
+        }
+        while r0 < m {
+            let acc = tile::<1, 1>(kc, a.add(r0 * ars), ars, acs, panel);
+            store::<1, 1>(out, &acc, r0, c0, width, first);
+            r0 += 1;
+        }
+        return;
+    }
     let mut r0 = 0;
     while r0 + 12 <= m {
-        let acc = tile::<12>(kc, a.add(r0 * ars), ars, acs, panel);
-        store::<12>(out, &acc, r0, c0, width, first);
+        let acc = tile::<12, 2>(kc, a.add(r0 * ars), ars, acs, panel);
+        store::<12, 2>(out, &acc, r0, c0, width, first);
         r0 += 12;
     }
     if r0 + 8 <= m {
-        let acc = tile::<8>(kc, a.add(r0 * ars), ars, acs, panel);
-        store::<8>(out, &acc, r0, c0, width, first);
+        let acc = tile::<8, 2>(kc, a.add(r0 * ars), ars, acs, panel);
+        store::<8, 2>(out, &acc, r0, c0, width, first);
         r0 += 8;
     }
     while r0 + 4 <= m {
-        let acc = tile::<4>(kc, a.add(r0 * ars), ars, acs, panel);
-        store::<4>(out, &acc, r0, c0, width, first);
+        let acc = tile::<4, 2>(kc, a.add(r0 * ars), ars, acs, panel);
+        store::<4, 2>(out, &acc, r0, c0, width, first);
         r0 += 4;
     }
     while r0 < m {
-        let acc = tile::<1>(kc, a.add(r0 * ars), ars, acs, panel);
-        store::<1>(out, &acc, r0, c0, width, first);
+        let acc = tile::<1, 2>(kc, a.add(r0 * ars), ars, acs, panel);
+        store::<1, 2>(out, &acc, r0, c0, width, first);
         r0 += 1;
     }
 }
@@ -523,13 +562,14 @@ unsafe fn oriented(
 /// holds them to that); it only changes what is packed (`o·i` values of `W` or `n·i` of
 /// `X`) and whether the tiles are transposed.
 ///
-/// Rows first when there are no more outputs than samples and the last panel of outputs is
-/// more than half full (a panel is 32 outputs wide): measured 1.24× faster on the deep tanh
-/// network's 64 × 64 layer at batch 256 and as fast (±2%) on the wide layers at batch 256;
-/// with fewer samples than outputs (batch 32 on a 256- or 1024-wide layer) the transposed
-/// product is 1.3-1.45× faster, and with 8 to 16 outputs it wastes fewer lanes.
+/// Rows first when there are no more outputs than samples and either at most 16 of them (one
+/// vector of the panel: the tiles of one vector, 1.6-2× faster than the transposed product at
+/// 10 to 16 outputs) or the last panel of outputs more than half full (a panel is 32 outputs
+/// wide): measured 1.24× faster on the deep tanh network's 64 × 64 layer at batch 256 and as
+/// fast (±2%) on the wide layers at batch 256. With fewer samples than outputs (batch 32 on a
+/// 256- or 1024-wide layer) the transposed product is 1.3-1.45× faster.
 fn rows_first(n: usize, o: usize) -> bool {
-    o <= n && (o.is_multiple_of(NR) || o % NR > NR / 2)
+    o <= n && (o <= 16 || o.is_multiple_of(NR) || o % NR > NR / 2)
 }
 
 /// `C = A·B` with `B`'s rows contiguous: `c` is `m × k` (row stride `k`), `b` is `p × k`, and
@@ -594,6 +634,9 @@ mod tests {
             (29, 600, 18),
             (256, 64, 10),
             (40, 1100, 33),
+            (130, 200, 13),
+            (47, 33, 200),
+            (200, 700, 16),
         ] {
             let (x, w, b) = (values(n * i, 1), values(o * i, 2), values(o, 3));
             let mut by_rows = vec![f32::NAN; n * o];
