@@ -23,11 +23,12 @@
 //! - `weight_grad` (`Δᵀ·X`) and `input_grad` (`Δ·W`): the sum runs over rows of the right
 //!   operand, so each output row is a sum of scaled rows. A tile of `M` output rows times two
 //!   vectors of columns keeps `M·2` accumulators, broadcasting one element of `Δ` a row.
-//! - the wide layers' products (where measured faster: [`packed::for_affine`],
+//! - batches' products where measured faster ([`packed::for_affine`],
 //!   [`packed::for_weight_grad`], [`packed::for_input_grad`]) run, on AVX-512, the packed
-//!   kernels of [`packed`]: one
-//!   operand packed into a 32-column panel that stays in L1, 12 × 32 tiles of accumulators,
-//!   the sum blocked by at most 512 terms, and the forward product computed transposed.
+//!   kernels of [`packed`]: one operand packed into a 32-column panel that stays in L1, 12 × 32
+//!   tiles of accumulators (16 × 16 for a panel of at most 16 columns), the sum blocked by at
+//!   most 512 terms, and the forward product computed as `X·Wᵀ` or transposed, as `W·Xᵀ`,
+//!   whichever packs less (the same bits either way).
 //!
 //! Sum order: every output is summed in a fixed order that depends only on the shapes, so a run
 //! is reproducible bit for bit on one machine. It is not the order of the portable loops (lanes
