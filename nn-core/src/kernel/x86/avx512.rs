@@ -28,7 +28,7 @@ use core::arch::x86_64::{
 use super::lanes16::first_lanes;
 #[cfg(feature = "std")]
 use super::packed;
-use super::{lanes16, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use super::{lanes16, prefetch_head, prefetch_rows, single, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
@@ -200,6 +200,9 @@ unsafe fn affine_tiled(
     prefetch_head(x, n.min(PREFETCH_TILES * R) * i);
     let mut j0 = 0;
     if n == 1 {
+        if single::takes16(i) {
+            return single::affine16(i, o, x, w, b, out);
+        }
         while j0 + 2 * J <= o {
             dot_tile::<1, { 2 * J }>(i, x, i, w.add(j0 * i), i, b.add(j0), out.add(j0), o, None);
             j0 += 2 * J;
