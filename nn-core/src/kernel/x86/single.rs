@@ -1,33 +1,39 @@
-//! The forward product of a lone row (batch 1), `out = W·x + b`, with every load of `W` on a
-//! vector boundary: the batch-1 kernel of both x86 back ends ([`affine16`] for AVX-512F,
-//! [`affine8`] for AVX2), for rows whose length is a multiple of the lane count.
+//! The forward product of a lone row (batch 1), `out = W·x + b`: the batch-1 kernel of both
+//! x86 back ends, [`affine16`] for AVX-512F (every batch-1 product) and [`affine8`] for AVX2
+//! (rows of a multiple of eight values, [`takes8`]).
 //!
 //! At batch 1 every weight is read once a call, so the product is as fast as `W` streams in:
 //! the seminar network's first layer (784 × 16, 50 KB, just over Zen 5's 48 KB L1D) comes from
 //! L2 on every call. Two things made it slow, each measured on a 2-vCPU Zen 5 (EPYC, KVM,
-//! AVX-512), 784 × 16, median ns a call:
+//! AVX-512), 784 × 16 alone, median ns a call:
 //!
 //! - **Loads across cache lines.** The weights are a heap block with no alignment beyond the
 //!   allocator's 16 bytes, so a row usually starts inside a cache line and every 64-byte load
-//!   of it touches two lines (16-byte-aligned `W`: 310-350 ns, 64-byte-aligned: 260-275 ns,
-//!   the sixteen-row tile of the batched kernel).
+//!   of it touches two lines (the old sixteen-row tile: 310-350 ns with `W` 16 bytes past a
+//!   line, 260-275 ns with `W` on a line).
 //! - **Sixteen rows read at once.** Sixteen streams of `W` (one FMA chain a row) are more than
 //!   the hardware prefetcher follows; eight rows at a time, in two passes over `x` (which stays
-//!   in L1), read the same lines in about half the time.
+//!   in L1), read the same lines in about half the time (135-170 ns at every alignment; four
+//!   rows at a time: 190-300 ns, too few FMA chains to hide their latency).
 //!
-//! So this kernel sums rows in groups of eight (then four, two, one), and starts each row's
-//! loads `s` values before the row, where `s` is how far the row starts past a vector
-//! boundary: every load of `W` is then aligned, and `x` is loaded at the same offset (from L1,
-//! where a split load is cheap). The first and the last vector are masked to the row, so
-//! nothing outside `W` or `x` is read.
+//! So for rows of a multiple of sixteen values, at least [`MIN_VECTORS`] vectors long
+//! ([`takes16`]), [`rows16`] sums rows in groups of eight (then four, two, one), starting each
+//! row's loads `s` values before the row, where `s` is how far the rows start past a vector
+//! boundary: every load of `W` is then aligned, and `x` is loaded at the same offset (from L1).
+//! The first and the last vector are masked to the row, so nothing outside `W` or `x` is read;
+//! each row is prefetched [`PREFETCH`] vectors ahead. Other rows go to [`block16`], sixteen rows
+//! a block with loads from each row's start, as the batched kernel loads them. Either way the
+//! sixteen sums of a block are added up together ([`reduce16`]), and the biases added in one
+//! vector.
 //!
-//! Bits: each output is the sum of the batched kernels (`dot_tile` of the back end), bit for
-//! bit. Loading from `s` values early puts product `c` in lane `(c + s) mod L` rather than
+//! Bits: each output is that of the batched kernel (`dot_tile` of the back end), bit for bit.
+//! Loading from `s` values early puts product `c` in lane `(c + s) mod L` rather than
 //! `c mod L`, but each lane still sums the same products in the same order (a masked lane adds
-//! `0·0 = +0`, which changes no sum, as in the batched kernels' tails); one lane rotation at
-//! the end puts every lane back where the batched kernel has it, before the same horizontal
-//! sum and the bias. So a sample's outputs are the same whether it is inferred alone or in a
-//! batch, and the same whatever the alignment of `W`.
+//! `0·0 = +0`, which changes no sum, as in the batched kernels' tails); one lane rotation puts
+//! every lane back where the batched kernel has it, and [`reduce16`] adds the lanes in
+//! `_mm512_reduce_add_ps`'s tree. So a sample's outputs are the same whether it is inferred
+//! alone or in a batch, and the same whatever the alignment of `W` (tested below at every
+//! offset).
 //!
 //! The `unsafe` follows the parent module's discipline: the callers ([`super::avx512`]'s and
 //! [`super::avx2`]'s `affine`, behind the back end's token and its bounds check) guarantee the
@@ -35,14 +41,22 @@
 //! inside.
 
 use core::arch::x86_64::{
-    __m256, __m256i, __m512, __mmask16, _mm256_add_epi32, _mm256_and_si256, _mm256_cmpgt_epi32,
-    _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_permutevar8x32_ps,
-    _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_ps, _mm512_add_epi32, _mm512_and_si512,
-    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_permutexvar_ps,
-    _mm512_reduce_add_ps, _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setzero_ps,
+    __m256, __m256i, __m512, __m512i, __mmask16, _mm256_add_epi32, _mm256_and_si256,
+    _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps,
+    _mm256_permutevar8x32_ps, _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_ps,
+    _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512, _mm512_fmadd_ps, _mm512_loadu_ps,
+    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_permutexvar_ps, _mm512_set1_epi32,
+    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_shuffle_f32x4, _mm512_shuffle_ps, _mm_prefetch,
+    _MM_HINT_T0,
 };
 
 use super::lanes::hsum;
+use super::lanes16::first_lanes;
+
+/// How many vectors ahead of its loads [`rows16`] prefetches each row of `W` into L1: the
+/// hardware prefetcher alone left 784 × 16 about 7% slower at batch 1 (alternated runs on the
+/// Zen 5 of the module docs, 348 against 389 ns a seminar-network inference, median of ten).
+const PREFETCH: usize = 4;
 
 /// Shortest row this kernel takes, in vectors: a shorter row is in L1 already and may cost one
 /// vector more here (its first and last vector, partly outside the row) than it saves.
@@ -89,14 +103,15 @@ impl Span {
     }
 }
 
-/// `out = W·x + b` for one row `x` of `i` values, `W` of `o` rows (AVX-512F): the aligned,
-/// grouped kernel of the module docs. Each output equals the batched kernel's (`dot_tile` in
-/// [`super::avx512`]) bit for bit.
+/// `out = W·x + b` for one row `x` of `i` values, `W` of `o` rows (AVX-512F): over aligned
+/// vectors of `W` ([`rows16`]) if [`takes16`]`(i)`, else over loads from each row's start
+/// ([`block16`]); either way sixteen outputs at a time, added up by [`reduce16`]. Each output
+/// equals the batched kernel's (`dot_tile` in [`super::avx512`]) bit for bit.
 ///
 /// # Safety
 ///
-/// AVX-512F, AVX2 and FMA are available; [`takes16`]`(i)`; `x`, `w`, `b` and `out` address
-/// `i`, `o × i`, `o` and `o` values.
+/// AVX-512F, AVX2 and FMA are available; `x`, `w`, `b` and `out` address `i`, `o × i`, `o`
+/// and `o` values.
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(super) unsafe fn affine16(
     i: usize,
@@ -106,6 +121,21 @@ pub(super) unsafe fn affine16(
     b: *const f32,
     out: *mut f32,
 ) {
+    if !takes16(i) {
+        let mut j0 = 0;
+        while j0 < o {
+            let rows = (o - j0).min(16);
+            // SAFETY: rows `j0..j0 + rows <= o` of `W`, values `j0..` of `b` and `out`.
+            let acc = if rows == 16 {
+                block16::<true>(i, x, w.add(j0 * i), rows)
+            } else {
+                block16::<false>(i, x, w.add(j0 * i), rows)
+            };
+            finish16(&acc, b.add(j0), out.add(j0), rows);
+            j0 += 16;
+        }
+        return;
+    }
     let span = Span::of::<16>(w, i);
     // Lane `l` of a row's sum is in lane `(l + s) mod 16` of its accumulator.
     let back = _mm512_and_si512(
@@ -115,44 +145,56 @@ pub(super) unsafe fn affine16(
         ),
         _mm512_set1_epi32(15),
     );
-    // SAFETY (every call): rows `j0..j0 + G <= o` of `W`, values `j0..j0 + G` of `b` and `out`.
+    // SAFETY (every call): rows `j0 + j..j0 + j + G <= o` of `W`, values `j0..j0 + rows <= o`
+    // of `b` and `out`.
     let mut j0 = 0;
-    while j0 + 8 <= o {
-        rows16::<8>(i, span, back, x, w.add(j0 * i), b.add(j0), out.add(j0));
-        j0 += 8;
-    }
-    if j0 + 4 <= o {
-        rows16::<4>(i, span, back, x, w.add(j0 * i), b.add(j0), out.add(j0));
-        j0 += 4;
-    }
-    if j0 + 2 <= o {
-        rows16::<2>(i, span, back, x, w.add(j0 * i), b.add(j0), out.add(j0));
-        j0 += 2;
+    while j0 + 16 <= o {
+        let lo = rows16::<8>(i, span, back, x, w.add(j0 * i));
+        let hi = rows16::<8>(i, span, back, x, w.add((j0 + 8) * i));
+        let acc = core::array::from_fn(|j| if j < 8 { lo[j] } else { hi[j - 8] });
+        finish16(&acc, b.add(j0), out.add(j0), 16);
+        j0 += 16;
     }
     if j0 < o {
-        rows16::<1>(i, span, back, x, w.add(j0 * i), b.add(j0), out.add(j0));
+        let rows = o - j0;
+        let mut acc = [_mm512_setzero_ps(); 16];
+        let mut j = 0;
+        if j + 8 <= rows {
+            acc[j..j + 8].copy_from_slice(&rows16::<8>(i, span, back, x, w.add((j0 + j) * i)));
+            j += 8;
+        }
+        if j + 4 <= rows {
+            acc[j..j + 4].copy_from_slice(&rows16::<4>(i, span, back, x, w.add((j0 + j) * i)));
+            j += 4;
+        }
+        if j + 2 <= rows {
+            acc[j..j + 2].copy_from_slice(&rows16::<2>(i, span, back, x, w.add((j0 + j) * i)));
+            j += 2;
+        }
+        if j < rows {
+            acc[j] = rows16::<1>(i, span, back, x, w.add((j0 + j) * i))[0];
+        }
+        finish16(&acc, b.add(j0), out.add(j0), rows);
     }
 }
 
-/// `G` outputs of [`affine16`]: `out[j] = b[j] + Σ_c w[j][c]·x[c]`, one FMA chain a lane and
-/// row, over aligned vectors of `W`; then each accumulator rotated back by `back` and summed
-/// with `_mm512_reduce_add_ps`, then the bias.
+/// The accumulators of `G` rows of [`affine16`]'s aligned path: lane `l` of row `j`'s is
+/// `Σ_{c ≡ l mod 16} w[j][c]·x[c]`, one FMA chain in order of `c`, summed over aligned vectors
+/// of `W` and rotated back by `back`.
 ///
 /// # Safety
 ///
-/// As for [`affine16`], with `w`, `b` and `out` at the group's first row, `G` rows left, and
-/// `span` the [`Span`] of `W`'s rows.
+/// As for [`affine16`], with `w` at the group's first row, `G` rows left, and `span` the
+/// [`Span`] of `W`'s rows.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn rows16<const G: usize>(
     i: usize,
     span: Span,
-    back: core::arch::x86_64::__m512i,
+    back: __m512i,
     x: *const f32,
     w: *const f32,
-    b: *const f32,
-    out: *mut f32,
-) {
+) -> [__m512; G] {
     let Span { s, steps, last } = span;
     // The vector boundary `s` values before each row; `x` is read at the same offset. Lanes
     // before the rows are masked off and never read.
@@ -177,14 +219,132 @@ unsafe fn rows16<const G: usize>(
         let xv = _mm512_loadu_ps(x0.wrapping_add(16 * m));
         for (j, acc) in acc.iter_mut().enumerate() {
             let wv = _mm512_loadu_ps(w0.wrapping_add(j * i + 16 * m));
+            // The row's line `PREFETCH` vectors on (past the row near its end: a prefetch
+            // never faults).
+            _mm_prefetch::<_MM_HINT_T0>(w0.wrapping_add(j * i + 16 * (m + PREFETCH)).cast());
             *acc = _mm512_fmadd_ps(xv, wv, *acc);
         }
     }
     // The last vector: its first `last` lanes are the values up to `i - 1`.
-    step(&mut acc, steps - 1, ((1_u32 << last) - 1) as __mmask16);
-    for (j, acc) in acc.iter().enumerate() {
-        *out.add(j) = *b.add(j) + _mm512_reduce_add_ps(_mm512_permutexvar_ps(back, *acc));
+    step(&mut acc, steps - 1, first_lanes(last));
+    acc.map(|a| _mm512_permutexvar_ps(back, a))
+}
+
+/// The accumulators of `rows ≤ 16` rows of `W` (from `w`, `k` values each) against `x`, as the
+/// batched kernel's `dot_step`s make them: vectors of sixteen from each row's start, the last
+/// `k mod 16` values in one masked vector. The accumulators past `rows` are zero. `ALL`:
+/// `rows` is 16 (no row needs its own mask).
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available; `x` holds `k` values and `w` holds `rows` rows of `k`
+/// values; `rows == 16` if `ALL`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn block16<const ALL: bool>(
+    k: usize,
+    x: *const f32,
+    w: *const f32,
+    rows: usize,
+) -> [__m512; 16] {
+    let mut acc = [_mm512_setzero_ps(); 16];
+    // Row `j`'s loads: all lanes of `mask` if `j < rows`, none otherwise (a load under an empty
+    // mask reads nothing, so rows past `W` are never touched).
+    let step = |acc: &mut [__m512; 16], c: usize, mask: __mmask16| {
+        // SAFETY: `mask` selects values `c..min(c + 16, k)` of `x` and of each row `j < rows`.
+        unsafe {
+            let xv = _mm512_maskz_loadu_ps(mask, x.add(c));
+            for (j, acc) in acc.iter_mut().enumerate() {
+                let m = if ALL || j < rows { mask } else { 0 };
+                let wv = _mm512_maskz_loadu_ps(m, w.wrapping_add(j * k + c));
+                *acc = _mm512_fmadd_ps(xv, wv, *acc);
+            }
+        }
+    };
+    let full = k - k % 16;
+    let mut c = 0;
+    while c < full {
+        step(&mut acc, c, 0xffff);
+        c += 16;
     }
+    if full < k {
+        step(&mut acc, full, first_lanes(k - full));
+    }
+    acc
+}
+
+/// The sixteen horizontal sums of `acc` in one vector: lane `j` is `_mm512_reduce_add_ps(acc[j])`,
+/// bit for bit.
+///
+/// `_mm512_reduce_add_ps` adds by halves: lanes `l` and `l + 8`, then `l` and `l + 4`, `l + 2`,
+/// `l + 1`. Here each level adds the halves of two vectors at once, moved side by side by one
+/// shuffle each (four levels, 30 shuffles and 15 additions for sixteen sums, where sixteen
+/// `_mm512_reduce_add_ps` take 64 shuffles and additions of their own); every sum meets the same
+/// pairs in the same tree, and `a + b = b + a` exactly, so each lane's sum has the same bits.
+/// The order in which the vectors enter (`acc[0]` with `acc[4]`, `acc[8]` with `acc[12]`, ...)
+/// makes the sums come out in order.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn reduce16(acc: &[__m512; 16]) -> __m512 {
+    // Lanes `0..8` of `a` and of `b` (as quarters 0, 1 of each) + lanes `8..16`.
+    let halves = |a: __m512, b: __m512| {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0x44>(a, b),
+            _mm512_shuffle_f32x4::<0xee>(a, b),
+        )
+    };
+    // Quarters 0, 2 of each + quarters 1, 3.
+    let quarters = |a: __m512, b: __m512| {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0x88>(a, b),
+            _mm512_shuffle_f32x4::<0xdd>(a, b),
+        )
+    };
+    // In each quarter: lanes 0, 1 of each + lanes 2, 3.
+    let pairs = |a: __m512, b: __m512| {
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0x44>(a, b),
+            _mm512_shuffle_ps::<0xee>(a, b),
+        )
+    };
+    // In each quarter: lanes 0, 2 of each + lanes 1, 3.
+    let singles = |a: __m512, b: __m512| {
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0x88>(a, b),
+            _mm512_shuffle_ps::<0xdd>(a, b),
+        )
+    };
+    let h = [
+        halves(acc[0], acc[4]),
+        halves(acc[8], acc[12]),
+        halves(acc[1], acc[5]),
+        halves(acc[9], acc[13]),
+        halves(acc[2], acc[6]),
+        halves(acc[10], acc[14]),
+        halves(acc[3], acc[7]),
+        halves(acc[11], acc[15]),
+    ];
+    let q = [
+        quarters(h[0], h[1]),
+        quarters(h[2], h[3]),
+        quarters(h[4], h[5]),
+        quarters(h[6], h[7]),
+    ];
+    singles(pairs(q[0], q[1]), pairs(q[2], q[3]))
+}
+
+/// `out[j] = b[j] + reduce16(acc)[j]` for `j < rows` (`rows ≤ 16`), as the batched kernel adds
+/// each sum's bias.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available; `b` and `out` hold `rows` values.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn finish16(acc: &[__m512; 16], b: *const f32, out: *mut f32, rows: usize) {
+    let mask = first_lanes(rows);
+    let sum = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, b), reduce16(acc));
+    _mm512_mask_storeu_ps(out, mask, sum);
 }
 
 /// `out = W·x + b` for one row `x` of `i` values, `W` of `o` rows (AVX2 + FMA): [`affine16`]
@@ -319,6 +479,37 @@ mod tests {
         all
     }
 
+    /// [`super::reduce16`]'s lanes are `_mm512_reduce_add_ps` of each vector, bit for bit, on
+    /// values of mixed magnitudes (where a different tree would round differently).
+    #[test]
+    fn the_sixteen_sums_are_those_of_reduce_add() {
+        use core::arch::x86_64::{_mm512_loadu_ps, _mm512_reduce_add_ps, _mm512_storeu_ps};
+        if Avx512::detect().is_none() {
+            eprintln!("no AVX-512F on this CPU: reduce16 is not checked");
+            return;
+        }
+        for round in 0..200 {
+            let v = values(256, 1000 + round);
+            let scale = values(256, 5000 + round);
+            let v: Vec<f32> = v
+                .iter()
+                .zip(&scale)
+                .map(|(v, s)| v * 2f32.powi((s * 24.0) as i32))
+                .collect();
+            let mut got = [0.0f32; 16];
+            // SAFETY: the CPU has AVX-512F (checked above); `v` holds 16 rows of 16 values and
+            // `got` 16 values.
+            unsafe {
+                let acc = core::array::from_fn(|j| _mm512_loadu_ps(v[16 * j..].as_ptr()));
+                _mm512_storeu_ps(got.as_mut_ptr(), super::reduce16(&acc));
+                for (j, got) in got.iter().enumerate() {
+                    let want = _mm512_reduce_add_ps(acc[j]);
+                    assert_eq!(got.to_bits(), want.to_bits(), "round {round}, sum {j}");
+                }
+            }
+        }
+    }
+
     /// At every offset of `W` and `x` from a cache line, a lone row's outputs are those of the
     /// same row inside a batch (the batched kernel, which loads without regard to alignment),
     /// bit for bit, and within the f64 reference's rounding bound.
@@ -326,12 +517,19 @@ mod tests {
     fn a_lone_row_sums_as_a_batch_does_at_every_alignment() {
         for (cpu, lanes) in backends() {
             for (i, o) in [
+                (1, 1),
+                (3, 17),
+                (16, 10),
+                (16, 16),
+                (17, 33),
+                (47, 35),
                 (64, 3),
                 (128, 1),
                 (136, 10),
                 (784, 16),
                 (784, 10),
                 (256, 33),
+                (272, 47),
             ] {
                 let takes = if lanes == 16 {
                     super::takes16(i)
