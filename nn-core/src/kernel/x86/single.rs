@@ -20,11 +20,16 @@
 //! ([`takes16`]), [`rows16`] sums rows in groups of eight (then four, two, one), starting each
 //! row's loads `s` values before the row, where `s` is how far the rows start past a vector
 //! boundary: every load of `W` is then aligned, and `x` is loaded at the same offset (from L1).
-//! The first and the last vector are masked to the row, so nothing outside `W` or `x` is read;
-//! each row is prefetched [`PREFETCH`] vectors ahead. Other rows go to [`block16`], sixteen rows
-//! a block with loads from each row's start, as the batched kernel loads them. Either way the
-//! sixteen sums of a block are added up together ([`reduce16`]), and the biases added in one
-//! vector.
+//! The first and the last vector, which lie partly outside the row, are loaded as the row's
+//! first (last) sixteen values and moved into their lanes by one permutation, the lanes outside
+//! the row cleared: nothing outside `W` or `x` is read, and no load is masked. (Masked loads
+//! there, `_mm512_maskz_loadu_ps` from the vector boundary, were as fast in a loop of their
+//! own but made `benches/seminar.rs`'s `infer/forward/1` 510 ns against 315 ns, slower than
+//! the old kernel's 435: masked loads on this CPU seem to wait for earlier stores near them.)
+//! Each row is prefetched [`PREFETCH`] vectors ahead. Other rows go to [`block16`], sixteen
+//! rows a block with loads from each row's start, as the batched kernel loads them. Either way
+//! the sixteen sums of a block are added up together ([`reduce16`]), and the biases added in
+//! one vector.
 //!
 //! Bits: each output is that of the batched kernel (`dot_tile` of the back end), bit for bit.
 //! Loading from `s` values early puts product `c` in lane `(c + s) mod L` rather than
@@ -41,21 +46,22 @@
 //! inside.
 
 use core::arch::x86_64::{
-    __m256, __m256i, __m512, __m512i, __mmask16, _mm256_add_epi32, _mm256_and_si256,
-    _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps,
+    __m256, __m256i, __m512, __m512i, __mmask16, _mm256_add_epi32, _mm256_and_ps, _mm256_and_si256,
+    _mm256_castsi256_ps, _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_loadu_ps,
     _mm256_permutevar8x32_ps, _mm256_set1_epi32, _mm256_setr_epi32, _mm256_setzero_ps,
-    _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512, _mm512_fmadd_ps, _mm512_loadu_ps,
-    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_permutexvar_ps, _mm512_set1_epi32,
-    _mm512_setr_epi32, _mm512_setzero_ps, _mm512_shuffle_f32x4, _mm512_shuffle_ps, _mm_prefetch,
-    _MM_HINT_T0,
+    _mm256_sub_epi32, _mm512_add_epi32, _mm512_add_ps, _mm512_and_si512, _mm512_fmadd_ps,
+    _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_maskz_permutexvar_ps,
+    _mm512_permutexvar_ps, _mm512_set1_epi32, _mm512_setr_epi32, _mm512_setzero_ps,
+    _mm512_shuffle_f32x4, _mm512_shuffle_ps, _mm512_sub_epi32, _mm_prefetch, _MM_HINT_T0,
 };
 
 use super::lanes::hsum;
 use super::lanes16::first_lanes;
 
-/// How many vectors ahead of its loads [`rows16`] prefetches each row of `W` into L1: the
-/// hardware prefetcher alone left 784 × 16 about 7% slower at batch 1 (alternated runs on the
-/// Zen 5 of the module docs, 348 against 389 ns a seminar-network inference, median of ten).
+/// How many vectors ahead of its loads [`rows16`] prefetches each row of `W` into L1: with the
+/// hardware prefetcher alone a seminar-network inference took 6-10% longer (alternated runs on
+/// the Zen 5 of the module docs: `infer/forward/1` 332-342 against 314-320 ns, a loop over one
+/// fixed input 351 against 318 ns).
 const PREFETCH: usize = 4;
 
 /// Shortest row this kernel takes, in vectors: a shorter row is in L1 already and may cost one
@@ -196,23 +202,26 @@ unsafe fn rows16<const G: usize>(
     w: *const f32,
 ) -> [__m512; G] {
     let Span { s, steps, last } = span;
-    // The vector boundary `s` values before each row; `x` is read at the same offset. Lanes
-    // before the rows are masked off and never read.
+    // The vector boundary `s` values before each row; `x` is read at the same offset (the
+    // first and the last vector from inside the row, below).
     let (x0, w0) = (x.wrapping_sub(s), w.wrapping_sub(s));
     let mut acc = [_mm512_setzero_ps(); G];
-    let step = |acc: &mut [__m512; G], m: usize, mask: __mmask16| {
-        // SAFETY: vector `m < steps` covers values `16m - s ..` of each row; `mask` selects
-        // only those inside the row (see the callers below).
-        unsafe {
-            let xv = _mm512_maskz_loadu_ps(mask, x0.wrapping_add(16 * m));
-            for (j, acc) in acc.iter_mut().enumerate() {
-                let wv = _mm512_maskz_loadu_ps(mask, w0.wrapping_add(j * i + 16 * m));
-                *acc = _mm512_fmadd_ps(xv, wv, *acc);
-            }
-        }
-    };
-    // The first vector: lanes `s..16` are values `0..16 - s`.
-    step(&mut acc, 0, (0xffff_u32 << s) as __mmask16);
+    // The first vector: lanes `s..16` are values `0..16 - s`, loaded as the row's first sixteen
+    // values and moved up by `s` lanes.
+    let first = (0xffff_u32 << s) as __mmask16;
+    let up = _mm512_and_si512(
+        _mm512_sub_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32(s as i32),
+        ),
+        _mm512_set1_epi32(15),
+    );
+    // SAFETY: `i ≥ 16`: the first sixteen values of `x` and of each row.
+    let xv = _mm512_maskz_permutexvar_ps(first, up, _mm512_loadu_ps(x));
+    for (j, acc) in acc.iter_mut().enumerate() {
+        let wv = _mm512_maskz_permutexvar_ps(first, up, _mm512_loadu_ps(w.add(j * i)));
+        *acc = _mm512_fmadd_ps(xv, wv, *acc);
+    }
     for m in 1..steps - 1 {
         // SAFETY: vector `m` (`1 ≤ m ≤ steps - 2`) covers values `16m - s ≥ 16 - s > 0` to
         // `16m - s + 15 < 16(steps - 1) - s < i` (`steps = ⌈(i + s)/16⌉`): inside the row.
@@ -225,8 +234,22 @@ unsafe fn rows16<const G: usize>(
             *acc = _mm512_fmadd_ps(xv, wv, *acc);
         }
     }
-    // The last vector: its first `last` lanes are the values up to `i - 1`.
-    step(&mut acc, steps - 1, first_lanes(last));
+    // The last vector: its first `last` lanes are the values up to `i - 1`, loaded as the
+    // row's last sixteen values and moved down by `16 - last` lanes.
+    let down = _mm512_and_si512(
+        _mm512_add_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32(16 - last as i32),
+        ),
+        _mm512_set1_epi32(15),
+    );
+    let mask = first_lanes(last);
+    // SAFETY: `i ≥ 16`: the last sixteen values of `x` and of each row.
+    let xv = _mm512_maskz_permutexvar_ps(mask, down, _mm512_loadu_ps(x.add(i - 16)));
+    for (j, acc) in acc.iter_mut().enumerate() {
+        let wv = _mm512_loadu_ps(w.add(j * i + i - 16));
+        *acc = _mm512_fmadd_ps(xv, _mm512_maskz_permutexvar_ps(mask, down, wv), *acc);
+    }
     acc.map(|a| _mm512_permutexvar_ps(back, a))
 }
 
@@ -248,16 +271,16 @@ unsafe fn block16<const ALL: bool>(
     rows: usize,
 ) -> [__m512; 16] {
     let mut acc = [_mm512_setzero_ps(); 16];
-    // Row `j`'s loads: all lanes of `mask` if `j < rows`, none otherwise (a load under an empty
-    // mask reads nothing, so rows past `W` are never touched).
+    // Rows past `rows` are left out (their accumulators stay zero).
     let step = |acc: &mut [__m512; 16], c: usize, mask: __mmask16| {
         // SAFETY: `mask` selects values `c..min(c + 16, k)` of `x` and of each row `j < rows`.
         unsafe {
             let xv = _mm512_maskz_loadu_ps(mask, x.add(c));
             for (j, acc) in acc.iter_mut().enumerate() {
-                let m = if ALL || j < rows { mask } else { 0 };
-                let wv = _mm512_maskz_loadu_ps(m, w.wrapping_add(j * k + c));
-                *acc = _mm512_fmadd_ps(xv, wv, *acc);
+                if ALL || j < rows {
+                    let wv = _mm512_maskz_loadu_ps(mask, w.add(j * k + c));
+                    *acc = _mm512_fmadd_ps(xv, wv, *acc);
+                }
             }
         }
     };
@@ -392,8 +415,7 @@ pub(super) unsafe fn affine8(
     }
 }
 
-/// The lanes `from..to` of an eight-lane `_mm256_maskload_ps` mask (all bits set in a selected
-/// lane).
+/// The lanes `from..to` of eight, as a mask (all bits set in a selected lane).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn lanes8(from: usize, to: usize) -> __m256i {
@@ -424,19 +446,24 @@ unsafe fn rows8<const G: usize>(
     let Span { s, steps, last } = span;
     let (x0, w0) = (x.wrapping_sub(s), w.wrapping_sub(s));
     let mut acc = [_mm256_setzero_ps(); G];
-    let step = |acc: &mut [__m256; G], m: usize, mask: __m256i| {
-        // SAFETY: vector `m < steps` covers values `8m - s ..` of each row; `mask` selects only
-        // those inside the row (see the callers below), and a masked load reads no other lane.
-        unsafe {
-            let xv = _mm256_maskload_ps(x0.wrapping_add(8 * m), mask);
-            for (j, acc) in acc.iter_mut().enumerate() {
-                let wv = _mm256_maskload_ps(w0.wrapping_add(j * i + 8 * m), mask);
-                *acc = _mm256_fmadd_ps(xv, wv, *acc);
-            }
-        }
+    let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let seven = _mm256_set1_epi32(7);
+    // The first vector: lanes `s..8` are values `0..8 - s`, loaded as the row's first eight
+    // values, moved up by `s` lanes, the lanes below `s` cleared (as in [`rows16`], no masked
+    // loads).
+    let (keep, up) = (
+        _mm256_castsi256_ps(lanes8(s, 8)),
+        _mm256_and_si256(_mm256_sub_epi32(lane, _mm256_set1_epi32(s as i32)), seven),
+    );
+    let edge = |v: __m256, keep: __m256, idx: __m256i| {
+        _mm256_and_ps(_mm256_permutevar8x32_ps(v, idx), keep)
     };
-    // The first vector: lanes `s..8` are values `0..8 - s`.
-    step(&mut acc, 0, lanes8(s, 8));
+    // SAFETY: `i ≥ 8`: the first eight values of `x` and of each row.
+    let xv = edge(_mm256_loadu_ps(x), keep, up);
+    for (j, acc) in acc.iter_mut().enumerate() {
+        let wv = edge(_mm256_loadu_ps(w.add(j * i)), keep, up);
+        *acc = _mm256_fmadd_ps(xv, wv, *acc);
+    }
     for m in 1..steps - 1 {
         // SAFETY: vector `m` (`1 ≤ m ≤ steps - 2`) covers values `8m - s ≥ 8 - s > 0` to
         // `8m - s + 7 < 8(steps - 1) - s < i` (`steps = ⌈(i + s)/8⌉`): inside the row.
@@ -446,8 +473,21 @@ unsafe fn rows8<const G: usize>(
             *acc = _mm256_fmadd_ps(xv, wv, *acc);
         }
     }
-    // The last vector: its first `last` lanes are the values up to `i - 1`.
-    step(&mut acc, steps - 1, lanes8(0, last));
+    // The last vector: its first `last` lanes are the values up to `i - 1`, loaded as the
+    // row's last eight values and moved down by `8 - last` lanes.
+    let (keep, down) = (
+        _mm256_castsi256_ps(lanes8(0, last)),
+        _mm256_and_si256(
+            _mm256_add_epi32(lane, _mm256_set1_epi32(8 - last as i32)),
+            seven,
+        ),
+    );
+    // SAFETY: `i ≥ 8`: the last eight values of `x` and of each row.
+    let xv = edge(_mm256_loadu_ps(x.add(i - 8)), keep, down);
+    for (j, acc) in acc.iter_mut().enumerate() {
+        let wv = edge(_mm256_loadu_ps(w.add(j * i + i - 8)), keep, down);
+        *acc = _mm256_fmadd_ps(xv, wv, *acc);
+    }
     for (j, acc) in acc.iter().enumerate() {
         *out.add(j) = *b.add(j) + hsum(_mm256_permutevar8x32_ps(*acc, back));
     }
