@@ -167,7 +167,8 @@ unsafe fn input_grad(n: usize, i: usize, o: usize, delta: *const f32, w: *const 
 /// Loop order as in the AVX2 kernel: a tile of `J` rows of `W` stays in L1 while every row of
 /// `X` streams past it. Batches use tiles of 2 rows × 8 weight rows (16 accumulators);
 /// leftover weight rows go by four, then one by one. A lone row (batch 1) goes to
-/// [`single::affine16`], which gives the same bits.
+/// [`single::affine16`] where it measured faster ([`single::takes16`]; the same bits), else
+/// tiles of 16 weight rows (16 independent FMA chains).
 ///
 /// While a tile of rows of `X` is summed, the rows [`PREFETCH_TILES`] tiles
 /// on are prefetched into L2 (see [`prefetch_rows`]), one cache line a row for each vector of the
@@ -192,7 +193,7 @@ unsafe fn affine_tiled(
 ) {
     /// Rows of `X` a tile.
     const R: usize = 2;
-    /// Rows of `W` a tile.
+    /// Rows of `W` a tile (batches); a lone row uses `2·J`.
     const J: usize = 8;
     // SAFETY (for every call below): a tile of `r` rows from `r0` and `j` weight rows from `j0`
     // has `r0 + r <= n` and `j0 + j <= o`, so its rows of `x`, `w`, `b` and `out` are inside
@@ -200,7 +201,13 @@ unsafe fn affine_tiled(
     prefetch_head(x, n.min(PREFETCH_TILES * R) * i);
     let mut j0 = 0;
     if n == 1 {
-        return single::affine16(i, o, x, w, b, out);
+        if single::takes16(i) {
+            return single::affine16(i, o, x, w, b, out);
+        }
+        while j0 + 2 * J <= o {
+            dot_tile::<1, { 2 * J }>(i, x, i, w.add(j0 * i), i, b.add(j0), out.add(j0), o, None);
+            j0 += 2 * J;
+        }
     }
     while j0 + J <= o {
         affine_columns::<R, J>(n, i, o, x, w.add(j0 * i), b.add(j0), out.add(j0), j0 == 0);

@@ -1,6 +1,6 @@
 //! The forward product of a lone row (batch 1), `out = W·x + b`: the batch-1 kernel of both
-//! x86 back ends, [`affine16`] for AVX-512F (every batch-1 product) and [`affine8`] for AVX2
-//! (rows of a multiple of eight values, [`takes8`]).
+//! x86 back ends, [`affine16`] for AVX-512F ([`takes16`]) and [`affine8`] for AVX2
+//! ([`takes8`]).
 //!
 //! At batch 1 every weight is read once a call, so the product is as fast as `W` streams in:
 //! the seminar network's first layer (784 × 16, 50 KB, just over Zen 5's 48 KB L1D) comes from
@@ -17,7 +17,7 @@
 //!   rows at a time: 190-300 ns, too few FMA chains to hide their latency).
 //!
 //! So for rows of a multiple of sixteen values, at least [`MIN_VECTORS`] vectors long
-//! ([`takes16`]), [`rows16`] sums rows in groups of eight (then four, two, one), starting each
+//! ([`aligned16`]), [`rows16`] sums rows in groups of eight (then four, two, one), starting each
 //! row's loads `s` values before the row, where `s` is how far the rows start past a vector
 //! boundary: every load of `W` is then aligned, and `x` is loaded at the same offset (from L1).
 //! The first and the last vector, which lie partly outside the row, are loaded as the row's
@@ -26,8 +26,9 @@
 //! there, `_mm512_maskz_loadu_ps` from the vector boundary, were as fast in a loop of their
 //! own but made `benches/seminar.rs`'s `infer/forward/1` 510 ns against 315 ns, slower than
 //! the old kernel's 435: masked loads on this CPU seem to wait for earlier stores near them.)
-//! Each row is prefetched [`PREFETCH`] vectors ahead. Other rows go to [`block16`], sixteen
-//! rows a block with loads from each row's start, as the batched kernel loads them. Either way
+//! Each row is prefetched [`PREFETCH`] vectors ahead. Rows of at most sixteen values (the
+//! seminar network's 16 × 16 and 16 × 10 layers) go to [`block16`], sixteen rows a block with
+//! loads from each row's start, as the batched kernel loads them. Either way
 //! the sixteen sums of a block are added up together ([`reduce16`]), and the biases added in
 //! one vector.
 //!
@@ -68,15 +69,24 @@ const PREFETCH: usize = 4;
 /// vector more here (its first and last vector, partly outside the row) than it saves.
 const MIN_VECTORS: usize = 8;
 
-/// Whether [`affine16`] computes `affine(1, i, o, ..)`: rows of a multiple of sixteen values
-/// (every row then starts at the same offset from a vector boundary), at least
-/// [`MIN_VECTORS`] vectors long.
+/// Whether [`affine16`] computes `affine(1, i, o, ..)`: rows of at most one vector
+/// ([`block16`]), or [`aligned16`] rows. Rows in between stay with the batched kernel's
+/// sixteen-row tiles, which measured faster at 64 × 64 (90 against 114 ns: `block16`'s longer
+/// loop spilled its accumulators).
 #[inline]
 pub(super) fn takes16(i: usize) -> bool {
+    i <= 16 || aligned16(i)
+}
+
+/// Whether [`affine16`] reads `W` over aligned vectors ([`rows16`]): rows of a multiple of
+/// sixteen values (every row then starts at the same offset from a vector boundary), at least
+/// [`MIN_VECTORS`] vectors long.
+#[inline]
+fn aligned16(i: usize) -> bool {
     i.is_multiple_of(16) && i >= 16 * MIN_VECTORS
 }
 
-/// Whether [`affine8`] computes `affine(1, i, o, ..)`: as [`takes16`], for eight lanes.
+/// Whether [`affine8`] computes `affine(1, i, o, ..)`: as [`aligned16`], for eight lanes.
 #[inline]
 pub(super) fn takes8(i: usize) -> bool {
     i.is_multiple_of(8) && i >= 8 * MIN_VECTORS
@@ -110,7 +120,7 @@ impl Span {
 }
 
 /// `out = W·x + b` for one row `x` of `i` values, `W` of `o` rows (AVX-512F): over aligned
-/// vectors of `W` ([`rows16`]) if [`takes16`]`(i)`, else over loads from each row's start
+/// vectors of `W` ([`rows16`]) if [`aligned16`]`(i)`, else over loads from each row's start
 /// ([`block16`]); either way sixteen outputs at a time, added up by [`reduce16`]. Each output
 /// equals the batched kernel's (`dot_tile` in [`super::avx512`]) bit for bit.
 ///
@@ -127,7 +137,7 @@ pub(super) unsafe fn affine16(
     b: *const f32,
     out: *mut f32,
 ) {
-    if !takes16(i) {
+    if !aligned16(i) {
         let mut j0 = 0;
         while j0 < o {
             let rows = (o - j0).min(16);
