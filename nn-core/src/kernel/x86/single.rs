@@ -13,8 +13,9 @@
 //!   line, 260-275 ns with `W` on a line).
 //! - **Sixteen rows read at once.** Sixteen streams of `W` (one FMA chain a row) are more than
 //!   the hardware prefetcher follows; eight rows at a time, in two passes over `x` (which stays
-//!   in L1), read the same lines in about half the time (135-170 ns at every alignment; four
-//!   rows at a time: 190-300 ns, too few FMA chains to hide their latency).
+//!   in L1), read the same lines in about half the time (a standalone copy of this kernel:
+//!   135-170 ns at every alignment; four rows at a time: 190-300 ns, too few FMA chains to
+//!   hide their latency; through the dispatch, in `nn::kernel::affine`: 170-200 ns).
 //!
 //! So for rows of a multiple of sixteen values, at least [`MIN_VECTORS`] vectors long
 //! ([`aligned16`]), [`rows16`] sums rows in groups of eight (then four, two, one), starting each
@@ -28,14 +29,14 @@
 //! the old kernel's 435: masked loads on this CPU seem to wait for earlier stores near them.)
 //! Each row is prefetched [`PREFETCH`] vectors ahead. Rows of at most sixteen values (the
 //! seminar network's 16 × 16 and 16 × 10 layers) go to [`block16`], sixteen rows a block with
-//! loads from each row's start, as the batched kernel loads them. Either way
-//! the sixteen sums of a block are added up together ([`reduce16`]), and the biases added in
-//! one vector.
+//! loads from each row's start, as the batched kernel loads them; longer rows that are not
+//! [`aligned16`] stay with the batched kernel's tiles. Either way the sixteen sums of a block
+//! are added up together ([`reduce16`]), and the biases added in one vector.
 //!
 //! Bits: each output is that of the batched kernel (`dot_tile` of the back end), bit for bit.
 //! Loading from `s` values early puts product `c` in lane `(c + s) mod L` rather than
-//! `c mod L`, but each lane still sums the same products in the same order (a masked lane adds
-//! `0·0 = +0`, which changes no sum, as in the batched kernels' tails); one lane rotation puts
+//! `c mod L`, but each lane still sums the same products in the same order (a cleared lane
+//! adds `0·0 = +0`, which changes no sum, as in the batched kernels' tails); one lane rotation puts
 //! every lane back where the batched kernel has it, and [`reduce16`] adds the lanes in
 //! `_mm512_reduce_add_ps`'s tree. So a sample's outputs are the same whether it is inferred
 //! alone or in a batch, and the same whatever the alignment of `W` (tested below at every
