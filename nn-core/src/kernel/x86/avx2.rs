@@ -7,7 +7,7 @@ use core::arch::x86_64::{
 };
 
 use super::lanes::{self, hsum};
-use super::{prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use super::{prefetch_head, prefetch_rows, single, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
@@ -130,6 +130,9 @@ unsafe fn affine(
     prefetch_head(x, n.min(PREFETCH_TILES * R) * i);
     let mut j0 = 0;
     if n == 1 {
+        if single::takes8(i) {
+            return single::affine8(i, o, x, w, b, out);
+        }
         while j0 + 2 * J <= o {
             dot_tile::<1, { 2 * J }>(i, x, i, w.add(j0 * i), i, b.add(j0), out.add(j0), o, None);
             j0 += 2 * J;

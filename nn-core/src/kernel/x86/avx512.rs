@@ -28,7 +28,7 @@ use core::arch::x86_64::{
 use super::lanes16::first_lanes;
 #[cfg(feature = "std")]
 use super::packed;
-use super::{lanes16, prefetch_head, prefetch_rows, Backend, PREFETCH_TILES};
+use super::{lanes16, prefetch_head, prefetch_rows, single, Backend, PREFETCH_TILES};
 use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
@@ -165,9 +165,10 @@ unsafe fn input_grad(n: usize, i: usize, o: usize, delta: *const f32, w: *const 
 /// `o` values, `out` is `n × o`.
 ///
 /// Loop order as in the AVX2 kernel: a tile of `J` rows of `W` stays in L1 while every row of
-/// `X` streams past it. Batches use tiles of 2 rows × 8 weight rows (16 accumulators), a lone
-/// row tiles of 16 weight rows (16 independent FMA chains); leftover weight rows go by four,
-/// then one by one.
+/// `X` streams past it. Batches use tiles of 2 rows × 8 weight rows (16 accumulators);
+/// leftover weight rows go by four, then one by one. A lone row (batch 1) goes to
+/// [`single::affine16`] where it measured faster ([`single::takes16`]; the same bits), else
+/// tiles of 16 weight rows (16 independent FMA chains).
 ///
 /// While a tile of rows of `X` is summed, the rows [`PREFETCH_TILES`] tiles
 /// on are prefetched into L2 (see [`prefetch_rows`]), one cache line a row for each vector of the
@@ -200,6 +201,9 @@ unsafe fn affine_tiled(
     prefetch_head(x, n.min(PREFETCH_TILES * R) * i);
     let mut j0 = 0;
     if n == 1 {
+        if single::takes16(i) {
+            return single::affine16(i, o, x, w, b, out);
+        }
         while j0 + 2 * J <= o {
             dot_tile::<1, { 2 * J }>(i, x, i, w.add(j0 * i), i, b.add(j0), out.add(j0), o, None);
             j0 += 2 * J;

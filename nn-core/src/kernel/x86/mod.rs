@@ -250,6 +250,7 @@ mod lanes16;
 #[cfg(feature = "std")]
 mod packed;
 mod pool;
+mod single;
 
 use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
 
