@@ -330,50 +330,54 @@ unsafe fn panel_rows(
     first: bool,
 ) {
     if width <= 16 {
-        // One vector of the panel: tiles of sixteen rows (sixteen accumulators), then eight,
-        // four, one.
-        let mut r0 = 0;
-        while r0 + 16 <= m {
-            let acc = tile::<16, 1>(kc, a.add(r0 * ars), ars, acs, panel);
-            store::<16, 1>(out, &acc, r0, c0, width, first);
-            r0 += 16;
-        }
-        if r0 + 8 <= m {
-            let acc = tile::<8, 1>(kc, a.add(r0 * ars), ars, acs, panel);
-            store::<8, 1>(out, &acc, r0, c0, width, first);
-            r0 += 8;
-        }
-        while r0 + 4 <= m {
-            let acc = tile::<4, 1>(kc, a.add(r0 * ars), ars, acs, panel);
-            store::<4, 1>(out, &acc, r0, c0, width, first);
-            r0 += 4;
-        }
-        while r0 < m {
-            let acc = tile::<1, 1>(kc, a.add(r0 * ars), ars, acs, panel);
-            store::<1, 1>(out, &acc, r0, c0, width, first);
-            r0 += 1;
-        }
-        return;
+        // One vector of the panel: tiles of sixteen rows (sixteen accumulators), then 8, 4, 1.
+        tiles::<1, 16>(m, kc, a, ars, acs, panel, out, c0, width, first);
+    } else {
+        tiles::<2, 12>(m, kc, a, ars, acs, panel, out, c0, width, first);
     }
+}
+
+/// [`panel_rows`] with tiles of `V` vectors of the panel: `BIG` rows a tile while they last,
+/// then one tile of 8, then tiles of 4, then single rows.
+///
+/// # Safety
+///
+/// As for [`panel_rows`], with `width ≤ 16·V` and `BIG ≤ 16`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tiles<const V: usize, const BIG: usize>(
+    m: usize,
+    kc: usize,
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    panel: *const f32,
+    out: Out,
+    c0: usize,
+    width: usize,
+    first: bool,
+) {
+    // SAFETY (every tile): rows `r0..r0 + MR <= m` of `A` and of the output.
     let mut r0 = 0;
-    while r0 + 12 <= m {
-        let acc = tile::<12, 2>(kc, a.add(r0 * ars), ars, acs, panel);
-        store::<12, 2>(out, &acc, r0, c0, width, first);
-        r0 += 12;
+    while r0 + BIG <= m {
+        let acc = tile::<BIG, V>(kc, a.add(r0 * ars), ars, acs, panel);
+        store::<BIG, V>(out, &acc, r0, c0, width, first);
+        r0 += BIG;
     }
     if r0 + 8 <= m {
-        let acc = tile::<8, 2>(kc, a.add(r0 * ars), ars, acs, panel);
-        store::<8, 2>(out, &acc, r0, c0, width, first);
+        let acc = tile::<8, V>(kc, a.add(r0 * ars), ars, acs, panel);
+        store::<8, V>(out, &acc, r0, c0, width, first);
         r0 += 8;
     }
     while r0 + 4 <= m {
-        let acc = tile::<4, 2>(kc, a.add(r0 * ars), ars, acs, panel);
-        store::<4, 2>(out, &acc, r0, c0, width, first);
+        let acc = tile::<4, V>(kc, a.add(r0 * ars), ars, acs, panel);
+        store::<4, V>(out, &acc, r0, c0, width, first);
         r0 += 4;
     }
     while r0 < m {
-        let acc = tile::<1, 2>(kc, a.add(r0 * ars), ars, acs, panel);
-        store::<1, 2>(out, &acc, r0, c0, width, first);
+        let acc = tile::<1, V>(kc, a.add(r0 * ars), ars, acs, panel);
+        store::<1, V>(out, &acc, r0, c0, width, first);
         r0 += 1;
     }
 }
