@@ -16,13 +16,12 @@
 //! (`_mm512_maskz_loadu_ps` / `_mm512_mask_storeu_ps` touch only the selected lanes).
 
 use core::arch::x86_64::{
-    __m512, __m512i, _mm512_add_epi32, _mm512_add_ps, _mm512_and_epi32, _mm512_andnot_epi32,
-    _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_cvtps_epi32,
-    _mm512_div_ps, _mm512_fmadd_ps, _mm512_fnmadd_ps, _mm512_loadu_ps, _mm512_mask_blend_ps,
-    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
-    _mm512_or_epi32, _mm512_roundscale_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setzero_ps,
-    _mm512_slli_epi32, _mm512_srai_epi32, _mm512_storeu_ps, _mm512_sub_epi32, _mm512_sub_ps,
-    _CMP_GE_OQ, _CMP_LT_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT,
+    __m512, __m512i, _mm512_add_ps, _mm512_and_epi32, _mm512_andnot_epi32, _mm512_castps_si512,
+    _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_div_ps, _mm512_fmadd_ps, _mm512_fnmadd_ps,
+    _mm512_loadu_ps, _mm512_mask_blend_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
+    _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps, _mm512_or_epi32, _mm512_roundscale_ps,
+    _mm512_scalef_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    _mm512_sub_ps, _CMP_GE_OQ, _CMP_LT_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT,
 };
 use core::arch::x86_64::{
     __mmask16, _mm512_maskz_mov_ps, _mm512_reduce_add_ps, _mm512_reduce_max_ps, _CMP_GT_OQ,
@@ -46,6 +45,11 @@ pub(super) fn first_lanes(len: usize) -> __mmask16 {
 }
 
 /// [`super::lanes::exp`] in sixteen lanes.
+///
+/// The scaling by `2^m` is one `vscalefps`, which multiplies by `2^m` and rounds once: the
+/// eight-lane version's two exact multiplications by powers of two give the same bits (the
+/// first of them is exact, the second rounds once, into the subnormals or to infinity where it
+/// has to).
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn exp(x: __m512) -> __m512 {
@@ -54,11 +58,7 @@ unsafe fn exp(x: __m512) -> __m512 {
         _mm512_max_ps(_mm512_set1_ps(-104.0), x),
     );
     let (er, m) = exp_parts(x);
-    let half = _mm512_srai_epi32::<1>(m);
-    _mm512_mul_ps(
-        _mm512_mul_ps(er, pow2(half)),
-        pow2(_mm512_sub_epi32(m, half)),
-    )
+    _mm512_scalef_ps(er, m)
 }
 
 /// [`super::lanes`]' `exp_up_to_19` in sixteen lanes: [`exp`]'s bits for `0 ≤ x ≤ 19`.
@@ -66,13 +66,14 @@ unsafe fn exp(x: __m512) -> __m512 {
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn exp_up_to_19(x: __m512) -> __m512 {
     let (er, m) = exp_parts(_mm512_min_ps(_mm512_set1_ps(19.0), x));
-    _mm512_mul_ps(er, pow2(m))
+    _mm512_scalef_ps(er, m)
 }
 
-/// [`super::lanes`]' `exp_parts` in sixteen lanes.
+/// [`super::lanes`]' `exp_parts` in sixteen lanes, with `m` left as a float (a whole number):
+/// [`exp`] scales by it with `vscalefps`, which takes it so.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn exp_parts(x: __m512) -> (__m512, __m512i) {
+unsafe fn exp_parts(x: __m512) -> (__m512, __m512) {
     let m = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
         _mm512_mul_ps(x, _mm512_set1_ps(core::f32::consts::LOG2_E)),
     );
@@ -92,17 +93,7 @@ unsafe fn exp_parts(x: __m512) -> (__m512, __m512i) {
         _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r),
         _mm512_set1_ps(1.0),
     );
-    (er, _mm512_cvtps_epi32(m))
-}
-
-/// `2^e` in each lane, for `-126 ≤ e ≤ 127`.
-#[inline]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn pow2(e: __m512i) -> __m512 {
-    _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
-        e,
-        _mm512_set1_epi32(127),
-    )))
+    (er, m)
 }
 
 /// The sign bit of every lane.
@@ -505,4 +496,61 @@ pub(super) unsafe fn log_sum_exp(z: &[f32]) -> f32 {
     let m = row_max(z);
     // SAFETY: `z` holds `z.len()` values.
     m + unsafe { sum_exp(z.as_ptr(), z.len(), m, None) }.ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use core::arch::x86_64::{_mm256_loadu_ps, _mm256_storeu_ps};
+
+    use super::*;
+
+    /// `vscalefps` scales by `2^m` with one rounding; the eight-lane `exp` multiplies by two
+    /// powers of two, the first exact. They give the same bits at every 61st float of the
+    /// clamped range, which takes in the subnormal results (below `-87.3`), the overflow to
+    /// infinity (above `88.72`) and both clamps, and at the edges themselves.
+    #[test]
+    fn scaling_by_vscalefps_gives_the_eight_lane_exponential_s_bits() {
+        if !(std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma"))
+        {
+            return;
+        }
+        let positive = (0..=120.0f32.to_bits()).step_by(61).map(f32::from_bits);
+        let mut xs: Vec<f32> = positive.clone().chain(positive.map(|x| -x)).collect();
+        xs.extend([
+            -104.0,
+            -103.97,
+            -87.33655,
+            -87.3,
+            88.37626,
+            88.72283,
+            88.7229,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            f32::MIN,
+        ]);
+        while !xs.len().is_multiple_of(16) {
+            xs.push(1.0);
+        }
+        for chunk in xs.chunks(16) {
+            let (mut wide, mut narrow) = ([0.0f32; 16], [0.0f32; 16]);
+            // SAFETY: AVX-512F, AVX2 and FMA are available (tested above); each array holds
+            // sixteen values, each half of it eight.
+            unsafe {
+                _mm512_storeu_ps(wide.as_mut_ptr(), exp(_mm512_loadu_ps(chunk.as_ptr())));
+                for half in 0..2 {
+                    let x = _mm256_loadu_ps(chunk.as_ptr().add(8 * half));
+                    _mm256_storeu_ps(
+                        narrow.as_mut_ptr().add(8 * half),
+                        super::super::lanes::exp(x),
+                    );
+                }
+            }
+            for k in 0..16 {
+                assert_eq!(wide[k].to_bits(), narrow[k].to_bits(), "e^{}", chunk[k]);
+            }
+        }
+    }
 }
