@@ -104,16 +104,16 @@ impl<'a, I: ArrayLength, O: ArrayLength, A: Activation, T: Scalar> DenseRef<'a, 
     pub fn forward_rows(&self, x: &[GenericArray<T, I>], out: &mut [GenericArray<T, O>]) {
         let n = x.len();
         let out = GenericArray::slice_from_chunks_mut(&mut out[..n]);
-        T::affine(
+        T::affine_activate::<A>(
             n,
             I::USIZE,
             O::USIZE,
             GenericArray::slice_from_chunks(x),
             self.weights,
             self.bias,
+            None,
             out,
         );
-        T::activate::<A>(out, O::USIZE);
     }
 }
 

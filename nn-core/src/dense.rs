@@ -255,17 +255,16 @@ impl<I: ArrayLength, O: ArrayLength, A: Activation, T: Scalar> Dense<I, O, A, T>
         let n = x.len();
         let z = GenericArray::slice_from_chunks_mut(&mut z[..n]);
         let a = GenericArray::slice_from_chunks_mut(&mut a[..n]);
-        T::affine(
+        T::affine_activate::<A>(
             n,
             I::USIZE,
             O::USIZE,
             GenericArray::slice_from_chunks(x),
             self.weights_flat(),
             self.bias(),
-            z,
+            Some(z),
+            a,
         );
-        a.copy_from_slice(z);
-        T::activate::<A>(a, O::USIZE);
     }
 
     /// The chain rule through this layer's activation, over a batch: `delta` holds `∂L/∂a` on

@@ -33,6 +33,32 @@ use crate::kernel;
 use crate::kernel::double;
 use crate::model::ActivationKind;
 
+/// [`Scalar::affine_activate`] unfused: the product into the sums (or the output), then the
+/// activation over the output.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn affine_then_activate<T: Scalar, A: Activation>(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: &[T],
+    w: &[T],
+    b: &[T],
+    sums: Option<&mut [T]>,
+    out: &mut [T],
+) {
+    let out = &mut out[..n * o];
+    match sums {
+        Some(z) => {
+            let z = &mut z[..n * o];
+            T::affine(n, i, o, x, w, b, z);
+            out.copy_from_slice(z);
+        }
+        None => T::affine(n, i, o, x, w, b, out),
+    }
+    T::activate::<A>(out, o);
+}
+
 mod sealed {
     /// Keeps [`Scalar`](super::Scalar) to `f32` and `f64`.
     pub trait Sealed {}
@@ -130,6 +156,24 @@ pub trait Scalar:
     /// The activation `A` in place over a batch of rows `width` wide.
     #[doc(hidden)]
     fn activate<A: Activation>(v: &mut [Self], width: usize);
+    /// A layer's forward pass over a batch, `out = A(X·Wᵀ + 1·bᵀ)`, and the sums into `sums`
+    /// if given: [`affine`](Scalar::affine) then [`activate`](Scalar::activate), the bits a
+    /// fused kernel ([`kernel::affine_tanh`]) keeps.
+    #[doc(hidden)]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn affine_activate<A: Activation>(
+        n: usize,
+        i: usize,
+        o: usize,
+        x: &[Self],
+        w: &[Self],
+        b: &[Self],
+        sums: Option<&mut [Self]>,
+        out: &mut [Self],
+    ) {
+        affine_then_activate::<Self, A>(n, i, o, x, w, b, sums, out);
+    }
     /// The chain rule through `A` over a batch of rows `width` wide: `grad` holds `∂L/∂a` on
     /// entry and `∂L/∂z` on return.
     #[doc(hidden)]
@@ -291,6 +335,23 @@ impl Scalar for f32 {
     #[inline]
     fn activate<A: Activation>(v: &mut [Self], width: usize) {
         A::apply_rows(v, width);
+    }
+    /// `tanh` layers take the fused kernel, which gives the unfused bits.
+    #[inline]
+    fn affine_activate<A: Activation>(
+        n: usize,
+        i: usize,
+        o: usize,
+        x: &[Self],
+        w: &[Self],
+        b: &[Self],
+        sums: Option<&mut [Self]>,
+        out: &mut [Self],
+    ) {
+        if matches!(A::KIND, ActivationKind::Tanh) {
+            return kernel::affine_tanh(n, i, o, x, w, b, sums, out);
+        }
+        affine_then_activate::<Self, A>(n, i, o, x, w, b, sums, out);
     }
     #[inline]
     fn activate_backward<A: Differentiable<L>, L>(

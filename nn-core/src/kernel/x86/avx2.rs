@@ -8,7 +8,7 @@ use core::arch::x86_64::{
 
 use super::lanes::{self, hsum};
 use super::{prefetch_head, prefetch_rows, single, Backend, PREFETCH_TILES};
-use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
+use crate::kernel::{bias_grad, check, check_affine, check_input_grad, check_weight_grad};
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
 
@@ -60,6 +60,34 @@ unsafe fn momentum(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], g: &[f32]) {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn momentum_outer(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], delta: &[f32], x: &[f32]) {
     crate::kernel::portable::momentum_outer(lr, mu, w, v, delta, x, |d, x| d.mul_add(x, 0.0));
+}
+
+/// The forward product of a `tanh` layer (see [`crate::kernel::affine_tanh`]): [`affine`]
+/// into the sums (or the output), then [`lanes::tanh`] over the output.
+///
+/// # Safety
+///
+/// AVX2 and FMA are available; `x`, `w`, `b` and `out` address `n × i`, `o × i`, `o` and `n × o`
+/// values, and `sums`, if given, `n × o` values that do not overlap `out`.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn affine_tanh(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    sums: Option<*mut f32>,
+    out: *mut f32,
+) {
+    let z = sums.unwrap_or(out);
+    affine(n, i, o, x, w, b, z);
+    if z != out {
+        core::ptr::copy_nonoverlapping(z, out, n * o);
+    }
+    // SAFETY: `out` holds `n × o` values.
+    lanes::tanh(core::slice::from_raw_parts_mut(out, n * o));
 }
 
 /// The weight gradient `∂W = Δᵀ·X` as a sum of scaled rows: `C = gw` is `o × i`,

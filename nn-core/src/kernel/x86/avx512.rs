@@ -29,7 +29,7 @@ use super::lanes16::first_lanes;
 #[cfg(feature = "std")]
 use super::packed;
 use super::{lanes16, prefetch_head, prefetch_rows, single, Backend, PREFETCH_TILES};
-use crate::kernel::{bias_grad, check_affine, check_input_grad, check_weight_grad};
+use crate::kernel::{bias_grad, check, check_affine, check_input_grad, check_weight_grad};
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
 
@@ -115,6 +115,39 @@ unsafe fn affine(
         return packed::affine(n, i, o, x, w, b, out);
     }
     affine_tiled(n, i, o, x, w, b, out);
+}
+
+/// The forward product of a `tanh` layer (see [`crate::kernel::affine_tanh`]): packed, with
+/// the `tanh` taken on the tiles in registers, where [`affine`] would pack; otherwise
+/// [`affine_tiled`] into the sums (or the output), then [`lanes16::tanh`] over the output.
+///
+/// # Safety
+///
+/// AVX-512F, AVX2 and FMA are available; `x`, `w`, `b` and `out` address `n × i`, `o × i`, `o` and `n × o`
+/// values, and `sums`, if given, `n × o` values that do not overlap `out`.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn affine_tanh(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    sums: Option<*mut f32>,
+    out: *mut f32,
+) {
+    #[cfg(feature = "std")]
+    if packed::for_affine(n, i, o) {
+        return packed::affine_tanh(n, i, o, x, w, b, sums, out);
+    }
+    let z = sums.unwrap_or(out);
+    affine_tiled(n, i, o, x, w, b, z);
+    if z != out {
+        core::ptr::copy_nonoverlapping(z, out, n * o);
+    }
+    // SAFETY: `out` holds `n × o` values.
+    lanes16::tanh(core::slice::from_raw_parts_mut(out, n * o));
 }
 
 /// The weight gradient `∂W = Δᵀ·X` (`C = gw` is `o × i`, `A(m, p) = Δ[p][m]` is `o × n` with

@@ -27,6 +27,7 @@ use core::arch::x86_64::{
     __mmask16, _mm512_maskz_mov_ps, _mm512_reduce_add_ps, _mm512_reduce_max_ps, _CMP_GT_OQ,
 };
 
+use super::lanes::TANH_EXP;
 use crate::kernel::portable;
 #[cfg(not(feature = "std"))]
 use crate::math::Float as _;
@@ -61,12 +62,33 @@ unsafe fn exp(x: __m512) -> __m512 {
     _mm512_scalef_ps(er, m)
 }
 
-/// [`super::lanes`]' `exp_up_to_19` in sixteen lanes: [`exp`]'s bits for `0 ≤ x ≤ 19`.
+/// [`super::lanes`]' `exp2x_plus_one` in sixteen lanes, with the same bits (`vscalefps` of 1
+/// by `m` is the eight-lane version's `2^m`).
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn exp_up_to_19(x: __m512) -> __m512 {
-    let (er, m) = exp_parts(_mm512_min_ps(_mm512_set1_ps(19.0), x));
-    _mm512_scalef_ps(er, m)
+unsafe fn exp2x_plus_one(x: __m512) -> __m512 {
+    let x = _mm512_min_ps(_mm512_set1_ps(9.5), x);
+    let m = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+        _mm512_mul_ps(x, _mm512_set1_ps(2.0 * core::f32::consts::LOG2_E)),
+    );
+    let r = _mm512_fnmadd_ps(
+        m,
+        _mm512_set1_ps(core::f32::consts::LN_2),
+        _mm512_add_ps(x, x),
+    );
+    let [c0, c1, c2, c3, c4] = TANH_EXP.map(|c| _mm512_set1_ps(c));
+    let r2 = _mm512_mul_ps(r, r);
+    let low = _mm512_fmadd_ps(c1, r, c0);
+    let high = _mm512_fmadd_ps(c4, r2, _mm512_fmadd_ps(c3, r, c2));
+    let p = _mm512_fmadd_ps(high, r2, low);
+    // `e^{2x} + 1 = 2^m·(e^r - 1) + (2^m + 1)`, one rounding: `2^m + 1` is exact up to
+    // `m = 23`, and past it the 1 is below an ulp of the sum anyway.
+    let s = _mm512_scalef_ps(_mm512_set1_ps(1.0), m);
+    _mm512_fmadd_ps(
+        s,
+        _mm512_fmadd_ps(p, r2, r),
+        _mm512_add_ps(s, _mm512_set1_ps(1.0)),
+    )
 }
 
 /// [`super::lanes`]' `exp_parts` in sixteen lanes, with `m` left as a float (a whole number):
@@ -149,7 +171,7 @@ pub(super) unsafe fn logistic(v: &mut [f32]) {
 /// [`super::lanes`]' `tanh8` in sixteen lanes.
 #[inline]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn tanh16(z: __m512) -> __m512 {
+pub(super) unsafe fn tanh16(z: __m512) -> __m512 {
     let one = _mm512_set1_ps(1.0);
     let zi = _mm512_castps_si512(z);
     let sign = _mm512_and_epi32(zi, sign_bit());
@@ -160,11 +182,8 @@ unsafe fn tanh16(z: __m512) -> __m512 {
         p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(c));
     }
     let small = _mm512_fmadd_ps(_mm512_mul_ps(p, x2), x, x);
-    let e = exp_up_to_19(_mm512_add_ps(x, x));
-    let large = _mm512_sub_ps(
-        one,
-        _mm512_div_ps(_mm512_set1_ps(2.0), _mm512_add_ps(e, one)),
-    );
+    let e1 = exp2x_plus_one(x);
+    let large = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0), e1));
     let is_small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_set1_ps(0.625));
     or(_mm512_mask_blend_ps(is_small, large, small), sign)
 }

@@ -77,6 +77,37 @@ macro_rules! x86_backend {
                 }
             }
 
+            fn affine_tanh(
+                &self,
+                n: usize,
+                i: usize,
+                o: usize,
+                x: &[f32],
+                w: &[f32],
+                b: &[f32],
+                sums: Option<&mut [f32]>,
+                out: &mut [f32],
+            ) {
+                check_affine(n, i, o, x, w, b, out);
+                if let Some(z) = &sums {
+                    check(z.len(), n, o);
+                }
+                // SAFETY: `self` proves the features; the slices hold the matrices (checked
+                // above).
+                unsafe {
+                    affine_tanh(
+                        n,
+                        i,
+                        o,
+                        x.as_ptr(),
+                        w.as_ptr(),
+                        b.as_ptr(),
+                        sums.map(|z| z.as_mut_ptr()),
+                        out.as_mut_ptr(),
+                    )
+                }
+            }
+
             fn weight_grad(
                 &self,
                 n: usize,

@@ -49,6 +49,8 @@ use core::arch::x86_64::{
 };
 use std::cell::RefCell;
 
+use super::lanes16;
+
 /// The most rows of `B` (terms of the sum) a block: a sum of `K` terms runs in
 /// `⌈K / KC⌉` blocks of equal size (to within one), so that no block is a short tail (784
 /// terms: two blocks of 392, not three of 256 and one of 16). Every block after the first
@@ -164,6 +166,7 @@ enum Out {
         c: *mut f32,
         ldc: usize,
         bias: Option<*const f32>,
+        finish: Finish,
     },
     /// The forward product's `Z = Cᵀ + 1·bᵀ`: `C(j, s)` goes to `z[s·ldz + j]`, plus `b[j]` on
     /// the first block.
@@ -172,6 +175,72 @@ enum Out {
         ldz: usize,
         b: *const f32,
     },
+}
+
+impl Out {
+    /// Where the tiles of a block that is not the sum's last go: the same place, as sums.
+    fn partial(self) -> Self {
+        match self {
+            Out::Rows { c, ldc, bias, .. } => Out::Rows {
+                c,
+                ldc,
+                bias,
+                finish: Finish::Sum,
+            },
+            transposed => transposed,
+        }
+    }
+}
+
+/// What the store of a finished sum into rows of `C` writes: the sum, or (the forward product
+/// of a `tanh` layer) its `tanh`, computed on the tile in registers, and the sum itself beside
+/// it if the caller keeps the sums (training). [`lanes16::tanh16`] is the function
+/// [`lanes16::tanh`] applies to every value, so the bits are those of the product followed by
+/// `tanh` over the output.
+#[derive(Clone, Copy)]
+enum Finish {
+    /// The sum.
+    Sum,
+    /// `tanh` of the sum into the output, and the sum into `sums` (laid out as the output) if
+    /// there is one.
+    Tanh { sums: Option<*mut f32> },
+}
+
+/// Writes the lanes of `mask` of one vector of finished (or partial: [`Finish::Sum`]) sums at
+/// `out + at`, as `finish` says.
+///
+/// # Safety
+///
+/// AVX-512F is available; the mask's lanes from `at` are inside the output, and inside
+/// `sums` if there is one.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn put(out: *mut f32, at: usize, mask: __mmask16, sum: __m512, finish: Finish) {
+    let value = match finish {
+        Finish::Sum => sum,
+        Finish::Tanh { sums } => {
+            if let Some(z) = sums {
+                write(z.add(at), mask, sum);
+            }
+            lanes16::tanh16(sum)
+        }
+    };
+    write(out.add(at), mask, value);
+}
+
+/// Stores the lanes of `mask` at `p`: one whole vector if they are all sixteen.
+///
+/// # Safety
+///
+/// AVX-512F is available; the mask's lanes from `p` are writable.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn write(p: *mut f32, mask: __mmask16, v: __m512) {
+    if mask == 0xffff {
+        _mm512_storeu_ps(p, v);
+    } else {
+        _mm512_mask_storeu_ps(p, mask, v);
+    }
 }
 
 /// Writes (`first`) or adds one `MR × width` tile of accumulators at row `r0`, column `c0` of
@@ -192,7 +261,12 @@ unsafe fn store<const MR: usize, const V: usize>(
     first: bool,
 ) {
     match out {
-        Out::Rows { c, ldc, bias } => {
+        Out::Rows {
+            c,
+            ldc,
+            bias,
+            finish,
+        } => {
             let masks = panel_masks(width);
             // The bias of the tile's columns, added on the first block (as the transposed
             // forward adds it: `b + Σ`, the same bits).
@@ -209,18 +283,15 @@ unsafe fn store<const MR: usize, const V: usize>(
                     if mask == 0 {
                         continue;
                     }
-                    // SAFETY: row `r0 + r` and the mask's columns from `c0 + 16v` are inside.
-                    let p = c.add((r0 + r) * ldc + c0 + 16 * v);
+                    // SAFETY: row `r0 + r` and the mask's columns from `c0 + 16v` are inside
+                    // the output (and the sums).
+                    let at = (r0 + r) * ldc + c0 + 16 * v;
                     let sum = match (first, bias) {
                         (true, None) => acc,
                         (true, Some(b)) => _mm512_add_ps(b[v], acc),
-                        (false, _) => _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), acc),
+                        (false, _) => _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c.add(at)), acc),
                     };
-                    if mask == 0xffff {
-                        _mm512_storeu_ps(p, sum);
-                    } else {
-                        _mm512_mask_storeu_ps(p, mask, sum);
-                    }
+                    put(c, at, mask, sum, finish);
                 }
             }
         }
@@ -471,6 +542,11 @@ unsafe fn gemm(
         for block in 0..blocks {
             // Blocks of ⌈k / blocks⌉ or ⌊k / blocks⌋ terms, ending at `k`.
             let kc = (k - k0) / (blocks - block);
+            let out = if block + 1 == blocks {
+                out
+            } else {
+                out.partial()
+            };
             let mut c0 = 0;
             while c0 < n {
                 let width = NR.min(n - c0);
@@ -525,6 +601,71 @@ pub(super) unsafe fn affine(
     oriented(rows_first(n, o), n, i, o, x, w, b, out);
 }
 
+/// The forward product of a `tanh` layer, `out = tanh(X·Wᵀ + 1·bᵀ)`; the sums themselves go to
+/// `sums` too if it is given (a layer in training keeps them). Computed as `Z = X·Wᵀ` (where
+/// [`rows_first`] picks that orientation), the `tanh` is taken on each finished tile in
+/// registers: 1.05-1.13× faster than the product and a pass of `tanh` over `Z` at 64 × 64 and
+/// 256 × 256, batches 100 and 256. The bits of [`affine`] followed by [`lanes16::tanh`] over
+/// `out`, either way.
+///
+/// # Safety
+///
+/// As for [`affine`], and `sums`, if given, addresses `n × o` values.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn affine_tanh(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    sums: Option<*mut f32>,
+    out: *mut f32,
+) {
+    if i > 0 && rows_first(n, o) {
+        return rows_tanh(n, i, o, x, w, b, sums, out);
+    }
+    // Transposed tiles hold a sample's outputs in a vector of `MR ≤ 12` lanes, so `tanh` on
+    // them wastes lanes; a pass over the output measured faster (32 × 64 × 64: 1.1×).
+    let z = sums.unwrap_or(out);
+    affine(n, i, o, x, w, b, z);
+    if z != out {
+        core::ptr::copy_nonoverlapping(z, out, n * o);
+    }
+    // SAFETY: `out` holds `n × o` values.
+    lanes16::tanh(core::slice::from_raw_parts_mut(out, n * o));
+}
+
+/// [`affine_tanh`] for `i > 0` as `Z = X·Wᵀ`, whatever [`rows_first`] says.
+///
+/// # Safety
+///
+/// As for [`affine_tanh`].
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows_tanh(
+    n: usize,
+    i: usize,
+    o: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    sums: Option<*mut f32>,
+    out: *mut f32,
+) {
+    let src = Source::Transposed { x: w, ldx: i };
+    let dst = Out::Rows {
+        c: out,
+        ldc: o,
+        bias: Some(b),
+        finish: Finish::Tanh { sums },
+    };
+    // SAFETY: `A = X` is `n × i` (row stride `i`), `B = Wᵀ` is `i × o`, `Z` (and the sums, if
+    // given) is `n × o`.
+    gemm(n, o, i, x, i, 1, src, dst);
+}
+
 /// [`affine`] for `i > 0`, as `Z = X·Wᵀ` if `rows`, else as `Zᵀ = W·Xᵀ`.
 ///
 /// # Safety
@@ -548,6 +689,7 @@ unsafe fn oriented(
             c: out,
             ldc: o,
             bias: Some(b),
+            finish: Finish::Sum,
         };
         // SAFETY: `A = X` is `n × i` (row stride `i`), `B = Wᵀ` is `i × o`, `Z` is `n × o`.
         gemm(n, o, i, x, i, 1, src, dst);
@@ -606,6 +748,7 @@ pub(super) unsafe fn scaled_rows(
         c,
         ldc: k,
         bias: None,
+        finish: Finish::Sum,
     };
     // SAFETY: `C` is `m × k`, the sum runs over `p`.
     gemm(m, k, p, a, ars, acs, src, dst);
@@ -617,7 +760,8 @@ mod tests {
 
     /// Both orientations of the forward product give the same bits, at shapes that cover the
     /// tails of the packed transpose (rows mod 16, terms mod 16), of panels (mod 32) and of
-    /// tiles (mod 12, 4), and two blocks of the sum.
+    /// tiles (mod 12, 4), and two blocks of the sum; and by rows with `tanh` taken on the
+    /// finished tiles, the bits of the product followed by `tanh`, with the sums beside them.
     #[test]
     fn both_orientations_of_the_forward_product_give_the_same_bits() {
         if super::super::avx512::Avx512::detect().is_none() {
@@ -643,16 +787,28 @@ mod tests {
             (200, 700, 16),
         ] {
             let (x, w, b) = (values(n * i, 1), values(o * i, 2), values(o, 3));
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             let mut by_rows = vec![f32::NAN; n * o];
             let mut transposed = vec![f32::NAN; n * o];
+            // By rows again, with `tanh` on the finished tiles, with and without the sums.
+            let (mut tanh, mut alone) = (vec![f32::NAN; n * o], vec![f32::NAN; n * o]);
+            let mut sums = vec![f32::NAN; n * o];
             // SAFETY: AVX-512F is available (detected above); the buffers hold `n × i`,
             // `o × i`, `o` and `n × o` values.
             unsafe {
                 let (x, w, b) = (x.as_ptr(), w.as_ptr(), b.as_ptr());
                 oriented(true, n, i, o, x, w, b, by_rows.as_mut_ptr());
                 oriented(false, n, i, o, x, w, b, transposed.as_mut_ptr());
+                let z = Some(sums.as_mut_ptr());
+                rows_tanh(n, i, o, x, w, b, z, tanh.as_mut_ptr());
+                rows_tanh(n, i, o, x, w, b, None, alone.as_mut_ptr());
             }
-            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            let mut want = by_rows.clone();
+            // SAFETY: AVX-512F is available.
+            unsafe { lanes16::tanh(&mut want) };
+            assert_eq!(bits(&sums), bits(&by_rows), "sums, {n} x {i} x {o}");
+            assert_eq!(bits(&tanh), bits(&want), "tanh, {n} x {i} x {o}");
+            assert_eq!(bits(&alone), bits(&want), "tanh alone, {n} x {i} x {o}");
             assert_eq!(bits(&by_rows), bits(&transposed), "shape {n} x {i} x {o}");
         }
     }
