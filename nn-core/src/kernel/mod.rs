@@ -1836,12 +1836,24 @@ mod tests {
     fn softmax_rows_give_each_row_the_bits_of_the_one_row_kernels() {
         let bits = |x: &[f32]| x.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         for cpu in backends() {
-            for width in [1usize, 2, 3, 7, 8, 9, 10, 15, 16, 17, 33, 64] {
-                let n = 13;
-                let z: Vec<f32> = values(n * width + 3, width as u64)
+            for (width, n) in [1usize, 2, 3, 7, 8, 9, 10, 15, 16, 17, 33, 64]
+                .into_iter()
+                .flat_map(|w| [(w, 13), (w, 37)])
+            {
+                let mut z: Vec<f32> = values(n * width + 3, width as u64)
                     .iter()
                     .map(|v| 20.0 * v)
                     .collect();
+                // Rows of sixteen at a time (the AVX-512 kernel for rows of at most 16 values)
+                // meet the special values too: NaN, ±∞, a huge value, in rows of the blocks.
+                if n == 37 {
+                    for (r, special) in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 3e38]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        z[(5 * r + 1) * width + r % width] = special;
+                    }
+                }
                 let mut rows = z.clone();
                 cpu.softmax_rows(&mut rows, width);
                 let mut one = z.clone();

@@ -43,13 +43,12 @@
 //! shapes alone.
 
 use core::arch::x86_64::{
-    __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_loadu_si512,
-    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_permutex2var_ps, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_storeu_ps,
+    __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 use std::cell::RefCell;
 
-use super::lanes16;
+use super::lanes16::{self, transpose};
 
 /// The most rows of `B` (terms of the sum) a block: a sum of `K` terms runs in
 /// `⌈K / KC⌉` blocks of equal size (to within one), so that no block is a short tail (784
@@ -322,58 +321,6 @@ unsafe fn store<const MR: usize, const V: usize>(
                     };
                     _mm512_mask_storeu_ps(p, mask, _mm512_add_ps(base, *m));
                 }
-            }
-        }
-    }
-}
-
-/// The lane indices of one stage of [`transpose`], which swaps bit `s` (1, 2, 4 or 8) of the
-/// register index with bit `s` of the lane index: for the pair of registers `(a, b)` = `(r,
-/// r + s)`, `lo` picks lane `L` of the new `a` and `hi` lane `L` of the new `b` (indices of 16
-/// and up are `b`'s lanes).
-const fn stage(s: usize, hi: bool) -> [i32; 16] {
-    let mut idx = [0i32; 16];
-    let mut lane = 0;
-    while lane < 16 {
-        let p = lane % (2 * s);
-        let base = lane - p;
-        idx[lane] = match (hi, p < s) {
-            (false, true) => base + p,
-            (false, false) => 16 + base + p - s,
-            (true, true) => base + s + p,
-            (true, false) => 16 + base + p,
-        } as i32;
-        lane += 1;
-    }
-    idx
-}
-
-/// Transposes a 16 × 16 block held in sixteen registers (register `r`, lane `c` → register `c`,
-/// lane `r`): four stages of two-register lane permutations, each swapping one bit of the
-/// register index with the same bit of the lane index.
-#[inline]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn transpose(m: &mut [__m512; 16]) {
-    const STAGES: [[[i32; 16]; 2]; 4] = [
-        [stage(8, false), stage(8, true)],
-        [stage(4, false), stage(4, true)],
-        [stage(2, false), stage(2, true)],
-        [stage(1, false), stage(1, true)],
-    ];
-    for (k, [lo, hi]) in STAGES.iter().enumerate() {
-        let s = 8 >> k;
-        // SAFETY: each index array holds sixteen `i32`, one 512-bit load.
-        let (lo, hi) = unsafe {
-            (
-                _mm512_loadu_si512(lo.as_ptr().cast()),
-                _mm512_loadu_si512(hi.as_ptr().cast()),
-            )
-        };
-        for r in 0..16 {
-            if r & s == 0 {
-                let (a, b) = (m[r], m[r + s]);
-                m[r] = _mm512_permutex2var_ps(a, lo, b);
-                m[r + s] = _mm512_permutex2var_ps(a, hi, b);
             }
         }
     }
