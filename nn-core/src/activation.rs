@@ -119,7 +119,11 @@ impl Init {
 /// Implemented by zero-sized types, one per function. Implement it (and [`Differentiable`]) for a
 /// type of your own to use a new activation in a hand-written layer stack.
 pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
-    /// Which built-in activation this is, as a value: its name, its PyTorch module.
+    /// Which built-in activation this is, as a value: its name, its PyTorch module. The
+    /// kernels rely on it: an `f64` layer computes the activation this names, and an `f32`
+    /// dense layer whose activation is [`ActivationKind::Tanh`] takes the fused product
+    /// ([`kernel::affine_tanh`]) rather than [`apply_rows`](Self::apply_rows). A type of your
+    /// own names itself with [`ActivationKind::Custom`].
     const KIND: ActivationKind;
     /// The name `network!` knows the activation by.
     const NAME: &'static str = Self::KIND.name();
