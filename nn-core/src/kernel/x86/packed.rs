@@ -205,28 +205,6 @@ enum Finish {
     Tanh { sums: Option<*mut f32> },
 }
 
-/// Writes the lanes of `mask` of one vector of finished (or partial: [`Finish::Sum`]) sums at
-/// `out + at`, as `finish` says.
-///
-/// # Safety
-///
-/// AVX-512F is available; the mask's lanes from `at` are inside the output, and inside
-/// `sums` if there is one.
-#[inline]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn put(out: *mut f32, at: usize, mask: __mmask16, sum: __m512, finish: Finish) {
-    let value = match finish {
-        Finish::Sum => sum,
-        Finish::Tanh { sums } => {
-            if let Some(z) = sums {
-                write(z.add(at), mask, sum);
-            }
-            lanes16::tanh16(sum)
-        }
-    };
-    write(out.add(at), mask, value);
-}
-
 /// Stores the lanes of `mask` at `p`: one whole vector if they are all sixteen.
 ///
 /// # Safety
@@ -260,40 +238,19 @@ unsafe fn store<const MR: usize, const V: usize>(
     first: bool,
 ) {
     match out {
+        // Two instances, so that the sums' stores carry no `tanh` code.
         Out::Rows {
             c,
             ldc,
             bias,
-            finish,
-        } => {
-            let masks = panel_masks(width);
-            // The bias of the tile's columns, added on the first block (as the transposed
-            // forward adds it: `b + Σ`, the same bits).
-            let bias = match bias {
-                // SAFETY: the masks' columns from `c0` are inside the bias.
-                Some(b) if first => Some([
-                    _mm512_maskz_loadu_ps(masks[0], b.add(c0)),
-                    _mm512_maskz_loadu_ps(masks[1], b.add(c0 + 16)),
-                ]),
-                _ => None,
-            };
-            for (r, acc) in acc.iter().enumerate() {
-                for (v, (&acc, &mask)) in acc.iter().zip(&masks).enumerate() {
-                    if mask == 0 {
-                        continue;
-                    }
-                    // SAFETY: row `r0 + r` and the mask's columns from `c0 + 16v` are inside
-                    // the output (and the sums).
-                    let at = (r0 + r) * ldc + c0 + 16 * v;
-                    let sum = match (first, bias) {
-                        (true, None) => acc,
-                        (true, Some(b)) => _mm512_add_ps(b[v], acc),
-                        (false, _) => _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c.add(at)), acc),
-                    };
-                    put(c, at, mask, sum, finish);
-                }
-            }
-        }
+            finish: Finish::Sum,
+        } => store_rows::<MR, V, false>(c, ldc, bias, None, acc, r0, c0, width, first),
+        Out::Rows {
+            c,
+            ldc,
+            bias,
+            finish: Finish::Tanh { sums },
+        } => store_rows::<MR, V, true>(c, ldc, bias, sums, acc, r0, c0, width, first),
         Out::Transposed { z, ldz, b } => {
             // Sixteen samples at a time: the tile's rows (outputs) become lanes, so that each
             // sample's `MR` outputs are one masked vector of `Z`'s row.
@@ -322,6 +279,63 @@ unsafe fn store<const MR: usize, const V: usize>(
                     _mm512_mask_storeu_ps(p, mask, _mm512_add_ps(base, *m));
                 }
             }
+        }
+    }
+}
+
+/// [`store`] into rows of `C` (`Out::Rows`): the sums, or with `TANH` their `tanh` (and the
+/// sums into `sums` if given), as [`Finish`] says.
+///
+/// # Safety
+///
+/// As for [`store`]; `sums`, if given, is laid out as `C`.
+#[inline]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn store_rows<const MR: usize, const V: usize, const TANH: bool>(
+    c: *mut f32,
+    ldc: usize,
+    bias: Option<*const f32>,
+    sums: Option<*mut f32>,
+    acc: &[[__m512; V]; MR],
+    r0: usize,
+    c0: usize,
+    width: usize,
+    first: bool,
+) {
+    let masks = panel_masks(width);
+    // The bias of the tile's columns, added on the first block (as the transposed forward
+    // adds it: `b + Σ`, the same bits).
+    let bias = match bias {
+        // SAFETY: the masks' columns from `c0` are inside the bias.
+        Some(b) if first => Some([
+            _mm512_maskz_loadu_ps(masks[0], b.add(c0)),
+            _mm512_maskz_loadu_ps(masks[1], b.add(c0 + 16)),
+        ]),
+        _ => None,
+    };
+    for (r, acc) in acc.iter().enumerate() {
+        for (v, (&acc, &mask)) in acc.iter().zip(&masks).enumerate() {
+            if mask == 0 {
+                continue;
+            }
+            // SAFETY: row `r0 + r` and the mask's columns from `c0 + 16v` are inside the
+            // output (and the sums).
+            let at = (r0 + r) * ldc + c0 + 16 * v;
+            let sum = match (first, bias) {
+                (true, None) => acc,
+                (true, Some(b)) => _mm512_add_ps(b[v], acc),
+                (false, _) => _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c.add(at)), acc),
+            };
+            let value = if TANH {
+                if let Some(z) = sums {
+                    write(z.add(at), mask, sum);
+                }
+                lanes16::tanh16(sum)
+            } else {
+                sum
+            };
+            write(c.add(at), mask, value);
         }
     }
 }
