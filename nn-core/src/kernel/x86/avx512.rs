@@ -117,9 +117,10 @@ unsafe fn affine(
     affine_tiled(n, i, o, x, w, b, out);
 }
 
-/// The forward product of a `tanh` layer (see [`crate::kernel::affine_tanh`]): packed, with
-/// the `tanh` taken on the tiles in registers, where [`affine`] would pack; otherwise
-/// [`affine_tiled`] into the sums (or the output), then [`lanes16::tanh`] over the output.
+/// The forward product of a `tanh` layer (see [`crate::kernel::affine_tanh`]): packed by rows,
+/// with the `tanh` taken on the tiles in registers, where [`affine`] would pack and
+/// [`packed::fuses_tanh`] says so; otherwise [`affine`] into the sums (or the output), then
+/// [`lanes16::tanh`] over the output.
 ///
 /// # Safety
 ///
@@ -138,11 +139,11 @@ unsafe fn affine_tanh(
     out: *mut f32,
 ) {
     #[cfg(feature = "std")]
-    if packed::for_affine(n, i, o) {
-        return packed::affine_tanh(n, i, o, x, w, b, sums, out);
+    if packed::for_affine(n, i, o) && packed::fuses_tanh(n, i, o) {
+        return packed::rows_tanh(n, i, o, x, w, b, sums, out);
     }
     let z = sums.unwrap_or(out);
-    affine_tiled(n, i, o, x, w, b, z);
+    affine(n, i, o, x, w, b, z);
     if z != out {
         core::ptr::copy_nonoverlapping(z, out, n * o);
     }

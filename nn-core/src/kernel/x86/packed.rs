@@ -562,50 +562,28 @@ pub(super) unsafe fn affine(
     oriented(rows_first(n, o), n, i, o, x, w, b, out);
 }
 
-/// The forward product of a `tanh` layer, `out = tanh(X·Wᵀ + 1·bᵀ)`; the sums themselves go to
-/// `sums` too if it is given (a layer in training keeps them). Computed as `Z = X·Wᵀ` (where
-/// [`rows_first`] picks that orientation), the `tanh` is taken on each finished tile in
-/// registers: 1.05-1.13× faster than the product and a pass of `tanh` over `Z` at 64 × 64 and
-/// 256 × 256, batches 100 and 256. The bits of [`affine`] followed by [`lanes16::tanh`] over
-/// `out`, either way.
-///
-/// # Safety
-///
-/// As for [`affine`], and `sums`, if given, addresses `n × o` values.
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn affine_tanh(
-    n: usize,
-    i: usize,
-    o: usize,
-    x: *const f32,
-    w: *const f32,
-    b: *const f32,
-    sums: Option<*mut f32>,
-    out: *mut f32,
-) {
-    if i > 0 && rows_first(n, o) {
-        return rows_tanh(n, i, o, x, w, b, sums, out);
-    }
-    // Transposed tiles hold a sample's outputs in a vector of `MR ≤ 12` lanes, so `tanh` on
-    // them wastes lanes; a pass over the output measured faster (32 × 64 × 64: 1.1×).
-    let z = sums.unwrap_or(out);
-    affine(n, i, o, x, w, b, z);
-    if z != out {
-        core::ptr::copy_nonoverlapping(z, out, n * o);
-    }
-    // SAFETY: `out` holds `n × o` values.
-    lanes16::tanh(core::slice::from_raw_parts_mut(out, n * o));
+/// Whether [`rows_tanh`] computes the forward product of a `tanh` layer of `n` samples, `i`
+/// inputs and `o` outputs, fused: where [`rows_first`] orients it as `Z = X·Wᵀ`. Transposed
+/// tiles hold a sample's outputs in a vector of `MR ≤ 12` lanes, so `tanh` on them wastes
+/// lanes, and the product followed by a pass of `tanh` over the output measured faster
+/// there (32 × 64 × 64: 1.1×).
+pub(super) fn fuses_tanh(n: usize, i: usize, o: usize) -> bool {
+    i > 0 && rows_first(n, o)
 }
 
-/// [`affine_tanh`] for `i > 0` as `Z = X·Wᵀ`, whatever [`rows_first`] says.
+/// The forward product of a `tanh` layer, `out = tanh(X·Wᵀ + 1·bᵀ)`, as `Z = X·Wᵀ` (whatever
+/// [`rows_first`] says: [`fuses_tanh`] says where the back end calls it), with the `tanh` of
+/// each finished tile taken in registers; the sums themselves go to `sums` too if it is given
+/// (a layer in training keeps them). The bits of [`affine`] followed by [`lanes16::tanh`] over
+/// `out`; 1.04-1.10× faster than those two at 64 × 64 and 256 × 256, batches 100 and 256.
 ///
 /// # Safety
 ///
-/// As for [`affine_tanh`].
+/// As for [`affine`], with `i > 0`; `sums`, if given, addresses `n × o` values that do not
+/// overlap `out`.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn rows_tanh(
+pub(super) unsafe fn rows_tanh(
     n: usize,
     i: usize,
     o: usize,
