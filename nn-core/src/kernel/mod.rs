@@ -111,16 +111,7 @@ trait Backend: Sync {
         sums: Option<&mut [f32]>,
         out: &mut [f32],
     ) {
-        check(out.len(), n, o);
-        let out = &mut out[..n * o];
-        match sums {
-            Some(z) => {
-                self.affine(n, i, o, x, w, b, z);
-                out.copy_from_slice(&z[..n * o]);
-            }
-            None => self.affine(n, i, o, x, w, b, out),
-        }
-        self.tanh(out);
+        affine_then_tanh(self, n, i, o, x, w, b, sums, out);
     }
 
     /// See [`weight_grad`].
@@ -286,6 +277,34 @@ pub fn backend_name() -> &'static str {
 /// `len ≥ rows·cols`, without overflow.
 fn holds(len: usize, rows: usize, cols: usize) -> bool {
     rows.checked_mul(cols).is_some_and(|need| len >= need)
+}
+
+/// [`affine_tanh`] unfused, on back end `cpu`: its [`affine`](Backend::affine) into the sums
+/// (or the output), the sums copied to the output, then its [`tanh`](Backend::tanh) over the
+/// output's first `n × o` values. The default of [`Backend::affine_tanh`], and what the x86
+/// back ends do where they do not fuse.
+#[allow(clippy::too_many_arguments)]
+fn affine_then_tanh<B: Backend + ?Sized>(
+    cpu: &B,
+    n: usize,
+    i: usize,
+    o: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    sums: Option<&mut [f32]>,
+    out: &mut [f32],
+) {
+    check(out.len(), n, o);
+    let out = &mut out[..n * o];
+    match sums {
+        Some(z) => {
+            cpu.affine(n, i, o, x, w, b, z);
+            out.copy_from_slice(&z[..n * o]);
+        }
+        None => cpu.affine(n, i, o, x, w, b, out),
+    }
+    cpu.tanh(out);
 }
 
 /// Panics unless a slice of `len` values holds a `rows × cols` matrix.

@@ -62,16 +62,15 @@ unsafe fn momentum_outer(lr: f32, mu: f32, w: &mut [f32], v: &mut [f32], delta: 
     crate::kernel::portable::momentum_outer(lr, mu, w, v, delta, x, |d, x| d.mul_add(x, 0.0));
 }
 
-/// The forward product of a `tanh` layer (see [`crate::kernel::affine_tanh`]): [`affine`]
-/// into the sums (or the output), then [`lanes::tanh`] over the output.
+/// The fused forward product of a `tanh` layer, where this back end has one: AVX2 has none, so
+/// [`crate::kernel::affine_tanh`] is always its `affine` then its `tanh` here.
 ///
 /// # Safety
 ///
-/// AVX2 and FMA are available; `x`, `w`, `b` and `out` address `n × i`, `o × i`, `o` and `n × o`
-/// values, and `sums`, if given, `n × o` values that do not overlap `out`.
-#[target_feature(enable = "avx2,fma")]
+/// None needed: nothing is read or written.
+#[inline]
 #[allow(clippy::too_many_arguments)]
-unsafe fn affine_tanh(
+unsafe fn fused_tanh(
     n: usize,
     i: usize,
     o: usize,
@@ -80,14 +79,9 @@ unsafe fn affine_tanh(
     b: *const f32,
     sums: Option<*mut f32>,
     out: *mut f32,
-) {
-    let z = sums.unwrap_or(out);
-    affine(n, i, o, x, w, b, z);
-    if z != out {
-        core::ptr::copy_nonoverlapping(z, out, n * o);
-    }
-    // SAFETY: `out` holds `n × o` values.
-    lanes::tanh(core::slice::from_raw_parts_mut(out, n * o));
+) -> bool {
+    let _ = (n, i, o, x, w, b, sums, out);
+    false
 }
 
 /// The weight gradient `∂W = Δᵀ·X` as a sum of scaled rows: `C = gw` is `o × i`,

@@ -117,18 +117,18 @@ unsafe fn affine(
     affine_tiled(n, i, o, x, w, b, out);
 }
 
-/// The forward product of a `tanh` layer (see [`crate::kernel::affine_tanh`]): packed by rows,
-/// with the `tanh` taken on the tiles in registers, where [`affine`] would pack and
-/// [`packed::fuses_tanh`] says so; otherwise [`affine`] into the sums (or the output), then
-/// [`lanes16::tanh`] over the output.
+/// The fused forward product of a `tanh` layer (see [`crate::kernel::affine_tanh`]), where
+/// [`affine`] would pack and [`packed::fuses_tanh`] says so: packed by rows, the `tanh` taken
+/// on the tiles in registers. Returns whether it ran; if not, the back end runs its `affine`
+/// then its `tanh`.
 ///
 /// # Safety
 ///
-/// AVX-512F, AVX2 and FMA are available; `x`, `w`, `b` and `out` address `n × i`, `o × i`, `o` and `n × o`
-/// values, and `sums`, if given, `n × o` values that do not overlap `out`.
+/// AVX-512F, AVX2 and FMA are available; `x`, `w`, `b` and `out` address `n × i`, `o × i`, `o`
+/// and `n × o` values, and `sums`, if given, `n × o` values that do not overlap `out`.
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn affine_tanh(
+unsafe fn fused_tanh(
     n: usize,
     i: usize,
     o: usize,
@@ -137,18 +137,15 @@ unsafe fn affine_tanh(
     b: *const f32,
     sums: Option<*mut f32>,
     out: *mut f32,
-) {
+) -> bool {
     #[cfg(feature = "std")]
     if packed::for_affine(n, i, o) && packed::fuses_tanh(n, i, o) {
-        return packed::rows_tanh(n, i, o, x, w, b, sums, out);
+        packed::rows_tanh(n, i, o, x, w, b, sums, out);
+        return true;
     }
-    let z = sums.unwrap_or(out);
-    affine(n, i, o, x, w, b, z);
-    if z != out {
-        core::ptr::copy_nonoverlapping(z, out, n * o);
-    }
-    // SAFETY: `out` holds `n × o` values.
-    lanes16::tanh(core::slice::from_raw_parts_mut(out, n * o));
+    // Without `std` there are no packed kernels, so nothing fuses.
+    let _ = (n, i, o, x, w, b, sums, out);
+    false
 }
 
 /// The weight gradient `∂W = Δᵀ·X` (`C = gw` is `o × i`, `A(m, p) = Δ[p][m]` is `o × n` with

@@ -85,26 +85,30 @@ macro_rules! x86_backend {
                 x: &[f32],
                 w: &[f32],
                 b: &[f32],
-                sums: Option<&mut [f32]>,
+                mut sums: Option<&mut [f32]>,
                 out: &mut [f32],
             ) {
                 check_affine(n, i, o, x, w, b, out);
                 if let Some(z) = &sums {
                     check(z.len(), n, o);
                 }
+                let z = sums.as_deref_mut().map(<[f32]>::as_mut_ptr);
                 // SAFETY: `self` proves the features; the slices hold the matrices (checked
-                // above).
-                unsafe {
-                    affine_tanh(
+                // above), and `sums` is a slice apart from `out`.
+                let fused = unsafe {
+                    fused_tanh(
                         n,
                         i,
                         o,
                         x.as_ptr(),
                         w.as_ptr(),
                         b.as_ptr(),
-                        sums.map(|z| z.as_mut_ptr()),
+                        z,
                         out.as_mut_ptr(),
                     )
+                };
+                if !fused {
+                    crate::kernel::affine_then_tanh(self, n, i, o, x, w, b, sums, out);
                 }
             }
 
